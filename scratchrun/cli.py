@@ -1,0 +1,117 @@
+"""The `scratchrun` command line: thin commands, the only place that prints or picks exit codes.
+
+Exit codes: 0 completed; 1 data, I/O or internal error; 2 bad config, override or option;
+3 diverged (non-finite loss); 130 interrupted by Ctrl-C; 143 stopped by SIGTERM.
+"""
+
+from __future__ import annotations
+
+import signal
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+
+from .errors import ScratchrunError
+
+app = typer.Typer(
+    help="Train NumPy MLPs on MNIST and record every run, the chapter-6 way.",
+    add_completion=True,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+console = Console(stderr=True, highlight=False)
+out = Console(highlight=False)
+
+EXIT_DIVERGED = 3
+EXIT_SIGINT = 130
+EXIT_SIGTERM = 143
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, delivered like Ctrl-C so that the run is recorded as interrupted."""
+
+
+_signals_received: set[int] = set()
+
+
+def _on_sigterm(signum, frame) -> None:
+    _signals_received.add(signum)
+    raise Terminated()
+
+
+def _interrupt_exit_code() -> int:
+    return EXIT_SIGTERM if signal.SIGTERM in _signals_received else EXIT_SIGINT
+
+
+@app.callback()
+def main() -> None:
+    """scratchrun: NumPy MLPs on MNIST, trained and recorded the way chapter 6 of Deep Learning from Scratch teaches."""
+
+
+@app.command()
+def train(
+    config: Annotated[Path, typer.Argument(help="YAML config file, e.g. configs/mnist.yaml.", show_default=False)],
+    overrides: Annotated[
+        Optional[list[str]],
+        typer.Argument(help="Dotted KEY=VALUE overrides parsed as YAML, e.g. optimizer.lr=0.01 model.hidden=[256,256].", show_default=False),
+    ] = None,
+    runs_dir: Annotated[Path, typer.Option("--runs-dir", help="Folder that receives the run folder.")] = Path("runs"),
+    data_dir: Annotated[
+        Optional[Path],
+        typer.Option("--data-dir", envvar="SCRATCHRUN_DATA_DIR", help="Folder with one subfolder per dataset (mnist/, fashion-mnist/).", show_default=False),
+    ] = None,
+    name: Annotated[Optional[str], typer.Option("--name", help="Run name (default: the config's name, else the file's name).", show_default=False)] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar or table; print only the run folder.")] = False,
+) -> None:
+    """Train the MLP a config describes on real MNIST and write runs/<time>_<name>/."""
+    from .config import load_config
+    from .datasets import load_raw
+    from .experiment import prepare_data, run_experiment
+    from .runs import check_runs_dir
+    from .terminal import DownloadBar, TrainingProgress, print_summary
+
+    try:
+        cfg = load_config(config, overrides or [], name=name)
+        check_runs_dir(runs_dir)
+        raw = load_raw(cfg.data.dataset, data_dir, reporter=None if quiet else DownloadBar(console))
+        data = prepare_data(cfg, raw)
+    except ScratchrunError as e:
+        _fail(e)
+    previous = signal.signal(signal.SIGTERM, _on_sigterm)
+    progress = TrainingProgress(console, disable=quiet)
+    try:
+        with progress:
+            outcome = run_experiment(cfg, raw, runs_dir, [progress], data=data)
+    except ScratchrunError as e:
+        _fail(e)
+    except KeyboardInterrupt:  # a second signal while the records were being written
+        console.print("[red]interrupted[/] while writing the run's records.")
+        raise typer.Exit(_interrupt_exit_code()) from None
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    if not quiet:
+        print_summary(out, cfg, outcome)
+    out.print(str(outcome.run_dir), soft_wrap=True)
+    if outcome.status == "diverged":
+        console.print(f"[red]error:[/] the run diverged: {outcome.summary.get('message')}; try a smaller optimizer.lr.")
+        raise typer.Exit(EXIT_DIVERGED)
+    if outcome.status == "interrupted":
+        console.print(f"[yellow]interrupted:[/] {outcome.summary.get('message')}; everything measured so far is in the run folder.")
+        raise typer.Exit(_interrupt_exit_code())
+
+
+def _fail(error: ScratchrunError) -> None:
+    console.print(f"[red]error:[/] {error}", soft_wrap=True)
+    raise typer.Exit(error.exit_code)
+
+
+def run() -> None:
+    """Console-script entry point."""
+    app()
+
+
+if __name__ == "__main__":
+    sys.exit(run())

@@ -1,0 +1,103 @@
+"""One run from start to finish: config + dataset in, a complete run folder and its summary out.
+
+Every command that trains (train today; studies and searches later) goes through `run_experiment`, so a
+run folder always has the same files, whatever started it.
+"""
+
+from __future__ import annotations
+
+import time
+import traceback
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable
+
+from .config import Config
+from .data import Data, make_data
+from .datasets import RawDataset
+from .model import MLP
+from .optimizers import OPTIMIZERS, Optimizer
+from .runs import RunRecord
+from .seeding import streams
+from .trainer import Callback, TrainResult, evaluate, train
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    status: str
+    run_dir: Path
+    summary: dict
+
+
+class _LossLog(Callback):
+    """Keeps every minibatch loss for the curves figure."""
+
+    def __init__(self) -> None:
+        self.losses: list[float] = []
+
+    def on_step(self, iteration: int, epoch: int, loss: float) -> None:
+        self.losses.append(loss)
+
+
+def build(config: Config, data: Data) -> tuple[MLP, Optimizer, object]:
+    """The network, its optimizer and the batch-order stream, all drawn from the config's seed."""
+    rngs = streams(config.seed)
+    model = MLP(data.n_features, data.n_classes, config.model, rngs.init, rngs.dropout)
+    optimizer = OPTIMIZERS[config.optimizer.name](**config.optimizer.params)
+    return model, optimizer, rngs.batches
+
+
+def prepare_data(config: Config, raw: RawDataset) -> Data:
+    """The run's splits; done before the run folder exists so a bad size leaves nothing behind."""
+    return make_data(raw, config.data, streams(config.seed).split)
+
+
+def run_experiment(
+    config: Config, raw: RawDataset, runs_dir: Path, callbacks: Iterable[Callback] = (), data: Data | None = None
+) -> RunOutcome:
+    """Train one config and record it; the summary is written whether the run completes, diverges, is interrupted or fails."""
+    data = data or prepare_data(config, raw)
+    model, optimizer, batch_rng = build(config, data)
+    record = RunRecord.create(runs_dir, config)
+    log = _LossLog()
+    started = time.perf_counter()
+    result = TrainResult(status="failed")
+    error: BaseException | None = None
+    try:
+        result = train(model, optimizer, data, config.train, batch_rng, [record, log, *callbacks])
+    except Exception as e:  # a bug, not bad input: keep the record and the traceback, then re-raise
+        error = e
+        result.status, result.message = "failed", f"{type(e).__name__}: {e}"
+        (record.path / "error.txt").write_text(traceback.format_exc(), encoding="utf-8")
+    final = _final_metrics(model, data, result)
+    summary = record.close(
+        result.status,
+        final,
+        result.history,
+        {
+            "message": result.message,
+            "iterations": result.iterations,
+            "epochs": result.epochs,
+            "wall_time_s": round(time.perf_counter() - started, 3),
+            "train_time_s": round(result.train_seconds, 3),
+            "samples_per_s": round(result.samples / result.train_seconds, 1) if result.train_seconds else None,
+            "train_samples": len(data.train),
+            "val_samples": len(data.val) if data.val is not None else 0,
+            "test_samples": len(data.test),
+        },
+    )
+    record.save_model(model.state())
+    from .plots import save_curves
+
+    save_curves(record.path / "curves.png", log.losses, result.history, f"{record.path.name} ({result.status})")
+    if error is not None:
+        raise error
+    return RunOutcome(result.status, record.path, summary)
+
+
+def _final_metrics(model: MLP, data: Data, result: TrainResult) -> dict:
+    """The last evaluation, plus the test set, touched once, only when the run completed."""
+    last = result.history[-1] if result.history else {}
+    final = {key: last.get(key) for key in ("train_loss", "train_acc", "val_loss", "val_acc")}
+    final["test_loss"], final["test_acc"] = evaluate(model, data.test) if result.status == "completed" else (None, None)
+    return final

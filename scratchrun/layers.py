@@ -1,0 +1,143 @@
+"""The layers of an MLP, each with `forward(x, train)` and, right beneath it, `backward(dout)`.
+
+A layer caches exactly what its backward pass needs and never modifies an array it was handed.
+Layers with parameters expose them as `params` (name -> array) and their gradients as `grads`,
+refreshed by every backward pass; an optimizer updates `params` in place.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+Arrays = dict[str, np.ndarray]
+
+
+class Layer:
+    """A step of the network; parameter-free by default."""
+
+    params: Arrays = {}
+    grads: Arrays = {}
+
+    def forward(self, x: np.ndarray, train: bool) -> np.ndarray:
+        raise NotImplementedError
+
+    def backward(self, dout: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+
+class Affine(Layer):
+    """y = x·W + b."""
+
+    def __init__(self, W: np.ndarray, b: np.ndarray) -> None:
+        self.params = {"W": W, "b": b}
+        self.grads = {"W": np.zeros_like(W), "b": np.zeros_like(b)}
+        self.x: np.ndarray | None = None
+
+    def forward(self, x: np.ndarray, train: bool) -> np.ndarray:
+        self.x = x  # (B, n_in)
+        return x @ self.params["W"] + self.params["b"]  # (B, n_out)
+
+    def backward(self, dout: np.ndarray) -> np.ndarray:
+        np.matmul(self.x.T, dout, out=self.grads["W"])
+        np.sum(dout, axis=0, out=self.grads["b"])
+        return dout @ self.params["W"].T
+
+
+class ReLU(Layer):
+    """y = max(0, x); the gradient passes where x > 0."""
+
+    def forward(self, x: np.ndarray, train: bool) -> np.ndarray:
+        self.positive = x > 0
+        return np.maximum(x, 0)
+
+    def backward(self, dout: np.ndarray) -> np.ndarray:
+        return dout * self.positive
+
+
+class Sigmoid(Layer):
+    """y = 1 / (1 + e^−x); dy/dx = y(1 − y)."""
+
+    def forward(self, x: np.ndarray, train: bool) -> np.ndarray:
+        # tanh form: the same function, without overflow in exp for large |x|
+        self.y = 0.5 * (np.tanh(0.5 * x) + 1)
+        return self.y
+
+    def backward(self, dout: np.ndarray) -> np.ndarray:
+        return dout * self.y * (1 - self.y)
+
+
+class Tanh(Layer):
+    """y = tanh(x); dy/dx = 1 − y²."""
+
+    def forward(self, x: np.ndarray, train: bool) -> np.ndarray:
+        self.y = np.tanh(x)
+        return self.y
+
+    def backward(self, dout: np.ndarray) -> np.ndarray:
+        return dout * (1 - self.y * self.y)
+
+
+class BatchNorm(Layer):
+    """y = γ·(x − μ)/√(σ² + ε) + β over the minibatch; running averages for evaluation (Ioffe & Szegedy 2015, arXiv:1502.03167).
+
+    Training uses the batch's mean and biased variance and updates `running ← m·running + (1−m)·batch`;
+    evaluation uses the running averages, which start at mean 0 and variance 1.
+    """
+
+    def __init__(self, size: int, dtype=np.float32, momentum: float = 0.9, eps: float = 1e-5) -> None:
+        self.params = {"gamma": np.ones(size, dtype), "beta": np.zeros(size, dtype)}
+        self.grads = {"gamma": np.zeros(size, dtype), "beta": np.zeros(size, dtype)}
+        self.running_mean = np.zeros(size, dtype)
+        self.running_var = np.ones(size, dtype)
+        self.momentum = momentum
+        self.eps = eps
+
+    def forward(self, x: np.ndarray, train: bool) -> np.ndarray:
+        if not train:
+            x_hat = (x - self.running_mean) / np.sqrt(self.running_var + self.eps)
+            return self.params["gamma"] * x_hat + self.params["beta"]
+        mean = x.mean(axis=0)  # (D,)
+        centered = x - mean  # (B, D)
+        var = np.mean(centered * centered, axis=0)  # biased, (D,)
+        self.inv_std = 1 / np.sqrt(var + self.eps)  # (D,)
+        self.x_hat = centered * self.inv_std  # (B, D)
+        self.running_mean *= self.momentum
+        self.running_mean += (1 - self.momentum) * mean
+        self.running_var *= self.momentum
+        self.running_var += (1 - self.momentum) * var
+        return self.params["gamma"] * self.x_hat + self.params["beta"]
+
+    def backward(self, dout: np.ndarray) -> np.ndarray:
+        np.sum(dout * self.x_hat, axis=0, out=self.grads["gamma"])
+        np.sum(dout, axis=0, out=self.grads["beta"])
+        dx_hat = dout * self.params["gamma"]  # (B, D)
+        # dx = (1/B)·inv_std·(B·dx̂ − Σdx̂ − x̂·Σ(dx̂·x̂)), the exact gradient through μ and σ²
+        batch = dout.shape[0]
+        return (self.inv_std / batch) * (
+            batch * dx_hat - dx_hat.sum(axis=0) - self.x_hat * np.sum(dx_hat * self.x_hat, axis=0)
+        )
+
+
+class Dropout(Layer):
+    """Inverted dropout: drop each unit with probability p and scale the kept ones by 1/(1 − p) (Srivastava et al. 2014).
+
+    At evaluation it is the identity, so the expected output is the same in both modes.
+    """
+
+    def __init__(self, p: float, rng: np.random.Generator) -> None:
+        self.p = p
+        self.rng = rng
+
+    def forward(self, x: np.ndarray, train: bool) -> np.ndarray:
+        if not train:
+            return x
+        keep = self.rng.random(x.shape, dtype=np.float32) >= self.p
+        self.mask = keep * np.asarray(1 / (1 - self.p), dtype=x.dtype)  # (B, D): 0 or 1/(1 − p)
+        return x * self.mask
+
+    def backward(self, dout: np.ndarray) -> np.ndarray:
+        return dout * self.mask
+
+
+# The YAML name of each activation.
+ACTIVATIONS: dict[str, type[Layer]] = {"relu": ReLU, "sigmoid": Sigmoid, "tanh": Tanh}

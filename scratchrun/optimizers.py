@@ -1,0 +1,157 @@
+"""Parameter update rules of chapter 6.1, each updating a dict of arrays in place with `update(params, grads)`.
+
+Every rule is written exactly as in `docs/chapter6.md`: all state (`v`, `h`, `m`) starts at zero, has the
+parameter's shape and dtype, and is kept per parameter name; ε sits outside the square root.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+Arrays = dict[str, np.ndarray]
+
+
+class Optimizer:
+    """Base class: holds the learning rate and lazily creates zero state shaped like each parameter."""
+
+    def __init__(self, lr: float) -> None:
+        self.lr = lr
+
+    def update(self, params: Arrays, grads: Arrays) -> None:
+        raise NotImplementedError
+
+    @staticmethod
+    def _zeros_like(params: Arrays) -> Arrays:
+        return {key: np.zeros_like(value) for key, value in params.items()}
+
+
+class SGD(Optimizer):
+    """W ← W − lr·g  (Robbins & Monro 1951)."""
+
+    def __init__(self, lr: float = 0.01) -> None:
+        super().__init__(lr)
+
+    def update(self, params: Arrays, grads: Arrays) -> None:
+        for key, w in params.items():
+            w -= self.lr * grads[key]
+
+
+class Momentum(Optimizer):
+    """v ← μ·v − lr·g; W ← W + v  (Polyak 1964)."""
+
+    def __init__(self, lr: float = 0.01, momentum: float = 0.9) -> None:
+        super().__init__(lr)
+        self.momentum = momentum
+        self.v: Arrays | None = None
+
+    def update(self, params: Arrays, grads: Arrays) -> None:
+        if self.v is None:
+            self.v = self._zeros_like(params)
+        for key, w in params.items():
+            v = self.v[key]
+            v *= self.momentum
+            v -= self.lr * grads[key]
+            w += v
+
+
+class Nesterov(Optimizer):
+    """v ← μ·v − lr·g; W ← W + μ·v − lr·g  (look-ahead form; Sutskever et al. 2013, arXiv:1212.0901)."""
+
+    def __init__(self, lr: float = 0.01, momentum: float = 0.9) -> None:
+        super().__init__(lr)
+        self.momentum = momentum
+        self.v: Arrays | None = None
+
+    def update(self, params: Arrays, grads: Arrays) -> None:
+        if self.v is None:
+            self.v = self._zeros_like(params)
+        for key, w in params.items():
+            v, step = self.v[key], self.lr * grads[key]
+            v *= self.momentum
+            v -= step
+            w += self.momentum * v - step
+
+
+class AdaGrad(Optimizer):
+    """h ← h + g²; W ← W − lr·g / (√h + ε)  (Duchi et al. 2011)."""
+
+    def __init__(self, lr: float = 0.01, eps: float = 1e-7) -> None:
+        super().__init__(lr)
+        self.eps = eps
+        self.h: Arrays | None = None
+
+    def update(self, params: Arrays, grads: Arrays) -> None:
+        if self.h is None:
+            self.h = self._zeros_like(params)
+        for key, w in params.items():
+            g, h = grads[key], self.h[key]
+            h += g * g
+            w -= self.lr * g / (np.sqrt(h) + self.eps)
+
+
+class RMSProp(Optimizer):
+    """h ← ρ·h + (1−ρ)·g²; W ← W − lr·g / (√h + ε)  (Tieleman & Hinton 2012, lecture 6.5)."""
+
+    def __init__(self, lr: float = 0.01, decay_rate: float = 0.99, eps: float = 1e-7) -> None:
+        super().__init__(lr)
+        self.decay_rate = decay_rate
+        self.eps = eps
+        self.h: Arrays | None = None
+
+    def update(self, params: Arrays, grads: Arrays) -> None:
+        if self.h is None:
+            self.h = self._zeros_like(params)
+        for key, w in params.items():
+            g, h = grads[key], self.h[key]
+            h *= self.decay_rate
+            h += (1 - self.decay_rate) * g * g
+            w -= self.lr * g / (np.sqrt(h) + self.eps)
+
+
+class Adam(Optimizer):
+    """m ← β1·m + (1−β1)·g; v ← β2·v + (1−β2)·g²; W ← W − lr·m̂ / (√v̂ + ε)  (Kingma & Ba 2015, arXiv:1412.6980).
+
+    m̂ = m/(1−β1^t) and v̂ = v/(1−β2^t) correct the zero start; t counts this optimizer's updates from 1.
+    """
+
+    def __init__(self, lr: float = 0.001, beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8) -> None:
+        super().__init__(lr)
+        self.beta1 = beta1
+        self.beta2 = beta2
+        self.eps = eps
+        self.t = 0
+        self.m: Arrays | None = None
+        self.v: Arrays | None = None
+
+    def update(self, params: Arrays, grads: Arrays) -> None:
+        if self.m is None or self.v is None:
+            self.m, self.v = self._zeros_like(params), self._zeros_like(params)
+        self.t += 1
+        m_scale = 1.0 / (1.0 - self.beta1**self.t)
+        v_scale = 1.0 / (1.0 - self.beta2**self.t)
+        for key, w in params.items():
+            g, m, v = grads[key], self.m[key], self.v[key]
+            m *= self.beta1
+            m += (1 - self.beta1) * g
+            v *= self.beta2
+            v += (1 - self.beta2) * g * g
+            w -= self.lr * (m * m_scale) / (np.sqrt(v * v_scale) + self.eps)
+
+
+# The YAML name of each optimizer; the same registry feeds config validation, CLI choices and errors.
+OPTIMIZERS: dict[str, type[Optimizer]] = {
+    "sgd": SGD,
+    "momentum": Momentum,
+    "nesterov": Nesterov,
+    "adagrad": AdaGrad,
+    "rmsprop": RMSProp,
+    "adam": Adam,
+}
+
+
+def hyperparameter_defaults(name: str) -> dict[str, float]:
+    """The keyword arguments an optimizer takes and their defaults, read from its constructor."""
+    import inspect
+
+    signature = inspect.signature(OPTIMIZERS[name].__init__)
+    return {p.name: p.default for p in signature.parameters.values() if p.name != "self"}

@@ -1,0 +1,51 @@
+"""Figures of a run, drawn with matplotlib's file-only backend (imported here only, so `--help` stays fast)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+
+def smooth(values: np.ndarray, window: int) -> np.ndarray:
+    """Trailing moving average (shorter windows at the start), the way the book smooths minibatch losses."""
+    if len(values) == 0:
+        return values
+    window = max(1, min(window, len(values)))
+    cumsum = np.concatenate([[0.0], np.cumsum(values, dtype=np.float64)])
+    ends = np.arange(1, len(values) + 1)
+    starts = np.maximum(0, ends - window)
+    return (cumsum[ends] - cumsum[starts]) / (ends - starts)
+
+
+def save_curves(path: Path, losses: list[float], history: list[dict], title: str) -> None:
+    """curves.png: minibatch loss (raw and smoothed) with evaluated losses, and accuracy per evaluation."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(11, 4.2), constrained_layout=True)
+    steps = np.arange(1, len(losses) + 1)
+    loss_values = np.asarray(losses, dtype=np.float64)
+    finite = np.isfinite(loss_values)
+    if finite.any():
+        ax_loss.plot(steps[finite], loss_values[finite], color="0.8", lw=0.6, label="minibatch loss")
+        window = max(1, len(losses) // 50)
+        ax_loss.plot(steps[finite], smooth(loss_values[finite], window), color="C0", lw=1.4, label=f"smoothed ({window})")
+    iterations = [row["iteration"] for row in history]
+    for key, color, style in (("train", "C1", "o-"), ("val", "C2", "s-")):
+        values = [row[f"{key}_loss"] for row in history]
+        if history and values[0] is not None:
+            ax_loss.plot(iterations, values, style, color=color, ms=3, lw=1, label=f"{key} loss")
+            ax_acc.plot(iterations, [row[f"{key}_acc"] for row in history], style, color=color, ms=3, lw=1, label=f"{key} accuracy")
+    ax_loss.set(xlabel="iteration", ylabel="cross-entropy loss", title="loss")
+    if finite.any() and loss_values[finite].min() > 0:
+        ax_loss.set_yscale("log")
+    ax_acc.set(xlabel="iteration", ylabel="accuracy", title="accuracy", ylim=(0, 1.0))
+    for ax in (ax_loss, ax_acc):
+        ax.grid(alpha=0.3)
+        ax.legend(loc="best", fontsize=8)
+    fig.suptitle(title, fontsize=10)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)

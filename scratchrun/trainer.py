@@ -1,0 +1,116 @@
+"""The training loop: minibatch updates, evaluations on a schedule, and callbacks that see both.
+
+The loop never prints and never writes files; a run record and a progress bar are just callbacks.
+It stops on the first non-finite loss (`diverged`) and on Ctrl-C or SIGTERM (`interrupted`), returning
+what it measured so far.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Iterable
+
+from .config import TrainConfig
+from .data import Data, Minibatches, Split
+from .losses import cross_entropy_sum
+from .model import MLP
+from .optimizers import Optimizer
+
+EVAL_CHUNK = 10_000  # rows per forward pass when evaluating: bounds memory, keeps BLAS efficient
+
+
+class Callback:
+    """Hooks into the loop; override what you need."""
+
+    def on_train_start(self, total_iterations: int, per_epoch: int) -> None: ...
+
+    def on_step(self, iteration: int, epoch: int, loss: float) -> None: ...
+
+    def on_eval(self, row: dict) -> None: ...
+
+
+@dataclass
+class TrainResult:
+    status: str = "running"  # then completed | diverged | interrupted
+    iterations: int = 0
+    epochs: float = 0.0  # passes over the training set, fractional when stopped mid-epoch
+    samples: int = 0
+    train_seconds: float = 0.0  # time spent in training steps only, not in evaluation
+    history: list[dict] = field(default_factory=list)  # one row per evaluation
+    message: str | None = None
+
+
+def evaluate(model: MLP, split: Split) -> tuple[float, float]:
+    """Mean cross-entropy and accuracy over a whole split in evaluation mode (no dropout, running BatchNorm statistics)."""
+    loss_sum, correct = 0.0, 0
+    for x, y in split.chunks(EVAL_CHUNK):
+        chunk_loss, chunk_correct = cross_entropy_sum(model.forward(x, train=False), y)
+        loss_sum += chunk_loss
+        correct += chunk_correct
+    return loss_sum / len(split), correct / len(split)
+
+
+def train(
+    model: MLP,
+    optimizer: Optimizer,
+    data: Data,
+    config: TrainConfig,
+    rng,
+    callbacks: Iterable[Callback] = (),
+) -> TrainResult:
+    """Train for `config.epochs` passes or `config.iterations` updates, evaluating at start, on schedule and at the end."""
+    callbacks = list(callbacks)
+    batches = Minibatches(data.train, config.batch_size, rng)
+    per_epoch = batches.per_epoch
+    total = config.iterations if config.iterations is not None else config.epochs * per_epoch
+    result = TrainResult()
+    started = time.perf_counter()
+
+    def record_eval() -> None:
+        row = {"epoch": round(result.iterations / per_epoch, 4), "iteration": result.iterations}
+        row["train_loss"], row["train_acc"] = evaluate(model, data.train)
+        row["val_loss"], row["val_acc"] = evaluate(model, data.val) if data.val is not None else (None, None)
+        row["seconds"] = round(time.perf_counter() - started, 3)
+        result.history.append(row)
+        for callback in callbacks:
+            callback.on_eval(row)
+
+    for callback in callbacks:
+        callback.on_train_start(total, per_epoch)
+    try:
+        record_eval()
+        epoch = 0
+        while result.iterations < total and result.status == "running":
+            epoch += 1
+            for x, y in batches.epoch():
+                step_start = time.perf_counter()
+                loss = model.train_step(x, y)
+                if math.isfinite(loss):
+                    optimizer.update(model.params, model.grads)
+                result.train_seconds += time.perf_counter() - step_start
+                result.iterations += 1
+                result.samples += len(y)
+                for callback in callbacks:
+                    callback.on_step(result.iterations, epoch, loss)
+                if not math.isfinite(loss):
+                    result.status = "diverged"
+                    result.message = f"the training loss became {loss} at iteration {result.iterations}"
+                    break
+                if config.eval_every and result.iterations % config.eval_every == 0:
+                    record_eval()
+                if result.iterations >= total:
+                    break
+            else:
+                if not config.eval_every:
+                    record_eval()
+        if result.status == "running":
+            if result.history[-1]["iteration"] != result.iterations:
+                record_eval()
+            result.status = "completed"
+    except KeyboardInterrupt:
+        result.status = "interrupted"
+        result.message = f"interrupted at iteration {result.iterations}"
+    result.epochs = round(result.iterations / per_epoch, 4)
+    return result
