@@ -330,7 +330,7 @@ def _check_unknown(given: Mapping, rules: Mapping[str, Any], prefix: str, where)
     for key in given:
         if key not in rules:
             raise ConfigError(
-                f"{where(prefix + str(key))}: unknown key `{prefix}{key}`{_did_you_mean(str(key), list(rules))}; "
+                f"{where(prefix + str(key))}: unknown key `{prefix}{key}`{_did_you_mean(str(key), list(rules), prefix)}; "
                 f"allowed: {', '.join(prefix + k for k in rules)}."
             )
 

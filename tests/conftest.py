@@ -1,0 +1,39 @@
+"""Shared fixtures: a tiny synthetic dataset registered as `tiny`, and the real MNIST folder."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from idx_fixtures import write_tiny_dataset
+from scratchrun.datasets import DATASETS
+
+# Read once, before any test changes the environment.
+REAL_DATA_DIR = os.environ.get("SCRATCHRUN_DATA_DIR")
+
+
+@pytest.fixture(autouse=True)
+def isolated_cache(tmp_path_factory, monkeypatch):
+    """No test reads or writes the user's real dataset cache."""
+    monkeypatch.setenv("SCRATCHRUN_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
+
+
+@pytest.fixture
+def tiny(tmp_path, monkeypatch):
+    """A 300/60-image MNIST-shaped dataset named `tiny`, found through SCRATCHRUN_DATA_DIR."""
+    root = tmp_path / "data"
+    spec = write_tiny_dataset(root, "tiny", n_train=300, n_test=60)
+    monkeypatch.setitem(DATASETS, "tiny", spec)
+    monkeypatch.setenv("SCRATCHRUN_DATA_DIR", str(root))
+    return root
+
+
+@pytest.fixture
+def mnist_dir(monkeypatch) -> Path:
+    """The real MNIST folder from SCRATCHRUN_DATA_DIR (CI sets it to ../shared/data)."""
+    if not REAL_DATA_DIR or not (Path(REAL_DATA_DIR) / "mnist").is_dir():
+        pytest.skip("real MNIST not available: set SCRATCHRUN_DATA_DIR to the folder that holds mnist/")
+    monkeypatch.setenv("SCRATCHRUN_DATA_DIR", REAL_DATA_DIR)
+    return Path(REAL_DATA_DIR)
