@@ -12,6 +12,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Iterable
 
+import numpy as np
+
 from .config import TrainConfig
 from .data import Data, Minibatches, Split
 from .losses import cross_entropy_sum
@@ -69,7 +71,7 @@ def train(
     started = time.perf_counter()
 
     def record_eval() -> None:
-        row = {"epoch": round(result.iterations / per_epoch, 4), "iteration": result.iterations}
+        row = {"epoch": _epochs(result.iterations, per_epoch), "iteration": result.iterations}
         row["train_loss"], row["train_acc"] = evaluate(model, data.train)
         row["val_loss"], row["val_acc"] = evaluate(model, data.val) if data.val is not None else (None, None)
         row["seconds"] = round(time.perf_counter() - started, 3)
@@ -79,7 +81,8 @@ def train(
 
     for callback in callbacks:
         callback.on_train_start(total, per_epoch)
-    try:
+
+    def loop() -> None:
         record_eval()
         epoch = 0
         while result.iterations < total and result.status == "running":
@@ -109,8 +112,19 @@ def train(
             if result.history[-1]["iteration"] != result.iterations:
                 record_eval()
             result.status = "completed"
+
+    try:
+        # overflow on the way to a non-finite loss is expected: it is reported as `diverged`, not as warnings
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            loop()
     except KeyboardInterrupt:
         result.status = "interrupted"
         result.message = f"interrupted at iteration {result.iterations}"
-    result.epochs = round(result.iterations / per_epoch, 4)
+    result.epochs = _epochs(result.iterations, per_epoch)
     return result
+
+
+def _epochs(iterations: int, per_epoch: int) -> float | int:
+    """Passes over the training set: a whole number at epoch ends, else rounded to 4 decimals."""
+    epochs = round(iterations / per_epoch, 4)
+    return int(epochs) if float(epochs).is_integer() else epochs
