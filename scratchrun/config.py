@@ -1,24 +1,22 @@
 """The run config: YAML and `key=value` overrides in, one frozen, validated `Config` out.
 
-This is the only place that sees raw dicts. Every key, its default and its allowed values are declared once
-in `SCHEMA` (the optimizer's own keys come from the optimizer's constructor), so validation, defaults,
-error messages and the saved config all agree.
+This is the only place that sees raw dicts. Defaults live in the dataclasses below, allowed values in
+`schema.SCHEMA`, so validation, defaults, error messages and the saved config all agree.
 """
 
 from __future__ import annotations
 
 import difflib
-import math
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any
 
 import yaml
 
 from .errors import ConfigError
-from .initializers import INITIALIZERS
-from .layers import ACTIVATIONS
-from .optimizers import OPTIMIZERS, hyperparameter_defaults
+from .optimizers import hyperparameter_defaults
+from .schema import HYPERPARAMETER_RULES, SCHEMA, Rule
 
 
 @dataclass(frozen=True)
@@ -62,99 +60,6 @@ class Config:
     model: ModelConfig = field(default_factory=ModelConfig)
     optimizer: OptimizerConfig = field(default_factory=OptimizerConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
-
-
-# ----------------------------------------------------------------------------- the rules for each key
-@dataclass(frozen=True)
-class Rule:
-    """What a key accepts: a checker returning the value (normalised) or None when it is not allowed."""
-
-    describe: str | Callable[[], str]  # the words shown after "allowed:" (a callable reads a registry late)
-    check: Callable[[Any], Any]
-    nullable: bool = False
-
-    @property
-    def allowed(self) -> str:
-        return self.describe() if callable(self.describe) else self.describe
-
-
-def _number(low: float, high: float | None = None, low_open: bool = False, high_open: bool = True) -> Rule:
-    def check(v):
-        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
-            return None
-        if (v <= low if low_open else v < low) or (high is not None and (v >= high if high_open else v > high)):
-            return None
-        return float(v)
-
-    low_text = f"> {low:g}" if low_open else f">= {low:g}"
-    high_text = "" if high is None else (f" and < {high:g}" if high_open else f" and <= {high:g}")
-    return Rule(f"a number {low_text}{high_text}", check)
-
-
-def _integer(low: int, nullable: bool = False) -> Rule:
-    def check(v):
-        return v if isinstance(v, int) and not isinstance(v, bool) and v >= low else None
-
-    return Rule(f"an integer >= {low}" + (" or null" if nullable else ""), check, nullable)
-
-
-def _choice(registry: Callable[[], Iterable[str]]) -> Rule:
-    # the registry is read at each use, not at import: tests may register a dataset
-    return Rule(lambda: "one of " + ", ".join(registry()), lambda v: v if isinstance(v, str) and v in registry() else None)
-
-
-def _hidden(v):
-    if isinstance(v, list) and v and all(isinstance(n, int) and not isinstance(n, bool) and n >= 1 for n in v):
-        return tuple(v)
-    return None
-
-
-def _datasets():
-    from .datasets import DATASETS
-
-    return DATASETS
-
-
-def _name(v):
-    return v if isinstance(v, str) and v.strip() else None
-
-
-SCHEMA: dict[str, Any] = {
-    "name": Rule("a non-empty string or null", _name, nullable=True),
-    "seed": _integer(0),
-    "data": {
-        "dataset": _choice(_datasets),
-        "val_fraction": _number(0, 1),
-        "train_size": _integer(1, nullable=True),
-        "test_size": _integer(1, nullable=True),
-    },
-    "model": {
-        "hidden": Rule("a non-empty list of positive integers, e.g. [100, 100]", _hidden),
-        "activation": _choice(lambda: ACTIVATIONS),
-        "init": _choice(lambda: INITIALIZERS),
-        "init_std": _number(0, low_open=True),
-        "batch_norm": Rule("true or false", lambda v: v if isinstance(v, bool) else None),
-        "dropout": _number(0, 1),
-        "weight_decay": _number(0),
-    },
-    "optimizer": {"name": _choice(lambda: OPTIMIZERS)},  # plus the named optimizer's own keys
-    "train": {
-        "epochs": _integer(1, nullable=True),
-        "iterations": _integer(1, nullable=True),
-        "batch_size": _integer(1),
-        "eval_every": _integer(1, nullable=True),
-    },
-}
-
-# The optimizers' own keys: the allowed range of each.
-HYPERPARAMETER_RULES: dict[str, Rule] = {
-    "lr": _number(0, low_open=True),
-    "momentum": _number(0, 1),
-    "beta1": _number(0, 1),
-    "beta2": _number(0, 1),
-    "decay_rate": _number(0, 1),
-    "eps": _number(0, low_open=True),
-}
 
 
 # ----------------------------------------------------------------------------- loading
@@ -233,7 +138,7 @@ def parse_yaml_value(text: str, override: str) -> Any:
 def config_from_dict(raw: Mapping[str, Any], source: str = "<config>", lines: Mapping[str, int] | None = None) -> Config:
     """Validate a raw mapping (as YAML gives it) and build the frozen `Config`; the one way in."""
     lines = lines or {}
-    where = lambda key: f"{source}, line {lines[key]}" if key in lines else source  # noqa: E731
+    where = lambda key: f"{source}, line {lines[key]}" if key in lines else source
     _check_unknown(raw, SCHEMA, "", where)
     sections = {}
     for section, cls in (("data", DataConfig), ("model", ModelConfig), ("train", TrainConfig)):

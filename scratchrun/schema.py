@@ -1,0 +1,108 @@
+"""Every config key's rule: its type, its allowed values, and the words an error uses to say what is allowed.
+
+The loader validates with these rules; they are the single source for what a config may contain
+(the optimizer's own keys come from its constructor, their ranges from HYPERPARAMETER_RULES).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from .initializers import INITIALIZERS
+from .layers import ACTIVATIONS
+from .optimizers import OPTIMIZERS
+
+
+@dataclass(frozen=True)
+class Rule:
+    """What a key accepts: a checker returning the value (normalised) or None when it is not allowed."""
+
+    describe: str | Callable[[], str]  # the words shown after "allowed:" (a callable reads a registry late)
+    check: Callable[[Any], Any]
+    nullable: bool = False
+
+    @property
+    def allowed(self) -> str:
+        return self.describe() if callable(self.describe) else self.describe
+
+
+def _number(low: float, high: float | None = None, low_open: bool = False, high_open: bool = True) -> Rule:
+    def check(v):
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+            return None
+        if (v <= low if low_open else v < low) or (high is not None and (v >= high if high_open else v > high)):
+            return None
+        return float(v)
+
+    low_text = f"> {low:g}" if low_open else f">= {low:g}"
+    high_text = "" if high is None else (f" and < {high:g}" if high_open else f" and <= {high:g}")
+    return Rule(f"a number {low_text}{high_text}", check)
+
+
+def _integer(low: int, nullable: bool = False) -> Rule:
+    def check(v):
+        return v if isinstance(v, int) and not isinstance(v, bool) and v >= low else None
+
+    return Rule(f"an integer >= {low}" + (" or null" if nullable else ""), check, nullable)
+
+
+def _choice(registry: Callable[[], Iterable[str]]) -> Rule:
+    # the registry is read at each use, not at import: tests may register a dataset
+    return Rule(lambda: "one of " + ", ".join(registry()), lambda v: v if isinstance(v, str) and v in registry() else None)
+
+
+def _hidden(v):
+    if isinstance(v, list) and v and all(isinstance(n, int) and not isinstance(n, bool) and n >= 1 for n in v):
+        return tuple(v)
+    return None
+
+
+def _datasets():
+    from .datasets import DATASETS
+
+    return DATASETS
+
+
+def _name(v):
+    return v if isinstance(v, str) and v.strip() else None
+
+
+SCHEMA: dict[str, Any] = {
+    "name": Rule("a non-empty string or null", _name, nullable=True),
+    "seed": _integer(0),
+    "data": {
+        "dataset": _choice(_datasets),
+        "val_fraction": _number(0, 1),
+        "train_size": _integer(1, nullable=True),
+        "test_size": _integer(1, nullable=True),
+    },
+    "model": {
+        "hidden": Rule("a non-empty list of positive integers, e.g. [100, 100]", _hidden),
+        "activation": _choice(lambda: ACTIVATIONS),
+        "init": _choice(lambda: INITIALIZERS),
+        "init_std": _number(0, low_open=True),
+        "batch_norm": Rule("true or false", lambda v: v if isinstance(v, bool) else None),
+        "dropout": _number(0, 1),
+        "weight_decay": _number(0),
+    },
+    "optimizer": {"name": _choice(lambda: OPTIMIZERS)},  # plus the named optimizer's own keys
+    "train": {
+        "epochs": _integer(1, nullable=True),
+        "iterations": _integer(1, nullable=True),
+        "batch_size": _integer(1),
+        "eval_every": _integer(1, nullable=True),
+    },
+}
+
+# The optimizers' own keys: the allowed range of each.
+HYPERPARAMETER_RULES: dict[str, Rule] = {
+    "lr": _number(0, low_open=True),
+    "momentum": _number(0, 1),
+    "beta1": _number(0, 1),
+    "beta2": _number(0, 1),
+    "decay_rate": _number(0, 1),
+    "eps": _number(0, low_open=True),
+}
