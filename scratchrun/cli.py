@@ -9,7 +9,7 @@ from __future__ import annotations
 import signal
 import sys
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -55,15 +55,15 @@ def main() -> None:
 def train(
     config: Annotated[Path, typer.Argument(help="YAML config file, e.g. configs/mnist.yaml.", show_default=False)],
     overrides: Annotated[
-        Optional[list[str]],
+        list[str] | None,
         typer.Argument(help="Dotted KEY=VALUE overrides parsed as YAML, e.g. optimizer.lr=0.01 model.hidden=[256,256].", show_default=False),
     ] = None,
     runs_dir: Annotated[Path, typer.Option("--runs-dir", help="Folder that receives the run folder.")] = Path("runs"),
     data_dir: Annotated[
-        Optional[Path],
+        Path | None,
         typer.Option("--data-dir", envvar="SCRATCHRUN_DATA_DIR", help="Folder with one subfolder per dataset (mnist/, fashion-mnist/).", show_default=False),
     ] = None,
-    name: Annotated[Optional[str], typer.Option("--name", help="Run name (default: the config's name, else the file's name).", show_default=False)] = None,
+    name: Annotated[str | None, typer.Option("--name", help="Run name (default: the config's name, else the file's name).", show_default=False)] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar or table; print only the run folder.")] = False,
 ) -> None:
     """Train the MLP a config describes on real MNIST and write runs/<time>_<name>/."""
@@ -80,6 +80,9 @@ def train(
         data = prepare_data(cfg, raw)
     except ScratchrunError as e:
         _fail(e)
+    except KeyboardInterrupt:
+        console.print("[yellow]interrupted[/] before training started; no run folder was made.")
+        raise typer.Exit(EXIT_SIGINT) from None
     previous = signal.signal(signal.SIGTERM, _on_sigterm)
     progress = TrainingProgress(console, disable=quiet)
     try:

@@ -8,18 +8,23 @@ from __future__ import annotations
 
 import time
 import traceback
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable
 
 from .config import Config
 from .data import Data, make_data
 from .datasets import RawDataset
+from .errors import ScratchrunError
 from .model import MLP
 from .optimizers import OPTIMIZERS, Optimizer
 from .runs import RunRecord
 from .seeding import streams
 from .trainer import Callback, TrainResult, evaluate, train
+
+
+class RunFailed(ScratchrunError):
+    """A bug stopped the run: its record says `failed` and holds the traceback (exit code 1)."""
 
 
 @dataclass(frozen=True)
@@ -91,7 +96,10 @@ def run_experiment(
 
     save_curves(record.path / "curves.png", log.losses, result.history, f"{record.path.name} ({result.status})")
     if error is not None:
-        raise error
+        raise RunFailed(
+            f"The run failed with an internal error ({result.message}); it is recorded in {record.path}, "
+            f"with the traceback in {record.path / 'error.txt'}."
+        ) from error
     return RunOutcome(result.status, record.path, summary)
 
 

@@ -76,7 +76,7 @@ def test_rerunning_the_saved_config_gives_identical_numbers(tiny, tmp_path):
     assert result.exit_code == 0, result.output
     second = only_run(second_runs)
     assert (first / "steps.csv").read_bytes() == (second / "steps.csv").read_bytes()
-    strip = lambda rows: [{k: v for k, v in r.items() if k != "seconds"} for r in rows]  # noqa: E731 - wall time differs
+    strip = lambda rows: [{k: v for k, v in r.items() if k != "seconds"} for r in rows]
     assert strip(read_csv(first / "metrics.csv")) == strip(read_csv(second / "metrics.csv"))
     assert (first / "config.yaml").read_text() == (second / "config.yaml").read_text()
 
@@ -188,6 +188,7 @@ def test_corrupt_data_file_exits_1_and_leaves_no_run_folder(tiny, tmp_path):
 
 def test_missing_dataset_everywhere_says_how_to_put_files_in_place(tmp_path, monkeypatch):
     from idx_fixtures import write_tiny_dataset
+
     from scratchrun.datasets import DATASETS
 
     spec = write_tiny_dataset(tmp_path / "elsewhere", "tiny")
@@ -215,3 +216,21 @@ def test_help_and_module_entry_point():
     assert result.exit_code == 0 and "--runs-dir" in result.output and "--data-dir" in result.output
     proc = subprocess.run([sys.executable, "-m", "scratchrun", "--help"], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0 and "train" in proc.stdout
+
+
+def test_an_internal_error_is_recorded_as_failed_with_its_traceback(tiny, tmp_path, monkeypatch):
+    from scratchrun.model import MLP
+
+    def broken(self, x, y):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(MLP, "train_step", broken)
+    runs = tmp_path / "runs"
+    result = invoke("train", config_file(tmp_path), "--runs-dir", runs)
+    assert result.exit_code == 1, result.output
+    assert "error: The run failed" in result.output and "RuntimeError: boom" in result.output
+    assert "Traceback" not in result.output
+    run = only_run(runs)
+    assert json.loads((run / "summary.json").read_text())["status"] == "failed"
+    assert "RuntimeError: boom" in (run / "error.txt").read_text()
+    assert len(read_csv(run / "metrics.csv")) == 1  # the evaluation before training is kept
