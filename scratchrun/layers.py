@@ -15,8 +15,9 @@ Arrays = dict[str, np.ndarray]
 class Layer:
     """A step of the network; parameter-free by default."""
 
-    params: Arrays = {}
-    grads: Arrays = {}
+    def __init__(self) -> None:
+        self.params: Arrays = {}
+        self.grads: Arrays = {}
 
     def forward(self, x: np.ndarray, train: bool) -> np.ndarray:
         raise NotImplementedError
@@ -125,6 +126,7 @@ class Dropout(Layer):
     """
 
     def __init__(self, p: float, rng: np.random.Generator) -> None:
+        super().__init__()
         self.p = p
         self.rng = rng
 

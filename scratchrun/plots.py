@@ -45,7 +45,8 @@ def save_curves(path: Path, losses: list[float], history: list[dict], title: str
     ax_acc.set(xlabel="iteration", ylabel="accuracy", title="accuracy", ylim=(0, 1.0))
     for ax in (ax_loss, ax_acc):
         ax.grid(alpha=0.3)
-        ax.legend(loc="best", fontsize=8)
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend(loc="best", fontsize=8)
     fig.suptitle(title, fontsize=10)
     fig.savefig(path, dpi=110)
     plt.close(fig)

@@ -102,7 +102,7 @@ class RunRecord(Callback):
         self._metrics.writerow(METRIC_COLUMNS)
 
     @classmethod
-    def create(cls, runs_dir: Path, config: Config) -> "RunRecord":
+    def create(cls, runs_dir: Path, config: Config) -> RunRecord:
         return cls(create_run_dir(runs_dir, config.name), config)
 
     def on_step(self, iteration: int, epoch: int, loss: float) -> None:

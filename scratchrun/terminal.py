@@ -8,6 +8,7 @@ from rich.progress import (
     DownloadColumn,
     MofNCompleteColumn,
     Progress,
+    SpinnerColumn,
     TextColumn,
     TimeElapsedColumn,
     TimeRemainingColumn,
@@ -29,9 +30,11 @@ class DownloadBar:
         self.task = None
 
     def start(self, label: str, total_bytes: int | None) -> None:
-        self.progress = Progress(
-            TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TransferSpeedColumn(), console=self.console
-        )
+        if total_bytes is None:  # size unknown (npm pack): a spinner and the time it has taken
+            columns = (SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn())
+        else:
+            columns = (TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TransferSpeedColumn())
+        self.progress = Progress(*columns, console=self.console, transient=total_bytes is None)
         self.progress.start()
         self.task = self.progress.add_task(label, total=total_bytes)
 
@@ -65,7 +68,7 @@ class TrainingProgress(Callback):
         )
         self.task = None
 
-    def __enter__(self) -> "TrainingProgress":
+    def __enter__(self) -> TrainingProgress:
         self.progress.start()
         return self
 

@@ -6,8 +6,8 @@ import os
 from pathlib import Path
 
 import pytest
-
 from idx_fixtures import write_tiny_dataset
+
 from scratchrun.datasets import DATASETS
 
 # Read once, before any test changes the environment.

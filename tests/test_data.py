@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
 from idx_fixtures import tiny_arrays
+
 from scratchrun.config import DataConfig
 from scratchrun.data import Minibatches, make_data, split_indices
 from scratchrun.datasets import RawDataset

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-
 import numpy as np
 import pytest
-
 from gradcheck import assert_gradients_match, numeric_gradient
+
 from scratchrun.layers import ACTIVATIONS, Affine, BatchNorm, Dropout, Layer, ReLU, Sigmoid, Tanh
+
 
 # ----------------------------------------------------------------------------- layers under test
 def make_affine(rng: np.random.Generator, d_in: int, d_out: int) -> Affine:
