@@ -14,7 +14,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from .errors import ScratchrunError
+from .errors import ConfigError, ScratchrunError
 
 app = typer.Typer(
     help="Train NumPy MLPs on MNIST and record every run, the chapter-6 way.",
@@ -75,6 +75,11 @@ def train(
 
     try:
         cfg = load_config(config, overrides or [], name=name)
+        if data_dir is not None and not data_dir.is_dir():
+            raise ConfigError(
+                f"Data folder {data_dir} (from --data-dir or SCRATCHRUN_DATA_DIR) is not a folder: give the folder "
+                "that holds mnist/ (and fashion-mnist/), or leave it unset to use the cache or a download."
+            )
         check_runs_dir(runs_dir)
         raw = load_raw(cfg.data.dataset, data_dir, reporter=None if quiet else DownloadBar(console))
         data = prepare_data(cfg, raw)

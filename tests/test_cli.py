@@ -234,3 +234,9 @@ def test_an_internal_error_is_recorded_as_failed_with_its_traceback(tiny, tmp_pa
     assert json.loads((run / "summary.json").read_text())["status"] == "failed"
     assert "RuntimeError: boom" in (run / "error.txt").read_text()
     assert len(read_csv(run / "metrics.csv")) == 1  # the evaluation before training is kept
+
+
+def test_a_data_dir_that_is_not_a_folder_is_named(tiny, tmp_path):
+    result = invoke("train", config_file(tmp_path), "--data-dir", tmp_path / "no-such-dir", "--runs-dir", tmp_path / "runs")
+    assert result.exit_code == 2, result.output
+    assert "no-such-dir" in result.output and "is not a folder" in result.output
