@@ -54,13 +54,8 @@ class Momentum(Optimizer):
             w += v
 
 
-class Nesterov(Optimizer):
+class Nesterov(Momentum):
     """v ← μ·v − lr·g; W ← W + μ·v − lr·g  (look-ahead form; Sutskever et al. 2013, arXiv:1212.0901)."""
-
-    def __init__(self, lr: float = 0.01, momentum: float = 0.9) -> None:
-        super().__init__(lr)
-        self.momentum = momentum
-        self.v: Arrays | None = None
 
     def update(self, params: Arrays, grads: Arrays) -> None:
         if self.v is None:
