@@ -12,15 +12,20 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from threadpoolctl import threadpool_limits
+
 from .config import Config
 from .data import Data, make_data
 from .datasets import RawDataset
 from .errors import ScratchrunError
 from .model import MLP
 from .optimizers import OPTIMIZERS, Optimizer
-from .runs import RunRecord
+from .runs import RunRecord, blas_description
 from .seeding import streams
 from .trainer import Callback, TrainResult, evaluate, train
+
+
+BLAS_THREADS = 1  # parallelism comes from running several runs at once, in separate processes
 
 
 class RunFailed(ScratchrunError):
@@ -68,8 +73,12 @@ def run_experiment(
     started = time.perf_counter()
     result = TrainResult(status="failed")
     error: BaseException | None = None
+    blas = None
     try:
-        result = train(model, optimizer, data, config.train, batch_rng, [record, log, *callbacks])
+        # one BLAS thread: the sums, and so every digit, then do not depend on how many runs share the machine
+        with threadpool_limits(limits=BLAS_THREADS, user_api="blas"):
+            blas = blas_description()
+            result = train(model, optimizer, data, config.train, batch_rng, [record, log, *callbacks])
     except Exception as e:  # a bug, not bad input: keep the record and the traceback, then re-raise
         error = e
         result.status, result.message = "failed", f"{type(e).__name__}: {e}"
@@ -89,6 +98,7 @@ def run_experiment(
             "train_samples": len(data.train),
             "val_samples": len(data.val) if data.val is not None else 0,
             "test_samples": len(data.test),
+            "blas": blas,
         },
     )
     record.save_model(model.state())

@@ -84,6 +84,14 @@ def environment() -> dict:
     return info
 
 
+def blas_description() -> str | None:
+    """The BLAS library NumPy calls and its thread count right now, e.g. "openblas 0.3.27, 1 thread(s)"."""
+    from threadpoolctl import threadpool_info
+
+    pools = [p for p in threadpool_info() if p.get("user_api") == "blas"]
+    return "; ".join(f"{p['internal_api']} {p.get('version')}, {p['num_threads']} thread(s)" for p in pools) or None
+
+
 class RunRecord(Callback):
     """Writes a run's files as training goes; `close` writes the summary whatever the outcome."""
 

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import csv
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -46,3 +49,18 @@ def test_validation_comes_out_of_the_training_set(mnist_dir, tmp_path):
     summary = json.loads((run / "summary.json").read_text())
     assert (summary["train_samples"], summary["val_samples"], summary["test_samples"]) == (54_000, 6_000, 10_000)
     assert summary["final"]["val_acc"] > 0.5  # 50 Adam updates already learn something
+
+
+def test_numbers_do_not_depend_on_the_machine_s_blas_thread_count(mnist_dir, tmp_path):
+    # without the one-thread pin, OpenBLAS sums differently with 2 threads and steps.csv differs from iteration 2 on
+    steps = []
+    for threads in ("1", "2"):
+        runs = tmp_path / threads
+        env = {**os.environ, "OPENBLAS_NUM_THREADS": threads, "OMP_NUM_THREADS": threads, "SCRATCHRUN_DATA_DIR": str(mnist_dir)}
+        command = [sys.executable, "-m", "scratchrun", "train", str(REPO / "configs" / "mnist.yaml"),
+                   "data.train_size=3000", "train.epochs=1", "--runs-dir", str(runs), "--quiet"]
+        subprocess.run(command, env=env, check=True, capture_output=True, timeout=120)
+        (run,) = runs.iterdir()
+        steps.append((run / "steps.csv").read_bytes())
+        assert json.loads((run / "summary.json").read_text())["blas"].endswith("1 thread(s)")
+    assert steps[0] == steps[1]
