@@ -2,17 +2,17 @@
 
 Run by hand, never in CI:
 
-    SCRATCHRUN_DATA_DIR=../shared/data python benchmarks/core_speed.py [--repeats 5] [--threads 1]
+    SCRATCHRUN_DATA_DIR=../shared/data python benchmarks/core_speed.py [--repeats 5]
 
 Prints (1) training samples per second of 784-100-100-100-100-10, ReLU, He, Adam, batch 100, over full
 epochs of the 54,000 training images (median and range of the repeats, after a warm-up epoch), and
 (2) the peak resident memory of a real `scratchrun train` process doing one full-MNIST epoch.
+Training uses one BLAS thread, as every scratchrun run does.
 """
 
 from __future__ import annotations
 
 import argparse
-import os
 import resource
 import statistics
 import subprocess
@@ -27,18 +27,16 @@ REPO = Path(__file__).resolve().parents[1]
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=5, help="timed epochs (after one warm-up epoch)")
-    parser.add_argument("--threads", type=int, default=None, help="BLAS threads (default: leave as is)")
     args = parser.parse_args()
-    if args.threads:
-        for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-            os.environ[var] = str(args.threads)
+    from threadpoolctl import threadpool_limits
 
     from scratchrun.config import config_from_dict
     from scratchrun.datasets import load_raw
-    from scratchrun.experiment import build, prepare_data
+    from scratchrun.experiment import BLAS_THREADS, build, prepare_data
+    from scratchrun.runs import blas_description
     from scratchrun.trainer import train
 
-    print(f"python {sys.version.split()[0]}, BLAS: {blas_info()}")
+    print(f"python {sys.version.split()[0]}")
     config = config_from_dict({"name": "bench", "model": {"hidden": [100] * 4}, "optimizer": {"name": "adam"},
                                "train": {"epochs": 1, "batch_size": 100}})
     started = time.perf_counter()
@@ -48,11 +46,12 @@ def main() -> None:
 
     model, optimizer, batch_rng = build(config, data)
     rates = []
-    for repeat in range(args.repeats + 1):
-        result = train(model, optimizer, data, config.train, batch_rng)
-        rate = result.samples / result.train_seconds
-        if repeat:  # the first epoch warms caches and allocators
-            rates.append(rate)
+    with threadpool_limits(limits=BLAS_THREADS, user_api="blas"):
+        print(f"BLAS: {blas_description()}")
+        for repeat in range(args.repeats + 1):
+            result = train(model, optimizer, data, config.train, batch_rng)
+            if repeat:  # the first epoch warms caches and allocators
+                rates.append(result.samples / result.train_seconds)
     print(
         f"training samples/s, book net (784-100x4-10, ReLU, Adam, batch 100), {args.repeats} epochs: "
         f"median {statistics.median(rates):,.0f}  (min {min(rates):,.0f}, max {max(rates):,.0f})"
@@ -66,17 +65,6 @@ def main() -> None:
         wall = time.perf_counter() - started
     peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024  # Linux reports KiB
     print(f"peak RSS of `scratchrun train configs/mnist.yaml train.epochs=1` (full MNIST): {peak_mb:.0f} MB, wall {wall:.1f} s")
-
-
-def blas_info() -> str:
-    try:
-        from threadpoolctl import threadpool_info
-    except ImportError:
-        return "unknown (pip install threadpoolctl)"
-    import numpy  # noqa: F401 - loads the BLAS so threadpoolctl can see it
-
-    pools = [f"{p['internal_api']} {p.get('version')} ({p['num_threads']} threads)" for p in threadpool_info()]
-    return ", ".join(pools) or "none found"
 
 
 if __name__ == "__main__":
