@@ -105,6 +105,6 @@ class Minibatches:
         for start in range(0, len(order), self.batch_size):
             index = order[start : start + self.batch_size]
             n = len(index)
-            np.take(self.split.x, index, axis=0, out=self.x[:n])
-            np.take(self.split.y, index, out=self.y[:n])
+            np.take(self.split.x, index, axis=0, out=self.x[:n], mode="clip")  # "clip": unbuffered; index is valid
+            np.take(self.split.y, index, out=self.y[:n], mode="clip")
             yield self.x[:n], self.y[:n]

@@ -63,10 +63,15 @@ def prepare_data(config: Config, raw: RawDataset) -> Data:
 
 
 def run_experiment(
-    config: Config, raw: RawDataset, runs_dir: Path, callbacks: Iterable[Callback] = (), data: Data | None = None
+    config: Config,
+    raw: RawDataset | None,
+    runs_dir: Path,
+    callbacks: Iterable[Callback] = (),
+    data: Data | None = None,
+    blas_threads: int = BLAS_THREADS,
 ) -> RunOutcome:
     """Train one config and record it; the summary is written whether the run completes, diverges, is interrupted or fails."""
-    data = data or prepare_data(config, raw)
+    data = data or prepare_data(config, raw)  # `raw` may be None when `data` is given
     model, optimizer, batch_rng = build(config, data)
     record = RunRecord.create(runs_dir, config)
     log = _LossLog()
@@ -75,8 +80,8 @@ def run_experiment(
     error: BaseException | None = None
     blas = None
     try:
-        # one BLAS thread: the sums, and so every digit, then do not depend on how many runs share the machine
-        with threadpool_limits(limits=BLAS_THREADS, user_api="blas"):
+        # one BLAS thread by default: the sums, and so every digit, then do not depend on how many runs share the machine
+        with threadpool_limits(limits=blas_threads, user_api="blas"):
             blas = blas_description()
             result = train(model, optimizer, data, config.train, batch_rng, [record, log, *callbacks])
     except Exception as e:  # a bug, not bad input: keep the record and the traceback, then re-raise

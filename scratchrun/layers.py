@@ -27,11 +27,15 @@ class Layer:
 
 
 class Affine(Layer):
-    """y = x·W + b."""
+    """y = x·W + b.
 
-    def __init__(self, W: np.ndarray, b: np.ndarray) -> None:
+    With `input_grad=False` (the first layer, whose input is the data) backward skips dx and returns None.
+    """
+
+    def __init__(self, W: np.ndarray, b: np.ndarray, input_grad: bool = True) -> None:
         self.params = {"W": W, "b": b}
         self.grads = {"W": np.zeros_like(W), "b": np.zeros_like(b)}
+        self.input_grad = input_grad
         self.x: np.ndarray | None = None
 
     def forward(self, x: np.ndarray, train: bool) -> np.ndarray:
@@ -41,7 +45,7 @@ class Affine(Layer):
     def backward(self, dout: np.ndarray) -> np.ndarray:
         np.matmul(self.x.T, dout, out=self.grads["W"])
         np.sum(dout, axis=0, out=self.grads["b"])
-        return dout @ self.params["W"].T
+        return dout @ self.params["W"].T if self.input_grad else None
 
 
 class ReLU(Layer):

@@ -2,6 +2,8 @@
 
 Every rule is written exactly as in `docs/chapter6.md`: all state (`v`, `h`, `m`) starts at zero, has the
 parameter's shape and dtype, and is kept per parameter name; ε sits outside the square root.
+Intermediate results go into a scratch array kept per parameter (`np.multiply(..., out=tmp)`), so an
+update allocates nothing: for large layers, fresh temporaries cost more than the arithmetic.
 """
 
 from __future__ import annotations
@@ -24,6 +26,11 @@ class Optimizer:
     def _zeros_like(params: Arrays) -> Arrays:
         return {key: np.zeros_like(value) for key, value in params.items()}
 
+    def _scratch(self, params: Arrays) -> Arrays:
+        if getattr(self, "_tmp", None) is None:
+            self._tmp = {key: np.empty_like(value) for key, value in params.items()}
+        return self._tmp
+
 
 class SGD(Optimizer):
     """W ← W − lr·g  (Robbins & Monro 1951)."""
@@ -32,8 +39,10 @@ class SGD(Optimizer):
         super().__init__(lr)
 
     def update(self, params: Arrays, grads: Arrays) -> None:
+        scratch = self._scratch(params)
         for key, w in params.items():
-            w -= self.lr * grads[key]
+            step = np.multiply(grads[key], self.lr, out=scratch[key])
+            w -= step
 
 
 class Momentum(Optimizer):
@@ -47,10 +56,11 @@ class Momentum(Optimizer):
     def update(self, params: Arrays, grads: Arrays) -> None:
         if self.v is None:
             self.v = self._zeros_like(params)
+        scratch = self._scratch(params)
         for key, w in params.items():
             v = self.v[key]
             v *= self.momentum
-            v -= self.lr * grads[key]
+            v -= np.multiply(grads[key], self.lr, out=scratch[key])
             w += v
 
 
@@ -60,11 +70,13 @@ class Nesterov(Momentum):
     def update(self, params: Arrays, grads: Arrays) -> None:
         if self.v is None:
             self.v = self._zeros_like(params)
+        scratch = self._scratch(params)
         for key, w in params.items():
-            v, step = self.v[key], self.lr * grads[key]
+            v, step = self.v[key], np.multiply(grads[key], self.lr, out=scratch[key])
             v *= self.momentum
             v -= step
-            w += self.momentum * v - step
+            w -= step  # W + μ·v − lr·g, in two in-place steps
+            w += np.multiply(v, self.momentum, out=step)
 
 
 class AdaGrad(Optimizer):
@@ -78,10 +90,11 @@ class AdaGrad(Optimizer):
     def update(self, params: Arrays, grads: Arrays) -> None:
         if self.h is None:
             self.h = self._zeros_like(params)
+        scratch = self._scratch(params)
         for key, w in params.items():
-            g, h = grads[key], self.h[key]
-            h += g * g
-            w -= self.lr * g / (np.sqrt(h) + self.eps)
+            g, h, tmp = grads[key], self.h[key], scratch[key]
+            h += np.multiply(g, g, out=tmp)
+            _scaled_step(w, g, h, self.lr, self.eps, tmp)
 
 
 class RMSProp(Optimizer):
@@ -96,11 +109,13 @@ class RMSProp(Optimizer):
     def update(self, params: Arrays, grads: Arrays) -> None:
         if self.h is None:
             self.h = self._zeros_like(params)
+        scratch = self._scratch(params)
         for key, w in params.items():
-            g, h = grads[key], self.h[key]
+            g, h, tmp = grads[key], self.h[key], scratch[key]
             h *= self.decay_rate
-            h += (1 - self.decay_rate) * g * g
-            w -= self.lr * g / (np.sqrt(h) + self.eps)
+            np.multiply(g, 1 - self.decay_rate, out=tmp)
+            h += np.multiply(tmp, g, out=tmp)  # (1 − ρ)·g²
+            _scaled_step(w, g, h, self.lr, self.eps, tmp)
 
 
 class Adam(Optimizer):
@@ -124,13 +139,29 @@ class Adam(Optimizer):
         self.t += 1
         m_scale = 1.0 / (1.0 - self.beta1**self.t)
         v_scale = 1.0 / (1.0 - self.beta2**self.t)
+        scratch = self._scratch(params)
         for key, w in params.items():
-            g, m, v = grads[key], self.m[key], self.v[key]
+            g, m, v, tmp = grads[key], self.m[key], self.v[key], scratch[key]
             m *= self.beta1
-            m += (1 - self.beta1) * g
+            m += np.multiply(g, 1 - self.beta1, out=tmp)
             v *= self.beta2
-            v += (1 - self.beta2) * g * g
-            w -= self.lr * (m * m_scale) / (np.sqrt(v * v_scale) + self.eps)
+            np.multiply(g, 1 - self.beta2, out=tmp)
+            v += np.multiply(tmp, g, out=tmp)  # (1 − β2)·g²
+            np.multiply(v, v_scale, out=tmp)  # v̂
+            np.sqrt(tmp, out=tmp)
+            tmp += self.eps
+            np.divide(m, tmp, out=tmp)  # m / (√v̂ + ε)
+            tmp *= self.lr * m_scale  # lr·m̂ / (√v̂ + ε)
+            w -= tmp
+
+
+def _scaled_step(w: np.ndarray, g: np.ndarray, h: np.ndarray, lr: float, eps: float, tmp: np.ndarray) -> None:
+    """W ← W − lr·g / (√h + ε), through the scratch array `tmp` (AdaGrad and RMSProp share it)."""
+    np.sqrt(h, out=tmp)
+    tmp += eps
+    np.divide(g, tmp, out=tmp)
+    tmp *= lr
+    w -= tmp
 
 
 # The YAML name of each optimizer; the same registry feeds config validation, CLI choices and errors.

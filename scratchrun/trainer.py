@@ -39,7 +39,7 @@ class TrainResult:
     iterations: int = 0
     epochs: float = 0.0  # passes over the training set, fractional when stopped mid-epoch
     samples: int = 0
-    train_seconds: float = 0.0  # time spent in training steps only, not in evaluation
+    train_seconds: float = 0.0  # wall time of the loop minus evaluations: batches, steps, updates, callbacks
     history: list[dict] = field(default_factory=list)  # one row per evaluation
     message: str | None = None
 
@@ -70,7 +70,11 @@ def train(
     result = TrainResult()
     started = time.perf_counter()
 
+    eval_seconds = 0.0
+
     def record_eval() -> None:
+        nonlocal eval_seconds
+        eval_start = time.perf_counter()
         row = {"epoch": _epochs(result.iterations, per_epoch), "iteration": result.iterations}
         row["train_loss"], row["train_acc"] = evaluate(model, data.train)
         row["val_loss"], row["val_acc"] = evaluate(model, data.val) if data.val is not None else (None, None)
@@ -78,6 +82,7 @@ def train(
         result.history.append(row)
         for callback in callbacks:
             callback.on_eval(row)
+        eval_seconds += time.perf_counter() - eval_start
 
     for callback in callbacks:
         callback.on_train_start(total, per_epoch)
@@ -88,11 +93,9 @@ def train(
         while result.iterations < total and result.status == "running":
             epoch += 1
             for x, y in batches.epoch():
-                step_start = time.perf_counter()
                 loss = model.train_step(x, y)
                 if math.isfinite(loss):
-                    optimizer.update(model.params, model.grads)
-                result.train_seconds += time.perf_counter() - step_start
+                    optimizer.update(model.packed_params, model.packed_grads)
                 result.iterations += 1
                 result.samples += len(y)
                 for callback in callbacks:
@@ -120,6 +123,7 @@ def train(
     except KeyboardInterrupt:
         result.status = "interrupted"
         result.message = f"interrupted at iteration {result.iterations}"
+    result.train_seconds = time.perf_counter() - started - eval_seconds
     result.epochs = _epochs(result.iterations, per_epoch)
     return result
 
