@@ -83,6 +83,7 @@ def train(
         check_runs_dir(runs_dir)
         raw = load_raw(cfg.data.dataset, data_dir, reporter=None if quiet else DownloadBar(console))
         data = prepare_data(cfg, raw)
+        del raw  # the splits are compact copies: let the raw arrays (or their memory map) go
     except ScratchrunError as e:
         _fail(e)
     except KeyboardInterrupt:
@@ -92,7 +93,7 @@ def train(
     progress = TrainingProgress(console, disable=quiet)
     try:
         with progress:
-            outcome = run_experiment(cfg, raw, runs_dir, [progress], data=data)
+            outcome = run_experiment(cfg, None, runs_dir, [progress], data=data)
     except ScratchrunError as e:
         _fail(e)
     except KeyboardInterrupt:  # a second signal while the records were being written

@@ -77,9 +77,16 @@ def make_data(raw: RawDataset, config: DataConfig, rng: np.random.Generator) -> 
     )
 
 
+GATHER_ROWS = 4096  # images converted at a time: no full-size temporary beside the float32 split
+
+
 def _gather(images: np.ndarray, labels: np.ndarray, index: np.ndarray) -> Split:
-    x = images.reshape(len(images), -1)[index].astype(np.float32)  # (N, D); one float32 copy per split
-    x /= 255
+    """The indexed images as one compact float32 array in [0, 1]: the only copy of them a run holds."""
+    flat = images.reshape(len(images), -1)  # (N_all, D) uint8, possibly memory-mapped
+    x = np.empty((len(index), flat.shape[1]), np.float32)  # (N, D)
+    for start in range(0, len(index), GATHER_ROWS):
+        rows = index[start : start + GATHER_ROWS]
+        np.divide(flat[rows], np.float32(255), out=x[start : start + len(rows)])
     return Split(x=x, y=labels[index].astype(np.intp))
 
 

