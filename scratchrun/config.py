@@ -50,6 +50,7 @@ class TrainConfig:
     iterations: int | None = None  # minibatch updates (exclusive with epochs)
     batch_size: int = 100
     eval_every: int | None = None  # updates between evaluations; null = at the end of every epoch
+    lr_schedule: str = "constant"  # constant | cosine (decays the optimizer's lr towards 0 over the run)
 
 
 @dataclass(frozen=True)

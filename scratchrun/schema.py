@@ -14,6 +14,7 @@ from typing import Any
 from .initializers import INITIALIZERS
 from .layers import ACTIVATIONS
 from .optimizers import OPTIMIZERS
+from .schedules import SCHEDULES
 
 
 @dataclass(frozen=True)
@@ -94,6 +95,7 @@ SCHEMA: dict[str, Any] = {
         "iterations": _integer(1, nullable=True),
         "batch_size": _integer(1),
         "eval_every": _integer(1, nullable=True),
+        "lr_schedule": _choice(lambda: SCHEDULES),
     },
 }
 

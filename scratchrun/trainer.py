@@ -19,6 +19,7 @@ from .data import Data, Minibatches, Split
 from .losses import cross_entropy_sum
 from .model import MLP
 from .optimizers import Optimizer
+from .schedules import SCHEDULES
 
 EVAL_CHUNK = 10_000  # rows per forward pass when evaluating: bounds memory, keeps BLAS efficient
 
@@ -67,6 +68,7 @@ def train(
     batches = Minibatches(data.train, config.batch_size, rng)
     per_epoch = batches.per_epoch
     total = config.iterations if config.iterations is not None else config.epochs * per_epoch
+    schedule, base_lr = SCHEDULES[config.lr_schedule], optimizer.lr
     result = TrainResult()
     started = time.perf_counter()
 
@@ -95,6 +97,7 @@ def train(
             for x, y in batches.epoch():
                 loss = model.train_step(x, y)
                 if math.isfinite(loss):
+                    optimizer.lr = base_lr * schedule(result.iterations + 1, total)
                     optimizer.update(model.packed_params, model.packed_grads)
                 result.iterations += 1
                 result.samples += len(y)
@@ -123,6 +126,7 @@ def train(
     except KeyboardInterrupt:
         result.status = "interrupted"
         result.message = f"interrupted at iteration {result.iterations}"
+    optimizer.lr = base_lr
     result.train_seconds = time.perf_counter() - started - eval_seconds
     result.epochs = _epochs(result.iterations, per_epoch)
     return result

@@ -1,0 +1,710 @@
+"""Training speed of scratchrun against PyTorch (CPU) and a float64 "textbook" NumPy net, plus start-up and memory.
+
+Run by hand, never in CI (about 10 minutes with the defaults on a 2-core machine):
+
+    SCRATCHRUN_DATA_DIR=../shared/data python benchmarks/train_speed.py
+    python benchmarks/train_speed.py --quick --cases book-b100-adam --threads 1    # smoke test
+
+Options: --repeats N (default 5), --quick (2 repeats), --threads 1,2, --cases NAME,NAME, --out FILE
+(default benchmarks/results/train_speed.json), --data-dir DIR (real MNIST, for start-up and memory), --no-extras.
+
+What it measures, for every case (network, batch size, optimizer) and BLAS thread count:
+  training samples per second on MNIST-shaped random data (54,000 x 784 float32 in [0, 1], labels 0..9, fixed
+  seed), median and min-max of --repeats repeats after one warm-up repeat, for
+    scratchrun  its own trainer through `run_experiment`, the code path `scratchrun train` uses (float32);
+    PyTorch     the same network in torch.nn on the CPU, same optimizer and hyper-parameters (float32);
+    textbook    the book's `common/` code style written out below: layers creating new arrays, float64.
+  A repeat is one full epoch (54,000 samples), except where the table says "N steps": there, each repeat
+  is N consecutive minibatch steps (reshuffling at epoch ends), because a full epoch would take too long.
+Every measurement runs in a fresh worker process (this file with --worker), so PyTorch's OpenMP threads,
+allocator and imports never share a process with a NumPy measurement.
+Then, unless --no-extras: the cost of one evaluation pass over the 54,000 images; the time from starting
+`scratchrun train configs/mnist.yaml` to its first training step with the data cached; and the peak RSS of
+that command for one full-MNIST epoch (both need real MNIST: --data-dir or SCRATCHRUN_DATA_DIR).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+DEFAULT_OUT = REPO / "benchmarks" / "results" / "train_speed.json"
+N_TRAIN, N_FEATURES, N_CLASSES, N_TEST = 54_000, 784, 10, 1_000
+SEED = 0
+HYPER = {"sgd": {"lr": 0.01}, "adam": {"lr": 0.001, "beta1": 0.9, "beta2": 0.999, "eps": 1e-8}}
+TORCH_INSTALL = "pip install torch==2.13.0"  # a CPU build of exactly this version is on the project's machines
+IMPLS = ("scratchrun", "pytorch", "textbook")
+BOOK = (100, 100, 100, 100)
+
+
+@dataclass(frozen=True)
+class Case:
+    name: str
+    hidden: tuple[int, ...]
+    batch_size: int
+    optimizer: str  # sgd | adam, with the hyper-parameters in HYPER
+    batch_norm: bool = False
+    dropout: float = 0.0
+    textbook_steps: int | None = None  # None: a repeat is a full epoch; else this many steps (textbook only)
+    torch_target: float | None = None  # required scratchrun / PyTorch ratio at 1 BLAS thread
+    textbook_target: float | None = None  # required scratchrun / textbook ratio at 1 BLAS thread
+
+    def describe(self) -> str:
+        extras = [x for x, on in (("BatchNorm", self.batch_norm), (f"dropout {self.dropout}", self.dropout)) if on]
+        net = "-".join(map(str, (N_FEATURES, *self.hidden, N_CLASSES)))
+        return f"{net} ReLU, {self.optimizer}, batch {self.batch_size}" + "".join(f", {x}" for x in extras)
+
+
+CASES = (
+    Case("book-b100-sgd", BOOK, 100, "sgd", torch_target=1.5),
+    Case("book-b100-adam", BOOK, 100, "adam", torch_target=1.6, textbook_target=2.5),
+    Case("book-b128-sgd", BOOK, 128, "sgd"),
+    Case("book-b128-adam", BOOK, 128, "adam"),
+    Case("book-b100-adam-bn-dropout", BOOK, 100, "adam", batch_norm=True, dropout=0.5, torch_target=1.8),
+    Case("wide-1024-b100-adam", (1024, 1024), 100, "adam", textbook_steps=100, torch_target=1.0),
+)
+CASE_BY_NAME = {case.name: case for case in CASES}
+
+
+def random_data() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """MNIST-shaped random training data (and a small test split), the same in every worker."""
+    rng = np.random.default_rng(SEED)
+    x = rng.random((N_TRAIN, N_FEATURES), dtype=np.float32)
+    y = rng.integers(0, N_CLASSES, N_TRAIN).astype(np.intp)
+    x_test = rng.random((N_TEST, N_FEATURES), dtype=np.float32)
+    y_test = rng.integers(0, N_CLASSES, N_TEST).astype(np.intp)
+    return x, y, x_test, y_test
+
+
+def numpy_blas() -> list[dict]:
+    """NumPy's BLAS as threadpoolctl sees it right now (call inside the thread limits that apply)."""
+    from threadpoolctl import threadpool_info
+
+    keys = ("internal_api", "version", "architecture", "corename", "threading_layer", "num_threads")
+    return [{k: p[k] for k in keys if k in p} for p in threadpool_info() if p.get("user_api") == "blas"]
+
+
+def summarize(rates: list[float], unit: str) -> dict:
+    return {"median": statistics.median(rates), "min": min(rates), "max": max(rates), "rates": rates, "unit": unit}
+
+
+def timed_repeats(step, indices, steps_per_repeat: int, repeats: int) -> list[float]:
+    """Samples/s of each repeat of `steps_per_repeat` steps, the warm-up repeat dropped.
+
+    The clock covers everything a training loop does: the reshuffle at an epoch start, the batch gather,
+    forward, backward, update, and reading the loss back as a Python float.
+    """
+    rates = []
+    for _ in range(repeats + 1):
+        samples, start = 0, time.perf_counter()
+        for _ in range(steps_per_repeat):
+            index = next(indices)
+            step(index)
+            samples += len(index)
+        rates.append(samples / (time.perf_counter() - start))
+    return rates[1:]
+
+
+def index_batches(n: int, batch_size: int, permutation):
+    """Minibatch index arrays forever: a fresh permutation per epoch, the last batch of an epoch may be smaller."""
+    while True:
+        order = permutation(n)
+        for start in range(0, n, batch_size):
+            yield order[start : start + batch_size]
+
+
+# ----------------------------------------------------------------------------- 1. scratchrun
+def run_scratchrun(case: Case, threads: int, repeats: int) -> dict:
+    """`run_experiment`, as `scratchrun train` calls it, for repeats + 1 epochs; a callback clocks each epoch.
+
+    Epoch k's time runs from the end of the evaluation before it (the callback's `on_eval`, the last thing an
+    evaluation does) to the end of its last step (the callback's `on_step`, called after the run's own
+    callbacks). So it holds the reshuffle, every gather, step, update and the run's logging, and no evaluation:
+    the same thing the run's summary calls samples_per_s, but per epoch. (metrics.csv's `seconds` is rounded to
+    1 ms and would need each evaluation's duration subtracted; this is exact.)
+    """
+    from scratchrun.config import config_from_dict
+    from scratchrun.data import Data, Split
+    from scratchrun.experiment import run_experiment
+    from scratchrun.trainer import Callback
+
+    class EpochClock(Callback):
+        def on_train_start(self, total_iterations: int, per_epoch: int) -> None:
+            self.per_epoch, self.seconds, self.blas = per_epoch, [], numpy_blas()  # inside the run's BLAS limits
+
+        def on_eval(self, row: dict) -> None:
+            self.epoch_start = time.perf_counter()
+
+        def on_step(self, iteration: int, epoch: int, loss: float) -> None:
+            if iteration % self.per_epoch == 0:
+                self.seconds.append(time.perf_counter() - self.epoch_start)
+
+    x, y, x_test, y_test = random_data()
+    data = Data(train=Split(x, y), val=None, test=Split(x_test, y_test), n_features=N_FEATURES,
+                n_classes=N_CLASSES, dataset="random")
+    config = config_from_dict({
+        "name": f"bench-{case.name}", "seed": SEED,
+        "model": {"hidden": list(case.hidden), "activation": "relu", "init": "he",
+                  "batch_norm": case.batch_norm, "dropout": case.dropout},
+        "optimizer": {"name": case.optimizer, **HYPER[case.optimizer]},
+        "train": {"epochs": repeats + 1, "batch_size": case.batch_size, "eval_every": None},
+    })
+    clock = EpochClock()
+    with tempfile.TemporaryDirectory() as runs:
+        outcome = run_experiment(config, None, runs_dir=Path(runs), callbacks=[clock], data=data, blas_threads=threads)
+    if outcome.status != "completed":
+        raise RuntimeError(f"the scratchrun run ended {outcome.status}: {outcome.summary.get('message')}")
+    rates = [N_TRAIN / seconds for seconds in clock.seconds[1:]]  # epoch 1 is the warm-up
+    return {**summarize(rates, "epoch"), "blas": clock.blas, "summary_samples_per_s": outcome.summary["samples_per_s"]}
+
+
+# ----------------------------------------------------------------------------- 2. PyTorch
+def run_pytorch(case: Case, threads: int, repeats: int) -> dict:
+    """The same network and optimizer in torch.nn on the CPU, float32, full epochs."""
+    import torch
+    from torch import nn
+
+    torch.set_num_threads(threads)
+    torch.manual_seed(SEED)
+    layers, n_in = [], N_FEATURES
+    for width in case.hidden:
+        layers.append(nn.Linear(n_in, width))
+        if case.batch_norm:
+            layers.append(nn.BatchNorm1d(width, eps=1e-5, momentum=0.1))
+        layers.append(nn.ReLU())
+        if case.dropout:
+            layers.append(nn.Dropout(case.dropout))
+        n_in = width
+    layers.append(nn.Linear(n_in, N_CLASSES))
+    for layer in layers:
+        if isinstance(layer, nn.Linear):  # He init, as scratchrun (only for parity: it does not change the speed)
+            nn.init.kaiming_normal_(layer.weight, nonlinearity="relu")
+            nn.init.zeros_(layer.bias)
+    model = nn.Sequential(*layers).train()
+    h = HYPER[case.optimizer]
+    if case.optimizer == "sgd":
+        optimizer = torch.optim.SGD(model.parameters(), lr=h["lr"])
+    else:
+        optimizer = torch.optim.Adam(model.parameters(), lr=h["lr"], betas=(h["beta1"], h["beta2"]), eps=h["eps"])
+    loss_fn = nn.CrossEntropyLoss()
+    x, y, _, _ = random_data()
+    xs, ys = torch.from_numpy(x), torch.from_numpy(y.astype(np.int64))
+    generator = torch.Generator().manual_seed(SEED)
+
+    def step(index) -> None:
+        optimizer.zero_grad(set_to_none=True)
+        loss = loss_fn(model(xs.index_select(0, index)), ys.index_select(0, index))
+        loss.backward()
+        optimizer.step()
+        loss.item()  # scratchrun hands every loss back as a Python float; so does this loop
+
+    indices = index_batches(N_TRAIN, case.batch_size, lambda n: torch.randperm(n, generator=generator))
+    per_epoch = -(-N_TRAIN // case.batch_size)
+    rates = timed_repeats(step, indices, per_epoch, repeats)
+    info = torch.__config__.parallel_info().splitlines()
+    keep = ("get_num_threads", "Math Kernel Library", "MKL-DNN", "parallel backend")
+    return {**summarize(rates, "epoch"), "torch": torch.__version__, "torch_threads": torch.get_num_threads(),
+            "parallel_info": [line.strip() for line in info if any(k in line for k in keep)],
+            "mkldnn": torch.backends.mkldnn.is_available()}
+
+
+# ----------------------------------------------------------------------------- 3. the float64 textbook net
+# The book's common/layers.py, multi_layer_net_extend.py and optimizer.py, compacted: every layer creates new
+# arrays each step, parameters live in a dict, dropout is the book's non-inverted kind, everything is float64.
+class Affine:
+    def __init__(self, W, b):
+        self.W, self.b = W, b
+
+    def forward(self, x, train_flg):
+        self.x = x
+        return np.dot(x, self.W) + self.b
+
+    def backward(self, dout):
+        self.dW, self.db = np.dot(self.x.T, dout), np.sum(dout, axis=0)
+        return np.dot(dout, self.W.T)
+
+
+class Relu:
+    def forward(self, x, train_flg):
+        self.mask = x <= 0
+        out = x.copy()
+        out[self.mask] = 0
+        return out
+
+    def backward(self, dout):
+        dout[self.mask] = 0
+        return dout
+
+
+class BatchNormalization:
+    def __init__(self, gamma, beta, momentum=0.9):
+        self.gamma, self.beta, self.momentum = gamma, beta, momentum
+        self.running_mean = self.running_var = None
+
+    def forward(self, x, train_flg):
+        if self.running_mean is None:
+            self.running_mean, self.running_var = np.zeros(x.shape[1]), np.zeros(x.shape[1])
+        if train_flg:
+            mu = x.mean(axis=0)
+            xc = x - mu
+            var = np.mean(xc**2, axis=0)
+            std = np.sqrt(var + 10e-7)
+            xn = xc / std
+            self.batch_size, self.xc, self.xn, self.std = x.shape[0], xc, xn, std
+            self.running_mean = self.momentum * self.running_mean + (1 - self.momentum) * mu
+            self.running_var = self.momentum * self.running_var + (1 - self.momentum) * var
+        else:
+            xn = (x - self.running_mean) / np.sqrt(self.running_var + 10e-7)
+        return self.gamma * xn + self.beta
+
+    def backward(self, dout):
+        self.dbeta, self.dgamma = dout.sum(axis=0), np.sum(self.xn * dout, axis=0)
+        dxn = self.gamma * dout
+        dxc = dxn / self.std
+        dstd = -np.sum((dxn * self.xc) / (self.std * self.std), axis=0)
+        dvar = 0.5 * dstd / self.std
+        dxc += (2.0 / self.batch_size) * self.xc * dvar
+        dmu = np.sum(dxc, axis=0)
+        return dxc - dmu / self.batch_size
+
+
+class Dropout:
+    def __init__(self, ratio, rng):
+        self.ratio, self.rng = ratio, rng
+
+    def forward(self, x, train_flg):
+        if train_flg:
+            self.mask = self.rng.random(x.shape) > self.ratio
+            return x * self.mask
+        return x * (1.0 - self.ratio)
+
+    def backward(self, dout):
+        return dout * self.mask
+
+
+class SoftmaxWithLoss:
+    def forward(self, x, t):
+        x = x - np.max(x, axis=1, keepdims=True)
+        self.t, self.y = t, np.exp(x) / np.sum(np.exp(x), axis=1, keepdims=True)
+        return -np.sum(np.log(self.y[np.arange(len(t)), t] + 1e-7)) / len(t)
+
+    def backward(self, dout=1):
+        dx = self.y.copy()
+        dx[np.arange(len(self.t)), self.t] -= 1
+        return dx / len(self.t)
+
+
+class MultiLayerNet:
+    """Affine -> [BatchNorm] -> ReLU -> [Dropout] per hidden layer, then Affine and softmax with loss; He init."""
+
+    def __init__(self, sizes, batch_norm, dropout, rng):
+        self.params, self.layers = {}, []
+        for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:]), start=1):
+            self.params[f"W{i}"] = np.sqrt(2.0 / n_in) * rng.standard_normal((n_in, n_out))
+            self.params[f"b{i}"] = np.zeros(n_out)
+            self.layers.append((i, Affine(self.params[f"W{i}"], self.params[f"b{i}"])))
+            if i == len(sizes) - 1:
+                break
+            if batch_norm:
+                self.params[f"gamma{i}"], self.params[f"beta{i}"] = np.ones(n_out), np.zeros(n_out)
+                self.layers.append((i, BatchNormalization(self.params[f"gamma{i}"], self.params[f"beta{i}"])))
+            self.layers.append((i, Relu()))
+            if dropout:
+                self.layers.append((i, Dropout(dropout, rng)))
+        self.last_layer = SoftmaxWithLoss()
+
+    def gradient(self, x, t):
+        """Forward in training mode, then backward; returns the loss and the gradients by parameter name."""
+        for _, layer in self.layers:
+            x = layer.forward(x, True)
+        loss = self.last_layer.forward(x, t)
+        dout = self.last_layer.backward(1)
+        for _, layer in reversed(self.layers):
+            dout = layer.backward(dout)
+        grads = {}
+        for i, layer in self.layers:
+            if isinstance(layer, Affine):
+                grads[f"W{i}"], grads[f"b{i}"] = layer.dW, layer.db
+            elif isinstance(layer, BatchNormalization):
+                grads[f"gamma{i}"], grads[f"beta{i}"] = layer.dgamma, layer.dbeta
+        return loss, grads
+
+
+class BookSGD:
+    def __init__(self, lr):
+        self.lr = lr
+
+    def update(self, params, grads):
+        for key in params:
+            params[key] -= self.lr * grads[key]
+
+
+class BookAdam:
+    def __init__(self, lr, beta1, beta2):
+        self.lr, self.beta1, self.beta2, self.iter, self.m, self.v = lr, beta1, beta2, 0, None, None
+
+    def update(self, params, grads):
+        if self.m is None:
+            self.m = {key: np.zeros_like(val) for key, val in params.items()}
+            self.v = {key: np.zeros_like(val) for key, val in params.items()}
+        self.iter += 1
+        lr_t = self.lr * np.sqrt(1.0 - self.beta2**self.iter) / (1.0 - self.beta1**self.iter)
+        for key in params:
+            self.m[key] += (1 - self.beta1) * (grads[key] - self.m[key])
+            self.v[key] += (1 - self.beta2) * (grads[key] ** 2 - self.v[key])
+            params[key] -= lr_t * self.m[key] / (np.sqrt(self.v[key]) + 1e-7)  # the book's ε
+
+
+def run_textbook(case: Case, threads: int, repeats: int) -> dict:
+    """The textbook net above on the same data as float64, under `threadpool_limits(threads, "blas")`."""
+    from threadpoolctl import threadpool_limits
+
+    rng = np.random.default_rng(SEED)
+    x, y, _, _ = random_data()
+    x = x.astype(np.float64)  # float64 throughout, converted once outside the clock
+    net = MultiLayerNet((N_FEATURES, *case.hidden, N_CLASSES), case.batch_norm, case.dropout, rng)
+    h = HYPER[case.optimizer]
+    optimizer = BookSGD(h["lr"]) if case.optimizer == "sgd" else BookAdam(h["lr"], h["beta1"], h["beta2"])
+
+    def step(index) -> None:
+        loss, grads = net.gradient(x[index], y[index])
+        optimizer.update(net.params, grads)
+        float(loss)
+
+    steps = case.textbook_steps or -(-N_TRAIN // case.batch_size)
+    with threadpool_limits(limits=threads, user_api="blas"):
+        blas = numpy_blas()
+        rates = timed_repeats(step, index_batches(N_TRAIN, case.batch_size, rng.permutation), steps, repeats)
+    unit = f"{case.textbook_steps} steps" if case.textbook_steps else "epoch"
+    return {**summarize(rates, unit), "blas": blas}
+
+
+# ----------------------------------------------------------------------------- extras
+def run_evaluate(threads: int, repeats: int = 5) -> dict:
+    """Seconds of one `scratchrun.trainer.evaluate` pass of the book net over the 54,000 training images."""
+    from threadpoolctl import threadpool_limits
+
+    from scratchrun.config import config_from_dict
+    from scratchrun.data import Data, Split
+    from scratchrun.experiment import build
+    from scratchrun.trainer import evaluate
+
+    x, y, x_test, y_test = random_data()
+    data = Data(Split(x, y), None, Split(x_test, y_test), N_FEATURES, N_CLASSES, "random")
+    model, _, _ = build(config_from_dict({"seed": SEED, "model": {"hidden": list(BOOK)}}), data)
+    seconds = []
+    with threadpool_limits(limits=threads, user_api="blas"):
+        for _ in range(repeats + 1):
+            start = time.perf_counter()
+            evaluate(model, data.train)
+            seconds.append(time.perf_counter() - start)
+    seconds = seconds[1:]  # the first pass warms up
+    return {"median": statistics.median(seconds), "min": min(seconds), "max": max(seconds), "seconds": seconds}
+
+
+# Runs `scratchrun train` exactly as `python -m scratchrun` does, with one extra callback that writes the wall
+# clock (time.time(), comparable across processes) at the start of training and at the end of its first step.
+PROBE = r"""
+import time; T0 = time.time()
+import json, sys
+import scratchrun.experiment as experiment
+from scratchrun.trainer import Callback
+out_path, marks = sys.argv[1], {"code_start": T0}
+
+class Probe(Callback):
+    def on_train_start(self, total_iterations, per_epoch):
+        marks["train_start"] = time.time()  # before the evaluation that precedes the first step
+    def on_eval(self, row):
+        marks.setdefault("first_eval_done", time.time())
+    def on_step(self, iteration, epoch, loss):
+        if iteration == 1:
+            marks["first_step_done"] = time.time()
+            with open(out_path, "w") as f:
+                json.dump(marks, f)
+
+original = experiment.run_experiment
+def with_probe(config, raw, runs_dir, callbacks=(), **kwargs):
+    return original(config, raw, runs_dir, [*callbacks, Probe()], **kwargs)
+experiment.run_experiment = with_probe  # the CLI imports run_experiment from the module when `train` runs
+sys.argv = ["scratchrun", *sys.argv[2:]]
+from scratchrun.cli import run
+run()
+"""
+
+# Runs its arguments as a child and prints the child's peak RSS (KiB on Linux): RUSAGE_CHILDREN of a fresh process
+# only ever covers that one child (and what the child itself waited for), whatever ran before.
+RSS_WRAPPER = (
+    "import resource, subprocess, sys; subprocess.run(sys.argv[1:], check=True, stdout=subprocess.DEVNULL); "
+    "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)"
+)
+
+
+def find_mnist(data_dir: str | None) -> Path | None:
+    """A folder holding mnist/ with the four IDX files: --data-dir, SCRATCHRUN_DATA_DIR, else ../shared/data."""
+    names = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
+    for candidate in (data_dir, os.environ.get("SCRATCHRUN_DATA_DIR"), REPO.parent / "shared" / "data"):
+        if candidate:
+            folder = Path(candidate).expanduser().resolve()
+            if all((folder / "mnist" / n).is_file() or (folder / "mnist" / f"{n}.gz").is_file() for n in names):
+                return folder
+    return None
+
+
+def measure_process(data_dir: Path, repeats: int = 3) -> dict:
+    """Peak RSS and time to first step of real `scratchrun train configs/mnist.yaml train.epochs=1` processes.
+
+    All runs share a fresh temporary cache folder (SCRATCHRUN_CACHE_DIR), so the user's cache is left alone: the
+    first run fills it (its RSS is reported as the cache-filling run), later runs start from the cached data.
+    """
+    with tempfile.TemporaryDirectory() as tmp:
+        env = {**os.environ, "SCRATCHRUN_DATA_DIR": str(data_dir), "SCRATCHRUN_CACHE_DIR": str(Path(tmp) / "cache")}
+        train = ["-m", "scratchrun", "train", str(REPO / "configs" / "mnist.yaml"), "train.epochs=1",
+                 "--runs-dir", str(Path(tmp) / "runs"), "--quiet"]
+
+        def peak_rss_mib() -> float:
+            out = subprocess.run([sys.executable, "-c", RSS_WRAPPER, sys.executable, *train], env=env, cwd=REPO,
+                                 check=True, capture_output=True, text=True).stdout
+            return int(out.split()[-1]) / 1024  # KiB -> MiB, as benchmarks/core_speed.py reports it
+
+        rss_filling, rss_cached = peak_rss_mib(), peak_rss_mib()
+        interpreter, probes = [], []
+        for _ in range(5):
+            start = time.perf_counter()
+            subprocess.run([sys.executable, "-c", "pass"], check=True)
+            interpreter.append(time.perf_counter() - start)
+        for i in range(repeats):
+            marks_file = Path(tmp) / f"marks-{i}.json"
+            spawned = time.time()
+            subprocess.run([sys.executable, "-c", PROBE, str(marks_file), *train[2:]], env=env, cwd=REPO,
+                           check=True, stdout=subprocess.DEVNULL)
+            if not marks_file.exists():
+                raise RuntimeError("the probe saw no training step: has the CLI stopped calling run_experiment?")
+            marks = json.loads(marks_file.read_text())
+            probes.append({
+                "start_to_first_step": marks["first_step_done"] - spawned,
+                "interpreter_until_code": marks["code_start"] - spawned,
+                "code_until_train_start": marks["train_start"] - marks["code_start"],
+                "initial_evaluation": marks["first_eval_done"] - marks["train_start"],
+                "first_step": marks["first_step_done"] - marks["first_eval_done"],
+            })
+    median = lambda key: statistics.median(p[key] for p in probes)
+    return {
+        "peak_rss_mib_cache_filling_run": rss_filling, "peak_rss_mib_cached": rss_cached,
+        "python_c_pass_s": statistics.median(interpreter),
+        "first_step": {key: median(key) for key in probes[0]}, "first_step_runs": probes,
+    }
+
+
+# ----------------------------------------------------------------------------- orchestration
+WORKERS = {"scratchrun": run_scratchrun, "pytorch": run_pytorch, "textbook": run_textbook}
+
+
+def worker(spec: dict) -> dict:
+    if spec["kind"] == "evaluate":
+        return run_evaluate(spec["threads"])
+    return WORKERS[spec["kind"]](CASE_BY_NAME[spec["case"]], spec["threads"], spec["repeats"])
+
+
+def in_worker(spec: dict) -> dict:
+    """Run one measurement in a fresh process; its result is the last line it prints."""
+    done = subprocess.run([sys.executable, __file__, "--worker", json.dumps(spec)], cwd=REPO,
+                          capture_output=True, text=True)
+    if done.returncode != 0:
+        return {"error": (done.stderr.strip().splitlines() or [f"exit code {done.returncode}"])[-1]}
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def rate(result: dict | None) -> str:
+    if result is None:
+        return "skipped"
+    if "error" in result:
+        return f"[red]error[/]: {result['error'][:60]}"
+    unit = "" if result["unit"] == "epoch" else f" [dim]({result['unit']})[/]"
+    return f"{result['median']:,.0f} [dim]({result['min']:,.0f}–{result['max']:,.0f})[/]{unit}"
+
+
+def ratio_of(a: dict | None, b: dict | None) -> float | None:
+    ok = a is not None and b is not None and "median" in a and "median" in b
+    return a["median"] / b["median"] if ok else None
+
+
+def verdict(value: float | None, target: float | None, higher_is_better: bool = True) -> str:
+    if value is None or target is None:
+        return ""
+    met = value >= target if higher_is_better else value < target
+    return "[green]met[/]" if met else "[red]NOT met[/]"
+
+
+def blas_line(result: dict | None) -> str:
+    if not result or "error" in result:
+        return "—"
+    if "torch_threads" in result:
+        return (f"torch {result['torch']}, torch.get_num_threads() = {result['torch_threads']}; "
+                + "; ".join(result["parallel_info"]) + f"; mkldnn available: {result['mkldnn']}")
+    return "; ".join(
+        f"{p.get('internal_api')} {p.get('version')} ({p.get('architecture') or p.get('corename', '?')}, "
+        f"{p.get('threading_layer', '?')}), {p.get('num_threads')} thread(s)" for p in result["blas"]) or "no BLAS seen"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=5, help="timed repeats after one warm-up (default 5)")
+    parser.add_argument("--quick", action="store_true", help="2 repeats: a smoke test, not a measurement")
+    parser.add_argument("--threads", default="1,2", help="BLAS thread counts, comma-separated (default 1,2)")
+    parser.add_argument("--cases", default=",".join(CASE_BY_NAME), help="case names, comma-separated (default all)")
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"JSON results (default {DEFAULT_OUT.relative_to(REPO)})")
+    parser.add_argument("--data-dir", help="folder holding mnist/ (default SCRATCHRUN_DATA_DIR, else ../shared/data)")
+    parser.add_argument("--no-extras", action="store_true", help="only the speed table")
+    parser.add_argument("--worker", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.worker:
+        print(json.dumps(worker(json.loads(args.worker))))
+        return
+
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console(highlight=False, width=None if sys.stdout.isatty() else 170)
+    repeats = 2 if args.quick else args.repeats
+    threads = [int(t) for t in args.threads.split(",")]
+    unknown = [name for name in args.cases.split(",") if name not in CASE_BY_NAME]
+    if unknown or repeats < 1 or min(threads) < 1:
+        parser.error(f"unknown case(s) {', '.join(unknown)}; known: {', '.join(CASE_BY_NAME)}" if unknown
+                     else "--repeats and --threads must be at least 1")
+    cases = [CASE_BY_NAME[name] for name in args.cases.split(",")]
+    have_torch = importlib.util.find_spec("torch") is not None
+    if not have_torch:
+        console.print(f"[yellow]PyTorch is not installed: its column is skipped. Install it with `{TORCH_INSTALL}`.[/]")
+    started, wall_start = datetime.now(), time.perf_counter()
+    console.print(f"train_speed: {len(cases)} case(s) x threads {threads} x {repeats} repeats (+1 warm-up), "
+                  f"python {platform.python_version()}, numpy {np.__version__}, {os.cpu_count()} CPUs, "
+                  f"load average {os.getloadavg()[0]:.2f}")
+
+    results: list[dict] = []
+    for t in threads:
+        for case in cases:
+            row = {"case": case.name, "threads": t}
+            for impl in IMPLS:
+                if impl == "pytorch" and not have_torch:
+                    row[impl] = None
+                    continue
+                row[impl] = in_worker({"kind": impl, "case": case.name, "threads": t, "repeats": repeats})
+                console.print(f"  {case.name:<27} {t} thread(s)  {impl:<10} {rate(row[impl])}")
+            row["vs_pytorch"] = ratio_of(row["scratchrun"], row["pytorch"])
+            row["vs_textbook"] = ratio_of(row["scratchrun"], row["textbook"])
+            results.append(row)
+
+    table = Table(title=f"Training samples/s: median (min–max) of {repeats} repeats after a warm-up; "
+                        f"MNIST-shaped random data, 54,000 x 784")
+    for column in ("case", "BLAS threads", "scratchrun (float32)", "PyTorch CPU (float32)", "textbook (float64)",
+                   "scratchrun / PyTorch", "target (1 thread)", "scratchrun / textbook", "target (1 thread)"):
+        table.add_column(column, justify="left" if column in ("case",) else "right")
+    targets: list[dict] = []
+    for row in results:
+        case = CASE_BY_NAME[row["case"]]
+        cells = []
+        for value, target, what in ((row["vs_pytorch"], case.torch_target, "PyTorch"),
+                                    (row["vs_textbook"], case.textbook_target, "textbook")):
+            target = target if row["threads"] == 1 else None
+            cells += [f"{value:.2f}x" if value is not None else "—",
+                      f"≥ {target}x {verdict(value, target)}" if target else ""]
+            if target:
+                targets.append({"target": f"{case.name}: scratchrun ≥ {target}x {what}, 1 BLAS thread",
+                                "measured": f"{value:.2f}x" if value is not None else "n/a",
+                                "met": value is not None and value >= target})
+        table.add_row(case.name, str(row["threads"]), *(rate(row[impl]) for impl in IMPLS), *cells)
+    console.print(table)
+    console.print("A repeat is one full epoch of 54,000 samples unless the cell says otherwise (textbook, 1024 net: "
+                  "100 consecutive steps = 10,000 samples, because its full epoch takes about a minute).")
+    console.print("Cases: " + "; ".join(f"{c.name} = {c.describe()}" for c in cases))
+
+    blas_table = Table(title="BLAS and threads each side reported while it trained")
+    for column in ("case", "threads", "implementation", "library and threads"):
+        blas_table.add_column(column)
+    for row in results:
+        if row["case"] == cases[0].name:  # the same for every case
+            for impl in IMPLS:
+                blas_table.add_row(row["case"], str(row["threads"]), impl, blas_line(row[impl]))
+    console.print(blas_table)
+
+    extras: dict = {}
+    if not args.no_extras:
+        extras["evaluate_s"] = {str(t): in_worker({"kind": "evaluate", "threads": t}) for t in threads}
+        data_dir = find_mnist(args.data_dir)
+        if data_dir is None:
+            console.print("[yellow]Real MNIST not found (--data-dir, SCRATCHRUN_DATA_DIR or ../shared/data): "
+                          "start-up time and peak RSS are skipped.[/]")
+        else:
+            try:
+                extras["process"] = measure_process(data_dir)
+            except (subprocess.CalledProcessError, RuntimeError) as e:
+                console.print(f"[red]start-up / RSS measurement failed:[/] {e}")
+        extra_table = Table(title="Start-up, evaluation and memory")
+        extra_table.add_column("what")
+        extra_table.add_column("measured", justify="right")
+        extra_table.add_column("target")
+        for t, ev in extras["evaluate_s"].items():
+            value = f"{ev['median']:.3f} s ({ev['min']:.3f}–{ev['max']:.3f})" if "median" in ev else ev["error"]
+            extra_table.add_row(f"one evaluate() pass, book net, 54,000 images, {t} BLAS thread(s), median of 5",
+                                value, "")
+        if "process" in extras:
+            p = extras["process"]
+            fs = p["first_step"]
+            total = fs["start_to_first_step"]
+            extra_table.add_row("`python -c pass` (interpreter start alone), median of 5",
+                                f"{p['python_c_pass_s']:.3f} s", "")
+            extra_table.add_row("`scratchrun train configs/mnist.yaml` start → end of first training step, data "
+                                "cached, median of 3", f"{total:.3f} s", f"< 1 s {verdict(total, 1.0, False)}")
+            for key, label in (("interpreter_until_code", "interpreter start"),
+                               ("code_until_train_start", "imports, config, data, run folder"),
+                               ("initial_evaluation", "evaluation before the first step (train + val)"),
+                               ("first_step", "the first step")):
+                extra_table.add_row(f"  of which {label}", f"{fs[key]:.3f} s", "")
+            for key, label in (("peak_rss_mib_cached", "data cached"), ("peak_rss_mib_cache_filling_run",
+                                                                         "first run, filling the cache")):
+                extra_table.add_row(f"peak RSS, `scratchrun train configs/mnist.yaml train.epochs=1`, {label}",
+                                    f"{p[key]:.0f} MiB", f"< 400 MB {verdict(p[key], 400, False)}")
+            targets.append({"target": "start to first training step < 1 s, data cached",
+                            "measured": f"{total:.3f} s", "met": total < 1.0})
+            for key, label in (("peak_rss_mib_cached", "data cached"), ("peak_rss_mib_cache_filling_run",
+                                                                         "cache-filling run")):
+                targets.append({"target": f"peak RSS < 400 MB ({label})", "measured": f"{p[key]:.0f} MiB",
+                                "met": p[key] < 400})
+        console.print(extra_table)
+
+    missed = [t["target"] for t in targets if not t["met"]]
+    console.print(f"Targets: {len(targets) - len(missed)} of {len(targets)} met"
+                  + ("" if not missed else "; not met: " + "; ".join(missed)))
+    total_s = time.perf_counter() - wall_start
+    console.print(f"Total time {total_s / 60:.1f} min; load average now {os.getloadavg()[0]:.2f}.")
+
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    report = {
+        "started": started.isoformat(timespec="seconds"), "total_seconds": round(total_s, 1),
+        "command": " ".join([Path(sys.executable).name, *sys.argv]),
+        "machine": {"python": platform.python_version(), "numpy": np.__version__, "cpus": os.cpu_count(),
+                    "platform": platform.platform(), "load_average_end": os.getloadavg()},
+        "settings": {"repeats": repeats, "threads": threads, "n_train": N_TRAIN, "seed": SEED, "hyper": HYPER},
+        "cases": [asdict(case) for case in cases], "results": results, "extras": extras, "targets": targets,
+    }
+    args.out.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    console.print(f"JSON written to {args.out}")
+
+
+if __name__ == "__main__":
+    main()
