@@ -27,9 +27,11 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import itertools
 import json
 import os
 import platform
+import re
 import resource
 import statistics
 import subprocess
@@ -216,10 +218,12 @@ def run_pytorch(case: Case, threads: int, repeats: int) -> dict:
     indices = index_batches(N_TRAIN, case.batch_size, lambda n: torch.randperm(n, generator=generator))
     per_epoch = -(-N_TRAIN // case.batch_size)
     rates = timed_repeats(step, indices, per_epoch, repeats)
-    info = torch.__config__.parallel_info().splitlines()
+    info = torch.__config__.parallel_info()
     keep = ("get_num_threads", "Math Kernel Library", "MKL-DNN", "parallel backend")
     return {**summarize(rates, "epoch"), "torch": torch.__version__, "torch_threads": torch.get_num_threads(),
-            "parallel_info": [line.strip() for line in info if any(k in line for k in keep)],
+            "parallel_info": [line.strip() for line in info.splitlines() if any(k in line for k in keep)],
+            "mkl": (re.findall(r"Math Kernel Library Version ([\d.]*\d)", info) or ["?"])[0],
+            "onednn": (re.findall(r"MKL-DNN (v\S+)", info) or ["?"])[0],
             "mkldnn": torch.backends.mkldnn.is_available()}
 
 
@@ -314,7 +318,7 @@ class MultiLayerNet:
 
     def __init__(self, sizes, batch_norm, dropout, rng):
         self.params, self.layers = {}, []
-        for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:]), start=1):
+        for i, (n_in, n_out) in enumerate(itertools.pairwise(sizes), start=1):
             self.params[f"W{i}"] = np.sqrt(2.0 / n_in) * rng.standard_normal((n_in, n_out))
             self.params[f"b{i}"] = np.zeros(n_out)
             self.layers.append((i, Affine(self.params[f"W{i}"], self.params[f"b{i}"])))
@@ -520,22 +524,46 @@ def worker(spec: dict) -> dict:
     return WORKERS[spec["kind"]](CASE_BY_NAME[spec["case"]], spec["threads"], spec["repeats"])
 
 
+def busy_cpu_seconds() -> float | None:
+    """CPU seconds the whole machine has spent busy since boot (Linux /proc/stat), None elsewhere."""
+    try:
+        ticks = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
+    except (OSError, ValueError):
+        return None
+    return (sum(ticks) - ticks[3] - ticks[4]) / os.sysconf("SC_CLK_TCK")  # all but idle and iowait
+
+
+def children_cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def in_worker(spec: dict) -> dict:
-    """Run one measurement in a fresh process; its result is the last line it prints."""
+    """Run one measurement in a fresh process; its result is the last line it prints.
+
+    Also reports `background_cores`: the CPU the rest of the machine used meanwhile (busy CPU time minus the
+    worker's own, over the wall time). On a 2-core machine anything above ~0.1 disturbs the numbers.
+    """
+    busy, cpu, start = busy_cpu_seconds(), children_cpu_seconds(), time.perf_counter()
     done = subprocess.run([sys.executable, __file__, "--worker", json.dumps(spec)], cwd=REPO,
-                          capture_output=True, text=True)
+                          capture_output=True, text=True, check=False)
+    wall, end_busy = time.perf_counter() - start, busy_cpu_seconds()
     if done.returncode != 0:
         return {"error": (done.stderr.strip().splitlines() or [f"exit code {done.returncode}"])[-1]}
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    if busy is not None and end_busy is not None:
+        result["background_cores"] = round(max(0.0, end_busy - busy - (children_cpu_seconds() - cpu)) / wall, 3)
+    return result
 
 
 def rate(result: dict | None) -> str:
+    """A table cell: the median, then the min–max and the unit of a repeat when it is not a full epoch."""
     if result is None:
         return "skipped"
     if "error" in result:
         return f"[red]error[/]: {result['error'][:60]}"
-    unit = "" if result["unit"] == "epoch" else f" [dim]({result['unit']})[/]"
-    return f"{result['median']:,.0f} [dim]({result['min']:,.0f}–{result['max']:,.0f})[/]{unit}"
+    unit = "" if result["unit"] == "epoch" else f" [dim]/{result['unit']}[/]"
+    return f"{result['median']:,.0f}\n[dim]{result['min']:,.0f}–{result['max']:,.0f}[/]{unit}"
 
 
 def ratio_of(a: dict | None, b: dict | None) -> float | None:
@@ -543,22 +571,141 @@ def ratio_of(a: dict | None, b: dict | None) -> float | None:
     return a["median"] / b["median"] if ok else None
 
 
-def verdict(value: float | None, target: float | None, higher_is_better: bool = True) -> str:
-    if value is None or target is None:
-        return ""
-    met = value >= target if higher_is_better else value < target
-    return "[green]met[/]" if met else "[red]NOT met[/]"
+def met(value: float | None, target: float, higher_is_better: bool = True) -> bool:
+    return value is not None and (value >= target if higher_is_better else value < target)
+
+
+def mark(ok: bool) -> str:
+    return "[green]met[/]" if ok else "[red]NOT met[/]"
 
 
 def blas_line(result: dict | None) -> str:
     if not result or "error" in result:
         return "—"
     if "torch_threads" in result:
-        return (f"torch {result['torch']}, torch.get_num_threads() = {result['torch_threads']}; "
-                + "; ".join(result["parallel_info"]) + f"; mkldnn available: {result['mkldnn']}")
+        return (f"torch {result['torch']}: MKL {result['mkl']}, oneDNN {result['onednn']} "
+                f"(mkldnn available: {result['mkldnn']}), torch.get_num_threads() = {result['torch_threads']}")
     return "; ".join(
         f"{p.get('internal_api')} {p.get('version')} ({p.get('architecture') or p.get('corename', '?')}, "
         f"{p.get('threading_layer', '?')}), {p.get('num_threads')} thread(s)" for p in result["blas"]) or "no BLAS seen"
+
+
+def measure_speed(cases: list[Case], threads: list[int], repeats: int, have_torch: bool, console) -> list[dict]:
+    """Every (thread count, case, implementation), case by case so that a pair is measured close in time."""
+    results = []
+    for t in threads:
+        for case in cases:
+            row = {"case": case.name, "threads": t}
+            for impl in IMPLS:
+                row[impl] = None
+                if impl != "pytorch" or have_torch:
+                    row[impl] = in_worker({"kind": impl, "case": case.name, "threads": t, "repeats": repeats})
+                bg = (row[impl] or {}).get("background_cores")
+                console.print(f"  {case.name:<26} {t} thread(s)  {impl:<10} {rate(row[impl]).replace(chr(10), '  ')}"
+                              + (f"  [dim](other load {bg:.2f} cores)[/]" if bg is not None else ""))
+            row["vs_pytorch"] = ratio_of(row["scratchrun"], row["pytorch"])
+            row["vs_textbook"] = ratio_of(row["scratchrun"], row["textbook"])
+            results.append(row)
+    return results
+
+
+def speed_table(results: list[dict], repeats: int, targets: list[dict]):
+    """The samples/s table with both ratios, each next to its target (1 BLAS thread); appends to `targets`."""
+    from rich.table import Table
+
+    table = Table(title=f"Training samples/s, median and min–max of {repeats} repeats after a warm-up "
+                        f"(MNIST-shaped random data, 54,000 x 784)")
+    for column in ("case", "BLAS\nthreads", "scratchrun\nfloat32", "PyTorch CPU\nfloat32", "textbook\nfloat64",
+                   "scratchrun /\nPyTorch", "scratchrun /\ntextbook", "other\nload"):
+        table.add_column(column, justify="left" if column == "case" else "right")
+    for row in results:
+        case = CASE_BY_NAME[row["case"]]
+        cells = []
+        for value, target, what in ((row["vs_pytorch"], case.torch_target, "PyTorch"),
+                                    (row["vs_textbook"], case.textbook_target, "textbook")):
+            cell = f"{value:.2f}x" if value is not None else "—"
+            if target and row["threads"] == 1:
+                cell += f"\n≥ {target}x {mark(met(value, target))}"
+                targets.append({"target": f"{case.name}: scratchrun ≥ {target}x {what} (1 BLAS thread)",
+                                "measured": f"{value:.2f}x" if value is not None else "n/a",
+                                "met": met(value, target)})
+            cells.append(cell)
+        load = max((row[impl] or {}).get("background_cores", 0.0) for impl in IMPLS)
+        table.add_row(case.name, str(row["threads"]), *(rate(row[impl]) for impl in IMPLS), *cells,
+                      f"{load:.2f}" if load < 0.1 else f"[red]{load:.2f}[/]", end_section=True)
+    return table
+
+
+def blas_table(results: list[dict]):
+    from rich.table import Table
+
+    table = Table(title="BLAS and threads each implementation reported while training (first case of each thread count)")
+    for column in ("BLAS threads", "implementation", "library, version, architecture, threads"):
+        table.add_column(column)
+    seen = set()
+    for row in results:
+        if row["threads"] not in seen:
+            seen.add(row["threads"])
+            for impl in IMPLS:
+                table.add_row(str(row["threads"]), impl, blas_line(row[impl]))
+    return table
+
+
+def measure_extras(threads: list[int], data_dir_option: str | None, console) -> dict:
+    extras: dict = {"evaluate_s": {str(t): in_worker({"kind": "evaluate", "threads": t}) for t in threads}}
+    data_dir = find_mnist(data_dir_option)
+    if data_dir is None:
+        console.print("[yellow]Real MNIST not found (--data-dir, SCRATCHRUN_DATA_DIR or ../shared/data): "
+                      "start-up time and peak RSS are skipped.[/]")
+        return extras
+    try:
+        extras["process"] = measure_process(data_dir)
+    except (subprocess.CalledProcessError, RuntimeError, KeyError) as e:
+        console.print(f"[red]start-up / RSS measurement failed:[/] {e}")
+    return extras
+
+
+def extras_table(extras: dict, targets: list[dict]):
+    """Evaluation cost, start-up time and peak RSS, with their targets; appends to `targets`."""
+    from rich.table import Table
+
+    table = Table(title="Evaluation, start-up and memory (real `scratchrun train` processes on real MNIST)")
+    for column, justify in (("what", "left"), ("measured", "right"), ("target", "left")):
+        table.add_column(column, justify=justify)
+    for t, ev in extras["evaluate_s"].items():
+        value = f"{ev['median']:.3f} s ({ev['min']:.3f}–{ev['max']:.3f})" if "median" in ev else ev["error"]
+        table.add_row(f"one evaluate() pass of the book net over 54,000 images, {t} BLAS thread(s), median of 5", value, "")
+    if "process" not in extras:
+        return table
+    p = extras["process"]
+    fs, total = p["first_step"], p["first_step"]["start_to_first_step"]
+    table.add_row("`python -c pass`: interpreter start alone, median of 5", f"{p['python_c_pass_s']:.3f} s", "")
+    table.add_row("`scratchrun train configs/mnist.yaml train.epochs=1`, data cached: process start to the end of "
+                  "its first training step, median of 3", f"{total:.3f} s", f"< 1 s {mark(met(total, 1.0, False))}")
+    for key, label in (("interpreter_until_code", "interpreter start"),
+                       ("code_until_train_start", "imports, config, data loading and split, run folder"),
+                       ("initial_evaluation", "the evaluation before the first step (train + validation)"),
+                       ("first_step", "the first step")):
+        table.add_row(f"    of which {label}", f"{fs[key]:.3f} s", "")
+    targets.append({"target": "process start to first training step < 1 s (data cached)",
+                    "measured": f"{total:.3f} s", "met": met(total, 1.0, False)})
+    for key, label in (("peak_rss_mib_cached", "data cached"), ("peak_rss_mib_cache_filling_run", "first run, filling the cache")):
+        table.add_row(f"peak RSS of `scratchrun train configs/mnist.yaml train.epochs=1`, {label}",
+                      f"{p[key]:.0f} MiB", f"< 400 MB {mark(met(p[key], 400, False))}")
+        targets.append({"target": f"peak RSS < 400 MB ({label})", "measured": f"{p[key]:.0f} MiB",
+                        "met": met(p[key], 400, False)})
+    return table
+
+
+def targets_table(targets: list[dict]):
+    from rich.table import Table
+
+    table = Table(title="Targets")
+    for column in ("target", "measured", ""):
+        table.add_column(column)
+    for t in targets:
+        table.add_row(t["target"], t["measured"], mark(t["met"]))
+    return table
 
 
 def main() -> None:
@@ -567,7 +714,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="2 repeats: a smoke test, not a measurement")
     parser.add_argument("--threads", default="1,2", help="BLAS thread counts, comma-separated (default 1,2)")
     parser.add_argument("--cases", default=",".join(CASE_BY_NAME), help="case names, comma-separated (default all)")
-    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"JSON results (default {DEFAULT_OUT.relative_to(REPO)})")
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="JSON results file (default benchmarks/results/train_speed.json)")
     parser.add_argument("--data-dir", help="folder holding mnist/ (default SCRATCHRUN_DATA_DIR, else ../shared/data)")
     parser.add_argument("--no-extras", action="store_true", help="only the speed table")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
@@ -575,133 +722,59 @@ def main() -> None:
     if args.worker:
         print(json.dumps(worker(json.loads(args.worker))))
         return
+    repeats = 2 if args.quick else args.repeats
+    names = [name.strip() for name in args.cases.split(",") if name.strip()]
+    if unknown := [name for name in names if name not in CASE_BY_NAME]:
+        parser.error(f"unknown case(s) {', '.join(unknown)}; known: {', '.join(CASE_BY_NAME)}")
+    threads = [int(t) for t in args.threads.split(",")]
+    if repeats < 1 or min(threads) < 1:
+        parser.error("--repeats and --threads must be at least 1")
+    cases = [CASE_BY_NAME[name] for name in names]
 
     from rich.console import Console
-    from rich.table import Table
 
-    console = Console(highlight=False, width=None if sys.stdout.isatty() else 170)
-    repeats = 2 if args.quick else args.repeats
-    threads = [int(t) for t in args.threads.split(",")]
-    unknown = [name for name in args.cases.split(",") if name not in CASE_BY_NAME]
-    if unknown or repeats < 1 or min(threads) < 1:
-        parser.error(f"unknown case(s) {', '.join(unknown)}; known: {', '.join(CASE_BY_NAME)}" if unknown
-                     else "--repeats and --threads must be at least 1")
-    cases = [CASE_BY_NAME[name] for name in args.cases.split(",")]
+    console = Console(highlight=False, width=None if sys.stdout.isatty() else 150)
     have_torch = importlib.util.find_spec("torch") is not None
     if not have_torch:
-        console.print(f"[yellow]PyTorch is not installed: its column is skipped. Install it with `{TORCH_INSTALL}`.[/]")
-    started, wall_start = datetime.now(), time.perf_counter()
-    console.print(f"train_speed: {len(cases)} case(s) x threads {threads} x {repeats} repeats (+1 warm-up), "
+        console.print(f"[yellow]PyTorch is not installed, so its column is skipped; install it with `{TORCH_INSTALL}`.[/]")
+    started, wall_start, load_start = datetime.now(), time.perf_counter(), os.getloadavg()
+    console.print(f"train_speed: {len(cases)} case(s) x BLAS threads {threads} x {repeats} repeats (+1 warm-up); "
                   f"python {platform.python_version()}, numpy {np.__version__}, {os.cpu_count()} CPUs, "
-                  f"load average {os.getloadavg()[0]:.2f}")
+                  f"load average {load_start[0]:.2f}")
+    if load_start[0] > 0.5:
+        console.print("[yellow]warning: the machine is busy (load average > 0.5): other processes will slow every "
+                      "measurement; see the `other load` column.[/]")
 
-    results: list[dict] = []
-    for t in threads:
-        for case in cases:
-            row = {"case": case.name, "threads": t}
-            for impl in IMPLS:
-                if impl == "pytorch" and not have_torch:
-                    row[impl] = None
-                    continue
-                row[impl] = in_worker({"kind": impl, "case": case.name, "threads": t, "repeats": repeats})
-                console.print(f"  {case.name:<27} {t} thread(s)  {impl:<10} {rate(row[impl])}")
-            row["vs_pytorch"] = ratio_of(row["scratchrun"], row["pytorch"])
-            row["vs_textbook"] = ratio_of(row["scratchrun"], row["textbook"])
-            results.append(row)
-
-    table = Table(title=f"Training samples/s: median (min–max) of {repeats} repeats after a warm-up; "
-                        f"MNIST-shaped random data, 54,000 x 784")
-    for column in ("case", "BLAS threads", "scratchrun (float32)", "PyTorch CPU (float32)", "textbook (float64)",
-                   "scratchrun / PyTorch", "target (1 thread)", "scratchrun / textbook", "target (1 thread)"):
-        table.add_column(column, justify="left" if column in ("case",) else "right")
     targets: list[dict] = []
-    for row in results:
-        case = CASE_BY_NAME[row["case"]]
-        cells = []
-        for value, target, what in ((row["vs_pytorch"], case.torch_target, "PyTorch"),
-                                    (row["vs_textbook"], case.textbook_target, "textbook")):
-            target = target if row["threads"] == 1 else None
-            cells += [f"{value:.2f}x" if value is not None else "—",
-                      f"≥ {target}x {verdict(value, target)}" if target else ""]
-            if target:
-                targets.append({"target": f"{case.name}: scratchrun ≥ {target}x {what}, 1 BLAS thread",
-                                "measured": f"{value:.2f}x" if value is not None else "n/a",
-                                "met": value is not None and value >= target})
-        table.add_row(case.name, str(row["threads"]), *(rate(row[impl]) for impl in IMPLS), *cells)
-    console.print(table)
-    console.print("A repeat is one full epoch of 54,000 samples unless the cell says otherwise (textbook, 1024 net: "
-                  "100 consecutive steps = 10,000 samples, because its full epoch takes about a minute).")
+    results = measure_speed(cases, threads, repeats, have_torch, console)
+    console.print(speed_table(results, repeats, targets))
+    console.print("A repeat is one full epoch (54,000 samples), except "
+                  + "".join(f"the textbook on {c.name}: /{c.textbook_steps} steps = {c.textbook_steps} consecutive "
+                            f"steps ({c.textbook_steps * c.batch_size:,} samples) per repeat, as its full epoch is slow; "
+                            for c in cases if c.textbook_steps) + "`other load`: cores kept busy by other processes "
+                  "during the measurement (red above 0.1: the numbers are disturbed).")
     console.print("Cases: " + "; ".join(f"{c.name} = {c.describe()}" for c in cases))
-
-    blas_table = Table(title="BLAS and threads each side reported while it trained")
-    for column in ("case", "threads", "implementation", "library and threads"):
-        blas_table.add_column(column)
-    for row in results:
-        if row["case"] == cases[0].name:  # the same for every case
-            for impl in IMPLS:
-                blas_table.add_row(row["case"], str(row["threads"]), impl, blas_line(row[impl]))
-    console.print(blas_table)
+    console.print(blas_table(results))
 
     extras: dict = {}
     if not args.no_extras:
-        extras["evaluate_s"] = {str(t): in_worker({"kind": "evaluate", "threads": t}) for t in threads}
-        data_dir = find_mnist(args.data_dir)
-        if data_dir is None:
-            console.print("[yellow]Real MNIST not found (--data-dir, SCRATCHRUN_DATA_DIR or ../shared/data): "
-                          "start-up time and peak RSS are skipped.[/]")
-        else:
-            try:
-                extras["process"] = measure_process(data_dir)
-            except (subprocess.CalledProcessError, RuntimeError) as e:
-                console.print(f"[red]start-up / RSS measurement failed:[/] {e}")
-        extra_table = Table(title="Start-up, evaluation and memory")
-        extra_table.add_column("what")
-        extra_table.add_column("measured", justify="right")
-        extra_table.add_column("target")
-        for t, ev in extras["evaluate_s"].items():
-            value = f"{ev['median']:.3f} s ({ev['min']:.3f}–{ev['max']:.3f})" if "median" in ev else ev["error"]
-            extra_table.add_row(f"one evaluate() pass, book net, 54,000 images, {t} BLAS thread(s), median of 5",
-                                value, "")
-        if "process" in extras:
-            p = extras["process"]
-            fs = p["first_step"]
-            total = fs["start_to_first_step"]
-            extra_table.add_row("`python -c pass` (interpreter start alone), median of 5",
-                                f"{p['python_c_pass_s']:.3f} s", "")
-            extra_table.add_row("`scratchrun train configs/mnist.yaml` start → end of first training step, data "
-                                "cached, median of 3", f"{total:.3f} s", f"< 1 s {verdict(total, 1.0, False)}")
-            for key, label in (("interpreter_until_code", "interpreter start"),
-                               ("code_until_train_start", "imports, config, data, run folder"),
-                               ("initial_evaluation", "evaluation before the first step (train + val)"),
-                               ("first_step", "the first step")):
-                extra_table.add_row(f"  of which {label}", f"{fs[key]:.3f} s", "")
-            for key, label in (("peak_rss_mib_cached", "data cached"), ("peak_rss_mib_cache_filling_run",
-                                                                         "first run, filling the cache")):
-                extra_table.add_row(f"peak RSS, `scratchrun train configs/mnist.yaml train.epochs=1`, {label}",
-                                    f"{p[key]:.0f} MiB", f"< 400 MB {verdict(p[key], 400, False)}")
-            targets.append({"target": "start to first training step < 1 s, data cached",
-                            "measured": f"{total:.3f} s", "met": total < 1.0})
-            for key, label in (("peak_rss_mib_cached", "data cached"), ("peak_rss_mib_cache_filling_run",
-                                                                         "cache-filling run")):
-                targets.append({"target": f"peak RSS < 400 MB ({label})", "measured": f"{p[key]:.0f} MiB",
-                                "met": p[key] < 400})
-        console.print(extra_table)
-
-    missed = [t["target"] for t in targets if not t["met"]]
-    console.print(f"Targets: {len(targets) - len(missed)} of {len(targets)} met"
-                  + ("" if not missed else "; not met: " + "; ".join(missed)))
+        extras = measure_extras(threads, args.data_dir, console)
+        console.print(extras_table(extras, targets))
+    console.print(targets_table(targets))
     total_s = time.perf_counter() - wall_start
-    console.print(f"Total time {total_s / 60:.1f} min; load average now {os.getloadavg()[0]:.2f}.")
+    console.print(f"Total time {total_s / 60:.1f} min; load average at the start {load_start[0]:.2f}, "
+                  f"now {os.getloadavg()[0]:.2f}.")
 
-    args.out.parent.mkdir(parents=True, exist_ok=True)
     report = {
         "started": started.isoformat(timespec="seconds"), "total_seconds": round(total_s, 1),
-        "command": " ".join([Path(sys.executable).name, *sys.argv]),
+        "command": " ".join(["python", *sys.argv]),
         "machine": {"python": platform.python_version(), "numpy": np.__version__, "cpus": os.cpu_count(),
-                    "platform": platform.platform(), "load_average_end": os.getloadavg()},
+                    "platform": platform.platform(), "load_average_start": load_start,
+                    "load_average_end": os.getloadavg()},
         "settings": {"repeats": repeats, "threads": threads, "n_train": N_TRAIN, "seed": SEED, "hyper": HYPER},
         "cases": [asdict(case) for case in cases], "results": results, "extras": extras, "targets": targets,
     }
+    args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
     console.print(f"JSON written to {args.out}")
 
