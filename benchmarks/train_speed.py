@@ -9,7 +9,7 @@ Options: --repeats N (default 5), --quick (2 repeats), --threads 1,2, --cases NA
 (default benchmarks/results/train_speed.json), --data-dir DIR (real MNIST, for start-up and memory), --no-extras.
 
 What it measures, for every case (network, batch size, optimizer) and BLAS thread count:
-  training samples per second on MNIST-shaped random data (54,000 x 784 float32 in [0, 1], labels 0..9, fixed
+  training samples per second on MNIST-shaped random data (54,000 x 784 uint8 pixels, labels 0..9, fixed
   seed), median and min-max of --repeats repeats after one warm-up repeat, for
     scratchrun  its own trainer through `run_experiment`, the code path `scratchrun train` uses (float32);
     PyTorch     the same network in torch.nn on the CPU, same optimizer and hyper-parameters (float32);
@@ -84,11 +84,15 @@ CASE_BY_NAME = {case.name: case for case in CASES}
 
 
 def random_data() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """MNIST-shaped random training data (and a small test split), the same in every worker."""
+    """MNIST-shaped random training data (and a small test split), the same in every worker.
+
+    Pixels are uint8, as MNIST stores them: scratchrun keeps them so and scales each batch, the way
+    `scratchrun train` does; PyTorch and the textbook code get them scaled to floats once, outside the clock.
+    """
     rng = np.random.default_rng(SEED)
-    x = rng.random((N_TRAIN, N_FEATURES), dtype=np.float32)
+    x = rng.integers(0, 256, (N_TRAIN, N_FEATURES), dtype=np.uint8)
     y = rng.integers(0, N_CLASSES, N_TRAIN).astype(np.intp)
-    x_test = rng.random((N_TEST, N_FEATURES), dtype=np.float32)
+    x_test = rng.integers(0, 256, (N_TEST, N_FEATURES), dtype=np.uint8)
     y_test = rng.integers(0, N_CLASSES, N_TEST).astype(np.intp)
     return x, y, x_test, y_test
 
@@ -205,7 +209,7 @@ def run_pytorch(case: Case, threads: int, repeats: int) -> dict:
         optimizer = torch.optim.Adam(model.parameters(), lr=h["lr"], betas=(h["beta1"], h["beta2"]), eps=h["eps"])
     loss_fn = nn.CrossEntropyLoss()
     x, y, _, _ = random_data()
-    xs, ys = torch.from_numpy(x), torch.from_numpy(y.astype(np.int64))
+    xs, ys = torch.from_numpy(x.astype(np.float32) / 255), torch.from_numpy(y.astype(np.int64))
     generator = torch.Generator().manual_seed(SEED)
 
     def step(index) -> None:
@@ -380,7 +384,7 @@ def run_textbook(case: Case, threads: int, repeats: int) -> dict:
 
     rng = np.random.default_rng(SEED)
     x, y, _, _ = random_data()
-    x = x.astype(np.float64)  # float64 throughout, converted once outside the clock
+    x = x.astype(np.float64) / 255  # float64 throughout, converted once outside the clock
     net = MultiLayerNet((N_FEATURES, *case.hidden, N_CLASSES), case.batch_norm, case.dropout, rng)
     h = HYPER[case.optimizer]
     optimizer = BookSGD(h["lr"]) if case.optimizer == "sgd" else BookAdam(h["lr"], h["beta1"], h["beta2"])

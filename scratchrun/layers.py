@@ -40,7 +40,9 @@ class Affine(Layer):
 
     def forward(self, x: np.ndarray, train: bool) -> np.ndarray:
         self.x = x  # (B, n_in)
-        return x @ self.params["W"] + self.params["b"]  # (B, n_out)
+        y = np.matmul(x, self.params["W"])  # (B, n_out)
+        y += self.params["b"]  # in place: one array per call, not two
+        return y
 
     def backward(self, dout: np.ndarray) -> np.ndarray:
         np.matmul(self.x.T, dout, out=self.grads["W"])

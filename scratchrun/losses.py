@@ -11,15 +11,15 @@ def softmax_cross_entropy(logits: np.ndarray, y: np.ndarray) -> tuple[float, np.
     Computed through the log-sum-exp with the row maximum subtracted, so large logits never overflow.
     """
     batch = logits.shape[0]
+    rows = np.arange(batch)
     shifted = logits - logits.max(axis=1, keepdims=True)  # (B, C)
     exp = np.exp(shifted)
     sum_exp = exp.sum(axis=1, keepdims=True)  # (B, 1)
-    rows = np.arange(batch)
-    loss = float(np.mean(np.log(sum_exp[:, 0]) - shifted[rows, y]))
-    dlogits = exp / sum_exp  # softmax, (B, C)
-    dlogits[rows, y] -= 1
-    dlogits /= batch
-    return loss, dlogits
+    loss = (float(np.log(sum_exp).sum()) - float(shifted[rows, y].sum())) / batch
+    exp /= sum_exp  # softmax, in place: exp is ours
+    exp[rows, y] -= 1
+    exp /= batch
+    return loss, exp
 
 
 def cross_entropy_sum(logits: np.ndarray, y: np.ndarray) -> tuple[float, int]:

@@ -47,17 +47,33 @@ def test_train_size_larger_than_the_pool_is_a_config_error():
         split_indices(1000, DataConfig(val_fraction=0.2, train_size=900), np.random.default_rng(0))
 
 
+def as_float(split):
+    """A whole split as one float32 array, through the same gather the trainer uses."""
+    return np.concatenate([x.copy() for x, _ in split.chunks(64)])
+
+
 def test_make_data_scales_to_float32_and_never_uses_the_test_set_for_validation():
     raw = raw_dataset()
     data = make_data(raw, DataConfig(val_fraction=0.2, test_size=50), np.random.default_rng(0))
     assert (len(data.train), len(data.val), len(data.test)) == (240, 60, 50)
-    assert data.train.x.dtype == np.float32 and data.train.x.shape == (240, 784)
-    assert data.train.x.min() >= 0 and data.train.x.max() <= 1
+    train_x = as_float(data.train)
+    assert train_x.dtype == np.float32 and train_x.shape == (240, 784)
+    assert train_x.min() >= 0 and train_x.max() <= 1
     assert (data.n_features, data.n_classes) == (784, 10)
     flat_test = raw.test_images.reshape(60, -1)[:50].astype(np.float32) / 255
-    assert np.array_equal(data.test.x, flat_test) and np.array_equal(data.test.y, raw.test_labels[:50])
+    assert np.array_equal(as_float(data.test), flat_test) and np.array_equal(data.test.y, raw.test_labels[:50])
     train_rows = {row.tobytes() for row in raw.train_images.reshape(300, -1)}
-    assert all((row * 255).round().astype(np.uint8).tobytes() in train_rows for row in data.val.x)
+    assert all((row * 255).round().astype(np.uint8).tobytes() in train_rows for row in as_float(data.val))
+    assert set(data.val.index.tolist()).isdisjoint(data.train.index.tolist())
+
+
+def test_splits_share_the_raw_images_instead_of_copying_them():
+    raw = raw_dataset()
+    data = make_data(raw, DataConfig(val_fraction=0.2), np.random.default_rng(0))
+    assert np.shares_memory(data.train.images, raw.train_images) and np.shares_memory(data.val.images, raw.train_images)
+    assert np.shares_memory(data.test.images, raw.test_images)
+    everything = make_data(raw, DataConfig(val_fraction=0.0), np.random.default_rng(0))
+    assert everything.train.index is None and everything.val is None  # every image, in order: no index at all
 
 
 def test_minibatches_see_every_image_once_per_epoch_in_a_fresh_order():
@@ -74,11 +90,14 @@ def test_minibatches_see_every_image_once_per_epoch_in_a_fresh_order():
     assert not np.array_equal(orders[0], orders[1])
 
 
-def test_minibatches_gather_into_one_reused_buffer():
-    data = make_data(raw_dataset(), DataConfig(val_fraction=0.0), np.random.default_rng(0))
+def test_minibatches_gather_into_one_reused_buffer_with_matching_labels():
+    raw = raw_dataset()
+    data = make_data(raw, DataConfig(val_fraction=0.5), np.random.default_rng(0))
     batches = Minibatches(data.train, 100, np.random.default_rng(1))
     pointers = {x.__array_interface__["data"][0] for x, _ in batches.epoch()}
     assert pointers == {batches.x.__array_interface__["data"][0]}
-    x, y = next(batches.epoch())
-    row = np.flatnonzero((data.train.x == x[0]).all(axis=1))
-    assert len(row) >= 1 and data.train.y[row[0]] == y[0]
+    flat = raw.train_images.reshape(300, -1)
+    for x, y in batches.epoch():
+        for row, label in zip(x, y):
+            (match,) = np.flatnonzero((flat == np.round(row * 255)).all(axis=1))
+            assert raw.train_labels[match] == label and match in data.train.index

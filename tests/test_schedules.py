@@ -27,7 +27,7 @@ def test_cosine_starts_at_the_full_rate_and_falls_to_near_zero():
 @pytest.mark.parametrize("schedule", ["constant", "cosine"])
 def test_the_trainer_sets_the_scheduled_rate_before_each_update(schedule):
     rng = np.random.default_rng(0)
-    split = Split(rng.random((40, 6), dtype=np.float32), rng.integers(0, 3, 40))
+    split = Split(rng.random((40, 6), dtype=np.float32), rng.integers(0, 3, 40))  # float images are used as they are
     data = Data(train=split, val=None, test=split, n_features=6, n_classes=3, dataset="toy")
     config = config_from_dict({"model": {"hidden": [4]}, "optimizer": {"name": "sgd", "lr": 0.5},
                                "train": {"iterations": 8, "batch_size": 10, "lr_schedule": schedule}})
