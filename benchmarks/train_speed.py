@@ -594,16 +594,28 @@ def blas_line(result: dict | None) -> str:
         f"{p.get('threading_layer', '?')}), {p.get('num_threads')} thread(s)" for p in result["blas"]) or "no BLAS seen"
 
 
-def measure_speed(cases: list[Case], threads: list[int], repeats: int, have_torch: bool, console) -> list[dict]:
-    """Every (thread count, case, implementation), case by case so that a pair is measured close in time."""
+def measure_speed(cases: list[Case], threads: list[int], repeats: int, rounds: int, have_torch: bool,
+                  console) -> list[dict]:
+    """Every (thread count, case, implementation), interleaved in `rounds` so that a pair sees the same machine.
+
+    On a shared virtual machine the speed drifts by ±10% over minutes. Each round runs one worker per
+    implementation in turn (scratchrun, PyTorch, textbook), each timing its share of the repeats after its
+    own warm-up; the rates of all rounds are pooled. Drift then hits both sides of a ratio alike.
+    """
+    per_round = max(1, -(-repeats // rounds))
     results = []
     for t in threads:
         for case in cases:
             row = {"case": case.name, "threads": t}
             for impl in IMPLS:
                 row[impl] = None
-                if impl != "pytorch" or have_torch:
-                    row[impl] = in_worker({"kind": impl, "case": case.name, "threads": t, "repeats": repeats})
+            for _ in range(rounds):
+                for impl in IMPLS:
+                    if impl == "pytorch" and not have_torch:
+                        continue
+                    part = in_worker({"kind": impl, "case": case.name, "threads": t, "repeats": per_round})
+                    row[impl] = _pool(row[impl], part)
+            for impl in IMPLS:
                 bg = (row[impl] or {}).get("background_cores")
                 console.print(f"  {case.name:<26} {t} thread(s)  {impl:<10} {rate(row[impl]).replace(chr(10), '  ')}"
                               + (f"  [dim](other load {bg:.2f} cores)[/]" if bg is not None else ""))
@@ -611,6 +623,19 @@ def measure_speed(cases: list[Case], threads: list[int], repeats: int, have_torc
             row["vs_textbook"] = ratio_of(row["scratchrun"], row["textbook"])
             results.append(row)
     return results
+
+
+def _pool(pooled: dict | None, part: dict) -> dict:
+    """Merge one round's result into the pooled one: all rates together, the worst background load."""
+    if pooled is None or "error" in part:
+        return part
+    if "error" in pooled:
+        return pooled
+    merged = {**part, **summarize(pooled["rates"] + part["rates"], part["unit"])}
+    loads = [r.get("background_cores") for r in (pooled, part) if r.get("background_cores") is not None]
+    if loads:
+        merged["background_cores"] = max(loads)
+    return merged
 
 
 def speed_table(results: list[dict], repeats: int, targets: list[dict]):
@@ -714,7 +739,9 @@ def targets_table(targets: list[dict]):
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=5, help="timed repeats after one warm-up (default 5)")
+    parser.add_argument("--repeats", type=int, default=6, help="timed repeats in all, after warm-ups (default 6)")
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="interleaved rounds the repeats are split into, against drift (default 3)")
     parser.add_argument("--quick", action="store_true", help="2 repeats: a smoke test, not a measurement")
     parser.add_argument("--threads", default="1,2", help="BLAS thread counts, comma-separated (default 1,2)")
     parser.add_argument("--cases", default=",".join(CASE_BY_NAME), help="case names, comma-separated (default all)")
@@ -726,13 +753,13 @@ def main() -> None:
     if args.worker:
         print(json.dumps(worker(json.loads(args.worker))))
         return
-    repeats = 2 if args.quick else args.repeats
+    repeats, rounds = (2, 1) if args.quick else (args.repeats, args.rounds)
     names = [name.strip() for name in args.cases.split(",") if name.strip()]
     if unknown := [name for name in names if name not in CASE_BY_NAME]:
         parser.error(f"unknown case(s) {', '.join(unknown)}; known: {', '.join(CASE_BY_NAME)}")
     threads = [int(t) for t in args.threads.split(",")]
-    if repeats < 1 or min(threads) < 1:
-        parser.error("--repeats and --threads must be at least 1")
+    if repeats < 1 or rounds < 1 or min(threads) < 1:
+        parser.error("--repeats, --rounds and --threads must be at least 1")
     cases = [CASE_BY_NAME[name] for name in names]
 
     from rich.console import Console
@@ -742,7 +769,8 @@ def main() -> None:
     if not have_torch:
         console.print(f"[yellow]PyTorch is not installed, so its column is skipped; install it with `{TORCH_INSTALL}`.[/]")
     started, wall_start, load_start = datetime.now(), time.perf_counter(), os.getloadavg()
-    console.print(f"train_speed: {len(cases)} case(s) x BLAS threads {threads} x {repeats} repeats (+1 warm-up); "
+    console.print(f"train_speed: {len(cases)} case(s) x BLAS threads {threads} x {repeats} repeats in {rounds} "
+                  f"interleaved round(s) (+1 warm-up per worker); "
                   f"python {platform.python_version()}, numpy {np.__version__}, {os.cpu_count()} CPUs, "
                   f"load average {load_start[0]:.2f}")
     if load_start[0] > 0.5:
@@ -750,7 +778,7 @@ def main() -> None:
                       "measurement; see the `other load` column.[/]")
 
     targets: list[dict] = []
-    results = measure_speed(cases, threads, repeats, have_torch, console)
+    results = measure_speed(cases, threads, repeats, rounds, have_torch, console)
     console.print(speed_table(results, repeats, targets))
     console.print("A repeat is one full epoch (54,000 samples), except "
                   + "".join(f"the textbook on {c.name}: /{c.textbook_steps} steps = {c.textbook_steps} consecutive "

@@ -103,26 +103,31 @@ class BatchNorm(Layer):
         if not train:
             x_hat = (x - self.running_mean) / np.sqrt(self.running_var + self.eps)
             return self.params["gamma"] * x_hat + self.params["beta"]
-        mean = x.mean(axis=0)  # (D,)
+        batch = x.shape[0]
+        mean = x.sum(axis=0) / batch  # (D,)
         centered = x - mean  # (B, D)
-        var = np.mean(centered * centered, axis=0)  # biased, (D,)
+        var = np.einsum("ij,ij->j", centered, centered) / batch  # biased, (D,)
         self.inv_std = 1 / np.sqrt(var + self.eps)  # (D,)
         self.x_hat = centered * self.inv_std  # (B, D)
         self.running_mean *= self.momentum
         self.running_mean += (1 - self.momentum) * mean
         self.running_var *= self.momentum
         self.running_var += (1 - self.momentum) * var
-        return self.params["gamma"] * self.x_hat + self.params["beta"]
+        y = self.x_hat * self.params["gamma"]
+        y += self.params["beta"]
+        return y
 
     def backward(self, dout: np.ndarray) -> np.ndarray:
-        np.sum(dout * self.x_hat, axis=0, out=self.grads["gamma"])
-        np.sum(dout, axis=0, out=self.grads["beta"])
-        dx_hat = dout * self.params["gamma"]  # (B, D)
-        # dx = (1/B)·inv_std·(B·dx̂ − Σdx̂ − x̂·Σ(dx̂·x̂)), the exact gradient through μ and σ²
+        dgamma = np.sum(dout * self.x_hat, axis=0, out=self.grads["gamma"])  # (D,)
+        dbeta = np.sum(dout, axis=0, out=self.grads["beta"])  # (D,)
+        # dx = (γ·inv_std/B)·(B·dout − Σdout − x̂·Σ(dout·x̂)): the exact gradient through μ and σ²,
+        # with the two sums taken from dβ and dγ instead of being recomputed
         batch = dout.shape[0]
-        return (self.inv_std / batch) * (
-            batch * dx_hat - dx_hat.sum(axis=0) - self.x_hat * np.sum(dx_hat * self.x_hat, axis=0)
-        )
+        dx = dout * batch
+        dx -= dbeta
+        dx -= self.x_hat * dgamma
+        dx *= self.params["gamma"] * (self.inv_std / batch)
+        return dx
 
 
 class Dropout(Layer):
