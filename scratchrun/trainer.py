@@ -64,72 +64,84 @@ def train(
     callbacks: Iterable[Callback] = (),
 ) -> TrainResult:
     """Train for `config.epochs` passes or `config.iterations` updates, evaluating at start, on schedule and at the end."""
-    callbacks = list(callbacks)
-    batches = Minibatches(data.train, config.batch_size, rng)
-    per_epoch = batches.per_epoch
-    total = config.iterations if config.iterations is not None else config.epochs * per_epoch
-    schedule, base_lr = SCHEDULES[config.lr_schedule], optimizer.lr
-    result = TrainResult()
-    started = time.perf_counter()
+    return _Loop(model, optimizer, data, config, rng, list(callbacks)).run()
 
-    eval_seconds = 0.0
 
-    def record_eval() -> None:
-        nonlocal eval_seconds
-        eval_start = time.perf_counter()
-        row = {"epoch": _epochs(result.iterations, per_epoch), "iteration": result.iterations}
-        row["train_loss"], row["train_acc"] = evaluate(model, data.train)
-        row["val_loss"], row["val_acc"] = evaluate(model, data.val) if data.val is not None else (None, None)
-        row["seconds"] = round(time.perf_counter() - started, 3)
-        result.history.append(row)
-        for callback in callbacks:
-            callback.on_eval(row)
-        eval_seconds += time.perf_counter() - eval_start
+class _Loop:
+    """One training loop's state: the counters, the clock and the evaluation history."""
 
-    for callback in callbacks:
-        callback.on_train_start(total, per_epoch)
+    def __init__(self, model, optimizer, data, config, rng, callbacks) -> None:
+        self.model, self.optimizer, self.data, self.config, self.callbacks = model, optimizer, data, config, callbacks
+        self.batches = Minibatches(data.train, config.batch_size, rng)
+        self.per_epoch = self.batches.per_epoch
+        self.total = config.iterations if config.iterations is not None else config.epochs * self.per_epoch
+        self.schedule, self.base_lr = SCHEDULES[config.lr_schedule], optimizer.lr
+        self.result = TrainResult()
+        self.started = time.perf_counter()
+        self.eval_seconds = 0.0
 
-    def loop() -> None:
-        record_eval()
+    def run(self) -> TrainResult:
+        for callback in self.callbacks:
+            callback.on_train_start(self.total, self.per_epoch)
+        try:
+            # overflow on the way to a non-finite loss is expected: it is reported as `diverged`, not as warnings
+            with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+                self._train_epochs()
+        except KeyboardInterrupt:
+            self.result.status = "interrupted"
+            self.result.message = f"interrupted at iteration {self.result.iterations}"
+        self.optimizer.lr = self.base_lr
+        self.result.train_seconds = time.perf_counter() - self.started - self.eval_seconds
+        self.result.epochs = _epochs(self.result.iterations, self.per_epoch)
+        return self.result
+
+    def _train_epochs(self) -> None:
+        result, config = self.result, self.config
+        self._evaluate()
         epoch = 0
-        while result.iterations < total and result.status == "running":
+        while result.iterations < self.total and result.status == "running":
             epoch += 1
-            for x, y in batches.epoch():
-                loss = model.train_step(x, y)
-                if math.isfinite(loss):
-                    optimizer.lr = base_lr * schedule(result.iterations + 1, total)
-                    optimizer.update(model.packed_params, model.packed_grads)
-                result.iterations += 1
-                result.samples += len(y)
-                for callback in callbacks:
-                    callback.on_step(result.iterations, epoch, loss)
-                if not math.isfinite(loss):
-                    result.status = "diverged"
-                    result.message = f"the training loss became {loss} at iteration {result.iterations}"
+            for x, y in self.batches.epoch():
+                self._step(x, y, epoch)
+                if result.status != "running" or result.iterations >= self.total:
                     break
                 if config.eval_every and result.iterations % config.eval_every == 0:
-                    record_eval()
-                if result.iterations >= total:
-                    break
-            else:
+                    self._evaluate()
+            else:  # a whole epoch ran
                 if not config.eval_every:
-                    record_eval()
+                    self._evaluate()
         if result.status == "running":
             if result.history[-1]["iteration"] != result.iterations:
-                record_eval()
+                self._evaluate()
             result.status = "completed"
 
-    try:
-        # overflow on the way to a non-finite loss is expected: it is reported as `diverged`, not as warnings
-        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-            loop()
-    except KeyboardInterrupt:
-        result.status = "interrupted"
-        result.message = f"interrupted at iteration {result.iterations}"
-    optimizer.lr = base_lr
-    result.train_seconds = time.perf_counter() - started - eval_seconds
-    result.epochs = _epochs(result.iterations, per_epoch)
-    return result
+    def _step(self, x: np.ndarray, y: np.ndarray, epoch: int) -> None:
+        """One minibatch update; a non-finite loss ends the run as `diverged` without touching the weights."""
+        result = self.result
+        loss = self.model.train_step(x, y)
+        finite = math.isfinite(loss)
+        if finite:
+            self.optimizer.lr = self.base_lr * self.schedule(result.iterations + 1, self.total)
+            self.optimizer.update(self.model.packed_params, self.model.packed_grads)
+        result.iterations += 1
+        result.samples += len(y)
+        for callback in self.callbacks:
+            callback.on_step(result.iterations, epoch, loss)
+        if not finite:
+            result.status = "diverged"
+            result.message = f"the training loss became {loss} at iteration {result.iterations}"
+
+    def _evaluate(self) -> None:
+        """Loss and accuracy on the training and validation splits; its time is kept out of samples/s."""
+        start = time.perf_counter()
+        row = {"epoch": _epochs(self.result.iterations, self.per_epoch), "iteration": self.result.iterations}
+        row["train_loss"], row["train_acc"] = evaluate(self.model, self.data.train)
+        row["val_loss"], row["val_acc"] = evaluate(self.model, self.data.val) if self.data.val is not None else (None, None)
+        row["seconds"] = round(time.perf_counter() - self.started, 3)
+        self.result.history.append(row)
+        for callback in self.callbacks:
+            callback.on_eval(row)
+        self.eval_seconds += time.perf_counter() - start
 
 
 def _epochs(iterations: int, per_epoch: int) -> float | int:
