@@ -82,8 +82,7 @@ def train(
             )
         check_runs_dir(runs_dir)
         raw = load_raw(cfg.data.dataset, data_dir, reporter=None if quiet else DownloadBar(console))
-        data = prepare_data(cfg, raw)
-        del raw  # the splits are compact copies: let the raw arrays (or their memory map) go
+        data = prepare_data(cfg, raw)  # the splits index the raw images; nothing is copied
     except ScratchrunError as e:
         _fail(e)
     except KeyboardInterrupt:
