@@ -69,11 +69,12 @@ def run_experiment(
     callbacks: Iterable[Callback] = (),
     data: Data | None = None,
     blas_threads: int = BLAS_THREADS,
+    stamp: bool = True,
 ) -> RunOutcome:
     """Train one config and record it; the summary is written whether the run completes, diverges, is interrupted or fails."""
     data = data or prepare_data(config, raw)  # `raw` may be None when `data` is given
     model, optimizer, batch_rng = build(config, data)
-    record = RunRecord.create(runs_dir, config)
+    record = RunRecord.create(runs_dir, config, stamp=stamp)
     log = _LossLog()
     started = time.perf_counter()
     result = TrainResult(status="failed")

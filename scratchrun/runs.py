@@ -47,10 +47,13 @@ def check_runs_dir(runs_dir: Path) -> Path:
     return runs_dir
 
 
-def create_run_dir(runs_dir: Path, name: str | None, now: datetime | None = None) -> Path:
-    """Make `<runs_dir>/<stamp>_<name>` with an exclusive mkdir, adding -2, -3, ... when the name is taken."""
+def create_run_dir(runs_dir: Path, name: str | None, now: datetime | None = None, stamp: bool = True) -> Path:
+    """Make `<runs_dir>/<stamp>_<name>` with an exclusive mkdir, adding -2, -3, ... when the name is taken.
+
+    Inside a study folder the stamp is left out (`stamp=False`): the study's own folder carries the time.
+    """
     check_runs_dir(runs_dir)
-    base = f"{(now or datetime.now()):%Y-%m-%d_%H-%M-%S}_{safe_name(name)}"
+    base = f"{(now or datetime.now()):%Y-%m-%d_%H-%M-%S}_{safe_name(name)}" if stamp else safe_name(name)
     for attempt in range(1, 10_000):
         path = runs_dir / (base if attempt == 1 else f"{base}-{attempt}")
         try:
@@ -110,8 +113,8 @@ class RunRecord(Callback):
         self._metrics.writerow(METRIC_COLUMNS)
 
     @classmethod
-    def create(cls, runs_dir: Path, config: Config) -> RunRecord:
-        return cls(create_run_dir(runs_dir, config.name), config)
+    def create(cls, runs_dir: Path, config: Config, stamp: bool = True) -> RunRecord:
+        return cls(create_run_dir(runs_dir, config.name, stamp=stamp), config)
 
     def on_step(self, iteration: int, epoch: int, loss: float) -> None:
         self._steps.writerow([iteration, epoch, repr(loss)])

@@ -1,0 +1,107 @@
+"""Studies: the pure expansion into run configs, the sweep grid, and running them with any number of workers."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from scratchrun.cli import app
+from scratchrun.config import Config, config_from_dict, to_dict
+from scratchrun.errors import ConfigError
+from scratchrun.studies import Variant, expand, grid, parse_axis
+
+runner = CliRunner()
+BASE = to_dict(config_from_dict({"name": "base", "optimizer": {"name": "adam", "lr": 0.002}, "train": {"epochs": 2}}))
+
+
+def test_expand_gives_every_variant_every_seed_with_shared_seeds():
+    variants = [Variant("sgd", (("optimizer.name", "sgd"),)), Variant("adam", (("optimizer.name", "adam"),))]
+    specs = expand(BASE, variants, [0, 1])
+    assert [(s.variant, s.seed) for s in specs] == [("sgd", 0), ("sgd", 1), ("adam", 0), ("adam", 1)]
+    assert [s.index for s in specs] == [0, 1, 2, 3]
+    assert all(isinstance(s.config, Config) for s in specs)
+    assert [s.config.seed for s in specs] == [0, 1, 0, 1]  # variants of one seed share it
+    assert specs[0].config.optimizer.name == "sgd" and dict(specs[0].config.optimizer.params) == {"lr": 0.002}
+    assert specs[2].config.optimizer.params["beta1"] == 0.9
+    assert specs[0].config.model == specs[2].config.model and specs[0].config.data == specs[2].config.data
+    assert specs[1].config.name == "sgd-seed1"
+
+
+def test_expand_is_pure():
+    variants = [Variant("x", (("model.hidden", [10]),))]
+    before = repr(BASE)
+    assert expand(BASE, variants, [3]) == expand(BASE, variants, [3])
+    assert repr(BASE) == before
+
+
+def test_setting_iterations_clears_epochs():
+    (spec,) = expand(BASE, [Variant("it", (("train.iterations", 50),))], [0])
+    assert (spec.config.train.epochs, spec.config.train.iterations) == (None, 50)
+
+
+def test_grid_names_say_what_varies():
+    axes = [parse_axis("optimizer.name=sgd,adam"), parse_axis("train.batch_size=32,128"), parse_axis("seed=4")]
+    assert [v.name for v in grid(axes)] == ["sgd-32", "sgd-128", "adam-32", "adam-128"]
+    assert grid(axes)[1].overrides == (("optimizer.name", "sgd"), ("train.batch_size", 128), ("seed", 4))
+    assert parse_axis("model.hidden=[100,100],[50]") == ("model.hidden", [[100, 100], [50]])
+    assert [v.name for v in grid([parse_axis("model.hidden=[100,100],[50]")])] == ["100x100", "50"]
+    assert [v.name for v in grid([])] == ["base"]
+
+
+@pytest.mark.parametrize("axis", ["optimizer.name", "=1,2", "model..x=1", "a.b=[1,"])
+def test_malformed_axes_are_config_errors(axis):
+    with pytest.raises(ConfigError):
+        parse_axis(axis)
+
+
+def test_a_bad_value_in_a_variant_is_named():
+    with pytest.raises(ConfigError, match="variant rleu.*model.activation = `rleu`"):
+        expand(BASE, grid([parse_axis("model.activation=relu,rleu")]), [0])
+
+
+SMALL = "name: small\ndata: {dataset: tiny, val_fraction: 0.2}\nmodel: {hidden: [8]}\ntrain: {epochs: 2, batch_size: 32}\n"
+
+
+def read_rows(path: Path) -> list[dict]:
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def sweep(tmp_path: Path, runs: str, *extra: str):
+    config = tmp_path / "small.yaml"
+    config.write_text(SMALL)
+    result = runner.invoke(app, ["sweep", str(config), "optimizer.name=sgd,adam", "model.dropout=0,0.3",
+                                 "--seeds", "2", "--runs-dir", str(tmp_path / runs), *extra])
+    assert result.exit_code == 0, result.output
+    (folder,) = (tmp_path / runs).iterdir()
+    return folder
+
+
+def test_sweep_writes_a_study_folder_identical_whatever_the_number_of_jobs(tiny, tmp_path):
+    one, two = sweep(tmp_path, "one", "--jobs", "1"), sweep(tmp_path, "two", "--jobs", "2")
+    assert {p.name for p in one.iterdir()} >= {"study.yaml", "results.csv", "summary.csv", "sgd-0-seed0", "adam-0.3-seed1"}
+    rows_one, rows_two = read_rows(one / "results.csv"), read_rows(two / "results.csv")
+    assert list(rows_one[0]) == ["variant", "seed", "status", "run_dir", "train_loss", "train_acc", "val_loss",
+                                 "val_acc", "test_loss", "test_acc", "wall_time_s"]
+    assert [(r["variant"], r["seed"], r["status"]) for r in rows_one] == [
+        (v, s, "completed") for v in ("sgd-0", "sgd-0.3", "adam-0", "adam-0.3") for s in ("0", "1")]
+    strip = lambda rows: [{k: v for k, v in r.items() if k != "wall_time_s"} for r in rows]
+    assert strip(rows_one) == strip(rows_two)
+    for row in rows_one:
+        assert (one / row["run_dir"] / "summary.json").is_file()
+    summary = read_rows(one / "summary.csv")
+    assert [r["variant"] for r in summary] == ["sgd-0", "sgd-0.3", "adam-0", "adam-0.3"]
+    assert all(r["runs"] == "2" for r in summary)
+    seeds = [float(r["val_acc"]) for r in rows_one if r["variant"] == "adam-0"]
+    assert float(summary[2]["val_acc_mean"]) == pytest.approx(sum(seeds) / 2)
+
+
+def test_sweep_bad_axis_exits_2_without_a_folder(tiny, tmp_path):
+    config = tmp_path / "small.yaml"
+    config.write_text(SMALL)
+    result = runner.invoke(app, ["sweep", str(config), "model.activation=relu,rleu", "--runs-dir", str(tmp_path / "runs")])
+    assert result.exit_code == 2 and "rleu" in result.output
+    assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").iterdir())
