@@ -111,82 +111,6 @@ def train(
         raise typer.Exit(_interrupt_exit_code())
 
 
-@app.command()
-def sweep(
-    config: Annotated[Path, typer.Argument(help="Base YAML config.", show_default=False)],
-    axes: Annotated[
-        list[str] | None,
-        typer.Argument(help="KEY=V1,V2,... per swept key (values parse as YAML); a single value just sets the key.", show_default=False),
-    ] = None,
-    seeds: Annotated[int, typer.Option("--seeds", min=1, help="Repeat every variant with this many seeds (the config's seed, +1, ...).")] = 1,
-    jobs: Annotated[int, typer.Option("--jobs", "-j", min=0, help="Runs in parallel, one process and one BLAS thread each; 0 = the number of cores.")] = 0,
-    runs_dir: Annotated[Path, typer.Option("--runs-dir", help="Folder that receives the study folder.")] = Path("runs"),
-    data_dir: Annotated[
-        Path | None,
-        typer.Option("--data-dir", envvar="SCRATCHRUN_DATA_DIR", help="Folder with one subfolder per dataset.", show_default=False),
-    ] = None,
-    name: Annotated[str | None, typer.Option("--name", help="Study name (default: sweep-<config name>).", show_default=False)] = None,
-) -> None:
-    """Train the grid of every listed value of every swept key, and compare the variants in one study folder."""
-    import os
-
-    from .config import load_config, to_dict
-    from .datasets import load_raw
-    from .executor import run_all
-    from .runs import create_run_dir
-    from .studies import expand, grid, parse_axis
-    from .study_folder import write_results, write_study_yaml
-
-    try:
-        base_config = load_config(config)
-        base = to_dict(base_config)
-        variants = grid([parse_axis(axis) for axis in axes or []])
-        seed_list = [base_config.seed + i for i in range(seeds)]
-        specs = expand(base, variants, seed_list, str(config))
-        if data_dir is not None and not data_dir.is_dir():
-            raise ConfigError(f"Data folder {data_dir} (from --data-dir or SCRATCHRUN_DATA_DIR) is not a folder.")
-        for dataset in sorted({spec.config.data.dataset for spec in specs}):  # fetch (or fail) before any folder exists
-            load_raw(dataset, data_dir)
-        folder = create_run_dir(runs_dir, name or f"sweep-{base_config.name}")
-    except ScratchrunError as e:
-        _fail(e)
-    write_study_yaml(folder, "sweep", base, variants, seed_list)
-    workers = jobs or os.cpu_count() or 1
-    console.print(f"{len(specs)} runs ({len(variants)} variants × {seeds} seed(s)) on {min(workers, len(specs))} worker(s) → {folder}")
-    done = []
-
-    def report(result) -> None:
-        done.append(result)
-        acc = (result.summary.get("final") or {}).get("val_acc")
-        acc_text = f"val acc {acc:.4f}" if acc is not None else ""
-        console.print(f"  [{len(done)}/{len(specs)}] {result.variant} seed {result.seed}: {result.status} {acc_text}")
-
-    try:
-        results = run_all(specs, folder, data_dir, workers, report)
-    except KeyboardInterrupt:
-        write_results(folder, specs, done)
-        console.print(f"[yellow]interrupted:[/] {len(done)} of {len(specs)} runs finished; results so far in {folder}")
-        raise typer.Exit(EXIT_SIGINT) from None
-    summary = write_results(folder, specs, results)
-    from rich.table import Table
-
-    table = Table(title=f"sweep: {len(specs)} runs", title_justify="left")
-    for column in ("variant", "runs", "val acc", "test acc"):
-        table.add_column(column, justify="left" if column == "variant" else "right")
-    for row in summary:
-        cells = [_mean_std(row, "val_acc"), _mean_std(row, "test_acc")]
-        table.add_row(row["variant"], str(row["runs"]), *cells)
-    out.print(table)
-    out.print(str(folder), soft_wrap=True)
-
-
-def _mean_std(row: dict, metric: str) -> str:
-    mean, std = row[f"{metric}_mean"], row[f"{metric}_std"]
-    if mean is None:
-        return "-"
-    return f"{mean:.2%}" if row["runs"] == 1 else f"{mean:.2%} ± {std:.2%}"
-
-
 def _fail(error: ScratchrunError) -> None:
     console.print(f"[red]error:[/] {error}", soft_wrap=True)
     raise typer.Exit(error.exit_code)
@@ -195,6 +119,9 @@ def _fail(error: ScratchrunError) -> None:
 def run() -> None:
     """Console-script entry point."""
     app()
+
+
+from . import study_commands  # noqa: E402,F401 - registers the study commands on `app`
 
 
 if __name__ == "__main__":

@@ -105,3 +105,39 @@ def test_sweep_bad_axis_exits_2_without_a_folder(tiny, tmp_path):
     result = runner.invoke(app, ["sweep", str(config), "model.activation=relu,rleu", "--runs-dir", str(tmp_path / "runs")])
     assert result.exit_code == 2 and "rleu" in result.output
     assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").iterdir())
+
+
+def test_compare_optimizers_on_the_tiny_fixture_writes_its_figures(tiny, tmp_path):
+    result = runner.invoke(app, ["compare-optimizers", "data.dataset=tiny", "train.iterations=12", "train.eval_every=4",
+                                 "--optimizers", "sgd,adam", "--lr", "sgd=0.05", "--runs-dir", str(tmp_path / "runs"), "--jobs", "1"])
+    assert result.exit_code == 0, result.output
+    (folder,) = (tmp_path / "runs").iterdir()
+    assert {"loss.png", "accuracy.png", "paths.png", "results.csv", "summary.csv", "study.yaml"} <= {p.name for p in folder.iterdir()}
+    rows = read_rows(folder / "results.csv")
+    assert [r["variant"] for r in rows] == ["sgd", "adam"]
+    import yaml
+
+    study = yaml.safe_load((folder / "study.yaml").read_text())
+    assert study["variants"][0] == {"name": "sgd", "set": {"optimizer": {"name": "sgd", "lr": 0.05}}}
+    assert study["base"]["train"]["batch_size"] == 128  # the book's setting, with the overrides on top
+
+
+@pytest.mark.parametrize("args, fragment", [(["--optimizers", "sgd,adamw"], "adamw"), (["--lr", "adam"], "--lr")])
+def test_compare_optimizers_bad_options(tiny, tmp_path, args, fragment):
+    result = runner.invoke(app, ["compare-optimizers", "data.dataset=tiny", *args, "--runs-dir", str(tmp_path / "runs")])
+    assert result.exit_code == 2 and fragment in result.output
+    assert not (tmp_path / "runs").exists()
+
+
+@pytest.mark.mnist
+def test_compare_optimizers_on_mnist_sgd_is_slowest(mnist_dir, tmp_path):
+    result = runner.invoke(app, ["compare-optimizers", "train.iterations=300", "train.eval_every=300",
+                                 "--optimizers", "sgd,momentum,adagrad,adam", "--runs-dir", str(tmp_path / "runs")])
+    assert result.exit_code == 0, result.output
+    (folder,) = (tmp_path / "runs").iterdir()
+    from scratchrun.study_plots import read_losses
+
+    final = {}
+    for row in read_rows(folder / "results.csv"):
+        final[row["variant"]] = read_losses(folder / row["run_dir"])[-50:].mean()  # the last 50 minibatches
+    assert max(final, key=final.get) == "sgd", final

@@ -1,0 +1,185 @@
+"""The study commands (`sweep`, `compare-optimizers`, ...): each builds variants, then one shared runner trains them."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from .cli import EXIT_SIGINT, _fail, app, console, out
+from .errors import ConfigError, ScratchrunError
+
+RunsDir = Annotated[Path, typer.Option("--runs-dir", help="Folder that receives the study folder.")]
+DataDir = Annotated[
+    Path | None,
+    typer.Option("--data-dir", envvar="SCRATCHRUN_DATA_DIR", help="Folder with one subfolder per dataset.", show_default=False),
+]
+Seeds = Annotated[int, typer.Option("--seeds", min=1, help="Repeat every variant with this many seeds (the config's seed, +1, ...).")]
+Jobs = Annotated[int, typer.Option("--jobs", "-j", min=0, help="Runs in parallel, one process and one BLAS thread each; 0 = the number of cores.")]
+Overrides = Annotated[list[str] | None, typer.Argument(help="KEY=VALUE settings for the base config.", show_default=False)]
+
+
+def run_study(
+    kind: str,
+    base: dict,
+    variants: Sequence,
+    seeds: int,
+    jobs: int,
+    runs_dir: Path,
+    data_dir: Path | None,
+    figures: Callable[[Path, list], None] | None = None,
+) -> Path:
+    """Expand, check the data, make the study folder, train every run, write the tables and figures."""
+    from .config import config_from_dict
+    from .datasets import load_raw
+    from .executor import run_all
+    from .runs import create_run_dir
+    from .studies import expand
+    from .study_folder import write_results, write_study_yaml
+
+    try:
+        first_seed = config_from_dict(base).seed
+        seed_list = [first_seed + i for i in range(seeds)]
+        specs = expand(base, variants, seed_list, kind)
+        if data_dir is not None and not data_dir.is_dir():
+            raise ConfigError(f"Data folder {data_dir} (from --data-dir or SCRATCHRUN_DATA_DIR) is not a folder.")
+        for dataset in sorted({spec.config.data.dataset for spec in specs}):  # fetch (or fail) before any folder exists
+            load_raw(dataset, data_dir)
+        folder = create_run_dir(runs_dir, kind)
+    except ScratchrunError as e:
+        _fail(e)
+    write_study_yaml(folder, kind, base, variants, seed_list)
+    workers = min(jobs or os.cpu_count() or 1, len(specs))
+    console.print(f"{kind}: {len(specs)} runs ({len(variants)} variants × {seeds} seed(s)) on {workers} worker(s) → {folder}")
+    done = []
+
+    def report(result) -> None:
+        done.append(result)
+        acc = (result.summary.get("final") or {}).get("val_acc")
+        console.print(f"  [{len(done)}/{len(specs)}] {result.variant} seed {result.seed}: {result.status}"
+                      + (f", val acc {acc:.4f}" if acc is not None else ""))
+
+    try:
+        results = run_all(specs, folder, data_dir, workers, report)
+    except KeyboardInterrupt:
+        write_results(folder, specs, done)
+        console.print(f"[yellow]interrupted:[/] {len(done)} of {len(specs)} runs finished; results so far in {folder}")
+        raise typer.Exit(EXIT_SIGINT) from None
+    summary = write_results(folder, specs, results)
+    if figures is not None:
+        figures(folder, results)
+    _print_summary(kind, len(specs), summary)
+    out.print(str(folder), soft_wrap=True)
+    return folder
+
+
+def _print_summary(kind: str, n_runs: int, summary: list[dict]) -> None:
+    from rich.table import Table
+
+    table = Table(title=f"{kind}: {n_runs} runs", title_justify="left")
+    for column in ("variant", "runs", "train acc", "val acc", "test acc"):
+        table.add_column(column, justify="left" if column == "variant" else "right")
+    for row in summary:
+        table.add_row(row["variant"], str(row["runs"]), *(_mean_std(row, m) for m in ("train_acc", "val_acc", "test_acc")))
+    out.print(table)
+
+
+def _mean_std(row: dict, metric: str) -> str:
+    mean, std = row[f"{metric}_mean"], row[f"{metric}_std"]
+    if mean is None:
+        return "-"
+    return f"{mean:.2%}" if row["runs"] == 1 else f"{mean:.2%} ± {std:.2%}"
+
+
+def _base(config: Path | None, overrides: list[str] | None, defaults: dict) -> dict:
+    """The study's base config as resolved data: the user's file, else the book's setting, plus overrides."""
+    from .config import apply_overrides, config_from_dict, load_config, to_dict
+
+    if config is not None and "=" in str(config) and not config.exists():  # no config given: that was an override
+        config, overrides = None, [str(config), *(overrides or [])]
+    try:
+        if config is not None:
+            return to_dict(load_config(config, overrides or []))
+        return to_dict(config_from_dict(apply_overrides(defaults, overrides or [], "<book setting>"), "<book setting>"))
+    except ScratchrunError as e:
+        _fail(e)
+
+
+@app.command()
+def sweep(
+    config: Annotated[Path, typer.Argument(help="Base YAML config.", show_default=False)],
+    axes: Annotated[
+        list[str] | None,
+        typer.Argument(help="KEY=V1,V2,... per swept key (values parse as YAML); a single value just sets the key.", show_default=False),
+    ] = None,
+    seeds: Seeds = 1,
+    jobs: Jobs = 0,
+    runs_dir: RunsDir = Path("runs"),
+    data_dir: DataDir = None,
+) -> None:
+    """Train the grid of every listed value of every swept key, and compare the variants in one study folder."""
+    from .config import load_config, to_dict
+    from .studies import grid, parse_axis
+
+    try:
+        base_config = load_config(config)
+        variants = grid([parse_axis(axis) for axis in axes or []])
+    except ScratchrunError as e:
+        _fail(e)
+    run_study(f"sweep-{base_config.name}", to_dict(base_config), variants, seeds, jobs, runs_dir, data_dir)
+
+
+# ----------------------------------------------------------------------------- compare-optimizers (6.1.8)
+BOOK_OPTIMIZER_SETTING = {  # 784-100-100-100-100-10, ReLU, He init, batch 128, 2,000 updates on the full training set
+    "name": "compare-optimizers",
+    "data": {"dataset": "mnist", "val_fraction": 0.1},
+    "model": {"hidden": [100, 100, 100, 100], "activation": "relu", "init": "he"},
+    "train": {"iterations": 2000, "batch_size": 128, "eval_every": 200},
+}
+# The book's learning rates for the toy function; Nesterov and RMSProp are ours (the book does not draw them).
+TOY_LR = {"sgd": 0.95, "momentum": 0.1, "nesterov": 0.1, "adagrad": 1.5, "rmsprop": 0.3, "adam": 0.3}
+
+
+@app.command("compare-optimizers")
+def compare_optimizers(
+    config: Annotated[Path | None, typer.Argument(help="Base config (default: the book's 6.1.8 setting).", show_default=False)] = None,
+    overrides: Overrides = None,
+    optimizers: Annotated[str, typer.Option("--optimizers", help="Comma-separated optimizer names.")] = "sgd,momentum,nesterov,adagrad,rmsprop,adam",
+    lr: Annotated[list[str] | None, typer.Option("--lr", help="NAME=VALUE: a learning rate other than the optimizer's default.", show_default=False)] = None,
+    seeds: Seeds = 1,
+    jobs: Jobs = 0,
+    runs_dir: RunsDir = Path("runs"),
+    data_dir: DataDir = None,
+) -> None:
+    """Train the same network with each optimizer on the same minibatches; plot loss, accuracy and the toy paths."""
+    from .optimizers import OPTIMIZERS
+    from .studies import Variant
+
+    names = [n.strip() for n in optimizers.split(",") if n.strip()]
+    unknown = [n for n in names if n not in OPTIMIZERS]
+    rates = {}
+    for item in lr or []:
+        key, sep, value = item.partition("=")
+        try:
+            rates[key.strip()] = float(value)
+        except ValueError:
+            _fail(ConfigError(f"--lr `{item}` is malformed: write NAME=VALUE, e.g. --lr sgd=0.1."))
+        if not sep or key.strip() not in names:
+            _fail(ConfigError(f"--lr `{item}`: `{key.strip()}` is not one of the compared optimizers ({', '.join(names)})."))
+    if unknown or not names:
+        _fail(ConfigError(f"--optimizers: `{', '.join(unknown) or optimizers}` is not allowed; allowed: a comma-separated "
+                          f"list of {', '.join(OPTIMIZERS)}."))
+    variants = [Variant(n, (("optimizer", {"name": n, **({"lr": rates[n]} if n in rates else {})}),)) for n in names]
+    base = _base(config, overrides, BOOK_OPTIMIZER_SETTING)
+
+    def figures(folder: Path, results: list) -> None:
+        from .study_plots import loss_figure, metric_figure, toy_paths
+
+        loss_figure(folder / "loss.png", results, "minibatch loss by optimizer (same network, same minibatches)")
+        metric_figure(folder / "accuracy.png", results, "val_acc", "validation accuracy by optimizer", "validation accuracy")
+        toy_paths(folder / "paths.png", {n: OPTIMIZERS[n](lr=TOY_LR[n]) for n in names})
+
+    run_study("compare-optimizers", base, variants, seeds, jobs, runs_dir, data_dir, figures)

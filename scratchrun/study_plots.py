@@ -1,0 +1,107 @@
+"""Figures of a study, drawn from its run folders: one line per variant (mean over seeds, with a band)."""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from .plots import smooth
+
+
+def _pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def read_losses(run_dir: Path) -> np.ndarray:
+    with open(run_dir / "steps.csv", newline="") as f:
+        return np.array([float(row["loss"]) for row in csv.DictReader(f)])
+
+
+def read_metrics(run_dir: Path) -> list[dict]:
+    with open(run_dir / "metrics.csv", newline="") as f:
+        return [{k: (float(v) if v != "" else None) for k, v in row.items()} for row in csv.DictReader(f)]
+
+
+def by_variant(results: Sequence) -> dict[str, list[Path]]:
+    """Run folders grouped by variant, in the study's order."""
+    groups: dict[str, list[Path]] = {}
+    for result in sorted(results, key=lambda r: r.index):
+        groups.setdefault(result.variant, []).append(Path(result.run_dir))
+    return groups
+
+
+def _band(ax, x, curves: list[np.ndarray], label: str, color) -> None:
+    """The mean of equal-length curves as a line, ± one std as a band when there are several."""
+    n = min(len(c) for c in curves)
+    stack = np.vstack([c[:n] for c in curves])
+    mean = stack.mean(axis=0)
+    ax.plot(x[:n], mean, label=label, color=color, lw=1.4)
+    if len(curves) > 1:
+        std = stack.std(axis=0)
+        ax.fill_between(x[:n], mean - std, mean + std, color=color, alpha=0.2, lw=0)
+
+
+def loss_figure(path: Path, results: Sequence, title: str, window: int = 20) -> None:
+    """Smoothed minibatch loss against the update count, one line per variant (the book's figure 6-9)."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(7, 4.5), constrained_layout=True)
+    for i, (variant, runs) in enumerate(by_variant(results).items()):
+        curves = [smooth(np.nan_to_num(read_losses(r), nan=np.inf), window) for r in runs]
+        if curves and min(len(c) for c in curves):
+            _band(ax, np.arange(1, max(len(c) for c in curves) + 1), curves, variant, f"C{i}")
+    ax.set(xlabel="update", ylabel=f"minibatch loss (moving average of {window})", title=title, yscale="log")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def metric_figure(path: Path, results: Sequence, metric: str, title: str, ylabel: str) -> None:
+    """An evaluated metric (e.g. val_acc) against the update count, one line per variant."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(7, 4.5), constrained_layout=True)
+    for i, (variant, runs) in enumerate(by_variant(results).items()):
+        histories = [read_metrics(r) for r in runs]
+        curves = [np.array([row[metric] for row in h if row[metric] is not None]) for h in histories]
+        x = np.array([row["iteration"] for row in histories[0] if row[metric] is not None])
+        if len(x):
+            _band(ax, x, curves, variant, f"C{i}")
+    ax.set(xlabel="update", ylabel=ylabel, title=title)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def toy_paths(path: Path, optimizers: dict[str, object], start=(-7.0, 2.0), steps: int = 30) -> None:
+    """Each optimizer's path on f(x, y) = x²/20 + y² from (−7, 2), over the function's contours (the book's 6.1)."""
+    plt = _pyplot()
+    n = len(optimizers)
+    cols = 3 if n > 2 else n
+    rows = -(-n // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 3.4 * rows), constrained_layout=True, squeeze=False)
+    xs, ys = np.meshgrid(np.linspace(-10, 10, 200), np.linspace(-5, 5, 200))
+    for ax, (name, optimizer) in zip(axes.flat, optimizers.items()):
+        params = {"x": np.array([start[0]]), "y": np.array([start[1]])}
+        trail = [start]
+        for _ in range(steps):
+            optimizer.update(params, {"x": params["x"] / 10.0, "y": 2.0 * params["y"]})  # ∇f
+            trail.append((float(params["x"][0]), float(params["y"][0])))
+        trail = np.array(trail)
+        ax.contour(xs, ys, xs**2 / 20 + ys**2, levels=np.logspace(-1.5, 1.3, 12), colors="0.75", linewidths=0.6)
+        ax.plot(trail[:, 0], trail[:, 1], "o-", color="C3", ms=2.5, lw=1)
+        ax.plot(0, 0, "+", color="k", ms=8)
+        ax.set(title=f"{name} (lr {optimizer.lr:g})", xlim=(-10, 10), ylim=(-5, 5))
+    for ax in list(axes.flat)[n:]:
+        ax.axis("off")
+    fig.suptitle(f"{steps} updates on f(x, y) = x²/20 + y² from {start}")
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
