@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 from threadpoolctl import threadpool_limits
 
 from .config import Config
@@ -123,5 +124,9 @@ def _final_metrics(model: MLP, data: Data, result: TrainResult) -> dict:
     """The last evaluation, plus the test set, touched once, only when the run completed."""
     last = result.history[-1] if result.history else {}
     final = {key: last.get(key) for key in ("train_loss", "train_acc", "val_loss", "val_acc")}
-    final["test_loss"], final["test_acc"] = evaluate(model, data.test) if result.status == "completed" else (None, None)
+    if result.status != "completed":
+        final["test_loss"], final["test_acc"] = None, None
+        return final
+    with np.errstate(over="ignore", invalid="ignore"):  # huge weights may overflow: the metric says so (null)
+        final["test_loss"], final["test_acc"] = evaluate(model, data.test)
     return final

@@ -80,10 +80,12 @@ def _print_summary(kind: str, n_runs: int, summary: list[dict]) -> None:
     from rich.table import Table
 
     table = Table(title=f"{kind}: {n_runs} runs", title_justify="left")
-    for column in ("variant", "runs", "train acc", "val acc", "test acc"):
+    for column in ("variant", "runs", "train acc", "val acc", "test acc", "train − val"):
         table.add_column(column, justify="left" if column == "variant" else "right")
     for row in summary:
-        table.add_row(row["variant"], str(row["runs"]), *(_mean_std(row, m) for m in ("train_acc", "val_acc", "test_acc")))
+        train, val = row["train_acc_mean"], row["val_acc_mean"]
+        gap = f"{train - val:.2%}" if train is not None and val is not None else "-"
+        table.add_row(row["variant"], str(row["runs"]), *(_mean_std(row, m) for m in ("train_acc", "val_acc", "test_acc")), gap)
     out.print(table)
 
 
@@ -183,3 +185,87 @@ def compare_optimizers(
         toy_paths(folder / "paths.png", {n: OPTIMIZERS[n](lr=TOY_LR[n]) for n in names})
 
     run_study("compare-optimizers", base, variants, seeds, jobs, runs_dir, data_dir, figures)
+
+
+# ----------------------------------------------------------------------------- overfit-study (6.4)
+BOOK_OVERFIT_SETTING = {  # the first 300 training images, 784-(100x6)-10 ReLU, He init, SGD lr 0.01, batch 100
+    "name": "overfit-study",
+    "data": {"dataset": "mnist", "val_fraction": 0.1, "train_size": 300},
+    "model": {"hidden": [100] * 6, "activation": "relu", "init": "he"},
+    "optimizer": {"name": "sgd", "lr": 0.01},
+    "train": {"epochs": 200, "batch_size": 100},
+}
+
+
+@app.command("overfit-study")
+def overfit_study(
+    config: Annotated[Path | None, typer.Argument(help="Base config (default: the book's 6.4 setting).", show_default=False)] = None,
+    overrides: Overrides = None,
+    weight_decay: Annotated[float, typer.Option("--weight-decay", min=0.0, help="λ of the weight-decay variants.")] = 0.1,
+    dropout: Annotated[float, typer.Option("--dropout", min=0.0, max=0.99, help="p of the dropout variants.")] = 0.2,
+    seeds: Seeds = 1,
+    jobs: Jobs = 0,
+    runs_dir: RunsDir = Path("runs"),
+    data_dir: DataDir = None,
+) -> None:
+    """Overfit a small training set, then narrow the train/validation gap with weight decay, dropout, or both."""
+    from .studies import Variant
+
+    variants = [
+        Variant("none", (("model.weight_decay", 0.0), ("model.dropout", 0.0))),
+        Variant("weight-decay", (("model.weight_decay", weight_decay), ("model.dropout", 0.0))),
+        Variant("dropout", (("model.weight_decay", 0.0), ("model.dropout", dropout))),
+        Variant("both", (("model.weight_decay", weight_decay), ("model.dropout", dropout))),
+    ]
+    base = _base(config, overrides, BOOK_OVERFIT_SETTING)
+
+    def figures(folder: Path, results: list) -> None:
+        from .study_plots import panels_figure
+
+        groups = [(v.name, [(v.name, "")]) for v in variants]
+        panels_figure(folder / "overfit.png", results, groups, [("train_acc", "-"), ("val_acc", "--")],
+                      "train (solid) and validation (dashed) accuracy per epoch", cols=2)
+
+    run_study("overfit-study", base, variants, seeds, jobs, runs_dir, data_dir, figures)
+
+
+# ----------------------------------------------------------------------------- bn-study (6.3.2)
+BOOK_BN_SETTING = {  # the first 1,000 training images, 784-(100x5)-10 ReLU, SGD lr 0.01, batch 100, 20 epochs
+    "name": "bn-study",
+    "data": {"dataset": "mnist", "val_fraction": 0.1, "train_size": 1000},
+    "model": {"hidden": [100] * 5, "activation": "relu", "init": "std"},
+    "optimizer": {"name": "sgd", "lr": 0.01},
+    "train": {"epochs": 20, "batch_size": 100},
+}
+
+
+@app.command("bn-study")
+def bn_study(
+    config: Annotated[Path | None, typer.Argument(help="Base config (default: the book's 6.3.2 setting).", show_default=False)] = None,
+    overrides: Overrides = None,
+    scales: Annotated[int, typer.Option("--scales", min=1, help="Weight scales from 1 down to 1e-4, log-spaced.")] = 16,
+    seeds: Seeds = 1,
+    jobs: Jobs = 0,
+    runs_dir: RunsDir = Path("runs"),
+    data_dir: DataDir = None,
+) -> None:
+    """Train with and without batch norm at each initial weight scale: where does the plain net stop learning?"""
+    import numpy as np
+
+    from .studies import Variant
+
+    stds = [float(f"{s:.3g}") for s in np.logspace(0, -4, scales)]
+    variants = [
+        Variant(f"{'bn' if bn else 'plain'}-{std:g}", (("model.init", "std"), ("model.init_std", std), ("model.batch_norm", bn)))
+        for std in stds for bn in (True, False)
+    ]
+    base = _base(config, overrides, BOOK_BN_SETTING)
+
+    def figures(folder: Path, results: list) -> None:
+        from .study_plots import panels_figure
+
+        groups = [(f"weight std {std:g}", [(f"bn-{std:g}", "batch norm"), (f"plain-{std:g}", "plain")]) for std in stds]
+        panels_figure(folder / "bn.png", results, groups, [("train_acc", "-")],
+                      "training accuracy per epoch, with and without batch norm", cols=4)
+
+    run_study("bn-study", base, variants, seeds, jobs, runs_dir, data_dir, figures)

@@ -105,3 +105,39 @@ def toy_paths(path: Path, optimizers: dict[str, object], start=(-7.0, 2.0), step
     fig.suptitle(f"{steps} updates on f(x, y) = x²/20 + y² from {start}")
     fig.savefig(path, dpi=110)
     plt.close(fig)
+
+
+def panels_figure(path: Path, results: Sequence, groups: list[tuple[str, list[tuple[str, str]]]], metric_styles,
+                  title: str, cols: int, x: str = "epoch", ylabel: str = "accuracy") -> None:
+    """A grid of panels; panel (title, [(variant, label), ...]) draws each variant's metrics in `metric_styles`.
+
+    `metric_styles` is a list of (metric, line style); each line is the mean over seeds.
+    """
+    plt = _pyplot()
+    variants = by_variant(results)
+    rows = -(-len(groups) // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(3.3 * cols, 2.6 * rows), constrained_layout=True, squeeze=False,
+                             sharex=True, sharey=True)
+    for ax, (panel_title, members) in zip(axes.flat, groups):
+        for i, (variant, label) in enumerate(members):
+            if variant not in variants:
+                continue
+            histories = [read_metrics(r) for r in variants[variant]]
+            for metric, style in metric_styles:
+                curves = [np.array([row[metric] for row in h]) for h in histories]
+                steps = np.array([row[x] for row in histories[0]])
+                mean = np.mean(np.vstack([c[: len(steps)] for c in curves]), axis=0)
+                ax.plot(steps, mean, style, color=f"C{i}", lw=1.2, label=f"{label} {metric.split('_')[0]}")
+        ax.set_title(panel_title, fontsize=9)
+        ax.set_ylim(0, 1.02)
+        ax.grid(alpha=0.3)
+    for ax in list(axes.flat)[len(groups):]:
+        ax.axis("off")
+    axes.flat[0].legend(fontsize=7, loc="lower right")
+    for ax in axes[-1]:
+        ax.set_xlabel(x)
+    for ax in axes[:, 0]:
+        ax.set_ylabel(ylabel)
+    fig.suptitle(title)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)

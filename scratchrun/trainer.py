@@ -107,6 +107,8 @@ class _Loop:
                     break
                 if config.eval_every and result.iterations % config.eval_every == 0:
                     self._evaluate()
+                    if result.status != "running":
+                        break
             else:  # a whole epoch ran
                 if not config.eval_every:
                     self._evaluate()
@@ -141,6 +143,9 @@ class _Loop:
         self.result.history.append(row)
         for callback in self.callbacks:
             callback.on_eval(row)
+        if not math.isfinite(row["train_loss"]) and self.result.status == "running":  # the last update blew up
+            self.result.status = "diverged"
+            self.result.message = f"the evaluated training loss became {row['train_loss']} at iteration {row['iteration']}"
         self.eval_seconds += time.perf_counter() - start
 
 

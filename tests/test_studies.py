@@ -141,3 +141,39 @@ def test_compare_optimizers_on_mnist_sgd_is_slowest(mnist_dir, tmp_path):
     for row in read_rows(folder / "results.csv"):
         final[row["variant"]] = read_losses(folder / row["run_dir"])[-50:].mean()  # the last 50 minibatches
     assert max(final, key=final.get) == "sgd", final
+
+
+@pytest.mark.parametrize("command, figure, variants", [
+    ("overfit-study", "overfit.png", ["none", "weight-decay", "dropout", "both"]),
+    ("bn-study", "bn.png", ["bn-1", "plain-1", "bn-0.0001", "plain-0.0001"]),
+])
+def test_presets_on_the_tiny_fixture(tiny, tmp_path, command, figure, variants):
+    extra = ["--scales", "2"] if command == "bn-study" else []
+    result = runner.invoke(app, [command, "data.dataset=tiny", "data.train_size=50", "train.epochs=2", *extra,
+                                 "--runs-dir", str(tmp_path / "runs"), "--jobs", "1"])
+    assert result.exit_code == 0, result.output
+    (folder,) = (tmp_path / "runs").iterdir()
+    assert (folder / figure).stat().st_size > 0
+    assert [r["variant"] for r in read_rows(folder / "summary.csv")] == variants
+
+
+def final_acc(folder: Path, variant: str, metric: str) -> float:
+    (row,) = [r for r in read_rows(folder / "results.csv") if r["variant"] == variant]
+    return float(row[metric])
+
+
+@pytest.mark.mnist
+def test_bn_study_on_mnist_batch_norm_learns_where_the_plain_net_does_not(mnist_dir, tmp_path):
+    result = runner.invoke(app, ["bn-study", "--scales", "3", "train.epochs=6", "--runs-dir", str(tmp_path / "runs")])
+    assert result.exit_code == 0, result.output
+    (folder,) = (tmp_path / "runs").iterdir()
+    assert final_acc(folder, "bn-0.01", "train_acc") > final_acc(folder, "plain-0.01", "train_acc") + 0.2
+
+
+@pytest.mark.mnist
+def test_overfit_study_on_mnist_weight_decay_narrows_the_gap(mnist_dir, tmp_path):
+    result = runner.invoke(app, ["overfit-study", "train.epochs=100", "--runs-dir", str(tmp_path / "runs")])
+    assert result.exit_code == 0, result.output
+    (folder,) = (tmp_path / "runs").iterdir()
+    gap = {v: final_acc(folder, v, "train_acc") - final_acc(folder, v, "val_acc") for v in ("none", "weight-decay")}
+    assert gap["none"] > gap["weight-decay"] > 0, gap
