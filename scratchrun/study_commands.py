@@ -269,3 +269,77 @@ def bn_study(
                       "training accuracy per epoch, with and without batch norm", cols=4)
 
     run_study("bn-study", base, variants, seeds, jobs, runs_dir, data_dir, figures)
+
+
+# ----------------------------------------------------------------------------- init-study (6.2)
+BOOK_INIT_SETTING = {  # 6.2.4: the 5-layer ReLU net, SGD lr 0.01, batch 128, 2,000 updates
+    "name": "init-study",
+    "data": {"dataset": "mnist", "val_fraction": 0.1},
+    "model": {"hidden": [100, 100, 100, 100], "activation": "relu"},
+    "optimizer": {"name": "sgd", "lr": 0.01},
+    "train": {"iterations": 2000, "batch_size": 128, "eval_every": 200},
+}
+
+
+@app.command("init-study")
+def init_study(
+    config: Annotated[Path | None, typer.Argument(help="Base config (default: the book's 6.2.4 setting).", show_default=False)] = None,
+    overrides: Overrides = None,
+    inits: Annotated[str, typer.Option("--inits", help="Comma-separated inits: std:<value>, xavier, he.")] = "std:1,std:0.01,xavier,he",
+    activations: Annotated[str, typer.Option("--activations", help="Activations for the distribution figure.")] = "sigmoid,tanh,relu",
+    seeds: Seeds = 1,
+    jobs: Jobs = 0,
+    runs_dir: RunsDir = Path("runs"),
+    data_dir: DataDir = None,
+) -> None:
+    """Activation distributions and first gradients for each init, then MNIST training with each."""
+    import numpy as np
+
+    from .init_study import activation_layers, activation_stats, gradient_norms, parse_init
+    from .layers import ACTIVATIONS
+    from .studies import Variant
+
+    init_names = [t.strip() for t in inits.split(",") if t.strip()]
+    act_names = [t.strip() for t in activations.split(",") if t.strip()]
+    try:
+        parsed = {name: parse_init(name) for name in init_names}
+    except ValueError as e:
+        _fail(ConfigError(f"--inits: `{e}` is not allowed; allowed: std:<positive number>, xavier, he."))
+    if not init_names or any(a not in ACTIVATIONS for a in act_names) or not act_names:
+        _fail(ConfigError(f"--activations `{activations}` is not allowed; allowed: a comma-separated list of {', '.join(ACTIVATIONS)}."))
+    base = _base(config, overrides, BOOK_INIT_SETTING)
+    variants = [Variant(name, (("model.init", init), ("model.init_std", std))) for name, (init, std) in parsed.items()]
+
+    def figures(folder: Path, results: list) -> None:
+        from .config import config_from_dict
+        from .datasets import load_raw
+        from .study_folder import write_csv
+        from .study_plots import activation_histograms, gradient_figure, loss_figure
+
+        loss_figure(folder / "loss.png", results, f"minibatch loss by initial weights ({base['model']['activation']})")
+        seed = base["seed"]
+        grid, rows = [], []
+        for name, (init, std) in parsed.items():
+            for act in act_names:
+                outputs = activation_layers(init, std, act, np.random.default_rng(seed))
+                grid.append((f"{name}\n{act}", outputs))
+                rows += [{"init": name, "activation": act, **row} for row in activation_stats(outputs, act)]
+        activation_histograms(folder / "activations.png", grid)
+        write_csv(folder / "activations.csv", rows, ["init", "activation", "layer", "mean", "std", "saturated", "dead_units"])
+        for row in rows:
+            notes = [f"saturated {row['saturated']:.0%}" if row["saturated"] is not None else "",
+                     f"dead units {row['dead_units']:.0%}" if row["dead_units"] is not None else ""]
+            if row["layer"] == 5:
+                console.print(f"  {row['init']:>9} {row['activation']:>7} layer 5: mean {row['mean']:.3f}, std {row['std']:.3f} "
+                              + " ".join(n for n in notes if n))
+        first = config_from_dict(base)
+        raw = load_raw(first.data.dataset, data_dir)
+        x = (raw.train_images[:128].reshape(128, -1) / np.float32(255)).astype(np.float32)
+        y = raw.train_labels[:128].astype(np.intp)
+        norms = {}
+        for name, (init, std) in parsed.items():
+            model_config = config_from_dict({**base, "model": {**base["model"], "init": init, "init_std": std}}).model
+            norms[name] = gradient_norms(model_config, x, y, seed)
+        gradient_figure(folder / "gradients.png", norms, base["model"]["activation"])
+
+    run_study("init-study", base, variants, seeds, jobs, runs_dir, data_dir, figures)

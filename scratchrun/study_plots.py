@@ -141,3 +141,39 @@ def panels_figure(path: Path, results: Sequence, groups: list[tuple[str, list[tu
     fig.suptitle(title)
     fig.savefig(path, dpi=110)
     plt.close(fig)
+
+
+def activation_histograms(path: Path, grid: list[tuple[str, list[np.ndarray]]]) -> None:
+    """One row per (init, activation), one column per layer: the histogram of that layer's activations."""
+    plt = _pyplot()
+    rows, cols = len(grid), len(grid[0][1])
+    fig, axes = plt.subplots(rows, cols, figsize=(2.2 * cols, 1.35 * rows), constrained_layout=True, squeeze=False)
+    for r, (label, outputs) in enumerate(grid):
+        for c, a in enumerate(outputs):
+            ax = axes[r, c]
+            finite = a[np.isfinite(a)]
+            ax.hist(finite.ravel(), bins=30, color=f"C{r % 10}")
+            ax.set_yticks([])
+            ax.tick_params(labelsize=6)
+            if r == 0:
+                ax.set_title(f"layer {c + 1}", fontsize=8)
+        axes[r, 0].set_ylabel(label, fontsize=7, rotation=0, ha="right", va="center")
+    fig.suptitle("activations of 5 layers of 100 units for 1,000 Gaussian inputs")
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def gradient_figure(path: Path, norms: dict[str, list[float]], activation: str) -> None:
+    """‖∂L/∂W‖ per layer at initialisation, one line per init, on a log scale."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(6, 4), constrained_layout=True)
+    for i, (name, values) in enumerate(norms.items()):
+        layers = np.arange(1, len(values) + 1)
+        ax.plot(layers, np.maximum(values, 1e-30), "o-", color=f"C{i}", label=name)
+    ax.set_xticks(np.arange(1, max(len(v) for v in norms.values()) + 1))
+    ax.set(xlabel="layer", ylabel="‖∂L/∂W‖ at initialisation", yscale="log",
+           title=f"gradient size per layer before training ({activation})")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)

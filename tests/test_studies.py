@@ -177,3 +177,45 @@ def test_overfit_study_on_mnist_weight_decay_narrows_the_gap(mnist_dir, tmp_path
     (folder,) = (tmp_path / "runs").iterdir()
     gap = {v: final_acc(folder, v, "train_acc") - final_acc(folder, v, "val_acc") for v in ("none", "weight-decay")}
     assert gap["none"] > gap["weight-decay"] > 0, gap
+
+
+def test_init_study_on_the_tiny_fixture(tiny, tmp_path):
+    result = runner.invoke(app, ["init-study", "data.dataset=tiny", "train.iterations=6", "train.eval_every=3",
+                                 "--inits", "std:0.01,he", "--activations", "sigmoid,relu",
+                                 "--runs-dir", str(tmp_path / "runs"), "--jobs", "1"])
+    assert result.exit_code == 0, result.output
+    (folder,) = (tmp_path / "runs").iterdir()
+    assert {"loss.png", "activations.png", "activations.csv", "gradients.png"} <= {p.name for p in folder.iterdir()}
+    rows = read_rows(folder / "activations.csv")
+    assert len(rows) == 2 * 2 * 5
+    he_relu_5 = next(r for r in rows if (r["init"], r["activation"], r["layer"]) == ("he", "relu", "5"))
+    small_relu_5 = next(r for r in rows if (r["init"], r["activation"], r["layer"]) == ("std:0.01", "relu", "5"))
+    assert float(small_relu_5["std"]) < 1e-4 < 0.3 < float(he_relu_5["std"])  # std 0.01 shrinks layer by layer, He keeps it
+
+
+def test_init_study_rejects_a_bad_init(tiny, tmp_path):
+    result = runner.invoke(app, ["init-study", "--inits", "std,he", "--runs-dir", str(tmp_path / "runs")])
+    assert result.exit_code == 2 and "std:<positive number>" in result.output
+
+
+def test_activation_statistics_match_the_book():
+    import numpy as np
+
+    from scratchrun.init_study import activation_layers, activation_stats
+
+    saturated = activation_stats(activation_layers("std", 1.0, "sigmoid", np.random.default_rng(0)), "sigmoid")
+    assert saturated[-1]["saturated"] > 0.3  # std 1 with sigmoid piles up at 0 and 1
+    bunched = activation_stats(activation_layers("std", 0.01, "sigmoid", np.random.default_rng(0)), "sigmoid")
+    assert abs(bunched[-1]["mean"] - 0.5) < 0.01 and bunched[-1]["std"] < 0.05  # every unit says the same thing
+    xavier = activation_stats(activation_layers("xavier", 0.01, "tanh", np.random.default_rng(0)), "tanh")
+    assert xavier[-1]["std"] > 0.2 and xavier[-1]["saturated"] < 0.05
+
+
+@pytest.mark.mnist
+def test_init_study_on_mnist_small_weights_do_not_learn_and_he_does(mnist_dir, tmp_path):
+    result = runner.invoke(app, ["init-study", "train.iterations=300", "train.eval_every=300", "--inits", "std:0.01,he",
+                                 "--activations", "relu", "--runs-dir", str(tmp_path / "runs")])
+    assert result.exit_code == 0, result.output
+    (folder,) = (tmp_path / "runs").iterdir()
+    assert abs(final_acc(folder, "std:0.01", "train_loss") - 2.3026) < 0.02  # still ln(10): nothing learnt
+    assert final_acc(folder, "he", "train_loss") < 1.0
