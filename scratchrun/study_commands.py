@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Annotated
@@ -38,7 +39,7 @@ def run_study(
     from .executor import run_all
     from .runs import create_run_dir
     from .studies import expand
-    from .study_folder import write_results, write_study_yaml
+    from .study_folder import write_readme, write_results, write_study_yaml
 
     try:
         first_seed = config_from_dict(base).seed
@@ -71,6 +72,7 @@ def run_study(
     summary = write_results(folder, specs, results)
     if figures is not None:
         figures(folder, results)
+    write_readme(folder, kind, " ".join(["scratchrun", *sys.argv[1:]]), summary, len(specs))
     _print_summary(kind, len(specs), summary)
     out.print(str(folder), soft_wrap=True)
     return folder

@@ -77,3 +77,21 @@ def write_results(folder: Path, specs: Sequence[RunSpec], results: Sequence[RunR
     columns = ["variant", "runs", *(f"{m}_{s}" for m in FINAL_METRICS for s in ("mean", "std"))]
     write_csv(folder / "summary.csv", summary, columns)
     return summary
+
+
+def write_readme(folder: Path, kind: str, command: str, summary: Sequence[dict], n_runs: int) -> None:
+    """README.md: the command, the comparison table and every figure, so the folder reads well on its own."""
+
+    def cell(row: dict, metric: str) -> str:
+        mean, std = row[f"{metric}_mean"], row[f"{metric}_std"]
+        if mean is None:
+            return "–"
+        return f"{mean:.2%}" if row["runs"] == 1 else f"{mean:.2%} ± {std:.2%}"
+
+    lines = [f"# {kind}", "", f"`{command}`: {n_runs} runs; each has its own folder here (see results.csv).", "",
+             "| variant | runs | train acc | val acc | test acc |", "| --- | --- | --- | --- | --- |"]
+    lines += [f"| {r['variant']} | {r['runs']} | {cell(r, 'train_acc')} | {cell(r, 'val_acc')} | {cell(r, 'test_acc')} |"
+              for r in summary]
+    for figure in sorted(folder.glob("*.png")):
+        lines += ["", f"![{figure.stem}]({figure.name})"]
+    (folder / "README.md").write_text("\n".join(lines) + "\n", encoding="utf-8")

@@ -112,7 +112,8 @@ def test_compare_optimizers_on_the_tiny_fixture_writes_its_figures(tiny, tmp_pat
                                  "--optimizers", "sgd,adam", "--lr", "sgd=0.05", "--runs-dir", str(tmp_path / "runs"), "--jobs", "1"])
     assert result.exit_code == 0, result.output
     (folder,) = (tmp_path / "runs").iterdir()
-    assert {"loss.png", "accuracy.png", "paths.png", "results.csv", "summary.csv", "study.yaml"} <= {p.name for p in folder.iterdir()}
+    assert {"loss.png", "accuracy.png", "paths.png", "results.csv", "summary.csv", "study.yaml", "README.md"} <= {p.name for p in folder.iterdir()}
+    assert "![paths](paths.png)" in (folder / "README.md").read_text()
     rows = read_rows(folder / "results.csv")
     assert [r["variant"] for r in rows] == ["sgd", "adam"]
     import yaml
