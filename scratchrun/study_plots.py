@@ -152,7 +152,8 @@ def activation_histograms(path: Path, grid: list[tuple[str, list[np.ndarray]]]) 
         for c, a in enumerate(outputs):
             ax = axes[r, c]
             finite = a[np.isfinite(a)]
-            ax.hist(finite.ravel(), bins=30, color=f"C{r % 10}")
+            fixed = {"sigmoid": (0, 1), "tanh": (-1, 1)}.get(label.split()[-1])  # the book's axes: saturation shows
+            ax.hist(finite.ravel(), bins=30, range=fixed, color=f"C{r % 10}")
             ax.set_yticks([])
             ax.tick_params(labelsize=6)
             if r == 0:
