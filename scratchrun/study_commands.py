@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -21,6 +22,10 @@ DataDir = Annotated[
 Seeds = Annotated[int, typer.Option("--seeds", min=1, help="Repeat every variant with this many seeds (the config's seed, +1, ...).")]
 Jobs = Annotated[int, typer.Option("--jobs", "-j", min=0, help="Runs in parallel, one process and one BLAS thread each; 0 = the number of cores.")]
 Overrides = Annotated[list[str] | None, typer.Argument(help="KEY=VALUE settings for the base config.", show_default=False)]
+Resume = Annotated[
+    Path | None,
+    typer.Option("--resume", help="A study folder to finish: train only its runs that did not complete.", show_default=False),
+]
 
 
 def run_study(
@@ -32,30 +37,47 @@ def run_study(
     runs_dir: Path,
     data_dir: Path | None,
     figures: Callable[[Path, list], None] | None = None,
+    resume: Path | None = None,
 ) -> Path:
-    """Expand, check the data, make the study folder, train every run, write the tables and figures."""
+    """Expand, check the data, make the study folder, train every run, write the tables and figures.
+
+    With `resume`, the study is the one saved in that folder's study.yaml: completed runs are kept and only
+    the others (interrupted, diverged, failed, never started) are trained again, in the same folder.
+    """
     from .config import config_from_dict
     from .datasets import load_raw
     from .executor import run_all
     from .runs import create_run_dir
     from .studies import expand
-    from .study_folder import write_readme, write_results, write_study_yaml
+    from .runs import safe_name
+    from .study_folder import finished_results, read_study, write_readme, write_results, write_study_yaml
 
     try:
-        first_seed = config_from_dict(base).seed
-        seed_list = [first_seed + i for i in range(seeds)]
+        if resume is not None:
+            saved_kind, base, variants, seed_list = read_study(resume)
+            if saved_kind != kind:
+                raise ConfigError(f"{resume} holds a `{saved_kind}` study, not a `{kind}` one: resume it with the command that made it.")
+        else:
+            first_seed = config_from_dict(base).seed
+            seed_list = [first_seed + i for i in range(seeds)]
         specs = expand(base, variants, seed_list, kind)
         if data_dir is not None and not data_dir.is_dir():
             raise ConfigError(f"Data folder {data_dir} (from --data-dir or SCRATCHRUN_DATA_DIR) is not a folder.")
         for dataset in sorted({spec.config.data.dataset for spec in specs}):  # fetch (or fail) before any folder exists
             load_raw(dataset, data_dir)
-        folder = create_run_dir(runs_dir, kind)
+        folder = resume if resume is not None else create_run_dir(runs_dir, kind)
     except ScratchrunError as e:
         _fail(e)
-    write_study_yaml(folder, kind, base, variants, seed_list)
-    workers = min(jobs or os.cpu_count() or 1, len(specs))
-    console.print(f"{kind}: {len(specs)} runs ({len(variants)} variants × {seeds} seed(s)) on {workers} worker(s) → {folder}")
-    done = []
+    kept = finished_results(folder, specs) if resume is not None else {}
+    if resume is None:
+        write_study_yaml(folder, kind, base, variants, seed_list)
+    todo = [spec for spec in specs if spec.index not in kept]
+    for spec in todo:  # an unfinished run's folder is replaced by its rerun
+        shutil.rmtree(folder / safe_name(spec.config.name), ignore_errors=True)
+    workers = max(1, min(jobs or os.cpu_count() or 1, len(todo)))
+    console.print(f"{kind}: {len(specs)} runs ({len(variants)} variants × {len(seed_list)} seed(s)), {len(kept)} already "
+                  f"completed, {len(todo)} to train on {workers} worker(s) → {folder}")
+    done = list(kept.values())
 
     def report(result) -> None:
         done.append(result)
@@ -64,7 +86,7 @@ def run_study(
                       + (f", val acc {acc:.4f}" if acc is not None else ""))
 
     try:
-        results = run_all(specs, folder, data_dir, workers, report)
+        results = [*kept.values(), *run_all(todo, folder, data_dir, workers, report)]
     except KeyboardInterrupt:
         write_results(folder, specs, done)
         console.print(f"[yellow]interrupted:[/] {len(done)} of {len(specs)} runs finished; results so far in {folder}")
@@ -123,6 +145,7 @@ def sweep(
     jobs: Jobs = 0,
     runs_dir: RunsDir = Path("runs"),
     data_dir: DataDir = None,
+    resume: Resume = None,
 ) -> None:
     """Train the grid of every listed value of every swept key, and compare the variants in one study folder."""
     from .config import load_config, to_dict
@@ -133,7 +156,7 @@ def sweep(
         variants = grid([parse_axis(axis) for axis in axes or []])
     except ScratchrunError as e:
         _fail(e)
-    run_study(f"sweep-{base_config.name}", to_dict(base_config), variants, seeds, jobs, runs_dir, data_dir)
+    run_study(f"sweep-{base_config.name}", to_dict(base_config), variants, seeds, jobs, runs_dir, data_dir, resume=resume)
 
 
 # ----------------------------------------------------------------------------- compare-optimizers (6.1.8)
@@ -157,6 +180,7 @@ def compare_optimizers(
     jobs: Jobs = 0,
     runs_dir: RunsDir = Path("runs"),
     data_dir: DataDir = None,
+    resume: Resume = None,
 ) -> None:
     """Train the same network with each optimizer on the same minibatches; plot loss, accuracy and the toy paths."""
     from .optimizers import OPTIMIZERS
@@ -186,7 +210,7 @@ def compare_optimizers(
         metric_figure(folder / "accuracy.png", results, "val_acc", "validation accuracy by optimizer", "validation accuracy")
         toy_paths(folder / "paths.png", {n: OPTIMIZERS[n](lr=TOY_LR[n]) for n in names})
 
-    run_study("compare-optimizers", base, variants, seeds, jobs, runs_dir, data_dir, figures)
+    run_study("compare-optimizers", base, variants, seeds, jobs, runs_dir, data_dir, figures, resume=resume)
 
 
 # ----------------------------------------------------------------------------- overfit-study (6.4)
@@ -209,6 +233,7 @@ def overfit_study(
     jobs: Jobs = 0,
     runs_dir: RunsDir = Path("runs"),
     data_dir: DataDir = None,
+    resume: Resume = None,
 ) -> None:
     """Overfit a small training set, then narrow the train/validation gap with weight decay, dropout, or both."""
     from .studies import Variant
@@ -228,7 +253,7 @@ def overfit_study(
         panels_figure(folder / "overfit.png", results, groups, [("train_acc", "-"), ("val_acc", "--")],
                       "train (solid) and validation (dashed) accuracy per epoch", cols=2)
 
-    run_study("overfit-study", base, variants, seeds, jobs, runs_dir, data_dir, figures)
+    run_study("overfit-study", base, variants, seeds, jobs, runs_dir, data_dir, figures, resume=resume)
 
 
 # ----------------------------------------------------------------------------- bn-study (6.3.2)
@@ -250,6 +275,7 @@ def bn_study(
     jobs: Jobs = 0,
     runs_dir: RunsDir = Path("runs"),
     data_dir: DataDir = None,
+    resume: Resume = None,
 ) -> None:
     """Train with and without batch norm at each initial weight scale: where does the plain net stop learning?"""
     import numpy as np
@@ -270,7 +296,7 @@ def bn_study(
         panels_figure(folder / "bn.png", results, groups, [("train_acc", "-")],
                       "training accuracy per epoch, with and without batch norm", cols=4)
 
-    run_study("bn-study", base, variants, seeds, jobs, runs_dir, data_dir, figures)
+    run_study("bn-study", base, variants, seeds, jobs, runs_dir, data_dir, figures, resume=resume)
 
 
 # ----------------------------------------------------------------------------- init-study (6.2)
@@ -293,6 +319,7 @@ def init_study(
     jobs: Jobs = 0,
     runs_dir: RunsDir = Path("runs"),
     data_dir: DataDir = None,
+    resume: Resume = None,
 ) -> None:
     """Activation distributions and first gradients for each init, then MNIST training with each."""
     import numpy as np
@@ -344,4 +371,4 @@ def init_study(
             norms[name] = gradient_norms(model_config, x, y, seed)
         gradient_figure(folder / "gradients.png", norms, base["model"]["activation"])
 
-    run_study("init-study", base, variants, seeds, jobs, runs_dir, data_dir, figures)
+    run_study("init-study", base, variants, seeds, jobs, runs_dir, data_dir, figures, resume=resume)

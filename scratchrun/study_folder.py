@@ -95,3 +95,35 @@ def write_readme(folder: Path, kind: str, command: str, summary: Sequence[dict],
     for figure in sorted(folder.glob("*.png")):
         lines += ["", f"![{figure.stem}]({figure.name})"]
     (folder / "README.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def read_study(folder: Path) -> tuple[str, dict, list[Variant], list[int]]:
+    """What study.yaml asked for: (kind, base config, variants, seeds), to resume the same study."""
+    from .errors import ConfigError
+
+    path = folder / "study.yaml"
+    try:
+        study = yaml.safe_load(path.read_text(encoding="utf-8"))
+        variants = [Variant(v["name"], tuple(v["set"].items())) for v in study["variants"]]
+        return study["study"], study["base"], variants, [int(s) for s in study["seeds"]]
+    except (OSError, yaml.YAMLError, KeyError, TypeError, AttributeError) as e:
+        raise ConfigError(f"{path} is not a study this version can resume ({type(e).__name__}: {e}); "
+                          "give the folder a study command wrote.") from None
+
+
+def finished_results(folder: Path, specs: Sequence[RunSpec]) -> dict[int, RunResult]:
+    """The runs of a study folder that completed, read back from their own summary.json."""
+    import json
+
+    from .runs import safe_name
+
+    done = {}
+    for spec in specs:
+        run_dir = folder / safe_name(spec.config.name)
+        try:
+            summary = json.loads((run_dir / "summary.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if summary.get("status") == "completed":
+            done[spec.index] = RunResult(spec.index, spec.variant, spec.seed, "completed", str(run_dir), summary)
+    return done

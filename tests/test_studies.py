@@ -220,3 +220,39 @@ def test_init_study_on_mnist_small_weights_do_not_learn_and_he_does(mnist_dir, t
     (folder,) = (tmp_path / "runs").iterdir()
     assert abs(final_acc(folder, "std:0.01", "train_loss") - 2.3026) < 0.02  # still ln(10): nothing learnt
     assert final_acc(folder, "he", "train_loss") < 1.0
+
+
+def test_resume_trains_only_what_did_not_complete(tiny, tmp_path):
+    import json
+
+    args = ["compare-optimizers", "data.dataset=tiny", "train.iterations=6", "--optimizers", "sgd,adam,momentum",
+            "--runs-dir", str(tmp_path / "runs"), "--jobs", "1"]
+    assert runner.invoke(app, args).exit_code == 0
+    (folder,) = (tmp_path / "runs").iterdir()
+    before = read_rows(folder / "results.csv")
+    # as if the study had been stopped during `adam` and before `momentum`
+    summary_path = folder / "adam-seed0" / "summary.json"
+    summary_path.write_text(json.dumps({**json.loads(summary_path.read_text()), "status": "interrupted"}))
+    import shutil
+
+    shutil.rmtree(folder / "momentum-seed0")
+    (folder / "results.csv").unlink()
+    kept_mtime = (folder / "sgd-seed0" / "steps.csv").stat().st_mtime_ns
+
+    result = runner.invoke(app, ["compare-optimizers", "--resume", str(folder), "--jobs", "1"])
+    assert result.exit_code == 0, result.output
+    assert "1 already completed, 2 to train" in " ".join(result.output.split())
+    assert (folder / "sgd-seed0" / "steps.csv").stat().st_mtime_ns == kept_mtime  # not trained again
+    after = read_rows(folder / "results.csv")
+    strip = lambda rows: [{k: v for k, v in r.items() if k != "wall_time_s"} for r in rows]  # noqa: E731
+    assert strip(after) == strip(before)  # the reruns give the same numbers
+    assert len(list((tmp_path / "runs").iterdir())) == 1  # no new study folder
+
+
+def test_resume_refuses_another_kind_of_study(tiny, tmp_path):
+    args = ["overfit-study", "data.dataset=tiny", "data.train_size=20", "train.epochs=1",
+            "--runs-dir", str(tmp_path / "runs"), "--jobs", "1"]
+    assert runner.invoke(app, args).exit_code == 0
+    (folder,) = (tmp_path / "runs").iterdir()
+    result = runner.invoke(app, ["bn-study", "--resume", str(folder)])
+    assert result.exit_code == 2 and "overfit-study" in result.output
