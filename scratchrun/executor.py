@@ -8,10 +8,13 @@ run it is given; the decoded cache is memory-mapped, so the workers share one co
 from __future__ import annotations
 
 import os
+import queue
+import signal
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass
 from multiprocessing import get_context
+from multiprocessing.managers import SyncManager
 from pathlib import Path
 
 from .studies import RunSpec
@@ -28,6 +31,7 @@ class RunResult:
 
 
 _datasets: dict = {}  # per process: (dataset name, data dir) -> RawDataset
+_interrupted = False  # in a worker: Ctrl-C has arrived, so no further run may start
 
 
 def _raw(name: str, data_dir: str | None):
@@ -39,22 +43,41 @@ def _raw(name: str, data_dir: str | None):
     return _datasets[key]
 
 
-def run_one(spec: RunSpec, runs_dir: str, data_dir: str | None) -> RunResult:
-    """Train one spec into `runs_dir` and report its outcome (the run folder holds everything else)."""
-    from .experiment import run_experiment
+def run_one(spec: RunSpec, runs_dir: str, data_dir: str | None, send=None) -> RunResult:
+    """Train one spec into `runs_dir` and report its outcome (the run folder holds everything else).
 
+    `send`, when given, receives progress events (see study_display.ProgressReporter): a queue's `put`
+    in a worker process, or a plain function in this one.
+    """
+    from .experiment import run_experiment
+    from .study_display import ProgressReporter
+
+    if _interrupted:  # the study is stopping: a queued run does not start
+        return RunResult(spec.index, spec.variant, spec.seed, "interrupted", "", {})
     raw = _raw(spec.config.data.dataset, data_dir)
-    outcome = run_experiment(spec.config, raw, Path(runs_dir), stamp=False)
+    callbacks = [ProgressReporter(spec.index, send)] if send is not None else []
+    outcome = run_experiment(spec.config, raw, Path(runs_dir), callbacks, stamp=False)
     return RunResult(spec.index, spec.variant, spec.seed, outcome.status, str(outcome.run_dir), outcome.summary)
 
 
 def _worker_init(extra_datasets: dict) -> None:
-    """One BLAS thread per worker, and any dataset registered in the parent (tests register small ones)."""
+    """One BLAS thread per worker, any dataset registered in the parent (tests register small ones), and Ctrl-C
+    that interrupts the current run (recorded as such) and keeps any later one from starting."""
     for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ[var] = "1"
     from .datasets import DATASETS
 
     DATASETS.update(extra_datasets)
+    signal.signal(signal.SIGINT, _on_sigint)
+
+
+def _on_sigint(signum, frame) -> None:
+    """The first SIGINT stops the current run; a second (a terminal's and the parent's) must not cut its records short."""
+    global _interrupted
+    if _interrupted:
+        return
+    _interrupted = True
+    raise KeyboardInterrupt
 
 
 def run_all(
@@ -63,34 +86,68 @@ def run_all(
     data_dir: Path | None,
     jobs: int,
     on_result: Callable[[RunResult], None] = lambda result: None,
+    on_progress: Callable[[tuple], None] | None = None,
 ) -> list[RunResult]:
     """Run every spec (in `jobs` processes when jobs > 1) and return the results in spec order."""
     data_dir_text = str(data_dir) if data_dir else None
     results = []
-    for result in _results(specs, str(runs_dir), data_dir_text, jobs):
+    for result in _results(specs, str(runs_dir), data_dir_text, jobs, on_progress):
         on_result(result)
         results.append(result)
     return sorted(results, key=lambda r: r.index)
 
 
-def _results(specs: Sequence[RunSpec], runs_dir: str, data_dir: str | None, jobs: int) -> Iterator[RunResult]:
+def _results(specs: Sequence[RunSpec], runs_dir: str, data_dir: str | None, jobs: int, on_progress) -> Iterator[RunResult]:
     if jobs <= 1 or len(specs) <= 1:
         for spec in specs:
-            yield run_one(spec, runs_dir, data_dir)
+            yield run_one(spec, runs_dir, data_dir, on_progress)
         return
     from .datasets import DATASETS
 
     used = {spec.config.data.dataset for spec in specs}
     extra = {name: DATASETS[name] for name in used}
     context = get_context("spawn")  # a fresh interpreter: BLAS reads its one-thread setting at import
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=_worker_init, initargs=(extra,)) as pool:
-        pending = {pool.submit(run_one, spec, runs_dir, data_dir) for spec in specs}
+    manager = SyncManager(ctx=context)
+    manager.start(signal.signal, (signal.SIGINT, signal.SIG_IGN))  # Ctrl-C must not kill the progress channel
+    try:
+        with ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=_worker_init, initargs=(extra,)) as pool:
+            events = manager.Queue() if on_progress else None
+            send = events.put if events is not None else None
+            pending = {pool.submit(run_one, spec, runs_dir, data_dir, send) for spec in specs}
+            try:
+                while pending:
+                    done, pending = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
+                    _drain(events, on_progress)
+                    for future in done:
+                        yield future.result()
+            except KeyboardInterrupt:
+                yield from _stop(pool, pending)
+                raise
+    finally:
+        manager.shutdown()
+
+
+def _stop(pool: ProcessPoolExecutor, pending) -> Iterator[RunResult]:
+    """Cancel the queued runs, interrupt the running ones (they record themselves), and collect what they return."""
+    for future in pending:
+        future.cancel()
+    for process in list(getattr(pool, "_processes", {}).values()):  # a terminal's Ctrl-C reached them already;
+        try:  # a SIGINT sent to this process alone did not
+            os.kill(process.pid, signal.SIGINT)
+        except OSError:
+            pass
+    for future in pending:
+        if not future.cancelled():
+            try:
+                yield future.result(timeout=120)
+            except Exception:  # noqa: BLE001 - a worker that died: its run folder says what it could
+                continue
+
+
+def _drain(events, on_progress) -> None:
+    """Pass on every progress event the workers have sent so far."""
+    while events is not None:
         try:
-            while pending:
-                done, pending = wait(pending, return_when=FIRST_COMPLETED)
-                for future in done:
-                    yield future.result()
-        except BaseException:
-            for future in pending:
-                future.cancel()
-            raise
+            on_progress(events.get_nowait())
+        except queue.Empty:
+            return

@@ -78,18 +78,26 @@ def run_study(
     console.print(f"{kind}: {len(specs)} runs ({len(variants)} variants × {len(seed_list)} seed(s)), {len(kept)} already "
                   f"completed, {len(todo)} to train on {workers} worker(s) → {folder}")
     done = list(kept.values())
+    from .study_display import StudyDisplay
+
+    display = StudyDisplay(specs, console, f"{kind}: {len(specs)} runs on {workers} worker(s)")
+    for result in kept.values():
+        display.finish(result)
 
     def report(result) -> None:
         done.append(result)
-        acc = (result.summary.get("final") or {}).get("val_acc")
-        console.print(f"  [{len(done)}/{len(specs)}] {result.variant} seed {result.seed}: {result.status}"
-                      + (f", val acc {acc:.4f}" if acc is not None else ""))
+        display.finish(result)
 
     try:
-        results = [*kept.values(), *run_all(todo, folder, data_dir, workers, report)]
+        with display:
+            results = [*kept.values(), *run_all(todo, folder, data_dir, workers, report, display.update)]
     except KeyboardInterrupt:
         write_results(folder, specs, done)
-        console.print(f"[yellow]interrupted:[/] {len(done)} of {len(specs)} runs finished; results so far in {folder}")
+        finished = [r for r in done if r.status == "completed"]
+        if figures is not None and finished:
+            figures(folder, finished)
+        console.print(f"[yellow]interrupted:[/] {len(done)} of {len(specs)} runs finished; results so far in {folder}; "
+                      f"finish it with --resume {folder}")
         raise typer.Exit(EXIT_SIGINT) from None
     summary = write_results(folder, specs, results)
     if figures is not None:

@@ -38,7 +38,7 @@ def result_rows(specs: Sequence[RunSpec], results: Sequence[RunResult], folder: 
             "variant": spec.variant,
             "seed": spec.seed,
             "status": result.status if result else "interrupted",
-            "run_dir": str(Path(result.run_dir).relative_to(folder)) if result else "",
+            "run_dir": str(Path(result.run_dir).relative_to(folder)) if result and result.run_dir else "",
             **{m: final.get(m) for m in FINAL_METRICS},
             "wall_time_s": result.summary.get("wall_time_s") if result else None,
         })

@@ -53,3 +53,30 @@ def test_signal_stops_the_run_and_keeps_every_metric(mnist_dir, tmp_path, signum
         metrics = list(csv.DictReader(f))
     assert len(metrics) >= 3 and summary["final"]["val_acc"] == float(metrics[-1]["val_acc"])
     assert (run / "model.npz").is_file() and (run / "curves.png").is_file()
+
+
+def test_ctrl_c_stops_a_parallel_study_and_keeps_what_it_measured(mnist_dir, tmp_path):
+    runs = tmp_path / "runs"
+    command = [sys.executable, "-m", "scratchrun", "compare-optimizers", "--optimizers", "sgd,adam,momentum",
+               "train.iterations=20000", "train.eval_every=20", "data.train_size=2000", "--jobs", "2", "--runs-dir", str(runs)]
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+                            env={**os.environ, "SCRATCHRUN_DATA_DIR": str(mnist_dir)})
+    try:
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline and len([p for p in runs.glob("*/*/steps.csv") if p.stat().st_size > 200]) < 2:
+            assert proc.poll() is None, proc.communicate()
+            time.sleep(0.2)
+        os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C in a terminal does: the whole process group
+        _, stderr = proc.communicate(timeout=90)
+    finally:
+        proc.kill()
+    assert proc.returncode == 130, stderr
+    (folder,) = runs.iterdir()
+    with open(folder / "results.csv", newline="") as f:
+        rows = {row["variant"]: row for row in csv.DictReader(f)}
+    assert [rows[v]["status"] for v in ("sgd", "adam", "momentum")] == ["interrupted"] * 3
+    for variant in ("sgd", "adam"):  # the two that were running kept their records
+        summary = json.loads((folder / rows[variant]["run_dir"] / "summary.json").read_text())
+        assert summary["status"] == "interrupted" and summary["iterations"] > 0
+    assert rows["momentum"]["run_dir"] == ""  # queued, never started
+    assert "--resume" in stderr
