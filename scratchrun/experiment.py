@@ -25,7 +25,6 @@ from .runs import RunRecord, blas_description
 from .seeding import streams
 from .trainer import Callback, TrainResult, evaluate, train
 
-
 BLAS_THREADS = 1  # parallelism comes from running several runs at once, in separate processes
 
 

@@ -47,9 +47,8 @@ def run_study(
     from .config import config_from_dict
     from .datasets import load_raw
     from .executor import run_all
-    from .runs import create_run_dir
+    from .runs import create_run_dir, safe_name
     from .studies import expand
-    from .runs import safe_name
     from .study_folder import finished_results, read_study, write_readme, write_results, write_study_yaml
 
     try:
