@@ -21,6 +21,9 @@ DataDir = Annotated[
 ]
 Seeds = Annotated[int, typer.Option("--seeds", min=1, help="Repeat every variant with this many seeds (the config's seed, +1, ...).")]
 Jobs = Annotated[int, typer.Option("--jobs", "-j", min=0, help="Runs in parallel, one process and one BLAS thread each; 0 = the number of cores.")]
+StudyConfig = Annotated[
+    Path | None, typer.Argument(help="Base config (default: the book's setting for this study).", show_default=False)
+]
 Overrides = Annotated[list[str] | None, typer.Argument(help="KEY=VALUE settings for the base config.", show_default=False)]
 Resume = Annotated[
     Path | None,
@@ -179,7 +182,7 @@ TOY_LR = {"sgd": 0.95, "momentum": 0.1, "nesterov": 0.1, "adagrad": 1.5, "rmspro
 
 @app.command("compare-optimizers")
 def compare_optimizers(
-    config: Annotated[Path | None, typer.Argument(help="Base config (default: the book's 6.1.8 setting).", show_default=False)] = None,
+    config: StudyConfig = None,
     overrides: Overrides = None,
     optimizers: Annotated[str, typer.Option("--optimizers", help="Comma-separated optimizer names.")] = "sgd,momentum,nesterov,adagrad,rmsprop,adam",
     lr: Annotated[list[str] | None, typer.Option("--lr", help="NAME=VALUE: a learning rate other than the optimizer's default.", show_default=False)] = None,
@@ -232,7 +235,7 @@ BOOK_OVERFIT_SETTING = {  # the first 300 training images, 784-(100x6)-10 ReLU, 
 
 @app.command("overfit-study")
 def overfit_study(
-    config: Annotated[Path | None, typer.Argument(help="Base config (default: the book's 6.4 setting).", show_default=False)] = None,
+    config: StudyConfig = None,
     overrides: Overrides = None,
     weight_decay: Annotated[float, typer.Option("--weight-decay", min=0.0, help="λ of the weight-decay variants.")] = 0.1,
     dropout: Annotated[float, typer.Option("--dropout", min=0.0, max=0.99, help="p of the dropout variants.")] = 0.2,
@@ -275,7 +278,7 @@ BOOK_BN_SETTING = {  # the first 1,000 training images, 784-(100x5)-10 ReLU, SGD
 
 @app.command("bn-study")
 def bn_study(
-    config: Annotated[Path | None, typer.Argument(help="Base config (default: the book's 6.3.2 setting).", show_default=False)] = None,
+    config: StudyConfig = None,
     overrides: Overrides = None,
     scales: Annotated[int, typer.Option("--scales", min=1, help="Weight scales from 1 down to 1e-4, log-spaced.")] = 16,
     seeds: Seeds = 1,
@@ -318,7 +321,7 @@ BOOK_INIT_SETTING = {  # 6.2.4: the 5-layer ReLU net, SGD lr 0.01, batch 128, 2,
 
 @app.command("init-study")
 def init_study(
-    config: Annotated[Path | None, typer.Argument(help="Base config (default: the book's 6.2.4 setting).", show_default=False)] = None,
+    config: StudyConfig = None,
     overrides: Overrides = None,
     inits: Annotated[str, typer.Option("--inits", help="Comma-separated inits: std:<value>, xavier, he.")] = "std:1,std:0.01,xavier,he",
     activations: Annotated[str, typer.Option("--activations", help="Activations for the distribution figure.")] = "sigmoid,tanh,relu",
