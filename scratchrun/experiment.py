@@ -89,7 +89,8 @@ def run_experiment(
         error = e
         result.status, result.message = "failed", f"{type(e).__name__}: {e}"
         (record.path / "error.txt").write_text(traceback.format_exc(), encoding="utf-8")
-    final = _final_metrics(model, data, result)
+    with threadpool_limits(limits=blas_threads, user_api="blas"):  # the test metrics too: same digits everywhere
+        final = _final_metrics(model, data, result)
     summary = record.close(
         result.status,
         final,

@@ -53,7 +53,7 @@ def test_validation_comes_out_of_the_training_set(mnist_dir, tmp_path):
 
 def test_numbers_do_not_depend_on_the_machine_s_blas_thread_count(mnist_dir, tmp_path):
     # without the one-thread pin, OpenBLAS sums differently with 2 threads and steps.csv differs from iteration 2 on
-    steps = []
+    steps, finals = [], []
     for threads in ("1", "2"):
         runs = tmp_path / threads
         env = {**os.environ, "OPENBLAS_NUM_THREADS": threads, "OMP_NUM_THREADS": threads, "SCRATCHRUN_DATA_DIR": str(mnist_dir)}
@@ -61,6 +61,9 @@ def test_numbers_do_not_depend_on_the_machine_s_blas_thread_count(mnist_dir, tmp
                    "data.train_size=3000", "train.epochs=1", "--runs-dir", str(runs), "--quiet"]
         subprocess.run(command, env=env, check=True, capture_output=True, timeout=120)
         (run,) = runs.iterdir()
-        steps.append((run / "steps.csv").read_bytes())
-        assert json.loads((run / "summary.json").read_text())["blas"].endswith("1 thread(s)")
+        steps.append(((run / "steps.csv").read_bytes(), metrics_without_time(run)))
+        summary = json.loads((run / "summary.json").read_text())
+        assert summary["blas"].endswith("1 thread(s)")
+        finals.append(summary["final"])
     assert steps[0] == steps[1]
+    assert finals[0] == finals[1]  # the test-set evaluation too
