@@ -139,6 +139,7 @@ def parse_yaml_value(text: str, override: str) -> Any:
 def config_from_dict(raw: Mapping[str, Any], source: str = "<config>", lines: Mapping[str, int] | None = None) -> Config:
     """Validate a raw mapping (as YAML gives it) and build the frozen `Config`; the one way in."""
     lines = lines or {}
+    raw = {key: value for key, value in raw.items() if key != "search"}  # a search's own section: train ignores it
     where = lambda key: f"{source}, line {lines[key]}" if key in lines else source
     _check_unknown(raw, SCHEMA, "", where)
     sections = {}

@@ -108,3 +108,16 @@ HYPERPARAMETER_RULES: dict[str, Rule] = {
     "decay_rate": _number(0, 1),
     "eps": _number(0, low_open=True),
 }
+
+
+def is_config_key(dotted: str) -> bool:
+    """Whether `a.b` names a value of the config (any optimizer's own keys included): what a search may vary."""
+    parts = dotted.split(".")
+    if len(parts) == 2 and parts[0] == "optimizer" and parts[1] in HYPERPARAMETER_RULES:
+        return True
+    node: Any = SCHEMA
+    for part in parts:
+        if not isinstance(node, dict) or part not in node:
+            return False
+        node = node[part]
+    return isinstance(node, Rule)

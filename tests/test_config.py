@@ -203,3 +203,9 @@ def test_any_positive_lr_is_kept_exactly(lr):
     config = config_from_dict({"optimizer": {"name": "sgd", "lr": lr}})
     assert config.optimizer.params["lr"] == lr
     assert yaml.safe_load(dump_yaml(config))["optimizer"]["lr"] == lr
+
+
+def test_a_search_section_is_ignored_by_the_run_config(tmp_path):
+    path = write(tmp_path, "seed: 2\nsearch:\n  trials: 5\n  space: {optimizer.lr: {log_uniform: [1.0e-6, 1.0e-2]}}\n")
+    config = load_config(path)
+    assert config.seed == 2 and "search" not in to_dict(config)
