@@ -121,7 +121,7 @@ def run() -> None:
     app()
 
 
-from . import study_commands  # noqa: F401 - registers the study commands on `app`
+from . import search_commands, study_commands  # noqa: F401 - registers the study commands on `app`
 
 if __name__ == "__main__":
     sys.exit(run())

@@ -43,7 +43,7 @@ def _raw(name: str, data_dir: str | None):
     return _datasets[key]
 
 
-def run_one(spec: RunSpec, runs_dir: str, data_dir: str | None, send=None) -> RunResult:
+def run_one(spec: RunSpec, runs_dir: str, data_dir: str | None, send=None, evaluate_test: bool = True) -> RunResult:
     """Train one spec into `runs_dir` and report its outcome (the run folder holds everything else).
 
     `send`, when given, receives progress events (see study_display.ProgressReporter): a queue's `put`
@@ -56,7 +56,7 @@ def run_one(spec: RunSpec, runs_dir: str, data_dir: str | None, send=None) -> Ru
         return RunResult(spec.index, spec.variant, spec.seed, "interrupted", "", {})
     raw = _raw(spec.config.data.dataset, data_dir)
     callbacks = [ProgressReporter(spec.index, send)] if send is not None else []
-    outcome = run_experiment(spec.config, raw, Path(runs_dir), callbacks, stamp=False)
+    outcome = run_experiment(spec.config, raw, Path(runs_dir), callbacks, stamp=False, evaluate_test=evaluate_test)
     return RunResult(spec.index, spec.variant, spec.seed, outcome.status, str(outcome.run_dir), outcome.summary)
 
 
@@ -87,20 +87,22 @@ def run_all(
     jobs: int,
     on_result: Callable[[RunResult], None] = lambda result: None,
     on_progress: Callable[[tuple], None] | None = None,
+    evaluate_test: bool = True,
 ) -> list[RunResult]:
     """Run every spec (in `jobs` processes when jobs > 1) and return the results in spec order."""
     data_dir_text = str(data_dir) if data_dir else None
     results = []
-    for result in _results(specs, str(runs_dir), data_dir_text, jobs, on_progress):
+    for result in _results(specs, str(runs_dir), data_dir_text, jobs, on_progress, evaluate_test):
         on_result(result)
         results.append(result)
     return sorted(results, key=lambda r: r.index)
 
 
-def _results(specs: Sequence[RunSpec], runs_dir: str, data_dir: str | None, jobs: int, on_progress) -> Iterator[RunResult]:
+def _results(specs: Sequence[RunSpec], runs_dir: str, data_dir: str | None, jobs: int, on_progress,
+             evaluate_test: bool) -> Iterator[RunResult]:
     if jobs <= 1 or len(specs) <= 1:
         for spec in specs:
-            yield run_one(spec, runs_dir, data_dir, on_progress)
+            yield run_one(spec, runs_dir, data_dir, on_progress, evaluate_test)
         return
     from .datasets import DATASETS
 
@@ -113,7 +115,7 @@ def _results(specs: Sequence[RunSpec], runs_dir: str, data_dir: str | None, jobs
         with ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=_worker_init, initargs=(extra,)) as pool:
             events = manager.Queue() if on_progress else None
             send = events.put if events is not None else None
-            pending = {pool.submit(run_one, spec, runs_dir, data_dir, send) for spec in specs}
+            pending = {pool.submit(run_one, spec, runs_dir, data_dir, send, evaluate_test) for spec in specs}
             try:
                 while pending:
                     done, pending = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)

@@ -70,6 +70,7 @@ def run_experiment(
     data: Data | None = None,
     blas_threads: int = BLAS_THREADS,
     stamp: bool = True,
+    evaluate_test: bool = True,
 ) -> RunOutcome:
     """Train one config and record it; the summary is written whether the run completes, diverges, is interrupted or fails."""
     data = data or prepare_data(config, raw)  # `raw` may be None when `data` is given
@@ -90,7 +91,7 @@ def run_experiment(
         result.status, result.message = "failed", f"{type(e).__name__}: {e}"
         (record.path / "error.txt").write_text(traceback.format_exc(), encoding="utf-8")
     with threadpool_limits(limits=blas_threads, user_api="blas"):  # the test metrics too: same digits everywhere
-        final = _final_metrics(model, data, result)
+        final = _final_metrics(model, data, result, evaluate_test)
     summary = record.close(
         result.status,
         final,
@@ -120,11 +121,11 @@ def run_experiment(
     return RunOutcome(result.status, record.path, summary)
 
 
-def _final_metrics(model: MLP, data: Data, result: TrainResult) -> dict:
+def _final_metrics(model: MLP, data: Data, result: TrainResult, evaluate_test: bool = True) -> dict:
     """The last evaluation, plus the test set, touched once, only when the run completed."""
     last = result.history[-1] if result.history else {}
     final = {key: last.get(key) for key in ("train_loss", "train_acc", "val_loss", "val_acc")}
-    if result.status != "completed":
+    if result.status != "completed" or not evaluate_test:  # a search trial never looks at the test set
         final["test_loss"], final["test_acc"] = None, None
         return final
     with np.errstate(over="ignore", invalid="ignore"):  # huge weights may overflow: the metric says so (null)

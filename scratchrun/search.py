@@ -139,3 +139,19 @@ def narrow(space: Sequence[Dimension], best: Sequence[Mapping[str, Any]]) -> tup
                 low, high = (low / 1.01, high * 1.01) if dim.kind == "log_uniform" else (low - 1e-12, high + 1e-12)
             narrowed.append(replace(dim, low=low, high=high))
     return tuple(narrowed)
+
+
+def trial_seed(seed: int, trial: int) -> int:
+    """The run seed of trial `trial`: like its values, a function of the search seed and the trial number only."""
+    return int(np.random.SeedSequence([seed, trial, 1]).generate_state(1)[0])
+
+
+def describe(space: Sequence[Dimension]) -> dict[str, str]:
+    """Each range as text, for ranges.csv and the terminal: `[1e-06, 0.01] log` or `{sgd, adam}`."""
+    out = {}
+    for dim in space:
+        if dim.kind == "choice":
+            out[dim.key] = "{" + ", ".join(map(str, dim.choices)) + "}"
+        else:
+            out[dim.key] = f"[{dim.low:.3g}, {dim.high:.3g}]" + (" log" if dim.kind == "log_uniform" else "")
+    return out

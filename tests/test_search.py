@@ -73,3 +73,95 @@ def test_narrowing_keeps_the_span_of_the_best_trials():
     assert [t["val_acc"] for t in best_trials(trials, "val_acc", keep=10)] == [0.9, 0.8, 0.2]
     losses = [{"val_loss": 0.3}, {"val_loss": 0.1}]
     assert best_trials(losses, "val_loss", keep=1) == [{"val_loss": 0.1}]
+
+
+SEARCH = """name: s
+data: {dataset: tiny, val_fraction: 0.2}
+model: {hidden: [8]}
+optimizer: {name: sgd}
+train: {epochs: 2, batch_size: 32}
+search:
+  trials: 4
+  rounds: 3
+  keep: 2
+  space:
+    optimizer.lr: {log_uniform: [1.0e-4, 1.0]}
+    optimizer.name: {choice: [sgd, momentum]}
+"""
+
+
+def run_search(tmp_path, runs: str, *extra: str):
+    import csv
+
+    from typer.testing import CliRunner
+
+    from scratchrun.cli import app
+
+    path = tmp_path / "search.yaml"
+    path.write_text(SEARCH)
+    result = CliRunner().invoke(app, ["search", str(path), "--runs-dir", str(tmp_path / runs), *extra])
+    assert result.exit_code == 0, result.output
+    (folder,) = (tmp_path / runs).iterdir()
+    with open(folder / "trials.csv", newline="") as f:
+        trials = list(csv.DictReader(f))
+    with open(folder / "ranges.csv", newline="") as f:
+        ranges = list(csv.DictReader(f))
+    return folder, trials, ranges, result.output
+
+
+def test_a_three_round_search_narrows_and_is_the_same_with_any_number_of_jobs(tiny, tmp_path):
+    folder, trials, ranges, output = run_search(tmp_path, "one", "--jobs", "1")
+    assert [int(t["trial"]) for t in trials] == list(range(12))
+    assert [t["round"] for t in trials] == ["1"] * 4 + ["2"] * 4 + ["3"] * 4
+    assert [r["round"] for r in ranges] == ["1", "2", "3"]
+    assert ranges[0]["optimizer.lr"] == "[0.0001, 1] log"
+    spans = [tuple(float(x) for x in r["optimizer.lr"].removesuffix(" log").strip("[]").split(", ")) for r in ranges]
+    assert spans[1][0] >= spans[0][0] and spans[1][1] <= spans[0][1] and spans[1] != spans[0]
+    for t in trials:  # every trial lies inside its round's range
+        low, high = spans[int(t["round"]) - 1]
+        assert low * 0.999 <= float(t["optimizer.lr"]) <= high * 1.001
+    assert {"best.yaml", "search.png", "top.png", "search.yaml"} <= {p.name for p in folder.iterdir()}
+    assert "→" in output  # the ranges' old -> new bounds are shown
+    _, trials_two, ranges_two, _ = run_search(tmp_path, "two", "--jobs", "2")
+    strip = lambda rows: [{k: v for k, v in r.items() if k != "seconds"} for r in rows]  # noqa: E731
+    assert strip(trials_two) == strip(trials) and ranges_two == ranges
+
+
+def test_search_without_a_search_section_is_a_config_error(tiny, tmp_path):
+    from typer.testing import CliRunner
+
+    from scratchrun.cli import app
+
+    path = tmp_path / "plain.yaml"
+    path.write_text("data: {dataset: tiny}\n")
+    result = CliRunner().invoke(app, ["search", str(path), "--runs-dir", str(tmp_path / "runs")])
+    assert result.exit_code == 2 and "no search: section" in result.output
+    assert not (tmp_path / "runs").exists()
+
+
+def test_search_trials_never_read_the_test_set(tiny, tmp_path):
+    import json
+
+    folder, trials, _, _ = run_search(tmp_path, "runs", "--jobs", "1")
+    for t in trials:
+        final = json.loads((folder / t["run_dir"] / "summary.json").read_text())["final"]
+        assert final["test_acc"] is None and final["test_loss"] is None and final["val_acc"] is not None
+
+
+@pytest.mark.mnist
+def test_a_small_book_search_on_mnist_finds_a_working_lr(mnist_dir, tmp_path):
+    import csv
+
+    from typer.testing import CliRunner
+
+    from scratchrun.cli import app
+
+    config = __import__("pathlib").Path(__file__).resolve().parents[1] / "configs" / "book-search.yaml"
+    result = CliRunner().invoke(app, ["search", str(config), "--trials", "12", "train.epochs=5", "data.train_size=3000",
+                                      "--runs-dir", str(tmp_path / "runs")])
+    assert result.exit_code == 0, result.output
+    (folder,) = (tmp_path / "runs").iterdir()
+    with open(folder / "trials.csv", newline="") as f:
+        trials = [t for t in csv.DictReader(f) if t["val_acc"]]
+    best = max(trials, key=lambda t: float(t["val_acc"]))
+    assert float(best["optimizer.lr"]) > 1e-4, best
