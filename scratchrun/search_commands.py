@@ -42,6 +42,9 @@ def search(
         if "search" not in raw:
             raise ConfigError(f"{config} has no search: section; add one (see README, \"Hyper-parameter search\").")
         plan = parse_search(raw["search"], str(config), is_config_key)
+        if plan.prune is not None:  # say so rather than silently train every trial to the end
+            raise ConfigError(f"{config}: search.prune (successive halving) is not implemented yet; remove it to "
+                              "train every trial for its full budget.")
         plan = replace(plan, trials=trials or plan.trials)
         base = to_dict(base_config)
 

@@ -165,3 +165,15 @@ def test_a_small_book_search_on_mnist_finds_a_working_lr(mnist_dir, tmp_path):
         trials = [t for t in csv.DictReader(f) if t["val_acc"]]
     best = max(trials, key=lambda t: float(t["val_acc"]))
     assert float(best["optimizer.lr"]) > 1e-4, best
+
+
+def test_prune_is_refused_until_it_is_implemented(tiny, tmp_path):
+    from typer.testing import CliRunner
+
+    from scratchrun.cli import app
+
+    path = tmp_path / "s.yaml"
+    path.write_text(SEARCH + "  prune: {min_epochs: 1, eta: 3}\n")
+    result = CliRunner().invoke(app, ["search", str(path), "--runs-dir", str(tmp_path / "runs")])
+    assert result.exit_code == 2 and "not implemented yet" in result.output
+    assert not (tmp_path / "runs").exists()
