@@ -42,6 +42,21 @@ def _on_sigterm(signum, frame) -> None:
     raise Terminated()
 
 
+DataDir = Annotated[
+    Path | None,
+    typer.Option("--data-dir", envvar="SCRATCHRUN_DATA_DIR", help="Folder with one subfolder per dataset (mnist/, fashion-mnist/).", show_default=False),
+]
+
+
+def check_data_dir(data_dir: Path | None) -> None:
+    """An explicit data folder that does not exist is a typo, not a reason to go looking elsewhere."""
+    if data_dir is not None and not data_dir.is_dir():
+        raise ConfigError(
+            f"Data folder {data_dir} (from --data-dir or SCRATCHRUN_DATA_DIR) is not a folder: give the folder "
+            "that holds mnist/ (and fashion-mnist/), or leave it unset to use the cache or a download."
+        )
+
+
 def _interrupt_exit_code() -> int:
     return EXIT_SIGTERM if signal.SIGTERM in _signals_received else EXIT_SIGINT
 
@@ -59,10 +74,7 @@ def train(
         typer.Argument(help="Dotted KEY=VALUE overrides parsed as YAML, e.g. optimizer.lr=0.01 model.hidden=[256,256].", show_default=False),
     ] = None,
     runs_dir: Annotated[Path, typer.Option("--runs-dir", help="Folder that receives the run folder.")] = Path("runs"),
-    data_dir: Annotated[
-        Path | None,
-        typer.Option("--data-dir", envvar="SCRATCHRUN_DATA_DIR", help="Folder with one subfolder per dataset (mnist/, fashion-mnist/).", show_default=False),
-    ] = None,
+    data_dir: DataDir = None,
     name: Annotated[str | None, typer.Option("--name", help="Run name (default: the config's name, else the file's name).", show_default=False)] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar or table; print only the run folder.")] = False,
 ) -> None:
@@ -75,11 +87,7 @@ def train(
 
     try:
         cfg = load_config(config, overrides or [], name=name)
-        if data_dir is not None and not data_dir.is_dir():
-            raise ConfigError(
-                f"Data folder {data_dir} (from --data-dir or SCRATCHRUN_DATA_DIR) is not a folder: give the folder "
-                "that holds mnist/ (and fashion-mnist/), or leave it unset to use the cache or a download."
-            )
+        check_data_dir(data_dir)
         check_runs_dir(runs_dir)
         raw = load_raw(cfg.data.dataset, data_dir, reporter=None if quiet else DownloadBar(console))
         data = prepare_data(cfg, raw)  # the splits index the raw images; nothing is copied

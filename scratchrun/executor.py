@@ -34,6 +34,16 @@ _datasets: dict = {}  # per process: (dataset name, data dir) -> RawDataset
 _interrupted = False  # in a worker: Ctrl-C has arrived, so no further run may start
 
 
+def preload(name: str, data_dir: Path | None, reporter=None):
+    """Load (fetching if need be) a dataset in this process before any folder exists; runs here reuse it."""
+    from .datasets import load_raw
+
+    key = (name, str(data_dir) if data_dir else None)
+    if key not in _datasets:
+        _datasets[key] = load_raw(name, data_dir, reporter=reporter)
+    return _datasets[key]
+
+
 def _raw(name: str, data_dir: str | None):
     from .datasets import load_raw
 

@@ -10,9 +10,9 @@ from typing import Annotated
 import typer
 import yaml
 
-from .cli import EXIT_SIGINT, _fail, app, console, out
+from .cli import EXIT_SIGINT, DataDir, _fail, app, check_data_dir, console, out
 from .errors import ConfigError, ScratchrunError
-from .study_commands import DataDir, Jobs, Overrides, RunsDir
+from .study_commands import Jobs, Overrides, RunsDir
 
 
 @app.command()
@@ -28,13 +28,11 @@ def search(
     from dataclasses import replace
 
     from .config import config_from_dict, dump_yaml, load_config, parse_yaml, to_dict
-    from .datasets import load_raw
-    from .executor import run_all
+    from .executor import preload, run_all
     from .runs import create_run_dir
     from .schema import is_config_key
     from .search import best_trials, describe, narrow, parse_search, sample, trial_seed
     from .studies import RunSpec, set_dotted
-    from .study_folder import write_csv
 
     try:
         base_config = load_config(config, overrides or [])
@@ -57,7 +55,8 @@ def search(
             return RunSpec(trial, f"trial-{trial:03d}", run["seed"], config_from_dict(run, f"{config} (trial {trial})")), values
 
         make_spec(0, plan.space)  # a bad value fails here, before any folder exists
-        load_raw(base_config.data.dataset, data_dir)
+        check_data_dir(data_dir)
+        preload(base_config.data.dataset, data_dir)
         folder = create_run_dir(runs_dir, f"search-{base_config.name}")
     except ScratchrunError as e:
         _fail(e)
@@ -73,7 +72,7 @@ def search(
             console.print(f"round {round_number}/{plan.rounds}: {plan.trials} trials on {workers} worker(s); ranges "
                           + "; ".join(f"{k} {v}" for k, v in describe(space).items()))
 
-            def report(result, round_number=round_number) -> None:
+            def report(result, round_number=round_number, values=values) -> None:
                 final = result.summary.get("final") or {}
                 rows.append({"trial": result.index, "round": round_number, **values[result.index], "status": result.status,
                              plan.metric: final.get(plan.metric), "epochs": result.summary.get("epochs"),

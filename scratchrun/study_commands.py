@@ -11,14 +11,10 @@ from typing import Annotated
 
 import typer
 
-from .cli import EXIT_SIGINT, _fail, app, console, out
+from .cli import EXIT_SIGINT, DataDir, _fail, app, check_data_dir, console, out
 from .errors import ConfigError, ScratchrunError
 
 RunsDir = Annotated[Path, typer.Option("--runs-dir", help="Folder that receives the study folder.")]
-DataDir = Annotated[
-    Path | None,
-    typer.Option("--data-dir", envvar="SCRATCHRUN_DATA_DIR", help="Folder with one subfolder per dataset.", show_default=False),
-]
 Seeds = Annotated[int, typer.Option("--seeds", min=1, help="Repeat every variant with this many seeds (the config's seed, +1, ...).")]
 Jobs = Annotated[int, typer.Option("--jobs", "-j", min=0, help="Runs in parallel, one process and one BLAS thread each; 0 = the number of cores.")]
 StudyConfig = Annotated[
@@ -48,8 +44,7 @@ def run_study(
     the others (interrupted, diverged, failed, never started) are trained again, in the same folder.
     """
     from .config import config_from_dict
-    from .datasets import load_raw
-    from .executor import run_all
+    from .executor import preload, run_all
     from .runs import create_run_dir, safe_name
     from .studies import expand
     from .study_folder import finished_results, read_study, write_readme, write_results, write_study_yaml
@@ -63,10 +58,9 @@ def run_study(
             first_seed = config_from_dict(base).seed
             seed_list = [first_seed + i for i in range(seeds)]
         specs = expand(base, variants, seed_list, kind)
-        if data_dir is not None and not data_dir.is_dir():
-            raise ConfigError(f"Data folder {data_dir} (from --data-dir or SCRATCHRUN_DATA_DIR) is not a folder.")
+        check_data_dir(data_dir)
         for dataset in sorted({spec.config.data.dataset for spec in specs}):  # fetch (or fail) before any folder exists
-            load_raw(dataset, data_dir)
+            preload(dataset, data_dir)
         folder = resume if resume is not None else create_run_dir(runs_dir, kind)
     except ScratchrunError as e:
         _fail(e)
@@ -351,7 +345,7 @@ def init_study(
 
     def figures(folder: Path, results: list) -> None:
         from .config import config_from_dict
-        from .datasets import load_raw
+        from .executor import preload
         from .study_folder import write_csv
         from .study_plots import activation_histograms, gradient_figure, loss_figure
 
@@ -372,7 +366,7 @@ def init_study(
                 console.print(f"  {row['init']:>9} {row['activation']:>7} layer 5: mean {row['mean']:.3f}, std {row['std']:.3f} "
                               + " ".join(n for n in notes if n))
         first = config_from_dict(base)
-        raw = load_raw(first.data.dataset, data_dir)
+        raw = preload(first.data.dataset, data_dir)  # already loaded by the runner
         x = (raw.train_images[:128].reshape(128, -1) / np.float32(255)).astype(np.float32)
         y = raw.train_labels[:128].astype(np.intp)
         norms = {}

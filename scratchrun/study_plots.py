@@ -124,7 +124,7 @@ def panels_figure(path: Path, results: Sequence, groups: list[tuple[str, list[tu
                 continue
             histories = [read_metrics(r) for r in variants[variant]]
             for metric, style in metric_styles:
-                curves = [np.array([row[metric] for row in h]) for h in histories]
+                curves = [np.array([np.nan if row[metric] is None else row[metric] for row in h]) for h in histories]
                 steps = np.array([row[x] for row in histories[0]])
                 mean = np.mean(np.vstack([c[: len(steps)] for c in curves]), axis=0)
                 ax.plot(steps, mean, style, color=f"C{i}", lw=1.2, label=f"{label} {metric.split('_')[0]}")

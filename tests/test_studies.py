@@ -256,3 +256,22 @@ def test_resume_refuses_another_kind_of_study(tiny, tmp_path):
     (folder,) = (tmp_path / "runs").iterdir()
     result = runner.invoke(app, ["bn-study", "--resume", str(folder)])
     assert result.exit_code == 2 and "overfit-study" in result.output
+
+
+def test_a_study_without_a_validation_set_still_draws_its_figure(tiny, tmp_path):
+    result = runner.invoke(app, ["overfit-study", "data.dataset=tiny", "data.val_fraction=0", "data.train_size=40",
+                                 "train.epochs=2", "--runs-dir", str(tmp_path / "runs"), "--jobs", "1"])
+    assert result.exit_code == 0, result.output
+    (folder,) = (tmp_path / "runs").iterdir()
+    assert (folder / "overfit.png").stat().st_size > 0
+    assert all(r["val_acc"] == "" for r in read_rows(folder / "results.csv"))
+
+
+@pytest.mark.parametrize("command", [["sweep", "CONFIG", "seed=1"], ["compare-optimizers"], ["search", "CONFIG"]])
+def test_every_study_command_names_a_data_dir_that_is_not_a_folder(tiny, tmp_path, command):
+    config = tmp_path / "c.yaml"
+    config.write_text(SMALL + "search: {space: {optimizer.lr: {log_uniform: [1.0e-4, 1.0e-2]}}}\n")
+    args = [str(config) if a == "CONFIG" else a for a in command]
+    result = runner.invoke(app, [*args, "data.dataset=tiny", "--data-dir", str(tmp_path / "nope"), "--runs-dir", str(tmp_path / "runs")])
+    assert result.exit_code == 2 and "nope" in result.output and "is not a folder" in result.output
+    assert not (tmp_path / "runs").exists()
