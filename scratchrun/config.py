@@ -25,6 +25,7 @@ class DataConfig:
     val_fraction: float = 0.1  # share of the official training images held out for validation; 0 = none
     train_size: int | None = None  # null = every remaining training image
     test_size: int | None = None  # null = the whole official test set
+    train_on_val: bool = False  # true = the validation images join the training images (a search's final run)
 
 
 @dataclass(frozen=True)

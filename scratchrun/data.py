@@ -53,7 +53,7 @@ class Split:
 class Data:
     train: Split
     val: Split | None
-    test: Split
+    test: Split | None  # None in a search trial: it never holds the test images
     n_features: int  # read from the data, never configured
     n_classes: int
     dataset: str
@@ -76,29 +76,37 @@ def split_indices(n_train_total: int, config: DataConfig, rng: np.random.Generat
                 f"holding out {n_val} for validation; allowed: an integer from 1 to {len(pool)}, or null."
             )
         pool = pool[: config.train_size]
+    if config.train_on_val:  # the final run after a search: the same images, none held out
+        return np.union1d(pool, val), val[:0]
     return pool, val
 
 
-def make_data(raw: RawDataset, config: DataConfig, rng: np.random.Generator) -> Data:
-    """Carve the validation set out of the training images (never out of the test set); no image is copied."""
+def make_data(raw: RawDataset, config: DataConfig, rng: np.random.Generator, with_test: bool = True) -> Data:
+    """Carve the validation set out of the training images (never out of the test set); no image is copied.
+
+    Without `with_test` (a search trial) the test arrays are not touched at all.
+    """
     n_total = len(raw.train_labels)
     train_idx, val_idx = split_indices(n_total, config, rng)
-    n_test = len(raw.test_labels)
-    test_size = n_test if config.test_size is None else config.test_size
-    if test_size > n_test:
-        raise ConfigError(f"data.test_size = {test_size} is more than the {n_test} test images; allowed: 1 to {n_test}, or null.")
     train_images = raw.train_images.reshape(n_total, -1)  # (N, D): a view
-    test_images = raw.test_images.reshape(n_test, -1)
-    n_classes = int(max(raw.train_labels.max(), raw.test_labels.max())) + 1
     every_image = len(train_idx) == n_total  # no validation set and no subset: index the array directly
     return Data(
         train=_split(train_images, raw.train_labels, None if every_image else train_idx),
         val=_split(train_images, raw.train_labels, val_idx) if len(val_idx) else None,
-        test=_split(test_images, raw.test_labels, None if test_size == n_test else np.arange(test_size)),
+        test=_test_split(raw, config) if with_test else None,
         n_features=train_images.shape[1],
-        n_classes=n_classes,
+        n_classes=int(raw.train_labels.max()) + 1,
         dataset=raw.spec.name,
     )
+
+
+def _test_split(raw: RawDataset, config: DataConfig) -> Split:
+    n_test = len(raw.test_labels)
+    test_size = n_test if config.test_size is None else config.test_size
+    if test_size > n_test:
+        raise ConfigError(f"data.test_size = {test_size} is more than the {n_test} test images; allowed: 1 to {n_test}, or null.")
+    test_images = raw.test_images.reshape(n_test, -1)
+    return _split(test_images, raw.test_labels, None if test_size == n_test else np.arange(test_size))
 
 
 def _split(images: np.ndarray, labels: np.ndarray, index: np.ndarray | None) -> Split:

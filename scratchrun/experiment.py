@@ -31,6 +31,10 @@ BLAS_THREADS = 1  # parallelism comes from running several runs at once, in sepa
 class RunFailed(ScratchrunError):
     """A bug stopped the run: its record says `failed` and holds the traceback (exit code 1)."""
 
+    def __init__(self, message: str, run_dir: Path, summary: dict) -> None:
+        super().__init__(message)
+        self.run_dir, self.summary = run_dir, summary
+
 
 @dataclass(frozen=True)
 class RunOutcome:
@@ -57,9 +61,9 @@ def build(config: Config, data: Data) -> tuple[MLP, Optimizer, object]:
     return model, optimizer, rngs.batches
 
 
-def prepare_data(config: Config, raw: RawDataset) -> Data:
+def prepare_data(config: Config, raw: RawDataset, with_test: bool = True) -> Data:
     """The run's splits; done before the run folder exists so a bad size leaves nothing behind."""
-    return make_data(raw, config.data, streams(config.seed).split)
+    return make_data(raw, config.data, streams(config.seed).split, with_test)
 
 
 def run_experiment(
@@ -71,9 +75,13 @@ def run_experiment(
     blas_threads: int = BLAS_THREADS,
     stamp: bool = True,
     evaluate_test: bool = True,
+    stop_epochs: int | None = None,
 ) -> RunOutcome:
-    """Train one config and record it; the summary is written whether the run completes, diverges, is interrupted or fails."""
-    data = data or prepare_data(config, raw)  # `raw` may be None when `data` is given
+    """Train one config and record it; the summary is written whether the run completes, diverges, is interrupted or fails.
+
+    `stop_epochs` stops the run after that many epochs (status `stopped`; see `trainer.train`).
+    """
+    data = data or prepare_data(config, raw, with_test=evaluate_test)  # `raw` may be None when `data` is given
     model, optimizer, batch_rng = build(config, data)
     record = RunRecord.create(runs_dir, config, stamp=stamp)
     log = _LossLog()
@@ -85,7 +93,7 @@ def run_experiment(
         # one BLAS thread by default: the sums, and so every digit, then do not depend on how many runs share the machine
         with threadpool_limits(limits=blas_threads, user_api="blas"):
             blas = blas_description()
-            result = train(model, optimizer, data, config.train, batch_rng, [record, log, *callbacks])
+            result = train(model, optimizer, data, config.train, batch_rng, [record, log, *callbacks], stop_epochs)
     except Exception as e:  # a bug, not bad input: keep the record and the traceback, then re-raise
         error = e
         result.status, result.message = "failed", f"{type(e).__name__}: {e}"
@@ -105,7 +113,7 @@ def run_experiment(
             "samples_per_s": round(result.samples / result.train_seconds, 1) if result.train_seconds else None,
             "train_samples": len(data.train),
             "val_samples": len(data.val) if data.val is not None else 0,
-            "test_samples": len(data.test),
+            "test_samples": len(data.test) if evaluate_test and data.test is not None else 0,
             "blas": blas,
         },
     )
@@ -116,7 +124,9 @@ def run_experiment(
     if error is not None:
         raise RunFailed(
             f"The run failed with an internal error ({result.message}); it is recorded in {record.path}, "
-            f"with the traceback in {record.path / 'error.txt'}."
+            f"with the traceback in {record.path / 'error.txt'}.",
+            record.path,
+            summary,
         ) from error
     return RunOutcome(result.status, record.path, summary)
 
@@ -125,7 +135,7 @@ def _final_metrics(model: MLP, data: Data, result: TrainResult, evaluate_test: b
     """The last evaluation, plus the test set, touched once, only when the run completed."""
     last = result.history[-1] if result.history else {}
     final = {key: last.get(key) for key in ("train_loss", "train_acc", "val_loss", "val_acc")}
-    if result.status != "completed" or not evaluate_test:  # a search trial never looks at the test set
+    if result.status != "completed" or not evaluate_test or data.test is None:  # a search trial never looks at it
         final["test_loss"], final["test_acc"] = None, None
         return final
     with np.errstate(over="ignore", invalid="ignore"):  # huge weights may overflow: the metric says so (null)

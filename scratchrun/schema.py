@@ -79,6 +79,7 @@ SCHEMA: dict[str, Any] = {
         "val_fraction": _number(0, 1),
         "train_size": _integer(1, nullable=True),
         "test_size": _integer(1, nullable=True),
+        "train_on_val": Rule("true or false", lambda v: v if isinstance(v, bool) else None),
     },
     "model": {
         "hidden": Rule("a non-empty list of positive integers, e.g. [100, 100]", _hidden),

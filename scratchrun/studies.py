@@ -30,12 +30,16 @@ class Variant:
 
 @dataclass(frozen=True)
 class RunSpec:
-    """One run of a study: which variant, which seed, and its fully resolved config."""
+    """One run of a study: which variant, which seed, and its fully resolved config.
+
+    `stop_epochs` (successive halving) trains only that many epochs of the config, which stays unchanged.
+    """
 
     index: int
     variant: str
     seed: int
     config: Config
+    stop_epochs: int | None = None
 
 
 def expand(base: Mapping[str, Any], variants: Sequence[Variant], seeds: Sequence[int], source: str = "<study>") -> list[RunSpec]:

@@ -36,7 +36,7 @@ class Callback:
 
 @dataclass
 class TrainResult:
-    status: str = "running"  # then completed | diverged | interrupted
+    status: str = "running"  # then completed | stopped (at `stop_epochs`) | diverged | interrupted
     iterations: int = 0
     epochs: float = 0.0  # passes over the training set, fractional when stopped mid-epoch
     samples: int = 0
@@ -62,19 +62,26 @@ def train(
     config: TrainConfig,
     rng,
     callbacks: Iterable[Callback] = (),
+    stop_epochs: int | None = None,
 ) -> TrainResult:
-    """Train for `config.epochs` passes or `config.iterations` updates, evaluating at start, on schedule and at the end."""
-    return _Loop(model, optimizer, data, config, rng, list(callbacks)).run()
+    """Train for `config.epochs` passes or `config.iterations` updates, evaluating at start, on schedule and at the end.
+
+    `stop_epochs` ends the run early (status `stopped`) without changing anything else: the learning-rate
+    schedule still spans the whole run, so a run stopped at epoch k is exactly the first k epochs of the full
+    one. Successive halving relies on that.
+    """
+    return _Loop(model, optimizer, data, config, rng, list(callbacks), stop_epochs).run()
 
 
 class _Loop:
     """One training loop's state: the counters, the clock and the evaluation history."""
 
-    def __init__(self, model, optimizer, data, config, rng, callbacks) -> None:
+    def __init__(self, model, optimizer, data, config, rng, callbacks, stop_epochs=None) -> None:
         self.model, self.optimizer, self.data, self.config, self.callbacks = model, optimizer, data, config, callbacks
         self.batches = Minibatches(data.train, config.batch_size, rng)
         self.per_epoch = self.batches.per_epoch
         self.total = config.iterations if config.iterations is not None else config.epochs * self.per_epoch
+        self.stop_at = self.total if stop_epochs is None else min(self.total, stop_epochs * self.per_epoch)
         self.schedule, self.base_lr = SCHEDULES[config.lr_schedule], optimizer.lr
         self.result = TrainResult()
         self.started = time.perf_counter()
@@ -99,11 +106,11 @@ class _Loop:
         result, config = self.result, self.config
         self._evaluate()
         epoch = 0
-        while result.iterations < self.total and result.status == "running":
+        while result.iterations < self.stop_at and result.status == "running":
             epoch += 1
             for x, y in self.batches.epoch():
                 self._step(x, y, epoch)
-                if result.status != "running" or result.iterations >= self.total:
+                if result.status != "running" or result.iterations >= self.stop_at:
                     break
                 if config.eval_every and result.iterations % config.eval_every == 0:
                     self._evaluate()
@@ -115,7 +122,8 @@ class _Loop:
         if result.status == "running":
             if result.history[-1]["iteration"] != result.iterations:
                 self._evaluate()
-            result.status = "completed"
+            if result.status == "running":
+                result.status = "completed" if result.iterations >= self.total else "stopped"
 
     def _step(self, x: np.ndarray, y: np.ndarray, epoch: int) -> None:
         """One minibatch update; a non-finite loss ends the run as `diverged` without touching the weights."""
