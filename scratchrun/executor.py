@@ -17,6 +17,7 @@ from multiprocessing import get_context
 from multiprocessing.managers import SyncManager
 from pathlib import Path
 
+from .errors import ConfigError
 from .studies import RunSpec
 
 
@@ -57,16 +58,21 @@ def run_one(spec: RunSpec, runs_dir: str, data_dir: str | None, send=None, evalu
     """Train one spec into `runs_dir` and report its outcome (the run folder holds everything else).
 
     `send`, when given, receives progress events (see study_display.ProgressReporter): a queue's `put`
-    in a worker process, or a plain function in this one.
+    in a worker process, or a plain function in this one. A run that fails with a bug is reported as
+    `failed` (its folder keeps the traceback) so that one bad run does not stop the others.
     """
-    from .experiment import run_experiment
+    from .experiment import RunFailed, run_experiment
     from .study_display import ProgressReporter
 
     if _interrupted:  # the study is stopping: a queued run does not start
         return RunResult(spec.index, spec.variant, spec.seed, "interrupted", "", {})
     raw = _raw(spec.config.data.dataset, data_dir)
     callbacks = [ProgressReporter(spec.index, send)] if send is not None else []
-    outcome = run_experiment(spec.config, raw, Path(runs_dir), callbacks, stamp=False, evaluate_test=evaluate_test)
+    try:
+        outcome = run_experiment(spec.config, raw, Path(runs_dir), callbacks, stamp=False, evaluate_test=evaluate_test,
+                                 stop_epochs=spec.stop_epochs)
+    except RunFailed as e:
+        return RunResult(spec.index, spec.variant, spec.seed, "failed", str(e.run_dir), e.summary)
     return RunResult(spec.index, spec.variant, spec.seed, outcome.status, str(outcome.run_dir), outcome.summary)
 
 
@@ -98,13 +104,32 @@ def run_all(
     on_result: Callable[[RunResult], None] = lambda result: None,
     on_progress: Callable[[tuple], None] | None = None,
     evaluate_test: bool = True,
+    *,
+    executor: str = "local",
+    scheduler: str | None = None,
 ) -> list[RunResult]:
-    """Run every spec (in `jobs` processes when jobs > 1) and return the results in spec order."""
+    """Run every spec (in `jobs` processes when jobs > 1) and return the results in spec order.
+
+    An exception raised by `on_result` (a search that has seen too many failures) stops the rest: queued
+    runs never start and running ones end as `interrupted`. `executor="dask"` runs them on a Dask cluster
+    (the one at `scheduler`, else a local one of `jobs` workers; see dask_executor), without `on_progress`.
+    """
     data_dir_text = str(data_dir) if data_dir else None
     results = []
-    for result in _results(specs, str(runs_dir), data_dir_text, jobs, on_progress, evaluate_test):
-        on_result(result)
-        results.append(result)
+    if executor == "dask":
+        from .dask_executor import dask_results  # imported only here: scratchrun never imports Dask otherwise
+
+        stream = dask_results(specs, str(runs_dir), data_dir_text, jobs, scheduler, evaluate_test)
+    elif executor == "local":
+        stream = _results(specs, str(runs_dir), data_dir_text, jobs, on_progress, evaluate_test)
+    else:
+        raise ConfigError(f"Executor `{executor}` is not one of local, dask.")
+    try:
+        for result in stream:
+            on_result(result)
+            results.append(result)
+    finally:
+        stream.close()
     return sorted(results, key=lambda r: r.index)
 
 
@@ -134,6 +159,10 @@ def _results(specs: Sequence[RunSpec], runs_dir: str, data_dir: str | None, jobs
                         yield future.result()
             except KeyboardInterrupt:
                 yield from _stop(pool, pending)
+                raise
+            except GeneratorExit:  # the caller stopped early: stop the workers rather than wait for every run
+                for _ in _stop(pool, pending):
+                    pass
                 raise
     finally:
         manager.shutdown()
