@@ -2,13 +2,15 @@
 
 A config's `search:` section (ignored by `train`) declares how many trials, how many rounds, and a range per
 key. Trial i's values depend only on the search seed and i, never on how many workers run or which finishes
-first. After a round, every range narrows to the span of the best `keep` trials.
+first. After a round, every range narrows to the span of the best `keep` trials. Within a round, successive
+halving (`prune:`) may stop the weaker trials early: all train `min_epochs`, the best 1/eta go on to
+`min_epochs·eta`, and so on up to the full budget.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -119,9 +121,63 @@ def sample(space: Sequence[Dimension], seed: int, trial: int) -> dict[str, Any]:
 
 
 def best_trials(trials: Sequence[dict], metric: str, keep: int) -> list[dict]:
-    """The `keep` best trials by the validation metric; trials without a finite score never count."""
-    scored = [t for t in trials if isinstance(t.get(metric), float) and math.isfinite(t[metric])]
-    return sorted(scored, key=lambda t: t[metric], reverse=METRICS[metric] == "max")[:keep]
+    """The `keep` best completed trials by the validation metric (ties: the lower trial number).
+
+    Pruned, diverged and failed trials never count: a score after fewer epochs is not comparable.
+    """
+    scored = [t for t in trials if t.get("status") == "completed" and _finite(t.get(metric))]
+    sign = -1 if METRICS[metric] == "max" else 1
+    return sorted(scored, key=lambda t: (sign * t[metric], t["trial"]))[:keep]
+
+
+def _finite(value: Any) -> bool:
+    return isinstance(value, float) and math.isfinite(value)
+
+
+def rung_epochs(epochs: int, prune: Prune | None) -> list[int]:
+    """The epochs at which successive halving ranks the trials: min_epochs·eta^k below the budget, then the budget."""
+    if prune is None:
+        return [epochs]
+    rungs, at = [], prune.min_epochs
+    while at < epochs:
+        rungs.append(at)
+        at *= prune.eta
+    return [*rungs, epochs]
+
+
+def promote(scores: Mapping[int, float | None], eta: int, metric: str) -> list[int]:
+    """The trials that go on to the next rung: the best len(scores) // eta (at least one) with a finite score."""
+    scored = [(trial, score) for trial, score in scores.items() if _finite(score)]
+    sign = -1 if METRICS[metric] == "max" else 1
+    ranked = sorted(scored, key=lambda ts: (sign * ts[1], ts[0]))
+    return sorted(trial for trial, _ in ranked[: max(1, len(scores) // eta)])
+
+
+def successive_halving(
+    trials: Sequence[int],
+    rungs: Sequence[int],
+    eta: int,
+    metric: str,
+    score: Callable[[list[int], int], Mapping[int, float | None]],
+    on_prune: Callable[[int, int], None] = lambda trial, epochs: None,
+) -> dict[int, int]:
+    """Train rung by rung, keeping the best 1/eta each time; returns {pruned trial: the epoch it stopped at}.
+
+    `score(trials, epochs)` trains those trials for that many epochs and returns each one's validation
+    score (None when it diverged or failed: such a trial is out, but not "pruned").
+    """
+    alive, pruned = list(trials), {}
+    for number, epochs in enumerate(rungs):
+        scores = score(alive, epochs)
+        if number == len(rungs) - 1 or not alive:
+            break
+        promoted = promote({trial: scores.get(trial) for trial in alive}, eta, metric)
+        for trial in alive:
+            if trial not in promoted and _finite(scores.get(trial)):
+                pruned[trial] = epochs
+                on_prune(trial, epochs)
+        alive = promoted
+    return pruned
 
 
 def narrow(space: Sequence[Dimension], best: Sequence[Mapping[str, Any]]) -> tuple[Dimension, ...]:

@@ -1,18 +1,23 @@
-"""`scratchrun search`: rounds of random trials on the validation set, the ranges narrowed between rounds."""
+"""`scratchrun search`: rounds of random trials scored on the validation set, pruned, narrowed, resumable."""
 
 from __future__ import annotations
 
 import copy
+import difflib
 import os
+import signal
+import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
 import yaml
 
-from .cli import EXIT_SIGINT, DataDir, _fail, app, check_data_dir, console, out
+from .cli import DataDir, _fail, _interrupt_exit_code, _on_sigterm, app, check_data_dir, console, out
 from .errors import ConfigError, ScratchrunError
 from .study_commands import Jobs, Overrides, RunsDir
+
+EXECUTORS = ("local", "dask")
 
 
 @app.command()
@@ -21,99 +26,194 @@ def search(
     overrides: Overrides = None,
     trials: Annotated[int | None, typer.Option("--trials", min=1, help="Trials per round (default: the config's).", show_default=False)] = None,
     jobs: Jobs = 0,
+    executor: Annotated[str, typer.Option("--executor", help="local (worker processes here) or dask (a Dask cluster).")] = "local",
+    scheduler: Annotated[str | None, typer.Option("--scheduler", help="A Dask scheduler's address, e.g. tcp://host:8786 (default with --executor dask: a LocalCluster of --jobs workers).", show_default=False)] = None,
+    resume: Annotated[Path | None, typer.Option("--resume", help="Continue the search in this folder: finished trials are kept.", show_default=False)] = None,
+    final_test: Annotated[bool, typer.Option("--final-test", help="Retrain the best config on training + validation data and score the test set, once.")] = False,
+    max_failures: Annotated[int | None, typer.Option("--max-failures", min=1, help="Stop the search once this many trials have diverged or failed.", show_default=False)] = None,
     runs_dir: RunsDir = Path("runs"),
     data_dir: DataDir = None,
 ) -> None:
     """Random search (chapter 6.5): sample every range, train briefly, score on the validation set, narrow, repeat."""
-    from dataclasses import replace
-
-    from .config import config_from_dict, dump_yaml, load_config, parse_yaml, to_dict
-    from .executor import preload, run_all
+    from .executor import preload
     from .runs import create_run_dir
-    from .schema import is_config_key
-    from .search import best_trials, describe, narrow, parse_search, sample, trial_seed
-    from .studies import RunSpec, set_dotted
+    from .search_display import SearchDisplay
+    from .search_runner import SearchRun, TooManyFailures
 
     try:
-        base_config = load_config(config, overrides or [])
-        raw = parse_yaml(config.read_text(encoding="utf-8"), str(config))
-        if "search" not in raw:
-            raise ConfigError(f"{config} has no search: section; add one (see README, \"Hyper-parameter search\").")
-        plan = parse_search(raw["search"], str(config), is_config_key)
-        if plan.prune is not None:  # say so rather than silently train every trial to the end
-            raise ConfigError(f"{config}: search.prune (successive halving) is not implemented yet; remove it to "
-                              "train every trial for its full budget.")
-        plan = replace(plan, trials=trials or plan.trials)
-        base = to_dict(base_config)
-
-        def make_spec(trial: int, space) -> tuple[RunSpec, dict]:
-            values = sample(space, base_config.seed, trial)
-            run = copy.deepcopy(base)
-            for key, value in values.items():
-                set_dotted(run, key, value)
-            run["seed"], run["name"] = trial_seed(base_config.seed, trial), f"trial-{trial:03d}"
-            return RunSpec(trial, f"trial-{trial:03d}", run["seed"], config_from_dict(run, f"{config} (trial {trial})")), values
-
-        make_spec(0, plan.space)  # a bad value fails here, before any folder exists
+        plan, base_config, base = _plan(config, overrides or [], trials)
+        if executor not in EXECUTORS:
+            raise ConfigError(f"--executor `{executor}` is not allowed; allowed: {', '.join(EXECUTORS)}.")
+        if scheduler is not None and executor != "dask":
+            raise ConfigError("--scheduler is for --executor dask; add --executor dask or leave out --scheduler.")
+        saved = {"search": _section(plan), "base": base}
+        if resume is not None:
+            _check_resumable(resume, saved)
         check_data_dir(data_dir)
-        preload(base_config.data.dataset, data_dir)
-        folder = create_run_dir(runs_dir, f"search-{base_config.name}")
+        if executor == "local" or final_test:
+            preload(base_config.data.dataset, data_dir)  # fetch (or fail) before any folder exists
+        folder = resume if resume is not None else create_run_dir(runs_dir, f"search-{base_config.name}")
     except ScratchrunError as e:
         _fail(e)
-    (folder / "search.yaml").write_text(yaml.safe_dump({"search": raw["search"], "base": base}, sort_keys=False), encoding="utf-8")
+    if resume is None:
+        (folder / "search.yaml").write_text(yaml.safe_dump(saved, sort_keys=False), encoding="utf-8")
     workers = jobs or os.cpu_count() or 1
-    rows, ranges, space = [], [], plan.space
+    display = SearchDisplay([d.key for d in plan.space], plan.metric, plan.rounds, console,
+                            f"search {base_config.name}: {plan.trials} trials × {plan.rounds} round(s), {executor} executor, "
+                            f"{workers} worker(s)")
+    run = SearchRun(folder, plan, base, base_config.seed, str(config), data_dir, workers, executor, scheduler,
+                    max_failures, display, on_narrow=_print_narrowing)
+    if run.journal:
+        console.print(f"resuming {folder}: {len(run.journal)} finished trial run(s) kept")
+    previous = signal.signal(signal.SIGTERM, _on_sigterm)  # SIGTERM stops it like Ctrl-C: recorded, resumable
     try:
-        for round_number in range(1, plan.rounds + 1):
-            ranges.append({"round": round_number, **describe(space)})
-            first = (round_number - 1) * plan.trials
-            made = [make_spec(first + i, space) for i in range(plan.trials)]
-            values = {spec.index: v for spec, v in made}
-            console.print(f"round {round_number}/{plan.rounds}: {plan.trials} trials on {workers} worker(s); ranges "
-                          + "; ".join(f"{k} {v}" for k, v in describe(space).items()))
-
-            def report(result, round_number=round_number, values=values) -> None:
-                final = result.summary.get("final") or {}
-                rows.append({"trial": result.index, "round": round_number, **values[result.index], "status": result.status,
-                             plan.metric: final.get(plan.metric), "epochs": result.summary.get("epochs"),
-                             "seconds": result.summary.get("wall_time_s"), "run_dir": Path(result.run_dir).name})
-                best = best_trials(rows, plan.metric, 1)
-                score = final.get(plan.metric)
-                console.print(f"  trial {result.index:3d}: {result.status}, {plan.metric} "
-                              + ("-" if score is None else f"{score:.4f}")
-                              + (f" (best so far {best[0][plan.metric]:.4f}, trial {best[0]['trial']})" if best else ""))
-
-            run_all([spec for spec, _ in made], folder, data_dir, workers, report, evaluate_test=False)
-            if round_number < plan.rounds:
-                old = describe(space)
-                space = narrow(space, best_trials(rows, plan.metric, plan.keep))
-                for key, new in describe(space).items():
-                    console.print(f"  {key}: {old[key]} → {new}")
+        with display:
+            run.run()
     except KeyboardInterrupt:
-        console.print(f"[yellow]interrupted:[/] {len(rows)} trials finished; they are in {folder}")
-        _write_search(folder, rows, ranges, plan, base, None)
-        raise typer.Exit(EXIT_SIGINT) from None
-    best = best_trials(rows, plan.metric, 1)
-    best_config = load_config(folder / best[0]["run_dir"] / "config.yaml") if best else None
-    _write_search(folder, rows, ranges, plan, base, best_config and dump_yaml(best_config))
-    if best:
-        out.print(f"best: trial {best[0]['trial']}, {plan.metric} {best[0][plan.metric]:.4f}: "
-                  + ", ".join(f"{d.key} = {best[0][d.key]:.3g}" if isinstance(best[0][d.key], float) else f"{d.key} = {best[0][d.key]}"
-                              for d in plan.space))
+        _write_search(run, None)
+        console.print(f"[yellow]interrupted:[/] {_counts(run)}; finish it with: scratchrun search {config} --resume {folder}")
+        raise typer.Exit(_interrupt_exit_code()) from None
+    except TooManyFailures as e:
+        _write_search(run, None)
+        _fail(e)
+    except ScratchrunError as e:  # e.g. a Dask scheduler that cannot be reached
+        _write_search(run, None)
+        _fail(e)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    best_config = run.best_config()
+    final = _final_test(run, best_config, data_dir) if final_test and best_config is not None else None
+    _write_search(run, best_config, final)
+    best = run.best_row()
+    if best is not None:
+        values = ", ".join(f"{k} = {_fmt(best[k])}" for k in run.keys)
+        out.print(f"best: trial {best['trial']}, {plan.metric} {best[plan.metric]:.4f}: {values} ({_counts(run)})")
+    else:
+        console.print(f"[yellow]no trial completed[/] ({_counts(run)}); see trials.csv")
+    if final is not None:
+        out.print(f"final test (trained on {final['train_samples']} training + validation images, scored once): "
+                  f"test_acc {final['test_acc']:.4f}, test_loss {final['test_loss']:.4f}")
     out.print(str(folder), soft_wrap=True)
 
 
-def _write_search(folder: Path, rows: list, ranges: list, plan, base: dict, best_yaml: str | None) -> None:
-    """trials.csv, ranges.csv, best.yaml and the figures."""
+def _plan(config: Path, overrides: list[str], trials: int | None):
+    """The validated search plan, the base config and its data; every trial's extreme values are checked too."""
+    from dataclasses import replace
+
+    from .config import config_from_dict, load_config, parse_yaml, to_dict
+    from .schema import is_config_key
+    from .search import parse_search
+    from .studies import set_dotted
+
+    base_config = load_config(config, overrides)
+    raw = parse_yaml(config.read_text(encoding="utf-8"), str(config))
+    if "search" not in raw:
+        raise ConfigError(f"{config} has no search: section; add one (see README, \"Hyper-parameter search\").")
+    plan = parse_search(raw["search"], str(config), is_config_key)
+    plan = replace(plan, trials=trials or plan.trials)
+    base = to_dict(base_config)
+    if plan.prune is not None:
+        searched = {d.key for d in plan.space}
+        if base_config.train.epochs is None or searched & {"train.epochs", "train.iterations"}:
+            raise ConfigError(f"{config}: search.prune needs a fixed train.epochs budget (not train.iterations, and not "
+                              "searched); set train.epochs or remove prune.")
+    for dim in plan.space:  # the ends of a range (or every choice) must make valid configs, so every sample does
+        for value in dim.choices if dim.kind == "choice" else (dim.low, dim.high):
+            trial = copy.deepcopy(base)
+            set_dotted(trial, dim.key, value)
+            try:
+                config_from_dict(trial, f"{config} (search.space.{dim.key} = {value!r})")
+            except ConfigError as e:
+                raise ConfigError(f"{e} (a value search.space.{dim.key} can take)") from None
+    return plan, base_config, base
+
+
+def _section(plan) -> dict:
+    """The effective search section (with --trials applied), as saved in search.yaml and compared on resume."""
+    space = {}
+    for d in plan.space:
+        space[d.key] = {"choice": list(d.choices)} if d.kind == "choice" else {d.kind: [d.low, d.high]}
+    prune = None if plan.prune is None else {"min_epochs": plan.prune.min_epochs, "eta": plan.prune.eta}
+    return {"trials": plan.trials, "rounds": plan.rounds, "keep": plan.keep, "metric": plan.metric, "space": space,
+            "prune": prune}
+
+
+def _check_resumable(folder: Path, saved: dict) -> None:
+    """A search resumes only with the same search section and base config; otherwise show what differs."""
+    path = folder / "search.yaml"
+    if not path.is_file():
+        raise ConfigError(f"--resume {folder}: there is no search.yaml in it; give a folder made by scratchrun search.")
+    try:
+        before = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as e:
+        raise ConfigError(f"--resume {folder}: search.yaml cannot be read ({e}).") from None
+    if before != saved:
+        old = yaml.safe_dump(before, sort_keys=False).splitlines()
+        new = yaml.safe_dump(saved, sort_keys=False).splitlines()
+        diff = "\n".join(difflib.unified_diff(old, new, f"{path} (the search so far)", "this command", lineterm="", n=1))
+        raise ConfigError(f"--resume {folder}: the search section or base config differs from the one it was started "
+                          f"with, so its trials would not be comparable; run it with the same config, or start a new "
+                          f"search.\n{diff}")
+
+
+def _final_test(run, best_config, data_dir: Path | None) -> dict:
+    """The best config retrained with the validation images given back to training, scored once on the test set."""
+    from dataclasses import replace
+
+    from .executor import preload
+    from .experiment import run_experiment
+    from .terminal import TrainingProgress
+
+    config = replace(best_config, name="final", data=replace(best_config.data, train_on_val=True))
+    raw = preload(config.data.dataset, data_dir)
+    console.print(f"final run: the best config on training + validation images, then the test set ({run.folder / 'final'})")
+    progress = TrainingProgress(console)
+    with progress:
+        outcome = run_experiment(config, raw, run.folder, [progress], stamp=False)
+    final = outcome.summary.get("final") or {}
+    return {"run_dir": outcome.run_dir.name, "status": outcome.status, "train_samples": outcome.summary.get("train_samples"),
+            "test_acc": final.get("test_acc"), "test_loss": final.get("test_loss")}
+
+
+def _write_search(run, best_config, final: dict | None = None) -> None:
+    """trials.csv, ranges.csv, search.json, best.yaml and the figures, from whatever has finished."""
+    from .config import dump_yaml
+    from .runs import write_json_atomic
     from .study_folder import write_csv
     from .study_plots import search_figure, top_figure
 
-    keys = [d.key for d in plan.space]
-    rows = sorted(rows, key=lambda r: r["trial"])
-    write_csv(folder / "trials.csv", rows, ["trial", "round", *keys, "status", plan.metric, "epochs", "seconds", "run_dir"])
-    write_csv(folder / "ranges.csv", ranges, ["round", *keys])
-    if best_yaml:
-        (folder / "best.yaml").write_text(best_yaml, encoding="utf-8")
+    rows, plan = run.sorted_rows(), run.plan
+    write_csv(run.folder / "trials.csv", rows, ["trial", "round", *run.keys, "status", plan.metric, "epochs", "seconds", "run_dir"])
+    write_csv(run.folder / "ranges.csv", run.ranges, ["round", *run.keys])
+    if best_config is not None:
+        (run.folder / "best.yaml").write_text(dump_yaml(best_config), encoding="utf-8")
+    best = run.best_row()
+    statuses = {}
+    for row in rows:
+        statuses[row["status"]] = statuses.get(row["status"], 0) + 1
+    write_json_atomic(run.folder / "search.json", {
+        "command": " ".join(["scratchrun", *sys.argv[1:]]),
+        "metric": plan.metric,
+        "trials": statuses,
+        "best": None if best is None else {"trial": best["trial"], plan.metric: best[plan.metric],
+                                           **{k: best[k] for k in run.keys}, "run_dir": best["run_dir"]},
+        "final_test": final,  # apart from the search's scores: the only place the test set was read
+    })
     if rows:
-        search_figure(folder / "search.png", rows, plan)
-        top_figure(folder / "top.png", folder, rows, plan.metric)
+        search_figure(run.folder / "search.png", rows, plan)
+        top_figure(run.folder / "top.png", run.folder, rows, plan.metric)
+
+
+def _print_narrowing(old: dict, new: dict) -> None:
+    console.print("narrowed to the best trials' span: " + "; ".join(f"{k} {old[k]} → {new[k]}" for k in new))
+
+
+def _counts(run) -> str:
+    statuses = {}
+    for row in run.rows.values():
+        statuses[row["status"]] = statuses.get(row["status"], 0) + 1
+    return ", ".join(f"{n} {status}" for status, n in sorted(statuses.items())) or "no trial finished"
+
+
+def _fmt(value) -> str:
+    return f"{value:.3g}" if isinstance(value, float) else str(value)

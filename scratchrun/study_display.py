@@ -13,7 +13,7 @@ from rich.text import Text
 from .trainer import Callback
 
 STATUS_STYLE = {"queued": "dim", "running": "cyan", "completed": "green", "diverged": "red", "failed": "red",
-                "interrupted": "yellow"}
+                "interrupted": "yellow", "stopped": "blue", "pruned": "dim"}
 
 
 class ProgressReporter(Callback):
@@ -60,6 +60,8 @@ class StudyDisplay:
     def __exit__(self, *exc) -> bool:
         self.live.update(self.render())
         self.live.__exit__(*exc)
+        if not self.live.console.is_terminal:  # piped: the last render ends without a line break
+            self.live.console.line()
         return False
 
     def update(self, event: tuple) -> None:

@@ -187,10 +187,14 @@ def search_figure(path: Path, rows: Sequence[dict], plan) -> None:
     fig, axes = plt.subplots(1, len(dims), figsize=(4.2 * len(dims), 3.6), constrained_layout=True, squeeze=False)
     for ax, dim in zip(axes[0], dims):
         for r in sorted({row["round"] for row in rows}):
-            points = [(row[dim.key], row[plan.metric]) for row in rows if row["round"] == r and row[plan.metric] is not None]
-            if points:
-                xs, ys = zip(*points)
-                ax.scatter([str(x) for x in xs] if dim.kind == "choice" else xs, ys, s=14, label=f"round {r}", color=f"C{r - 1}")
+            for pruned in (False, True):  # a pruned trial's score is after fewer epochs: drawn apart, as a cross
+                points = [(row[dim.key], row[plan.metric]) for row in rows if row["round"] == r
+                          and row[plan.metric] is not None and (row["status"] == "pruned") == pruned]
+                if points:
+                    xs, ys = zip(*points)
+                    ax.scatter([str(x) for x in xs] if dim.kind == "choice" else xs, ys, s=14, color=f"C{r - 1}",
+                               marker="x" if pruned else "o", alpha=0.5 if pruned else 1.0,
+                               label=f"round {r}" + (" (pruned)" if pruned else ""))
         if dim.kind == "log_uniform":
             ax.set_xscale("log")
         ax.set(xlabel=dim.key, ylabel=plan.metric)

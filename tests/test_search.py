@@ -9,7 +9,8 @@ import pytest
 
 from scratchrun.errors import ConfigError
 from scratchrun.schema import is_config_key
-from scratchrun.search import Dimension, best_trials, narrow, parse_search, sample
+from scratchrun.search import (Dimension, Prune, best_trials, narrow, parse_search, promote, rung_epochs, sample,
+                               successive_halving)
 
 BOOK = {"trials": 100, "space": {"optimizer.lr": {"log_uniform": [1.0e-6, 1.0e-2]},
                                  "model.weight_decay": {"log_uniform": [1.0e-8, 1.0e-4]}}}
@@ -61,18 +62,19 @@ def test_log_uniform_is_uniform_in_log_space():
 
 def test_narrowing_keeps_the_span_of_the_best_trials():
     space = (Dimension("optimizer.lr", "log_uniform", 1e-6, 1e-2), Dimension("optimizer.name", "choice", choices=("sgd", "momentum", "adam")))
-    trials = [{"optimizer.lr": 1e-3, "optimizer.name": "adam", "val_acc": 0.9},
-              {"optimizer.lr": 5e-3, "optimizer.name": "sgd", "val_acc": 0.8},
-              {"optimizer.lr": 1e-5, "optimizer.name": "momentum", "val_acc": 0.2},
-              {"optimizer.lr": 1e-4, "optimizer.name": "adam", "val_acc": float("nan")}]
+    trials = [{"trial": 0, "status": "completed", "optimizer.lr": 1e-3, "optimizer.name": "adam", "val_acc": 0.9},
+              {"trial": 1, "status": "completed", "optimizer.lr": 5e-3, "optimizer.name": "sgd", "val_acc": 0.8},
+              {"trial": 2, "status": "completed", "optimizer.lr": 1e-5, "optimizer.name": "momentum", "val_acc": 0.2},
+              {"trial": 3, "status": "completed", "optimizer.lr": 1e-4, "optimizer.name": "adam", "val_acc": float("nan")},
+              {"trial": 4, "status": "pruned", "optimizer.lr": 1e-2, "optimizer.name": "sgd", "val_acc": 0.95}]
     best = best_trials(trials, "val_acc", keep=2)
     assert [t["val_acc"] for t in best] == [0.9, 0.8]
     lr, name = narrow(space, best)
     assert (lr.low, lr.high) == (1e-3, 5e-3)
     assert name.choices == ("sgd", "adam")
     assert [t["val_acc"] for t in best_trials(trials, "val_acc", keep=10)] == [0.9, 0.8, 0.2]
-    losses = [{"val_loss": 0.3}, {"val_loss": 0.1}]
-    assert best_trials(losses, "val_loss", keep=1) == [{"val_loss": 0.1}]
+    losses = [{"trial": 0, "status": "completed", "val_loss": 0.3}, {"trial": 1, "status": "completed", "val_loss": 0.1}]
+    assert best_trials(losses, "val_loss", keep=1) == [losses[1]]
 
 
 SEARCH = """name: s
@@ -149,31 +151,228 @@ def test_search_trials_never_read_the_test_set(tiny, tmp_path):
 
 
 @pytest.mark.mnist
-def test_a_small_book_search_on_mnist_finds_a_working_lr(mnist_dir, tmp_path):
-    import csv
+def test_a_small_book_search_on_mnist_finds_a_working_lr_without_reading_the_test_set(mnist_dir, tmp_path, monkeypatch):
+    import dataclasses
+    from pathlib import Path
 
-    from typer.testing import CliRunner
+    import scratchrun.datasets as datasets
 
-    from scratchrun.cli import app
-
-    config = __import__("pathlib").Path(__file__).resolve().parents[1] / "configs" / "book-search.yaml"
-    result = CliRunner().invoke(app, ["search", str(config), "--trials", "12", "train.epochs=5", "data.train_size=3000",
-                                      "--runs-dir", str(tmp_path / "runs")])
+    real = datasets.load_raw
+    guarded = lambda *a, **k: dataclasses.replace(real(*a, **k), test_images=Untouchable(), test_labels=Untouchable())  # noqa: E731
+    monkeypatch.setattr(datasets, "load_raw", guarded)  # in this process: --jobs 1 trains every trial here
+    config = Path(__file__).resolve().parents[1] / "configs" / "book-search.yaml"
+    result = invoke("search", config, "--trials", "12", "train.epochs=5", "data.train_size=3000", "--jobs", "1",
+                    "--runs-dir", tmp_path / "runs")
     assert result.exit_code == 0, result.output
     (folder,) = (tmp_path / "runs").iterdir()
-    with open(folder / "trials.csv", newline="") as f:
-        trials = [t for t in csv.DictReader(f) if t["val_acc"]]
+    trials = [t for t in read_csv(folder / "trials.csv") if t["val_acc"]]
     best = max(trials, key=lambda t: float(t["val_acc"]))
-    assert float(best["optimizer.lr"]) > 1e-4, best
+    assert float(best["optimizer.lr"]) > 1e-4 and float(best["val_acc"]) > 0.3, best  # chance is 0.1
 
 
-def test_prune_is_refused_until_it_is_implemented(tiny, tmp_path):
+def test_rungs_multiply_by_eta_up_to_the_budget():
+    assert rung_epochs(50, Prune(5, 3)) == [5, 15, 45, 50]
+    assert rung_epochs(4, Prune(1, 2)) == [1, 2, 4]
+    assert rung_epochs(5, Prune(5, 3)) == [5]
+    assert rung_epochs(20, None) == [20]
+
+
+def test_successive_halving_keeps_the_best_third_at_each_rung():
+    """A fake objective: at 1 epoch the higher trial numbers lead; at 3 epochs trial 6 overtakes 7 and 8."""
+    calls = []
+
+    def score(trials, epochs):
+        calls.append((list(trials), epochs))
+        if epochs == 1:
+            return {t: (None if t == 2 else t / 10) for t in trials}  # trial 2 diverged: out, but not "pruned"
+        return {t: (0.9 if t == 6 else t / 100) for t in trials}
+
+    pruned_seen = []
+    pruned = successive_halving(range(9), [1, 3, 9], 3, "val_acc", score, lambda t, e: pruned_seen.append((t, e)))
+    assert calls == [(list(range(9)), 1), ([6, 7, 8], 3), ([6], 9)]
+    assert pruned == {0: 1, 1: 1, 3: 1, 4: 1, 5: 1, 7: 3, 8: 3}
+    assert pruned_seen == sorted(pruned.items(), key=lambda te: (te[1], te[0]))
+
+
+def test_promotion_by_loss_keeps_the_lowest_and_at_least_one():
+    assert promote({0: 0.5, 1: 0.2, 2: 0.9, 3: 0.1}, 2, "val_loss") == [1, 3]
+    assert promote({0: 0.5, 1: float("nan")}, 3, "val_acc") == [0]
+    assert promote({0: None}, 3, "val_acc") == []
+
+
+def test_a_run_stopped_early_is_exactly_the_start_of_the_full_run(tiny, tmp_path):
+    """What lets successive halving retrain a promoted trial from scratch: the prefix repeats to the last digit."""
+    from scratchrun.config import config_from_dict
+    from scratchrun.datasets import load_raw
+    from scratchrun.experiment import run_experiment
+
+    config = config_from_dict({"name": "r", "data": {"dataset": "tiny", "val_fraction": 0.2}, "model": {"hidden": [16], "dropout": 0.2},
+                               "train": {"epochs": 4, "batch_size": 32, "lr_schedule": "cosine"}})
+    raw = load_raw("tiny", tiny)
+    full = run_experiment(config, raw, tmp_path / "full", evaluate_test=False)
+    part = run_experiment(config, raw, tmp_path / "part", evaluate_test=False, stop_epochs=2)
+    assert (full.status, part.status, part.summary["epochs"]) == ("completed", "stopped", 2)
+    full_steps = (full.run_dir / "steps.csv").read_text().splitlines()
+    part_steps = (part.run_dir / "steps.csv").read_text().splitlines()
+    assert part_steps == full_steps[: len(part_steps)] and len(part_steps) < len(full_steps)
+    metrics = lambda run: [line.rsplit(",", 1)[0] for line in (run.run_dir / "metrics.csv").read_text().splitlines()]  # noqa: E731
+    assert metrics(part) == metrics(full)[: len(metrics(part))]
+    assert part.summary["final"]["test_acc"] is None
+
+
+PRUNED = SEARCH.replace("rounds: 3", "rounds: 1").replace("epochs: 2", "epochs: 4") + "  prune: {min_epochs: 1, eta: 2}\n"
+
+
+def write_config(tmp_path, text: str, name: str = "search.yaml"):
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+def invoke(*args: str):
     from typer.testing import CliRunner
 
     from scratchrun.cli import app
 
-    path = tmp_path / "s.yaml"
-    path.write_text(SEARCH + "  prune: {min_epochs: 1, eta: 3}\n")
-    result = CliRunner().invoke(app, ["search", str(path), "--runs-dir", str(tmp_path / "runs")])
-    assert result.exit_code == 2 and "not implemented yet" in result.output
+    return CliRunner().invoke(app, [str(a) for a in args])
+
+
+def read_csv(path):
+    import csv
+
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def without_seconds(rows):
+    return [{k: v for k, v in r.items() if k != "seconds"} for r in rows]
+
+
+def test_successive_halving_search_prunes_and_records_the_rung(tiny, tmp_path):
+    import json
+
+    config = write_config(tmp_path, PRUNED)
+    result = invoke("search", config, "--runs-dir", tmp_path / "one", "--jobs", "1")
+    assert result.exit_code == 0, result.output
+    (folder,) = (tmp_path / "one").iterdir()
+    trials = read_csv(folder / "trials.csv")
+    by_status = sorted((t["status"], t["epochs"]) for t in trials)
+    assert by_status == [("completed", "4"), ("pruned", "1"), ("pruned", "1"), ("pruned", "2")]  # 4 → 2 → 1
+    for t in trials:
+        summary = json.loads((folder / t["run_dir"] / "summary.json").read_text())
+        assert summary["status"] == t["status"] and summary["epochs"] == int(t["epochs"])
+        if t["status"] == "pruned":
+            assert "successive halving" in summary["message"]
+    assert len((folder / "journal.jsonl").read_text().splitlines()) == 4 + 2 + 1
+    result = invoke("search", config, "--runs-dir", tmp_path / "two", "--jobs", "2")
+    (other,) = (tmp_path / "two").iterdir()
+    assert without_seconds(read_csv(other / "trials.csv")) == without_seconds(trials)
+
+
+def test_resume_trains_only_what_is_missing_and_gives_the_same_trials(tiny, tmp_path):
+    config = write_config(tmp_path, PRUNED)
+    assert invoke("search", config, "--runs-dir", tmp_path / "runs", "--jobs", "1").exit_code == 0
+    (folder,) = (tmp_path / "runs").iterdir()
+    complete = read_csv(folder / "trials.csv")
+    journal = (folder / "journal.jsonl").read_text().splitlines()
+    # as if stopped during the second rung: keep the first rung and half a line, drop the outputs
+    (folder / "journal.jsonl").write_text("\n".join(journal[:5]) + "\n" + journal[5][:20])
+    for name in ("trials.csv", "best.yaml", "search.json"):
+        (folder / name).unlink()
+    result = invoke("search", config, "--resume", folder, "--runs-dir", tmp_path / "runs", "--jobs", "1")
+    assert result.exit_code == 0, result.output
+    assert "5 finished trial run(s) kept" in result.output
+    assert without_seconds(read_csv(folder / "trials.csv")) == without_seconds(complete)
+    assert len((folder / "journal.jsonl").read_text().splitlines()) == 7
+    assert len(list((tmp_path / "runs").iterdir())) == 1  # no new search folder
+
+
+def test_resume_refuses_a_changed_search_and_shows_the_difference(tiny, tmp_path):
+    config = write_config(tmp_path, PRUNED)
+    assert invoke("search", config, "--runs-dir", tmp_path / "runs").exit_code == 0
+    (folder,) = (tmp_path / "runs").iterdir()
+    before = (folder / "trials.csv").read_text()
+    result = invoke("search", config, "model.weight_decay=0.001", "--resume", folder)
+    assert result.exit_code == 2
+    assert "differs from the one it was started with" in result.output and "+    weight_decay: 0.001" in result.output
+    result = invoke("search", config, "--trials", "6", "--resume", folder)
+    assert result.exit_code == 2 and "-  trials: 4" in result.output and "+  trials: 6" in result.output
+    assert (folder / "trials.csv").read_text() == before
+    assert invoke("search", config, "--resume", tmp_path).exit_code == 2  # not a search folder
+
+
+def test_max_failures_stops_the_search_and_keeps_what_finished(tiny, tmp_path):
+    diverging = SEARCH.replace("rounds: 3", "rounds: 1").replace("trials: 4", "trials: 8").replace(
+        "log_uniform: [1.0e-4, 1.0]", "log_uniform: [1.0e+30, 1.0e+35]")
+    config = write_config(tmp_path, diverging)
+    result = invoke("search", config, "--runs-dir", tmp_path / "runs", "--jobs", "1", "--max-failures", "2")
+    assert result.exit_code == 1 and "stopped after 2 diverged or failed trials" in result.output
+    (folder,) = (tmp_path / "runs").iterdir()
+    trials = read_csv(folder / "trials.csv")
+    assert [t["status"] for t in trials] == ["diverged", "diverged"]  # the other six never started
+    result = invoke("search", config, "--runs-dir", tmp_path / "all", "--jobs", "2")
+    assert result.exit_code == 0 and "no trial completed" in result.output  # without the limit, failures do not stop it
+    (folder,) = (tmp_path / "all").iterdir()
+    assert [t["status"] for t in read_csv(folder / "trials.csv")] == ["diverged"] * 8
+
+
+def test_final_test_retrains_on_train_plus_validation_and_scores_the_test_set_once(tiny, tmp_path):
+    import json
+
+    config = write_config(tmp_path, SEARCH.replace("rounds: 3", "rounds: 1"))
+    result = invoke("search", config, "--runs-dir", tmp_path / "runs", "--jobs", "1", "--final-test")
+    assert result.exit_code == 0, result.output
+    (folder,) = (tmp_path / "runs").iterdir()
+    final = json.loads((folder / "final" / "summary.json").read_text())
+    assert final["status"] == "completed" and final["final"]["test_acc"] is not None
+    assert (final["train_samples"], final["val_samples"]) == (300, 0)  # 240 training + 60 validation images
+    recorded = json.loads((folder / "search.json").read_text())["final_test"]
+    assert recorded["test_acc"] == final["final"]["test_acc"] and "final test" in result.output
+    for t in read_csv(folder / "trials.csv"):  # the search's own scores never include the test set
+        assert json.loads((folder / t["run_dir"] / "summary.json").read_text())["final"]["test_acc"] is None
+
+
+class Untouchable:
+    """Stands in for the test arrays: any use at all fails the run."""
+
+    def __getattr__(self, name):
+        raise AssertionError(f"the test set was read ({name})")
+
+    def __len__(self):
+        raise AssertionError("the test set was read (len)")
+
+
+def test_without_final_test_no_trial_touches_the_test_arrays(tiny, tmp_path, monkeypatch):
+    import dataclasses
+
+    import scratchrun.datasets as datasets
+
+    real = datasets.load_raw
+    guarded = lambda *a, **k: dataclasses.replace(real(*a, **k), test_images=Untouchable(), test_labels=Untouchable())  # noqa: E731
+    monkeypatch.setattr(datasets, "load_raw", guarded)
+    config = write_config(tmp_path, SEARCH.replace("rounds: 3", "rounds: 1"))
+    result = invoke("search", config, "--runs-dir", tmp_path / "runs", "--jobs", "1")
+    assert result.exit_code == 0, result.output
+    (folder,) = (tmp_path / "runs").iterdir()
+    assert {t["status"] for t in read_csv(folder / "trials.csv")} == {"completed"}
+
+
+@pytest.mark.parametrize("space, fragment", [
+    ("model.dropout: {uniform: [0.0, 1.5]}", "model.dropout"),
+    ("train.batch_size: {uniform: [16, 64]}", "train.batch_size"),
+    ("optimizer.name: {choice: [sgd, adamw]}", "adamw"),
+])
+def test_a_range_that_reaches_bad_values_is_refused_before_any_folder(tiny, tmp_path, space, fragment):
+    config = write_config(tmp_path, SEARCH.split("  space:")[0] + "  space:\n    " + space + "\n")
+    result = invoke("search", config, "--runs-dir", tmp_path / "runs")
+    assert result.exit_code == 2 and fragment in result.output and "search.space" in result.output, result.output
+    assert not (tmp_path / "runs").exists()
+
+
+def test_pruning_needs_an_epoch_budget(tiny, tmp_path):
+    config = write_config(tmp_path, PRUNED)
+    result = invoke("search", config, "train.iterations=50", "--runs-dir", tmp_path / "runs")
+    assert result.exit_code == 2 and "fixed train.epochs budget" in result.output
+    result = invoke("search", config, "--executor", "spark", "--runs-dir", tmp_path / "runs")
+    assert result.exit_code == 2 and "--executor `spark`" in result.output
     assert not (tmp_path / "runs").exists()

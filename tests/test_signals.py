@@ -80,3 +80,55 @@ def test_ctrl_c_stops_a_parallel_study_and_keeps_what_it_measured(mnist_dir, tmp
         assert summary["status"] == "interrupted" and summary["iterations"] > 0
     assert rows["momentum"]["run_dir"] == ""  # queued, never started
     assert "--resume" in stderr
+
+
+def test_a_search_stopped_by_ctrl_c_resumes_without_losing_or_repeating_a_trial(mnist_dir, tmp_path):
+    config = tmp_path / "search.yaml"
+    config.write_text("""name: resume
+data: {dataset: mnist, val_fraction: 0.02, train_size: 2000}
+model: {hidden: [100]}
+optimizer: {name: sgd}
+train: {epochs: 4, batch_size: 100}
+search:
+  trials: 10
+  space:
+    optimizer.lr: {log_uniform: [1.0e-3, 1.0]}
+""")
+    env = {**os.environ, "SCRATCHRUN_DATA_DIR": str(mnist_dir)}
+    runs = tmp_path / "runs"
+    command = [sys.executable, "-m", "scratchrun", "search", str(config), "--jobs", "2", "--runs-dir", str(runs)]
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True, env=env)
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and sum(len(p.read_text().splitlines()) for p in runs.glob("*/journal.jsonl")) < 3:
+            assert proc.poll() is None, proc.communicate()
+            time.sleep(0.05)
+        os.killpg(proc.pid, signal.SIGINT)
+        _, stderr = proc.communicate(timeout=90)
+    finally:
+        proc.kill()
+    assert proc.returncode == 130, stderr
+    assert "Traceback" not in stderr and "--resume" in stderr
+    (folder,) = runs.iterdir()
+    with open(folder / "trials.csv", newline="") as f:
+        first = list(csv.DictReader(f))
+    finished = [t["trial"] for t in first if t["status"] == "completed"]
+    assert 3 <= len(finished) < 10 and any(t["status"] == "interrupted" for t in first)
+    resumed = subprocess.run([*command[:-2], "--resume", str(folder)], capture_output=True, text=True, env=env, timeout=300)
+    assert resumed.returncode == 0, resumed.stderr
+    with open(folder / "trials.csv", newline="") as f:
+        trials = list(csv.DictReader(f))
+    assert [int(t["trial"]) for t in trials] == list(range(10)) and {t["status"] for t in trials} == {"completed"}
+    journal = [json.loads(line) for line in (folder / "journal.jsonl").read_text().splitlines()]
+    assert sorted(entry["trial"] for entry in journal) == list(range(10))  # each trial trained to the end exactly once
+    kept = {t["trial"]: t for t in first if t["status"] == "completed"}
+    for t in trials:  # what finished before the interruption was kept, not retrained
+        if t["trial"] in kept:
+            assert t == kept[t["trial"]]
+    clean = subprocess.run(command[:-1] + [str(tmp_path / "clean")], capture_output=True, text=True, env=env, timeout=300)
+    assert clean.returncode == 0, clean.stderr
+    (other,) = (tmp_path / "clean").iterdir()
+    with open(other / "trials.csv", newline="") as f:
+        reference = list(csv.DictReader(f))
+    strip = lambda rows: [{k: v for k, v in r.items() if k != "seconds"} for r in rows]  # noqa: E731
+    assert strip(trials) == strip(reference)  # and the resumed search is the one an uninterrupted run gives
