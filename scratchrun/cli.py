@@ -129,7 +129,15 @@ def run() -> None:
     app()
 
 
-from . import search_commands, study_commands  # noqa: F401 - registers the study commands on `app`
+# each module registers its commands on `app`; they import their heavy dependencies inside the commands
+from . import (  # noqa: F401, E402
+    config_commands,
+    data_commands,
+    inspect_commands,
+    runs_commands,
+    search_commands,
+    study_commands,
+)
 
 if __name__ == "__main__":
     sys.exit(run())

@@ -79,7 +79,8 @@ def run_experiment(
 ) -> RunOutcome:
     """Train one config and record it; the summary is written whether the run completes, diverges, is interrupted or fails.
 
-    `stop_epochs` stops the run after that many epochs (status `stopped`; see `trainer.train`).
+    `stop_epochs` stops the run after that many epochs (see `trainer.train`): the outcome says `stopped`, the
+    record says `pruned`, which it becomes unless a search promotes it and trains it again.
     """
     data = data or prepare_data(config, raw, with_test=evaluate_test)  # `raw` may be None when `data` is given
     model, optimizer, batch_rng = build(config, data)
@@ -101,11 +102,12 @@ def run_experiment(
     with threadpool_limits(limits=blas_threads, user_api="blas"):  # the test metrics too: same digits everywhere
         final = _final_metrics(model, data, result, evaluate_test)
     summary = record.close(
-        result.status,
+        "pruned" if result.status == "stopped" else result.status,  # stopped early for successive halving
         final,
         result.history,
         {
-            "message": result.message,
+            "message": result.message or (f"stopped after {stop_epochs} epochs for successive halving"
+                                          if result.status == "stopped" else None),
             "iterations": result.iterations,
             "epochs": result.epochs,
             "wall_time_s": round(time.perf_counter() - started, 3),

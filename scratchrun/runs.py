@@ -24,7 +24,7 @@ from .errors import RunDirError
 from .trainer import Callback
 
 METRIC_COLUMNS = ["epoch", "iteration", "train_loss", "train_acc", "val_loss", "val_acc", "seconds"]
-STATUSES = ("running", "completed", "stopped", "pruned", "diverged", "interrupted", "failed")
+STATUSES = ("running", "completed", "diverged", "interrupted", "failed", "pruned", "stale")
 
 
 def safe_name(name: str | None) -> str:

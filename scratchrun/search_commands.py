@@ -55,6 +55,9 @@ def search(
         folder = resume if resume is not None else create_run_dir(runs_dir, f"search-{base_config.name}")
     except ScratchrunError as e:
         _fail(e)
+    except KeyboardInterrupt:
+        console.print("[yellow]interrupted[/] before the search started; no search folder was made.")
+        raise typer.Exit(130) from None
     if resume is None:
         (folder / "search.yaml").write_text(yaml.safe_dump(saved, sort_keys=False), encoding="utf-8")
     workers = jobs or os.cpu_count() or 1
@@ -87,12 +90,12 @@ def search(
     best = run.best_row()
     if best is not None:
         values = ", ".join(f"{k} = {_fmt(best[k])}" for k in run.keys)
-        out.print(f"best: trial {best['trial']}, {plan.metric} {best[plan.metric]:.4f}: {values} ({_counts(run)})")
+        out.print(f"best: trial {best['trial']}, {plan.metric} {best[plan.metric]:.4f}: {values} ({_counts(run)})", soft_wrap=True)
     else:
         console.print(f"[yellow]no trial completed[/] ({_counts(run)}); see trials.csv")
     if final is not None:
         out.print(f"final test (trained on {final['train_samples']} training + validation images, scored once): "
-                  f"test_acc {final['test_acc']:.4f}, test_loss {final['test_loss']:.4f}")
+                  f"test_acc {final['test_acc']:.4f}, test_loss {final['test_loss']:.4f}", soft_wrap=True)
     out.print(str(folder), soft_wrap=True)
 
 
@@ -105,11 +108,13 @@ def _plan(config: Path, overrides: list[str], trials: int | None):
     from .search import parse_search
     from .studies import set_dotted
 
-    base_config = load_config(config, overrides)
+    search_overrides = [o for o in overrides if o.startswith("search.")]
+    base_config = load_config(config, [o for o in overrides if not o.startswith("search.")])
     raw = parse_yaml(config.read_text(encoding="utf-8"), str(config))
     if "search" not in raw:
         raise ConfigError(f"{config} has no search: section; add one (see README, \"Hyper-parameter search\").")
-    plan = parse_search(raw["search"], str(config), is_config_key)
+    section = _override_search(raw["search"], search_overrides)
+    plan = parse_search(section, str(config) + (" with overrides" if search_overrides else ""), is_config_key)
     plan = replace(plan, trials=trials or plan.trials)
     base = to_dict(base_config)
     if plan.prune is not None:
@@ -126,6 +131,33 @@ def _plan(config: Path, overrides: list[str], trials: int | None):
             except ConfigError as e:
                 raise ConfigError(f"{e} (a value search.space.{dim.key} can take)") from None
     return plan, base_config, base
+
+
+def _override_search(section, overrides: list[str]) -> dict:
+    """The search section with `search.KEY=VALUE` overrides set (`search.space.optimizer.lr=...` names one range)."""
+    from .config import parse_yaml_value
+
+    section = copy.deepcopy(section) if isinstance(section, dict) else section
+    for override in overrides:
+        key, sep, text = override.partition("=")
+        path = key.strip().removeprefix("search.")
+        if not sep or not path or not isinstance(section, dict):
+            raise ConfigError(f"Override `{override}` is malformed: write search.KEY=VALUE, e.g. search.rounds=3.")
+        value = parse_yaml_value(text, override)
+        if path.startswith("space."):  # the rest is one config key, dots and all
+            space = section.setdefault("space", {})
+            if not isinstance(space, dict):
+                raise ConfigError(f"Override `{override}`: search.space is not a mapping.")
+            space[path.removeprefix("space.")] = value
+        elif path.startswith("prune."):
+            prune = section.get("prune") or {}
+            if not isinstance(prune, dict):
+                raise ConfigError(f"Override `{override}`: search.prune is not a mapping.")
+            prune[path.removeprefix("prune.")] = value
+            section["prune"] = prune
+        else:
+            section[path] = value  # parse_search names any key that does not exist
+    return section
 
 
 def _section(plan) -> dict:

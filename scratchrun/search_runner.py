@@ -20,7 +20,17 @@ from .config import Config, config_from_dict
 from .errors import ScratchrunError
 from .executor import RunResult, run_all
 from .runs import write_json_atomic
-from .search import Dimension, SearchConfig, best_trials, describe, narrow, rung_epochs, sample, successive_halving, trial_seed
+from .search import (
+    Dimension,
+    SearchConfig,
+    best_trials,
+    describe,
+    narrow,
+    rung_epochs,
+    sample,
+    successive_halving,
+    trial_seed,
+)
 from .studies import RunSpec, set_dotted
 
 JOURNAL = "journal.jsonl"
@@ -149,10 +159,10 @@ class SearchRun:
         row = self.rows[trial]
         row["status"] = "pruned"
         summary_path = self.folder / row["run_dir"] / "summary.json"
-        if summary_path.is_file():
+        if summary_path.is_file():  # the run recorded itself as pruned when it stopped; now it is final
             summary = json.loads(summary_path.read_text(encoding="utf-8"))
-            summary["status"] = "pruned"
-            summary["message"] = f"pruned by successive halving after {epochs} epochs (eta {self.plan.prune.eta})"
+            summary["message"] = (f"pruned by successive halving after {epochs} epochs: not in the best 1/"
+                                  f"{self.plan.prune.eta} of its rung")
             write_json_atomic(summary_path, summary)
         if self.display is not None:
             self.display.finish(row)

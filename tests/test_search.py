@@ -9,8 +9,17 @@ import pytest
 
 from scratchrun.errors import ConfigError
 from scratchrun.schema import is_config_key
-from scratchrun.search import (Dimension, Prune, best_trials, narrow, parse_search, promote, rung_epochs, sample,
-                               successive_halving)
+from scratchrun.search import (
+    Dimension,
+    Prune,
+    best_trials,
+    narrow,
+    parse_search,
+    promote,
+    rung_epochs,
+    sample,
+    successive_halving,
+)
 
 BOOK = {"trials": 100, "space": {"optimizer.lr": {"log_uniform": [1.0e-6, 1.0e-2]},
                                  "model.weight_decay": {"log_uniform": [1.0e-8, 1.0e-4]}}}
@@ -125,7 +134,7 @@ def test_a_three_round_search_narrows_and_is_the_same_with_any_number_of_jobs(ti
     assert {"best.yaml", "search.png", "top.png", "search.yaml"} <= {p.name for p in folder.iterdir()}
     assert "→" in output  # the ranges' old -> new bounds are shown
     _, trials_two, ranges_two, _ = run_search(tmp_path, "two", "--jobs", "2")
-    strip = lambda rows: [{k: v for k, v in r.items() if k != "seconds"} for r in rows]  # noqa: E731
+    strip = lambda rows: [{k: v for k, v in r.items() if k != "seconds"} for r in rows]
     assert strip(trials_two) == strip(trials) and ranges_two == ranges
 
 
@@ -155,10 +164,10 @@ def test_a_small_book_search_on_mnist_finds_a_working_lr_without_reading_the_tes
     import dataclasses
     from pathlib import Path
 
-    import scratchrun.datasets as datasets
+    from scratchrun import datasets
 
     real = datasets.load_raw
-    guarded = lambda *a, **k: dataclasses.replace(real(*a, **k), test_images=Untouchable(), test_labels=Untouchable())  # noqa: E731
+    guarded = lambda *a, **k: dataclasses.replace(real(*a, **k), test_images=Untouchable(), test_labels=Untouchable())
     monkeypatch.setattr(datasets, "load_raw", guarded)  # in this process: --jobs 1 trains every trial here
     config = Path(__file__).resolve().parents[1] / "configs" / "book-search.yaml"
     result = invoke("search", config, "--trials", "12", "train.epochs=5", "data.train_size=3000", "--jobs", "1",
@@ -215,7 +224,7 @@ def test_a_run_stopped_early_is_exactly_the_start_of_the_full_run(tiny, tmp_path
     full_steps = (full.run_dir / "steps.csv").read_text().splitlines()
     part_steps = (part.run_dir / "steps.csv").read_text().splitlines()
     assert part_steps == full_steps[: len(part_steps)] and len(part_steps) < len(full_steps)
-    metrics = lambda run: [line.rsplit(",", 1)[0] for line in (run.run_dir / "metrics.csv").read_text().splitlines()]  # noqa: E731
+    metrics = lambda run: [line.rsplit(",", 1)[0] for line in (run.run_dir / "metrics.csv").read_text().splitlines()]
     assert metrics(part) == metrics(full)[: len(metrics(part))]
     assert part.summary["final"]["test_acc"] is None
 
@@ -345,10 +354,10 @@ class Untouchable:
 def test_without_final_test_no_trial_touches_the_test_arrays(tiny, tmp_path, monkeypatch):
     import dataclasses
 
-    import scratchrun.datasets as datasets
+    from scratchrun import datasets
 
     real = datasets.load_raw
-    guarded = lambda *a, **k: dataclasses.replace(real(*a, **k), test_images=Untouchable(), test_labels=Untouchable())  # noqa: E731
+    guarded = lambda *a, **k: dataclasses.replace(real(*a, **k), test_images=Untouchable(), test_labels=Untouchable())
     monkeypatch.setattr(datasets, "load_raw", guarded)
     config = write_config(tmp_path, SEARCH.replace("rounds: 3", "rounds: 1"))
     result = invoke("search", config, "--runs-dir", tmp_path / "runs", "--jobs", "1")
@@ -376,3 +385,16 @@ def test_pruning_needs_an_epoch_budget(tiny, tmp_path):
     result = invoke("search", config, "--executor", "spark", "--runs-dir", tmp_path / "runs")
     assert result.exit_code == 2 and "--executor `spark`" in result.output
     assert not (tmp_path / "runs").exists()
+
+
+def test_search_keys_can_be_overridden_on_the_command_line(tiny, tmp_path):
+    config = write_config(tmp_path, SEARCH)
+    result = invoke("search", config, "search.rounds=1", "search.trials=3", "search.prune.min_epochs=1",
+                    "search.space.optimizer.lr={log_uniform: [0.01, 0.1]}", "--runs-dir", tmp_path / "runs", "--jobs", "1")
+    assert result.exit_code == 0, result.output
+    (folder,) = (tmp_path / "runs").iterdir()
+    trials = read_csv(folder / "trials.csv")
+    assert len(trials) == 3 and all(0.01 <= float(t["optimizer.lr"]) <= 0.1 for t in trials)
+    assert sum(t["status"] == "pruned" for t in trials) == 2  # eta 3 by default: one of three goes on
+    result = invoke("search", config, "search.rounds=0", "--runs-dir", tmp_path / "bad")
+    assert result.exit_code == 2 and "search.rounds = `0`" in result.output and not (tmp_path / "bad").exists()
