@@ -48,6 +48,12 @@ DataDir = Annotated[
 ]
 
 
+DryRun = Annotated[
+    bool,
+    typer.Option("--dry-run", help="Show what would run and an estimate of its time on this machine; write nothing."),
+]
+
+
 def check_data_dir(data_dir: Path | None) -> None:
     """An explicit data folder that does not exist is a typo, not a reason to go looking elsewhere."""
     if data_dir is not None and not data_dir.is_dir():
@@ -77,6 +83,7 @@ def train(
     data_dir: DataDir = None,
     name: Annotated[str | None, typer.Option("--name", help="Run name (default: the config's name, else the file's name).", show_default=False)] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar or table; print only the run folder.")] = False,
+    dry_run: DryRun = False,
 ) -> None:
     """Train the MLP a config describes on real MNIST and write runs/<time>_<name>/."""
     from .config import load_config
@@ -87,6 +94,9 @@ def train(
 
     try:
         cfg = load_config(config, overrides or [], name=name)
+        if dry_run:
+            _dry_run_train(cfg)
+            return
         check_data_dir(data_dir)
         check_runs_dir(runs_dir)
         raw = load_raw(cfg.data.dataset, data_dir, reporter=None if quiet else DownloadBar(console))
@@ -117,6 +127,20 @@ def train(
     if outcome.status == "interrupted":
         console.print(f"[yellow]interrupted:[/] {outcome.summary.get('message')}; everything measured so far is in the run folder.")
         raise typer.Exit(_interrupt_exit_code())
+
+
+def _dry_run_train(cfg) -> None:
+    """The resolved config and the time it would take, measured on this machine; nothing read or written."""
+    from .config import dump_yaml
+    from .estimate import duration, run_estimate
+
+    estimate = run_estimate(cfg)
+    out.print(dump_yaml(cfg), end="", soft_wrap=True)
+    sizes = estimate.sizes
+    out.print(f"dry run: would train on {sizes.train:,} images ({sizes.val:,} validation, {sizes.test:,} test), "
+              f"{estimate.iterations:,} updates and {estimate.evaluations} evaluations; estimated "
+              f"{duration(estimate.seconds)} on this machine ({estimate.train_samples_per_s:,.0f} training samples/s "
+              "measured just now, one BLAS thread); nothing was written.", soft_wrap=True)
 
 
 def _fail(error: ScratchrunError) -> None:

@@ -13,7 +13,7 @@ from typing import Annotated
 import typer
 import yaml
 
-from .cli import DataDir, _fail, _interrupt_exit_code, _on_sigterm, app, check_data_dir, console, out
+from .cli import DataDir, DryRun, _fail, _interrupt_exit_code, _on_sigterm, app, check_data_dir, console, out
 from .errors import ConfigError, ScratchrunError
 from .study_commands import Jobs, Overrides, RunsDir
 
@@ -33,6 +33,7 @@ def search(
     max_failures: Annotated[int | None, typer.Option("--max-failures", min=1, help="Stop the search once this many trials have diverged or failed.", show_default=False)] = None,
     runs_dir: RunsDir = Path("runs"),
     data_dir: DataDir = None,
+    dry_run: DryRun = False,
 ) -> None:
     """Random search (chapter 6.5): sample every range, train briefly, score on the validation set, narrow, repeat."""
     from .executor import preload
@@ -49,6 +50,9 @@ def search(
         saved = {"search": _section(plan), "base": base}
         if resume is not None:
             _check_resumable(resume, saved)
+        if dry_run:
+            _dry_run(SearchRun(resume or Path("."), plan, base, base_config.seed, str(config)), jobs or os.cpu_count() or 1)
+            return
         check_data_dir(data_dir)
         if executor == "local" or final_test:
             preload(base_config.data.dataset, data_dir)  # fetch (or fail) before any folder exists
@@ -97,6 +101,36 @@ def search(
         out.print(f"final test (trained on {final['train_samples']} training + validation images, scored once): "
                   f"test_acc {final['test_acc']:.4f}, test_loss {final['test_loss']:.4f}", soft_wrap=True)
     out.print(str(folder), soft_wrap=True)
+
+
+def _dry_run(run, workers: int) -> None:
+    """Round 1's trials with their values, and the search's estimated time (later rounds cost like the first)."""
+    from rich.table import Table
+
+    from .estimate import duration, makespan, run_estimate
+    from .search import sample
+
+    plan, trials = run.plan, range(run.plan.trials)
+    table = Table(title=f"round 1 of {plan.rounds}: {plan.trials} trials (later rounds sample narrowed ranges)",
+                  title_justify="left")
+    for column in ("trial", *run.keys, "estimated"):
+        table.add_column(column, justify="right")
+    specs = [run.spec(t, plan.space) for t in trials]
+    for spec in specs:
+        values = [_fmt(v) for v in sample(plan.space, run.seed, spec.index).values()]
+        done = " (finished)" if (spec.index, None) in run.journal else ""
+        table.add_row(str(spec.index), *values, duration(run_estimate(spec.config, evaluate_test=False).seconds) + done)
+    out.print(table)
+    alive, seconds = list(specs), 0.0
+    for epochs in run.rungs:  # successive halving: every rung retrains its trials from the start
+        stop = None if epochs == run.rungs[-1] else epochs
+        costs = [run_estimate(spec.config, stop, evaluate_test=False).seconds for spec in alive]
+        seconds += makespan(costs, workers)
+        alive = alive[: max(1, len(alive) // plan.prune.eta)] if plan.prune else alive
+    rungs = f", rungs at {', '.join(map(str, run.rungs))} epochs" if plan.prune else ""
+    out.print(f"dry run: {plan.trials} trials × {plan.rounds} round(s){rungs}; estimated "
+              f"{duration(seconds * plan.rounds)} on this machine with {workers} worker(s) (speed measured just now, one "
+              "BLAS thread per trial); nothing was written.", soft_wrap=True)
 
 
 def _plan(config: Path, overrides: list[str], trials: int | None):

@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from .cli import EXIT_SIGINT, DataDir, _fail, app, check_data_dir, console, out
+from .cli import EXIT_SIGINT, DataDir, DryRun, _fail, app, check_data_dir, console, out
 from .errors import ConfigError, ScratchrunError
 
 RunsDir = Annotated[Path, typer.Option("--runs-dir", help="Folder that receives the study folder.")]
@@ -37,7 +37,8 @@ def run_study(
     data_dir: Path | None,
     figures: Callable[[Path, list], None] | None = None,
     resume: Path | None = None,
-) -> Path:
+    dry_run: bool = False,
+) -> Path | None:
     """Expand, check the data, make the study folder, train every run, write the tables and figures.
 
     With `resume`, the study is the one saved in that folder's study.yaml: completed runs are kept and only
@@ -58,6 +59,10 @@ def run_study(
             first_seed = config_from_dict(base).seed
             seed_list = [first_seed + i for i in range(seeds)]
         specs = expand(base, variants, seed_list, kind)
+        if dry_run:
+            kept = finished_results(resume, specs) if resume is not None else {}
+            print_dry_run(kind, [spec for spec in specs if spec.index not in kept], jobs)
+            return None
         check_data_dir(data_dir)
         for dataset in sorted({spec.config.data.dataset for spec in specs}):  # fetch (or fail) before any folder exists
             preload(dataset, data_dir)
@@ -102,6 +107,27 @@ def run_study(
     _print_summary(kind, len(specs), summary)
     out.print(str(folder), soft_wrap=True)
     return folder
+
+
+def print_dry_run(kind: str, specs: Sequence, jobs: int, evaluate_test: bool = True) -> None:
+    """What a study or search would train, each run's estimated time, and the total with `jobs` workers."""
+    from rich.table import Table
+
+    from .estimate import duration, makespan, run_estimate
+
+    workers = max(1, min(jobs or os.cpu_count() or 1, len(specs)))
+    table = Table(title=f"{kind}: {len(specs)} run(s) would train on {workers} worker(s)", title_justify="left")
+    for column in ("run", "seed", "train images", "updates", "estimated"):
+        table.add_column(column, justify="left" if column == "run" else "right")
+    seconds = []
+    for spec in specs:
+        estimate = run_estimate(spec.config, spec.stop_epochs, evaluate_test)
+        seconds.append(estimate.seconds)
+        table.add_row(spec.config.name or spec.variant, str(spec.seed), f"{estimate.sizes.train:,}",
+                      f"{estimate.iterations:,}", duration(estimate.seconds))
+    out.print(table)
+    out.print(f"dry run: estimated {duration(makespan(seconds, workers))} on this machine with {workers} worker(s) "
+              "(speed measured just now, one BLAS thread per run); nothing was written.", soft_wrap=True)
 
 
 def _print_summary(kind: str, n_runs: int, summary: list[dict]) -> None:
@@ -150,6 +176,7 @@ def sweep(
     runs_dir: RunsDir = Path("runs"),
     data_dir: DataDir = None,
     resume: Resume = None,
+    dry_run: DryRun = False,
 ) -> None:
     """Train the grid of every listed value of every swept key, and compare the variants in one study folder."""
     from .config import load_config, to_dict
@@ -160,7 +187,7 @@ def sweep(
         variants = grid([parse_axis(axis) for axis in axes or []])
     except ScratchrunError as e:
         _fail(e)
-    run_study(f"sweep-{base_config.name}", to_dict(base_config), variants, seeds, jobs, runs_dir, data_dir, resume=resume)
+    run_study(f"sweep-{base_config.name}", to_dict(base_config), variants, seeds, jobs, runs_dir, data_dir, resume=resume, dry_run=dry_run)
 
 
 # ----------------------------------------------------------------------------- compare-optimizers (6.1.8)
@@ -185,6 +212,7 @@ def compare_optimizers(
     runs_dir: RunsDir = Path("runs"),
     data_dir: DataDir = None,
     resume: Resume = None,
+    dry_run: DryRun = False,
 ) -> None:
     """Train the same network with each optimizer on the same minibatches; plot loss, accuracy and the toy paths."""
     from .optimizers import OPTIMIZERS
@@ -214,7 +242,7 @@ def compare_optimizers(
         metric_figure(folder / "accuracy.png", results, "val_acc", "validation accuracy by optimizer", "validation accuracy")
         toy_paths(folder / "paths.png", {n: OPTIMIZERS[n](lr=TOY_LR[n]) for n in names})
 
-    run_study("compare-optimizers", base, variants, seeds, jobs, runs_dir, data_dir, figures, resume=resume)
+    run_study("compare-optimizers", base, variants, seeds, jobs, runs_dir, data_dir, figures, resume=resume, dry_run=dry_run)
 
 
 # ----------------------------------------------------------------------------- overfit-study (6.4)
@@ -238,6 +266,7 @@ def overfit_study(
     runs_dir: RunsDir = Path("runs"),
     data_dir: DataDir = None,
     resume: Resume = None,
+    dry_run: DryRun = False,
 ) -> None:
     """Overfit a small training set, then narrow the train/validation gap with weight decay, dropout, or both."""
     from .studies import Variant
@@ -257,7 +286,7 @@ def overfit_study(
         panels_figure(folder / "overfit.png", results, groups, [("train_acc", "-"), ("val_acc", "--")],
                       "train (solid) and validation (dashed) accuracy per epoch", cols=2)
 
-    run_study("overfit-study", base, variants, seeds, jobs, runs_dir, data_dir, figures, resume=resume)
+    run_study("overfit-study", base, variants, seeds, jobs, runs_dir, data_dir, figures, resume=resume, dry_run=dry_run)
 
 
 # ----------------------------------------------------------------------------- bn-study (6.3.2)
@@ -280,6 +309,7 @@ def bn_study(
     runs_dir: RunsDir = Path("runs"),
     data_dir: DataDir = None,
     resume: Resume = None,
+    dry_run: DryRun = False,
 ) -> None:
     """Train with and without batch norm at each initial weight scale: where does the plain net stop learning?"""
     import numpy as np
@@ -300,7 +330,7 @@ def bn_study(
         panels_figure(folder / "bn.png", results, groups, [("train_acc", "-")],
                       "training accuracy per epoch, with and without batch norm", cols=4)
 
-    run_study("bn-study", base, variants, seeds, jobs, runs_dir, data_dir, figures, resume=resume)
+    run_study("bn-study", base, variants, seeds, jobs, runs_dir, data_dir, figures, resume=resume, dry_run=dry_run)
 
 
 # ----------------------------------------------------------------------------- init-study (6.2)
@@ -324,6 +354,7 @@ def init_study(
     runs_dir: RunsDir = Path("runs"),
     data_dir: DataDir = None,
     resume: Resume = None,
+    dry_run: DryRun = False,
 ) -> None:
     """Activation distributions and first gradients for each init, then MNIST training with each."""
     import numpy as np
@@ -375,4 +406,4 @@ def init_study(
             norms[name] = gradient_norms(model_config, x, y, seed)
         gradient_figure(folder / "gradients.png", norms, base["model"]["activation"])
 
-    run_study("init-study", base, variants, seeds, jobs, runs_dir, data_dir, figures, resume=resume)
+    run_study("init-study", base, variants, seeds, jobs, runs_dir, data_dir, figures, resume=resume, dry_run=dry_run)
