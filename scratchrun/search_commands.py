@@ -271,7 +271,7 @@ def _write_search(run, best_config, final: dict | None = None) -> None:
 
 
 def _print_narrowing(old: dict, new: dict) -> None:
-    console.print("narrowed to the best trials' span: " + "; ".join(f"{k} {old[k]} → {new[k]}" for k in new))
+    console.print("narrowed to the best trials' span: " + "; ".join(f"{k} {old[k]} → {new[k]}" for k in new), soft_wrap=True)
 
 
 def _counts(run) -> str:
