@@ -1,0 +1,163 @@
+"""Reading a run folder's records, and checking that a rerun gave exactly the same numbers as the original.
+
+scratchrun is deterministic with one BLAS thread: the same config and seed must give every loss and every
+evaluation bit for bit. The comparison is exact (NaN equals NaN, so a diverged run can be reproduced too),
+works on two run folders only, and says where the first difference is and what changed in the environment.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .errors import ScratchrunError
+
+ENVIRONMENT_KEYS = ("blas", "git_commit")  # and every versions.* key
+UNFINISHED = ("running", "interrupted")  # records that stop part-way: only what they hold is compared
+
+
+def read_summary(run: Path) -> dict:
+    """summary.json as a dict; an unreadable one is an error that names the file."""
+    path = run / "summary.json"
+    try:
+        summary = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ScratchrunError(f"{path} does not exist: the run folder is incomplete.") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise ScratchrunError(f"{path} cannot be read ({e}).") from None
+    if not isinstance(summary, dict):
+        raise ScratchrunError(f"{path} does not hold a JSON object.")
+    return summary
+
+
+def read_steps(run: Path) -> np.ndarray:
+    """steps.csv as an (N, 3) float array of iteration, epoch, loss; a half-written last line is left out."""
+    path = run / "steps.csv"
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return np.empty((0, 3))
+    except (OSError, UnicodeDecodeError) as e:
+        raise ScratchrunError(f"{path} cannot be read ({e}).") from None
+    text = text[: text.rfind("\n") + 1]  # a running run may be in the middle of a line
+    if text.count("\n") < 2:  # the header alone
+        return np.empty((0, 3))
+    try:
+        return np.loadtxt(io.StringIO(text), delimiter=",", skiprows=1, ndmin=2)
+    except ValueError as e:
+        raise ScratchrunError(f"{path} is not a steps table of iteration, epoch, loss ({e}).") from None
+
+
+def read_metrics(run: Path) -> list[dict[str, str]]:
+    """metrics.csv as rows of text, exactly as written (an empty cell is a metric that was not measured)."""
+    path = run / "metrics.csv"
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return []
+    except (OSError, UnicodeDecodeError) as e:
+        raise ScratchrunError(f"{path} cannot be read ({e}).") from None
+    text = text[: text.rfind("\n") + 1]
+    return list(csv.DictReader(io.StringIO(text, newline="")))
+
+
+@dataclass
+class Comparison:
+    """What differs between an original run and its rerun; empty lists and None mean identical."""
+
+    n_losses: int
+    n_evaluations: int
+    partial: bool = False  # the original stopped part-way: its records are compared as a prefix of the rerun's
+    loss_difference: str | None = None
+    evaluation_difference: str | None = None
+    final_differences: list[str] = field(default_factory=list)
+    environment_changes: list[str] = field(default_factory=list)
+
+    @property
+    def matches(self) -> bool:
+        return self.loss_difference is None and self.evaluation_difference is None and not self.final_differences
+
+    def report(self) -> str:
+        """The verdict in a sentence or a few, for the terminal."""
+        if self.matches:
+            scope = " the original recorded before it stopped" if self.partial else ""
+            counts = f"{self.n_losses:,} losses and {self.n_evaluations:,} evaluations{scope}"
+            lines = [f"reproduced: every one of {counts} matches exactly."]
+        else:
+            lines = ["not reproduced:"] + [f"  {line}" for line in
+                                           (self.loss_difference, self.evaluation_difference, *self.final_differences) if line]
+        if self.environment_changes:
+            lines.append("environment changes between the two summaries: " + "; ".join(self.environment_changes) + ".")
+        elif not self.matches:
+            lines.append("the two summaries record the same environment (versions, BLAS, git commit).")
+        return "\n".join(lines)
+
+
+def compare_runs(original: Path, rerun: Path) -> Comparison:
+    """Losses, evaluations (all but the wall-clock seconds) and final metrics of two run folders, compared exactly."""
+    first, second = read_summary(original), read_summary(rerun)
+    partial = first.get("status") in UNFINISHED
+    steps, steps_again = read_steps(original), read_steps(rerun)
+    metrics, metrics_again = read_metrics(original), read_metrics(rerun)
+    return Comparison(
+        n_losses=len(steps),
+        n_evaluations=len(metrics),
+        partial=partial,
+        loss_difference=first_loss_difference(steps, steps_again, partial),
+        evaluation_difference=first_evaluation_difference(metrics, metrics_again, partial),
+        final_differences=[] if partial else final_differences(first.get("final") or {}, second.get("final") or {}),
+        environment_changes=environment_changes(first, second),
+    )
+
+
+def first_loss_difference(steps: np.ndarray, steps_again: np.ndarray, prefix: bool = False) -> str | None:
+    """The first iteration whose loss differs (both values), or a length difference; None when identical."""
+    n = min(len(steps), len(steps_again))
+    a, b = steps[:n, 2], steps_again[:n, 2]
+    differs = (a != b) & ~(np.isnan(a) & np.isnan(b))
+    if differs.any():
+        i = int(np.flatnonzero(differs)[0])
+        return (f"the loss first differs at iteration {steps[i, 0]:.0f}: {float(a[i])!r} in the original, "
+                f"{float(b[i])!r} in the rerun.")
+    if len(steps) != len(steps_again) and not (prefix and len(steps) < len(steps_again)):
+        return (f"the original has {len(steps):,} losses and the rerun {len(steps_again):,}; "
+                f"the first {n:,} are identical.")
+    return None
+
+
+def first_evaluation_difference(metrics: list[dict], metrics_again: list[dict], prefix: bool = False) -> str | None:
+    """The first evaluation (metrics.csv row) with a differing value, ignoring `seconds`; None when identical."""
+    for row, row_again in zip(metrics, metrics_again):
+        columns = [c for c in dict.fromkeys([*row, *row_again]) if c != "seconds" and row.get(c) != row_again.get(c)]
+        if columns:
+            values = ", ".join(f"{c} {_cell(row.get(c))} vs {_cell(row_again.get(c))}" for c in columns)
+            return f"the evaluation at iteration {row.get('iteration')} (epoch {row.get('epoch')}) differs: {values}."
+    if len(metrics) != len(metrics_again) and not (prefix and len(metrics) < len(metrics_again)):
+        return f"the original has {len(metrics)} evaluations and the rerun {len(metrics_again)}."
+    return None
+
+
+def final_differences(final: dict, final_again: dict) -> list[str]:
+    """One line per summary `final` metric that differs (null = not measured, equal to null)."""
+    return [f"final {key} differs: {final.get(key)!r} vs {final_again.get(key)!r}."
+            for key in dict.fromkeys([*final, *final_again]) if final.get(key) != final_again.get(key)]
+
+
+def environment_changes(summary: dict, summary_again: dict) -> list[str]:
+    """What the summaries record about the machine and source that differs, e.g. `versions.numpy 1.26.4 → 2.1.0`."""
+    def environment(s: dict) -> dict:
+        versions = s.get("versions") if isinstance(s.get("versions"), dict) else {}
+        return {**{f"versions.{k}": v for k, v in versions.items()}, **{k: s.get(k) for k in ENVIRONMENT_KEYS}}
+
+    before, after = environment(summary), environment(summary_again)
+    return [f"{key} {_cell(before.get(key))} → {_cell(after.get(key))}"
+            for key in dict.fromkeys([*before, *after]) if before.get(key) != after.get(key)]
+
+
+def _cell(value) -> str:
+    return "(none)" if value in (None, "") else str(value)

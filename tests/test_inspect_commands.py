@@ -1,0 +1,248 @@
+"""`scratchrun show` and `scratchrun reproduce`, the text chart and the run comparison, on real tiny runs."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from scratchrun.cli import app
+from scratchrun.reproduce import compare_runs, read_steps
+from scratchrun.text_chart import line_chart
+
+runner = CliRunner()
+
+SMALL = "name: small\ndata: {dataset: tiny, val_fraction: 0.2}\nmodel: {hidden: [16, 16]}\ntrain: {epochs: 3, batch_size: 32}\n"
+BRAILLE = re.compile("[\u2801-\u28ff]")
+
+
+def invoke(*args):
+    return runner.invoke(app, [str(a) for a in args])
+
+
+def train(tmp_path: Path, runs: Path, *overrides: str, name: str | None = None, exit_code: int = 0) -> Path:
+    """One real tiny run (24 updates, 4 evaluations); returns its folder."""
+    config = tmp_path / "small.yaml"
+    config.write_text(SMALL)
+    result = invoke("train", config, *overrides, "--runs-dir", runs, "--quiet", *(["--name", name] if name else []))
+    assert result.exit_code == exit_code, result.output
+    return Path(result.stdout.strip().splitlines()[-1])
+
+
+def raw_text(path: Path) -> str:
+    """A CSV file's text with its \\r\\n line ends kept."""
+    return path.read_bytes().decode("utf-8")
+
+
+def rewrite_cell(path: Path, row: int, column: int, value: str) -> str:
+    """Replace one cell of a run's CSV file (row 1 = the first after the header); returns the old value."""
+    lines = raw_text(path).split("\r\n")
+    cells = lines[row].split(",")
+    old, cells[column] = cells[column], value
+    lines[row] = ",".join(cells)
+    path.write_text("\r\n".join(lines), newline="")
+    return old
+
+
+# ----------------------------------------------------------------------------- show
+def test_show_prints_the_summary_the_config_the_charts_and_the_curves_path(tiny, tmp_path):
+    run = train(tmp_path, tmp_path / "runs")
+    summary = json.loads((run / "summary.json").read_text())
+    result = invoke("show", run)
+    assert result.exit_code == 0, result.output
+    text = result.stdout
+    assert "status   completed" in text
+    assert f"{summary['final']['val_acc']:.2%}" in text and f"{summary['final']['test_loss']:.4f}" in text
+    assert f"val acc {summary['best_val_acc']:.2%} at epoch {summary['best_epoch']}" in text
+    assert "3 epochs, 24 iterations" in text and f"seed     0, started {summary['started']}" in text
+    assert f"numpy {summary['versions']['numpy']}" in text and summary["blas"] in text
+    assert "config (config.yaml):" in text and "hidden: [16, 16]" in text
+    assert "training loss per update (24 updates)" in text and "validation accuracy per evaluation (4)" in text
+    assert len(BRAILLE.findall(text)) > 20
+    assert f"curves: {run / 'curves.png'}" in text and "not written yet" not in text
+
+
+def test_show_a_diverged_run_names_the_non_finite_losses(tiny, tmp_path):
+    run = train(tmp_path, tmp_path / "runs", "optimizer={name: sgd, lr: 1.0e+30}", exit_code=3)
+    result = invoke("show", run)
+    assert result.exit_code == 0, result.output
+    assert "status   diverged" in result.stdout and "message  the training loss became" in result.stdout
+    assert "non-finite value(s)" in result.stdout
+
+
+def test_show_an_unfinished_run_uses_what_is_there(tiny, tmp_path):
+    """A run still training: summary without final metrics, a half-written steps line, no curves.png yet."""
+    run = train(tmp_path, tmp_path / "runs")
+    (run / "summary.json").write_text(json.dumps({"status": "running", "seed": 0, "started": "2024-01-01T00:00:00"}))
+    steps = raw_text(run / "steps.csv")
+    (run / "steps.csv").write_text(steps[: steps.index("\n11,") + 5], newline="")  # 10 lines and a part of one
+    (run / "curves.png").unlink()
+    result = invoke("show", run)
+    assert result.exit_code == 0, result.output
+    assert "status   running (still training" in result.stdout and "last evaluation" in result.stdout
+    assert "training loss per update (10 updates)" in result.stdout and "(not written yet)" in result.stdout
+
+
+def test_show_finds_a_run_by_name_or_prefix_only_inside_the_runs_folder(tiny, tmp_path):
+    runs = tmp_path / "runs"
+    alpha, beta = train(tmp_path, runs, name="alpha"), train(tmp_path, runs, name="beta")
+    search = runs / "search-s"  # a search folder: its runs are one level down
+    search.mkdir()
+    (search / "search.yaml").write_text("name: s\n")
+    shutil.copytree(alpha, search / "trial-007")
+    outside = train(tmp_path, tmp_path / "elsewhere", name="gamma")
+    for text, expected in [("alph", alpha), (beta.name, beta), ("trial-007", search / "trial-007"),
+                           (f"{search.name}/trial-007", search / "trial-007")]:
+        result = invoke("show", text, "--runs-dir", runs)
+        assert result.exit_code == 0, (text, result.output)
+        assert f"run      {expected}" in result.stdout
+    ambiguous = invoke("show", alpha.name[:4], "--runs-dir", runs)  # the year
+    assert ambiguous.exit_code == 2
+    assert "matches 2 runs" in ambiguous.output and alpha.name in ambiguous.output and beta.name in ambiguous.output
+    unknown = invoke("show", "gamma", "--runs-dir", runs)  # there is one, but outside the runs folder
+    assert unknown.exit_code == 2 and "No run named `gamma`" in unknown.output and alpha.name in unknown.output
+    (runs / "link").symlink_to(outside.resolve())  # a name never leads out of the runs folder
+    assert invoke("show", "link", "--runs-dir", runs).exit_code == 2
+    assert invoke("show", outside, "--runs-dir", runs).exit_code == 0  # an explicit path is fine
+    not_a_run = invoke("show", search.parent, "--runs-dir", tmp_path / "none")
+    assert not_a_run.exit_code == 2 and "is not a run folder" in not_a_run.output
+
+
+# ----------------------------------------------------------------------------- the chart
+def test_chart_rows_are_the_asked_size_and_a_long_series_is_averaged_quickly():
+    rng = np.random.default_rng(0)
+    y = 2.3 * np.exp(-np.arange(30_000) / 3000) + 0.1 * rng.random(30_000)
+    start = time.perf_counter()
+    chart = line_chart(y, np.arange(1, 30_001), 60, 12, x_label="iteration")
+    assert time.perf_counter() - start < 0.5
+    rows = chart.splitlines()
+    assert len(rows) == 14 and all(len(re.findall("[\u2800-\u28ff]", row)) == 60 for row in rows[:12])
+    assert rows[0].lstrip().startswith(f"{y[:250].mean():.4g}")  # the first column is the mean of 250 losses
+    assert rows[-1].split() == ["1", "iteration", "30000"]
+
+
+def test_chart_leaves_out_nan_and_inf_and_says_where_they_start():
+    chart = line_chart([2.3, 2.0, 1.5, np.inf, np.nan], x_label="iteration")
+    assert "2 non-finite value(s) (inf, nan) not drawn, the first at iteration 4" in chart
+    assert chart.splitlines()[0].lstrip().startswith("2.3") and BRAILLE.search(chart)
+    assert line_chart([np.nan, np.inf]).startswith("(nothing to draw: 2 non-finite")
+    assert line_chart([]) == "(no values yet)"
+
+
+def test_chart_of_a_constant_and_of_a_single_point_draws_one_row():
+    for values in ([0.5, 0.5, 0.5], [0.5]):
+        rows = line_chart(values, width=20, height=4).splitlines()
+        drawn = [row for row in rows[:4] if BRAILLE.search(row)]
+        assert len(drawn) == 1, rows
+        assert rows[0].startswith("0.5 ┤") and rows[3].startswith("0.5 ┤")
+
+
+def test_chart_switches_to_a_log_scale_when_the_values_span_many_decades():
+    assert "log y" in line_chart([2.3, 50.0, 1e12])
+    assert "log y" not in line_chart([2.3, 1.0, 0.5])
+
+
+# ----------------------------------------------------------------------------- comparison
+def test_comparison_names_the_first_differing_iteration_evaluation_and_environment_change(tiny, tmp_path):
+    run = train(tmp_path, tmp_path / "runs")
+    copy = shutil.copytree(run, tmp_path / "copy")
+    same = compare_runs(run, copy)
+    assert same.matches and same.report() == "reproduced: every one of 24 losses and 4 evaluations matches exactly."
+    old_loss = rewrite_cell(copy / "steps.csv", 7, 2, "0.5")
+    old_acc = rewrite_cell(copy / "metrics.csv", 3, 5, "0.125")
+    rewrite_cell(copy / "metrics.csv", 4, 6, "999.0")  # seconds: wall-clock time, never compared
+    summary = json.loads((copy / "summary.json").read_text())
+    summary["versions"]["numpy"] = "1.26.4"
+    (copy / "summary.json").write_text(json.dumps(summary))
+    differs = compare_runs(run, copy)
+    report = differs.report()
+    assert not differs.matches
+    assert f"the loss first differs at iteration 7: {old_loss} in the original, 0.5 in the rerun" in report
+    assert f"the evaluation at iteration 16 (epoch 2) differs: val_acc {old_acc} vs 0.125." in report
+    assert f"versions.numpy {np.__version__} → 1.26.4" in report
+    assert "seconds" not in report and "final" not in report
+
+
+def test_comparison_of_an_interrupted_original_checks_what_it_recorded(tiny, tmp_path):
+    run = train(tmp_path, tmp_path / "runs")
+    cut = shutil.copytree(run, tmp_path / "cut")
+    (cut / "steps.csv").write_text("".join(raw_text(run / "steps.csv").splitlines(True)[:11]), newline="")
+    (cut / "metrics.csv").write_text("".join(raw_text(run / "metrics.csv").splitlines(True)[:2]), newline="")
+    summary = json.loads((cut / "summary.json").read_text())
+    (cut / "summary.json").write_text(json.dumps({**summary, "status": "interrupted", "final": {"val_acc": 0.1}}))
+    comparison = compare_runs(cut, run)
+    assert comparison.matches and comparison.partial and comparison.n_losses == 10
+    assert not compare_runs(run, cut).matches  # the other way round, losses are missing
+
+
+# ----------------------------------------------------------------------------- reproduce
+def test_reproduce_a_run_by_name_into_a_new_folder_next_to_it(tiny, tmp_path):
+    runs = tmp_path / "runs"
+    run = train(tmp_path, runs, "model.dropout=0.3", "seed=4")
+    result = invoke("reproduce", "small", "--runs-dir", runs)
+    assert result.exit_code == 0, result.output
+    assert "reproduced: every one of 24 losses and 4 evaluations matches exactly." in result.stdout
+    (rerun,) = [p for p in runs.iterdir() if p != run]
+    assert str(rerun) in result.stdout
+    assert (rerun / "steps.csv").read_bytes() == (run / "steps.csv").read_bytes()
+    assert json.loads((rerun / "summary.json").read_text())["seed"] == 4
+
+
+def test_reproduce_a_diverged_run_matches_including_its_non_finite_loss(tiny, tmp_path):
+    run = train(tmp_path, tmp_path / "runs", "optimizer={name: sgd, lr: 1.0e+30}", exit_code=3)
+    assert not np.isfinite(read_steps(run)[-1, 2])
+    result = invoke("reproduce", run)
+    assert result.exit_code == 0, result.output
+    assert "reproduced" in result.stdout
+
+
+def test_reproduce_reports_the_first_difference_and_exits_1(tiny, tmp_path):
+    run = train(tmp_path, tmp_path / "runs")
+    old = rewrite_cell(run / "steps.csv", 5, 2, "0.25")  # as if the original had computed something else
+    result = invoke("reproduce", run)
+    assert result.exit_code == 1, result.output
+    assert f"the loss first differs at iteration 5: 0.25 in the original, {old} in the rerun." in result.stdout
+    assert "the two summaries record the same environment" in result.stdout
+
+
+def test_reproduce_a_pruned_search_trial_keeps_its_epochs_and_leaves_the_test_set_alone(tiny, tmp_path):
+    from scratchrun.config import config_from_dict
+    from scratchrun.datasets import load_raw
+    from scratchrun.experiment import run_experiment
+
+    runs = tmp_path / "runs"
+    search = runs / "2024-01-01_00-00-00_search-s"
+    search.mkdir(parents=True)
+    (search / "search.yaml").write_text("name: s\n")
+    config = config_from_dict({"name": "trial-000", "data": {"dataset": "tiny", "val_fraction": 0.2},
+                               "model": {"hidden": [8]}, "train": {"epochs": 3, "batch_size": 32}})
+    trial = run_experiment(config, load_raw("tiny", tiny), search, stamp=False, evaluate_test=False, stop_epochs=1)
+    assert trial.status == "stopped" and trial.summary["status"] == "pruned"
+    result = invoke("reproduce", "trial-000", "--runs-dir", runs)
+    assert result.exit_code == 0, result.output
+    assert "reproduced: every one of 8 losses and 2 evaluations matches exactly." in result.stdout
+    (rerun,) = [p for p in runs.iterdir() if p != search]  # in the runs folder, not in the search folder
+    summary = json.loads((rerun / "summary.json").read_text())
+    assert summary["status"] == "pruned" and summary["epochs"] == 1 and summary["test_samples"] == 0
+
+
+def test_reproduce_an_unknown_run_exits_2(tiny, tmp_path):
+    result = invoke("reproduce", "nothing", "--runs-dir", tmp_path)
+    assert result.exit_code == 2 and "No run named `nothing`" in result.output
+
+
+@pytest.mark.mnist
+def test_reproduce_a_real_mnist_run(mnist_dir, tmp_path):
+    runs = tmp_path / "runs"
+    trained = invoke("train", Path(__file__).parents[1] / "configs" / "mnist.yaml", "data.train_size=2000", "train.epochs=1", "--runs-dir", runs, "-q")
+    assert trained.exit_code == 0, trained.output
+    result = invoke("reproduce", "adam-he", "--runs-dir", runs)
+    assert result.exit_code == 0, result.output
+    assert "reproduced: every one of 20 losses and 2 evaluations matches exactly." in result.stdout
+    assert len(list(runs.iterdir())) == 2
