@@ -8,7 +8,7 @@ into the cache. A file that is found but fails verification is an error, never s
 
 import difflib
 import os
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -123,7 +123,7 @@ def load_raw(name: str, data_dir: Path | None = None, *, cache_dir: Path | None 
     decoded = decoded_dir(cache, spec)
     if use_decoded and (arrays := load_decoded(decoded, spec)) is not None:
         return RawDataset(spec=spec, **arrays, sources={role: decoded / f"{role}.npy" for role in arrays})
-    folders = [d / spec.name for d in (data_dir,) if d is not None] + [cache, system_dir / spec.name]
+    folders = list(source_folders(spec, data_dir, cache, system_dir).values())
     sources = {role: _find(f.filename, folders) for role, f in spec.files.items()}
     missing = {role: f for role, f in spec.files.items() if sources[role] is None}
     if missing:
@@ -137,6 +137,69 @@ def load_raw(name: str, data_dir: Path | None = None, *, cache_dir: Path | None 
     if use_decoded:
         save_decoded(decoded, arrays)
     return RawDataset(spec=spec, **arrays, sources=sources)
+
+
+def source_folders(spec: DatasetSpec, data_dir: Path | None, cache: Path, system_dir: Path) -> dict[str, Path]:
+    """The folders searched for the spec's files, by kind ("data dir", "cache", "system"), in search order."""
+    data = {"data dir": data_dir / spec.name} if data_dir is not None else {}
+    return data | {"cache": cache, "system": system_dir / spec.name}
+
+
+@dataclass(frozen=True)
+class Located:
+    """Where one file would be read from, found by its name alone (nothing is read)."""
+
+    role: str
+    file: IdxFile
+    path: Path | None  # None: in none of the folders
+    source: str | None  # the kind of folder it is in, a key of `Lookup.folders`
+
+
+@dataclass(frozen=True)
+class Lookup:
+    """A dataset's files as `load_raw` would find them, for reports that must not read or hash them."""
+
+    spec: DatasetSpec
+    data_dir: Path | None
+    folders: dict[str, Path]  # kind -> folder, in search order
+    files: dict[str, Located]  # role -> where it is
+    decoded: Path  # the decoded copy `load_raw` maps instead of the files when it is complete
+
+    @property
+    def cache(self) -> Path:
+        return self.folders["cache"]
+
+
+def locate(name: str, data_dir: Path | None = None, *, cache_dir: Path | None = None,
+           system_dir: Path = SYSTEM_DIR) -> Lookup:
+    """Find the dataset's files in the folders `load_raw` searches, in its order, without opening them."""
+    spec = _lookup(name)
+    data_dir = data_dir if data_dir is not None else default_data_dir()
+    cache = (cache_dir if cache_dir is not None else default_cache_dir()) / spec.name
+    folders = source_folders(spec, data_dir, cache, system_dir)
+    files = {}
+    for role, f in spec.files.items():
+        hits = [(kind, path) for kind, folder in folders.items() if (path := _find(f.filename, [folder]))]
+        kind, path = hits[0] if hits else (None, None)
+        files[role] = Located(role, f, path, kind)
+    return Lookup(spec, data_dir, folders, files, decoded_dir(cache, spec))
+
+
+def check_file(spec: DatasetSpec, role: str, path: Path) -> None:
+    """Verify one file as `load_raw` does (header, SHA-256, shape, labels); a DataError says what is wrong."""
+    array = _read_checked(path, spec.files[role])
+    if role.endswith("_labels"):
+        _check_labels(array, spec, path)
+
+
+def fetch_missing(lookup: Lookup, roles: Iterable[str], reporter: FetchReporter) -> None:
+    """Fetch these files into the cache, from the mirrors and then npm; a DataError says why if any could not be."""
+    spec, cache = lookup.spec, lookup.cache
+    missing = {role: spec.files[role] for role in roles}
+    reasons = _fetch(spec, missing, cache, reporter, allow_download=True)
+    if any(_find(f.filename, [cache]) is None for f in missing.values()):
+        raise DataError(_not_found_message(spec, missing, list(lookup.folders.values()), lookup.data_dir,
+                                           cache, reasons))
 
 
 def _lookup(name: str) -> DatasetSpec:
