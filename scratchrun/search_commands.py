@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-import yaml
 
 from .cli import DataDir, DryRun, _fail, _interrupt_exit_code, _on_sigterm, app, check_data_dir, console, out
 from .errors import ConfigError, ScratchrunError
@@ -36,6 +35,8 @@ def search(
     dry_run: DryRun = False,
 ) -> None:
     """Random search (chapter 6.5): sample every range, train briefly, score on the validation set, narrow, repeat."""
+    import yaml
+
     from .executor import preload
     from .runs import create_run_dir
     from .search_display import SearchDisplay
@@ -206,6 +207,8 @@ def _section(plan) -> dict:
 
 def _check_resumable(folder: Path, saved: dict) -> None:
     """A search resumes only with the same search section and base config; otherwise show what differs."""
+    import yaml
+
     path = folder / "search.yaml"
     if not path.is_file():
         raise ConfigError(f"--resume {folder}: there is no search.yaml in it; give a folder made by scratchrun search.")
