@@ -64,7 +64,7 @@ def parse_search(raw: Any, source: str, known_key) -> SearchConfig:
             raise ConfigError(f"{where}.{key} = `{value}` is not allowed; allowed: an integer >= 1.")
         counts[key] = value
     metric = raw.get("metric", "val_acc")
-    if metric not in METRICS:
+    if not isinstance(metric, str) or metric not in METRICS:
         raise ConfigError(f"{where}.metric = `{metric}` is not allowed; allowed: {', '.join(METRICS)} (never a test metric).")
     space = raw.get("space")
     if not isinstance(space, Mapping) or not space:
@@ -101,7 +101,8 @@ def _prune(raw: Any, where: str) -> Prune | None:
     if not isinstance(raw, Mapping) or set(raw) - {"min_epochs", "eta"}:
         raise ConfigError(f"{where}.prune must be {{min_epochs: N, eta: M}}.")
     min_epochs, eta = raw.get("min_epochs", 1), raw.get("eta", 3)
-    if not (isinstance(min_epochs, int) and min_epochs >= 1 and isinstance(eta, int) and eta >= 2):
+    integers = all(isinstance(v, int) and not isinstance(v, bool) for v in (min_epochs, eta))
+    if not (integers and min_epochs >= 1 and eta >= 2):
         raise ConfigError(f"{where}.prune: min_epochs must be an integer >= 1 and eta an integer >= 2.")
     return Prune(min_epochs, eta)
 

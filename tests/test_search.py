@@ -43,6 +43,8 @@ def test_the_book_search_parses():
     ({"trials": 0, **{k: v for k, v in BOOK.items() if k != "trials"}}, "search.trials = `0`"),
     ({"tirals": 5, **BOOK}, "unknown key `search.tirals`"),
     ({"prune": {"min_epochs": 0, "eta": 3}, **BOOK}, "min_epochs"),
+    ({"prune": {"min_epochs": True, "eta": 3}, **BOOK}, "min_epochs"),
+    ({"metric": [10], **BOOK}, "search.metric"),
 ])
 def test_bad_search_sections_are_named(raw, fragment):
     with pytest.raises(ConfigError, match="cfg.yaml") as info:
