@@ -2,6 +2,7 @@
 
 The loader validates with these rules; they are the single source for what a config may contain
 (the optimizer's own keys come from its constructor, their ranges from HYPERPARAMETER_RULES).
+`scratchrun schema` turns them into a JSON Schema through each rule's `json`.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ class Rule:
     describe: str | Callable[[], str]  # the words shown after "allowed:" (a callable reads a registry late)
     check: Callable[[Any], Any]
     nullable: bool = False
+    json: Callable[[], dict[str, Any]] = dict  # the same rule as JSON Schema, null aside (`scratchrun schema`)
 
     @property
     def allowed(self) -> str:
@@ -40,19 +42,35 @@ def _number(low: float, high: float | None = None, low_open: bool = False, high_
 
     low_text = f"> {low:g}" if low_open else f">= {low:g}"
     high_text = "" if high is None else (f" and < {high:g}" if high_open else f" and <= {high:g}")
-    return Rule(f"a number {low_text}{high_text}", check)
+
+    def json():
+        bounds = {"exclusiveMinimum" if low_open else "minimum": low}
+        if high is not None:
+            bounds["exclusiveMaximum" if high_open else "maximum"] = high
+        return {"type": "number", **bounds}
+
+    return Rule(f"a number {low_text}{high_text}", check, json=json)
 
 
 def _integer(low: int, nullable: bool = False) -> Rule:
     def check(v):
         return v if isinstance(v, int) and not isinstance(v, bool) and v >= low else None
 
-    return Rule(f"an integer >= {low}" + (" or null" if nullable else ""), check, nullable)
+    text = f"an integer >= {low}" + (" or null" if nullable else "")
+    return Rule(text, check, nullable, json=lambda: {"type": "integer", "minimum": low})
 
 
 def _choice(registry: Callable[[], Iterable[str]]) -> Rule:
     # the registry is read at each use, not at import: tests may register a dataset
-    return Rule(lambda: "one of " + ", ".join(registry()), lambda v: v if isinstance(v, str) and v in registry() else None)
+    return Rule(
+        lambda: "one of " + ", ".join(registry()),
+        lambda v: v if isinstance(v, str) and v in registry() else None,
+        json=lambda: {"enum": list(registry())},
+    )
+
+
+def _boolean() -> Rule:
+    return Rule("true or false", lambda v: v if isinstance(v, bool) else None, json=lambda: {"type": "boolean"})
 
 
 def _hidden(v):
@@ -72,21 +90,25 @@ def _name(v):
 
 
 SCHEMA: dict[str, Any] = {
-    "name": Rule("a non-empty string or null", _name, nullable=True),
+    "name": Rule("a non-empty string or null", _name, nullable=True, json=lambda: {"type": "string", "pattern": r"\S"}),
     "seed": _integer(0),
     "data": {
         "dataset": _choice(_datasets),
         "val_fraction": _number(0, 1),
         "train_size": _integer(1, nullable=True),
         "test_size": _integer(1, nullable=True),
-        "train_on_val": Rule("true or false", lambda v: v if isinstance(v, bool) else None),
+        "train_on_val": _boolean(),
     },
     "model": {
-        "hidden": Rule("a non-empty list of positive integers, e.g. [100, 100]", _hidden),
+        "hidden": Rule(
+            "a non-empty list of positive integers, e.g. [100, 100]",
+            _hidden,
+            json=lambda: {"type": "array", "items": {"type": "integer", "minimum": 1}, "minItems": 1},
+        ),
         "activation": _choice(lambda: ACTIVATIONS),
         "init": _choice(lambda: INITIALIZERS),
         "init_std": _number(0, low_open=True),
-        "batch_norm": Rule("true or false", lambda v: v if isinstance(v, bool) else None),
+        "batch_norm": _boolean(),
         "dropout": _number(0, 1),
         "weight_decay": _number(0),
     },
