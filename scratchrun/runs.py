@@ -13,7 +13,7 @@ import platform
 import re
 import subprocess
 import time
-from datetime import datetime
+from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
@@ -24,7 +24,8 @@ from .errors import RunDirError
 from .trainer import Callback
 
 METRIC_COLUMNS = ["epoch", "iteration", "train_loss", "train_acc", "val_loss", "val_acc", "seconds"]
-STATUSES = ("running", "completed", "diverged", "interrupted", "failed", "pruned", "stale")
+STATUSES = ("running", "completed", "diverged", "interrupted", "failed", "pruned", "stale")  # stale: derived on read
+HEARTBEAT_EVERY_S = 5.0  # how often a running record says it is alive; run_index calls it stale after 60 s of silence
 
 
 def safe_name(name: str | None) -> str:
@@ -96,15 +97,22 @@ def blas_description() -> str | None:
 
 
 class RunRecord(Callback):
-    """Writes a run's files as training goes; `close` writes the summary whatever the outcome."""
+    """Writes a run's files as training goes; `close` writes the summary whatever the outcome.
+
+    While training, summary.json says `running` with a heartbeat refreshed every few seconds, so a reader can
+    tell a live run from one whose process died without a word (`run_index` calls that `stale`).
+    """
+
+    clock = staticmethod(time.monotonic)  # a class attribute so that tests can move time on
 
     def __init__(self, path: Path, config: Config) -> None:
         self.path = path
         self.config = config
         self.started = time.time()
         (path / "config.yaml").write_text(dump_yaml(config), encoding="utf-8")
-        self.summary: dict = {"status": "running", "seed": config.seed, "started": datetime.now().isoformat(timespec="seconds")}
-        write_json_atomic(path / "summary.json", self.summary)
+        self.summary: dict = {"status": "running", "seed": config.seed, "started": datetime.now().isoformat(timespec="seconds"),
+                              "pid": os.getpid()}
+        self._beat()
         self._steps_file = open(path / "steps.csv", "w", newline="", encoding="utf-8")
         self._steps = csv.writer(self._steps_file)
         self._steps.writerow(["iteration", "epoch", "loss"])
@@ -118,11 +126,21 @@ class RunRecord(Callback):
 
     def on_step(self, iteration: int, epoch: int, loss: float) -> None:
         self._steps.writerow([iteration, epoch, repr(loss)])
+        if self.clock() - self._last_beat >= HEARTBEAT_EVERY_S:  # a clock read per step; a file write every few seconds
+            self._beat()
 
     def on_eval(self, row: dict) -> None:
         self._metrics.writerow(["" if row[c] is None else row[c] for c in METRIC_COLUMNS])
         self._metrics_file.flush()
         self._steps_file.flush()
+        if self.clock() - self._last_beat >= HEARTBEAT_EVERY_S:
+            self._beat()
+
+    def _beat(self) -> None:
+        """Rewrite the running summary with the time now (UTC, so any reader's time zone agrees)."""
+        self._last_beat = self.clock()
+        self.summary["heartbeat"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        write_json_atomic(self.path / "summary.json", self.summary)
 
     def close(self, status: str, final: dict, history: list[dict], extra: dict) -> dict:
         """Flush the logs and write summary.json; returns the summary."""
