@@ -33,6 +33,8 @@ class RunResult:
 
 _datasets: dict = {}  # per process: (dataset name, data dir) -> RawDataset
 _interrupted = False  # in a worker: Ctrl-C has arrived, so no further run may start
+_training = False  # in a worker: a run is in progress, so Ctrl-C must stop it (and only then)
+_in_worker = False  # this process is one of run_all's workers
 
 
 def preload(name: str, data_dir: Path | None, reporter=None):
@@ -64,15 +66,24 @@ def run_one(spec: RunSpec, runs_dir: str, data_dir: str | None, send=None, evalu
     from .experiment import RunFailed, run_experiment
     from .study_display import ProgressReporter
 
-    if _interrupted:  # the study is stopping: a queued run does not start
-        return RunResult(spec.index, spec.variant, spec.seed, "interrupted", "", {})
-    raw = _raw(spec.config.data.dataset, data_dir)
-    callbacks = [ProgressReporter(spec.index, send)] if send is not None else []
+    global _training
+    interrupted = RunResult(spec.index, spec.variant, spec.seed, "interrupted", "", {})
+    _training = True
     try:
+        if _interrupted:  # the study is stopping: a queued run does not start
+            return interrupted
+        raw = _raw(spec.config.data.dataset, data_dir)
+        callbacks = [ProgressReporter(spec.index, send)] if send is not None else []
         outcome = run_experiment(spec.config, raw, Path(runs_dir), callbacks, stamp=False, evaluate_test=evaluate_test,
                                  stop_epochs=spec.stop_epochs)
     except RunFailed as e:
         return RunResult(spec.index, spec.variant, spec.seed, "failed", str(e.run_dir), e.summary)
+    except KeyboardInterrupt:  # before training started (loading the data); in this process, the caller stops
+        if not _in_worker:
+            raise
+        return interrupted
+    finally:
+        _training = False
     return RunResult(spec.index, spec.variant, spec.seed, outcome.status, str(outcome.run_dir), outcome.summary)
 
 
@@ -84,16 +95,23 @@ def _worker_init(extra_datasets: dict) -> None:
     from .datasets import DATASETS
 
     DATASETS.update(extra_datasets)
+    global _in_worker
+    _in_worker = True
     signal.signal(signal.SIGINT, _on_sigint)
 
 
 def _on_sigint(signum, frame) -> None:
-    """The first SIGINT stops the current run; a second (a terminal's and the parent's) must not cut its records short."""
+    """The first SIGINT stops the current run; a second (a terminal's and the parent's) must not cut its records short.
+
+    Between runs (the worker is waiting for, or unpacking, its next task) it only marks the worker as stopping:
+    raising there would kill the worker with a traceback instead of letting the queued run return `interrupted`.
+    """
     global _interrupted
     if _interrupted:
         return
     _interrupted = True
-    raise KeyboardInterrupt
+    if _training:
+        raise KeyboardInterrupt
 
 
 def run_all(
@@ -137,7 +155,10 @@ def _results(specs: Sequence[RunSpec], runs_dir: str, data_dir: str | None, jobs
              evaluate_test: bool) -> Iterator[RunResult]:
     if jobs <= 1 or len(specs) <= 1:
         for spec in specs:
-            yield run_one(spec, runs_dir, data_dir, on_progress, evaluate_test)
+            result = run_one(spec, runs_dir, data_dir, on_progress, evaluate_test)
+            yield result
+            if result.status == "interrupted":  # Ctrl-C stopped this run (and recorded it): the rest must not start
+                raise KeyboardInterrupt
         return
     from .datasets import DATASETS
 

@@ -18,6 +18,8 @@ RECENT = 8  # finished trials kept on screen; trials.csv has them all
 
 
 def format_value(value) -> str:
+    if value is None:
+        return "-"
     return f"{value:.3g}" if isinstance(value, float) else str(value)
 
 

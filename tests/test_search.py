@@ -400,3 +400,26 @@ def test_search_keys_can_be_overridden_on_the_command_line(tiny, tmp_path):
     assert sum(t["status"] == "pruned" for t in trials) == 2  # eta 3 by default: one of three goes on
     result = invoke("search", config, "search.rounds=0", "--runs-dir", tmp_path / "bad")
     assert result.exit_code == 2 and "search.rounds = `0`" in result.output and not (tmp_path / "bad").exists()
+
+
+def test_ctrl_c_in_a_one_process_search_stops_it_and_resume_finishes_it(tiny, tmp_path, monkeypatch):
+    from scratchrun.model import MLP
+
+    config = write_config(tmp_path, SEARCH.replace("rounds: 3", "rounds: 1"))
+    real_step, calls = MLP.train_step, {"n": 0}
+
+    def step(self, x, y):
+        calls["n"] += 1
+        if calls["n"] == 25:  # during the second trial (each trains 2 epochs of 8 updates)
+            raise KeyboardInterrupt
+        return real_step(self, x, y)
+
+    monkeypatch.setattr(MLP, "train_step", step)
+    result = invoke("search", config, "--runs-dir", tmp_path / "runs", "--jobs", "1")
+    assert result.exit_code == 130 and "--resume" in result.output
+    (folder,) = (tmp_path / "runs").iterdir()
+    assert [(t["trial"], t["status"]) for t in read_csv(folder / "trials.csv")] == [("0", "completed"), ("1", "interrupted")]
+    monkeypatch.setattr(MLP, "train_step", real_step)
+    result = invoke("search", config, "--resume", folder, "--jobs", "1")
+    assert result.exit_code == 0, result.output
+    assert [t["status"] for t in read_csv(folder / "trials.csv")] == ["completed"] * 4
