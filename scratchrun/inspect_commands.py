@@ -11,16 +11,13 @@ from typing import Annotated
 import typer
 
 from .cli import EXIT_SIGINT, DataDir, _fail, _interrupt_exit_code, _on_sigterm, app, check_data_dir, console, out
-from .errors import ConfigError, ScratchrunError
+from .errors import ScratchrunError
 
 RunArg = Annotated[
     str,
     typer.Argument(help="A run folder, or the name or a unique prefix of one inside --runs-dir (also inside its "
                         "study and search folders).", show_default=False),
 ]
-_STAMP = re.compile(r"^\d{4}-\d{2}-\d{2}_\d{2}-\d{2}-\d{2}_")
-_GROUP_FILES = ("study.yaml", "search.yaml", "search.json")  # what makes a folder a study or a search
-_LISTED = 10  # names shown in an error before "and N more"
 
 
 @app.command()
@@ -29,13 +26,14 @@ def show(
     runs_dir: Annotated[Path, typer.Option("--runs-dir", help="Folder in which RUN is looked up by name.")] = Path("runs"),
 ) -> None:
     """Show one run: its summary, its config, and its training loss and validation accuracy drawn in the terminal."""
-    from .reproduce import read_metrics, read_steps, read_summary
+    from .run_index import metric_values, read_metrics, read_steps, read_summary, resolve
     from .text_chart import line_chart
 
     try:
-        folder = _resolve_run(run, runs_dir)
+        folder = resolve(run, runs_dir, runs_only=True)
         summary = read_summary(folder) if (folder / "summary.json").exists() else {}
-        steps, metrics = read_steps(folder), read_metrics(folder)
+        steps = read_steps(folder)  # (N, 3): iteration, epoch, loss
+        metrics = metric_values(read_metrics(folder))
         config = folder / "config.yaml"
         config_text = config.read_text(encoding="utf-8") if config.is_file() else "(no config.yaml)\n"
     except (OSError, UnicodeDecodeError) as e:
@@ -50,10 +48,10 @@ def show(
     averaged = f", mean of {per_column} per column" if per_column > 1 else ""
     out.print(f"\ntraining loss per update ({len(steps):,} updates{averaged}):", markup=False)
     out.print(line_chart(steps[:, 2], steps[:, 0], 60, 12, x_label="iteration"), markup=False, soft_wrap=True)
-    evaluated = [row for row in metrics if row.get("val_acc")]
+    evaluated = [row for row in metrics if row.get("val_acc") is not None]
     if evaluated:
         out.print(f"\nvalidation accuracy per evaluation ({len(evaluated)}):", markup=False)
-        chart = line_chart([float(r["val_acc"]) for r in evaluated], [float(r["epoch"]) for r in evaluated], 60, 6, "epoch")
+        chart = line_chart([r["val_acc"] for r in evaluated], [r["epoch"] for r in evaluated], 60, 6, "epoch")
         out.print(chart, markup=False, soft_wrap=True)
     curves = folder / "curves.png"
     out.print(f"\ncurves: {curves}" + ("" if curves.is_file() else " (not written yet)"), markup=False, soft_wrap=True)
@@ -78,12 +76,13 @@ def reproduce(
     from .config import load_config
     from .datasets import load_raw
     from .experiment import prepare_data, run_experiment
-    from .reproduce import compare_runs, read_summary
+    from .reproduce import compare_runs
+    from .run_index import read_summary, resolve
     from .runs import check_runs_dir
     from .terminal import DownloadBar, TrainingProgress
 
     try:
-        original = _resolve_run(run, runs_dir or Path("runs"))
+        original = resolve(run, runs_dir or Path("runs"), runs_only=True)
         summary = read_summary(original)
         cfg = load_config(original / "config.yaml")
         evaluate_test = summary.get("test_samples") != 0  # 0: a search trial, which never looks at the test set
@@ -126,77 +125,11 @@ def reproduce(
         raise typer.Exit(1)
 
 
-def _resolve_run(text: str, runs_dir: Path) -> Path:
-    """RUN as a run folder: an existing run folder's path, else a name or unique prefix of a run in the runs folder."""
-    given = Path(text)
-    if _is_run_folder(given):
-        return given
-    runs = _runs_in(runs_dir) if runs_dir.is_dir() else []
-    names = {run: run.relative_to(runs_dir).as_posix() for run in runs}
-    matches = [run for run, name in names.items() if text in (name, run.name)]
-    if not matches:
-        matches = [run for run, name in names.items()
-                   if any(key.startswith(text) for key in (name, run.name, _STAMP.sub("", run.name)))]
-    if len(matches) == 1:
-        return matches[0]
-    if matches:
-        raise ConfigError(f"`{text}` matches {len(matches)} runs in {runs_dir}: {_listing([names[r] for r in matches])}; "
-                          "give more of the name.")
-    if given.is_dir():
-        inside = _listing([run.as_posix() for run in _runs_in(given)]) if _readable(given) else ""
-        raise ConfigError(f"{given} is not a run folder (it has no summary.json or config.yaml)"
-                          + (f"; the runs inside it are {inside}." if inside else "."))
-    if not runs_dir.is_dir():
-        raise ConfigError(f"There is no run folder {text}, and the runs folder {runs_dir} does not exist: give a run "
-                          "folder's path, or --runs-dir with the folder that holds your runs.")
-    latest = f"; the latest are {_listing(list(names.values())[-_LISTED:])}" if names else "; it holds no runs"
-    raise ConfigError(f"No run named `{text}` in {runs_dir}: give a run folder's path, or the name or a unique prefix "
-                      f"of one of its runs{latest}.")
-
-
-def _is_run_folder(path: Path) -> bool:
-    return path.is_dir() and ((path / "summary.json").is_file() or (path / "config.yaml").is_file())
-
-
-def _readable(path: Path) -> bool:
-    try:
-        next(path.iterdir(), None)
-        return True
-    except OSError:
-        return False
-
-
-def _runs_in(runs_dir: Path) -> list[Path]:
-    """The run folders in the runs folder and one level down in its study and search folders, in name (time) order.
-
-    A symbolic link that leads out of the runs folder is not followed: a name never resolves outside it.
-    """
-    root = runs_dir.resolve()
-    inside = lambda path: path.resolve().is_relative_to(root)
-    try:
-        found = []
-        for entry in sorted(runs_dir.iterdir()):
-            if not entry.is_dir() or not inside(entry):
-                continue
-            if _is_run_folder(entry):
-                found.append(entry)
-            else:
-                found.extend(child for child in sorted(entry.iterdir()) if _is_run_folder(child) and inside(child))
-        return found
-    except OSError as e:
-        raise ScratchrunError(f"The runs folder {runs_dir} cannot be read ({e.strerror}).") from None
-
-
-def _listing(names: list[str]) -> str:
-    shown = ", ".join(names[:_LISTED])
-    return shown + (f" and {len(names) - _LISTED} more" if len(names) > _LISTED else "")
-
-
 def _rerun_destination(original: Path, runs_dir: Path | None) -> Path:
     """Next to the original, unless the original lives in a study or search folder: then the runs folder."""
-    parent = original.resolve().parent
-    in_group = any((parent / name).is_file() for name in _GROUP_FILES)
-    if runs_dir is not None or in_group:
+    from .run_index import group_kind
+
+    if runs_dir is not None or group_kind(original.resolve().parent):
         return runs_dir or Path("runs")
     return original.parent
 
@@ -223,7 +156,7 @@ def _summary_lines(folder: Path, summary: dict, metrics: list[dict]) -> list[str
         lines.append(f"message  {summary['message']}")
     final, label = summary.get("final"), "final"
     if final is None and metrics:  # an unfinished run: its last evaluation so far
-        final, label = {k: _number(v) for k, v in metrics[-1].items()}, "last evaluation"
+        final, label = metrics[-1], "last evaluation"
     lines.append(f"{label:<8} {'loss':>10} {'accuracy':>10} {'images':>8}")
     for split in ("train", "val", "test"):
         loss, acc, images = (final or {}).get(f"{split}_loss"), (final or {}).get(f"{split}_acc"), summary.get(f"{split}_samples")
@@ -243,10 +176,6 @@ def _summary_lines(folder: Path, summary: dict, metrics: list[dict]) -> list[str
     if "git_commit" in summary:
         lines.append(f"git      {summary['git_commit'] or '-'}")
     return lines
-
-
-def _number(text: str | None) -> float | None:
-    return float(text) if text not in (None, "") else None
 
 
 def _format(value, spec: str) -> str:

@@ -1,4 +1,4 @@
-"""Reading a run folder's records, and checking that a rerun gave exactly the same numbers as the original.
+"""Checking that a rerun gave exactly the same numbers as the original, from the records run_index reads.
 
 scratchrun is deterministic with one BLAS thread: the same config and seed must give every loss and every
 evaluation bit for bit. The comparison is exact (NaN equals NaN, so a diverged run can be reproduced too),
@@ -7,63 +7,15 @@ works on two run folders only, and says where the first difference is and what c
 
 from __future__ import annotations
 
-import csv
-import io
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from .errors import ScratchrunError
+from .run_index import read_metrics, read_steps, read_summary
 
 ENVIRONMENT_KEYS = ("blas", "git_commit")  # and every versions.* key
 UNFINISHED = ("running", "interrupted")  # records that stop part-way: only what they hold is compared
-
-
-def read_summary(run: Path) -> dict:
-    """summary.json as a dict; an unreadable one is an error that names the file."""
-    path = run / "summary.json"
-    try:
-        summary = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ScratchrunError(f"{path} does not exist: the run folder is incomplete.") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise ScratchrunError(f"{path} cannot be read ({e}).") from None
-    if not isinstance(summary, dict):
-        raise ScratchrunError(f"{path} does not hold a JSON object.")
-    return summary
-
-
-def read_steps(run: Path) -> np.ndarray:
-    """steps.csv as an (N, 3) float array of iteration, epoch, loss; a half-written last line is left out."""
-    path = run / "steps.csv"
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        return np.empty((0, 3))
-    except (OSError, UnicodeDecodeError) as e:
-        raise ScratchrunError(f"{path} cannot be read ({e}).") from None
-    text = text[: text.rfind("\n") + 1]  # a running run may be in the middle of a line
-    if text.count("\n") < 2:  # the header alone
-        return np.empty((0, 3))
-    try:
-        return np.loadtxt(io.StringIO(text), delimiter=",", skiprows=1, ndmin=2)
-    except ValueError as e:
-        raise ScratchrunError(f"{path} is not a steps table of iteration, epoch, loss ({e}).") from None
-
-
-def read_metrics(run: Path) -> list[dict[str, str]]:
-    """metrics.csv as rows of text, exactly as written (an empty cell is a metric that was not measured)."""
-    path = run / "metrics.csv"
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        return []
-    except (OSError, UnicodeDecodeError) as e:
-        raise ScratchrunError(f"{path} cannot be read ({e}).") from None
-    text = text[: text.rfind("\n") + 1]
-    return list(csv.DictReader(io.StringIO(text, newline="")))
 
 
 @dataclass

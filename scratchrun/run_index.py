@@ -1,12 +1,15 @@
-"""Run, study and search folders read back: status (stale included), flat config, final metrics, listing rows.
+"""Run, study and search folders found by name and read back: status (stale included), flat config, records.
 
 The reading half of runs.py, shared by `runs`, `compare`, `show` and `reproduce`. Listing reads only
-summary.json and config.yaml (with libyaml's safe loader when there is one), so a thousand runs list quickly.
+summary.json and config.yaml (with libyaml's safe loader when there is one), so a thousand runs list quickly;
+steps.csv and metrics.csv are read for one run at a time (numpy is imported only then). The listing table
+built from these is in run_table.py.
 """
 
 from __future__ import annotations
 
 import csv
+import io
 import json
 import re
 import time
@@ -21,9 +24,10 @@ import yaml
 from .errors import ConfigError, ScratchrunError
 
 STALE_AFTER_S = 60.0  # a running record whose heartbeat (every 5 s, see runs.RunRecord) is older: its process died
-GROUP_FILES = (("study.yaml", "study"), ("search.yaml", "search"))  # the file that makes a folder a study or a search
+# a file that makes a folder a study or a search folder
+GROUP_FILES = (("study.yaml", "study"), ("search.yaml", "search"), ("search.json", "search"))
 KNOWN_STATUSES = ("running", "completed", "diverged", "interrupted", "failed", "pruned", "stale", "unreadable")  # runs.STATUSES + ours
-LIST_COLUMNS = ("time", "name", "status", "runs", "val_acc", "test_acc", "wall_time_s")
+_LISTED = 10  # names shown in an error before "and N more"
 _STAMP = re.compile(r"(\d{4}-\d\d-\d\d_\d\d-\d\d-\d\d)_(.+)")
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # still the safe loader, in C: YAML parsing dominates listing
 
@@ -81,11 +85,11 @@ def read_run(path: Path, group: str | None = None, now: float | None = None) -> 
     started = stamp_time(path.name)
     config, problem = _read_config(path / "config.yaml")
     try:
-        summary = json.loads((path / "summary.json").read_text(encoding="utf-8"))
-        if not isinstance(summary, dict) or not _well_formed(summary):
-            raise TypeError("not a run summary (an object with numbers where numbers belong)")
-    except (OSError, ValueError, TypeError) as e:
-        return RunInfo(path, "unreadable", started, config, {}, group, f"summary.json: {e}")
+        summary = read_summary(path)
+        if not _well_formed(summary):
+            raise ScratchrunError(f"{path / 'summary.json'} is not a run summary (numbers or null where metrics belong).")
+    except ScratchrunError as e:
+        return RunInfo(path, "unreadable", started, config, {}, group, str(e))
     status = str(summary.get("status", "unreadable"))
     if status == "running" and _silent_for(path, summary, now) > STALE_AFTER_S:
         status = "stale"
@@ -150,42 +154,75 @@ def runs_of(entries: Iterable[Entry]) -> list[RunInfo]:
     return [run for e in entries for run in (e.runs if isinstance(e, GroupInfo) else (e,))]
 
 
-def resolve(text: str, runs_dir: Path) -> Path:
-    """A run, study or search folder given as a path, or as a unique name or prefix of one inside `runs_dir`.
+def is_run_folder(path: Path) -> bool:
+    """A run folder: one with a summary.json, or a config.yaml (a run that has only just started)."""
+    return path.is_dir() and ((path / "summary.json").is_file() or (path / "config.yaml").is_file())
 
-    Names are matched against the folders found in `runs_dir` (with or without their time stamp, and as
-    `study/run` for a study's runs), so no name leads outside it.
+
+def resolve(text: str, runs_dir: Path, runs_only: bool = False) -> Path:
+    """A run folder (or a study or search folder, unless `runs_only`) given as a path, or by name inside `runs_dir`.
+
+    A name is looked for in turn as a folder's name as it is (`<stamp>_x`, `<stamp>_study/run`, `run`), without
+    its time stamp (`x`, `study/run`), then as a unique prefix of either. Only folders found in `runs_dir` (and
+    one level down) answer, and no symbolic link out of it is followed, so no name leads outside it.
     """
-    path = Path(text)
-    if path.is_dir() and ((path / "summary.json").is_file() or group_kind(path)):
-        return path
+    what = "run folder" if runs_only else "run, study or search folder"
+    given = Path(text)
+    if is_run_folder(given) or (not runs_only and given.is_dir() and group_kind(given)):
+        return given
+    names = _named_folders(runs_dir, runs_only) if runs_dir.is_dir() else {}
+    for found in ([p for p, (full, _) in names.items() if text in full],
+                  [p for p, (_, short) in names.items() if text in short],
+                  [p for p, (full, short) in names.items() if any(n.startswith(text) for n in full | short)]):
+        if len(found) == 1:
+            return found[0]
+        if found:
+            listed = _listing([p.relative_to(runs_dir).as_posix() for p in found])
+            raise ConfigError(f"`{text}` matches {len(found)} {'runs' if runs_only else 'folders'} in {runs_dir}: "
+                              f"{listed}; give more of the name, or the path.")
+    if given.is_dir():
+        try:
+            inside = _listing([p.as_posix() for p in _named_folders(given, runs_only=True)])
+        except ScratchrunError:
+            inside = ""
+        files = "summary.json or config.yaml" if runs_only else "summary.json, config.yaml, study.yaml or search.yaml"
+        raise ConfigError(f"{given} is not a {what} (it has no {files})"
+                          + (f"; the runs inside it are {inside}." if inside else "."))
     if not runs_dir.is_dir():
-        raise ConfigError(f"`{text}` is not a run folder, and the runs folder {runs_dir} to look it up in does not exist; "
-                          "give a run folder's path or --runs-dir.")
-    names = _named_folders(runs_dir)
-    for matches in ([p for p, aliases in names.items() if text in aliases],
-                    [p for p, aliases in names.items() if any(a.startswith(text) for a in aliases)]):
-        if len(matches) == 1:
-            return matches[0]
-        if matches:
-            shown = ", ".join(str(p.relative_to(runs_dir)) for p in matches[:10]) + (", ..." if len(matches) > 10 else "")
-            raise ConfigError(f"`{text}` matches {len(matches)} folders in {runs_dir} ({shown}); give a longer name or the path.")
-    raise ConfigError(f"`{text}` matches no run, study or search folder in {runs_dir}; "
-                      f"`scratchrun runs {runs_dir}` lists them.")
+        raise ConfigError(f"There is no {what} {text}, and the runs folder {runs_dir} to look it up in does not exist: "
+                          f"give a {what}'s path, or --runs-dir with the folder that holds your runs.")
+    latest = _listing([p.relative_to(runs_dir).as_posix() for p in names][-_LISTED:])
+    raise ConfigError(f"`{text}` matches no {what} in {runs_dir}"
+                      + (f"; the latest are {latest} (`scratchrun runs {runs_dir}` lists them all)." if names
+                         else ", which holds none."))
 
 
-def _named_folders(runs_dir: Path) -> dict[Path, set[str]]:
-    """Each run/study/search folder with the names it answers to: `<stamp>_x`, `x`, `<stamp>_study/run`, `study/run`."""
-    names = {}
-    for path in sorted(p for p in runs_dir.iterdir() if p.is_dir()):
-        top = {path.name, strip_stamp(path.name)}
-        if (path / "summary.json").is_file():
-            names[path] = top
-        elif group_kind(path):
-            names[path] = top
-            for run in sorted(p for p in path.iterdir() if (p / "summary.json").is_file()):
-                names[run] = {f"{t}/{run.name}" for t in top} | {run.name}
+def _named_folders(folder: Path, runs_only: bool) -> dict[Path, tuple[set[str], set[str]]]:
+    """The folders a name can reach, each with its names as they are and without time stamps.
+
+    The runs in `folder` (and its studies and searches, unless `runs_only`), and the runs one folder down:
+    `<stamp>_study/run` and `run`, or `study/run` without the stamp. A symbolic link out of `folder` is skipped.
+    """
+    root = folder.resolve()
+    names: dict[Path, tuple[set[str], set[str]]] = {}
+    try:
+        for path in sorted(p for p in folder.iterdir() if p.is_dir() and p.resolve().is_relative_to(root)):
+            top = strip_stamp(path.name)
+            if is_run_folder(path):
+                names[path] = ({path.name}, {top})
+                continue
+            if not runs_only and group_kind(path):
+                names[path] = ({path.name}, {top})
+            for run in sorted(p for p in path.iterdir() if is_run_folder(p) and p.resolve().is_relative_to(root)):
+                names[run] = ({f"{path.name}/{run.name}", run.name}, {f"{top}/{run.name}", strip_stamp(run.name)})
+    except OSError as e:
+        raise ScratchrunError(f"The runs folder {folder} cannot be read ({e.strerror or e}).") from None
     return names
+
+
+def _listing(names: list[str]) -> str:
+    shown = ", ".join(names[:_LISTED])
+    return shown + (f" and {len(names) - _LISTED} more" if len(names) > _LISTED else "")
 
 
 def stamp_time(name: str) -> datetime | None:
@@ -230,187 +267,59 @@ def status_counts(runs: Sequence[RunInfo]) -> str:
     return ", ".join(f"{n} {s}" for s, n in sorted(counts.items(), key=lambda c: (-c[1], c[0]))) or "no runs"
 
 
-def read_steps(path: Path) -> tuple[list[int], list[float]]:
-    """steps.csv: (iterations, minibatch losses), nan/inf kept; a half-written last line (a killed run) is skipped."""
-    iterations, losses = [], []
-    for row in _csv_rows(path / "steps.csv"):
+def read_summary(run: Path) -> dict:
+    """summary.json as a dict; a missing or unreadable one is an error that names the file."""
+    path = run / "summary.json"
+    try:
+        summary = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ScratchrunError(f"{path} does not exist: the run folder is incomplete.") from None
+    except (OSError, ValueError) as e:  # ValueError: not UTF-8, or not JSON
+        raise ScratchrunError(f"{path} cannot be read ({e}).") from None
+    if not isinstance(summary, dict):
+        raise ScratchrunError(f"{path} does not hold a JSON object.")
+    return summary
+
+
+def read_steps(run: Path):
+    """steps.csv as an (N, 3) float array of iteration, epoch, loss (nan/inf kept); a half-written last line is left out."""
+    import numpy as np
+
+    path = run / "steps.csv"
+    text = _complete_lines(path)
+    if text.count("\n") < 2:  # no file, or the header alone
+        return np.empty((0, 3))
+    try:
+        return np.loadtxt(io.StringIO(text), delimiter=",", skiprows=1, ndmin=2)
+    except ValueError as e:
+        raise ScratchrunError(f"{path} is not a steps table of iteration, epoch, loss ({e}).") from None
+
+
+def read_metrics(run: Path) -> list[dict[str, str]]:
+    """metrics.csv as rows of text, exactly as written (an empty cell is a metric that was not measured).
+
+    Text, so that a rerun can be compared to the letter; `metric_values` turns the rows into numbers.
+    """
+    return list(csv.DictReader(io.StringIO(_complete_lines(run / "metrics.csv"), newline="")))
+
+
+def metric_values(rows: Iterable[Mapping[str, str | None]]) -> list[dict[str, float | None]]:
+    """metrics.csv rows as numbers, None where a metric was not measured; a row with a cell that is no number is left out."""
+    values = []
+    for row in rows:
         try:
-            iteration, loss = int(row["iteration"]), float(row["loss"])
-        except (KeyError, TypeError, ValueError):
+            values.append({key: None if text in (None, "") else float(text) for key, text in row.items()})
+        except (TypeError, ValueError):  # TypeError: more cells than columns (csv files them under None, as a list)
             continue
-        iterations.append(iteration)
-        losses.append(loss)
-    return iterations, losses
+    return values
 
 
-def read_metrics(path: Path) -> list[dict[str, float | None]]:
-    """metrics.csv: one dict per evaluation, empty cells as None; rows that do not parse are skipped."""
-    metrics = []
-    for row in _csv_rows(path / "metrics.csv"):
-        try:
-            metrics.append({k: None if v == "" else float(v) for k, v in row.items()})
-        except (TypeError, ValueError):
-            continue
-    return metrics
-
-
-def _csv_rows(path: Path) -> list[dict[str, str]]:
-    with open(path, newline="", encoding="utf-8") as f:
-        return list(csv.DictReader(f))
-
-
-# ----------------------------------------------------------------------------- listing rows
-class Mixed(tuple):
-    """The distinct values one config key takes across a study's runs (`MISSING` where some runs lack the key)."""
-
-
-class _Missing:
-    def __repr__(self) -> str:
-        return "MISSING"
-
-
-MISSING = _Missing()
-
-
-@dataclass(frozen=True)
-class Row:
-    """A line of `scratchrun runs`: a run, or a study/search folder summing up its runs."""
-
-    path: Path
-    time: datetime | None
-    name: str
-    status: str
-    runs: int
-    config: dict[str, Any]
-    val_acc: float | None
-    test_acc: float | None
-    wall_time_s: float | None
-
-    def value(self, key: str):
-        return getattr(self, key) if key in LIST_COLUMNS else self.config.get(key)
-
-
-def run_row(run: RunInfo) -> Row:
-    name = "/".join(strip_stamp(part) for part in run.label.split("/"))  # the time column shows the stamp
-    return Row(run.path, run.started, name, run.status, 1, run.config, run.final.get("val_acc"),
-               run.final.get("test_acc"), run.wall_time_s)
-
-
-def group_row(group: GroupInfo) -> Row:
-    """The group's shared config values (Mixed where its runs differ), its best run by val acc, its total time."""
-    config = {}
-    for key in _keys(r.config for r in group.runs):
-        values = _distinct([r.config.get(key, MISSING) for r in group.runs if r.config])
-        config[key] = values[0] if len(values) == 1 else Mixed(values)
-    best = max((r for r in group.runs if r.final.get("val_acc") is not None), key=lambda r: r.final["val_acc"], default=None)
-    times = [r.wall_time_s for r in group.runs if r.wall_time_s is not None]
-    return Row(group.path, group.started, strip_stamp(group.name), status_counts(group.runs), len(group.runs), config,
-               best.final.get("val_acc") if best else None, best.final.get("test_acc") if best else None,
-               round(sum(times), 3) if times else None)
-
-
-def rows(entries: Sequence[Entry], expand: bool = False) -> list[Row]:
-    """One row per run and per study/search folder, or per run everywhere with `expand`."""
-    if expand:
-        return [run_row(run) for run in runs_of(entries)]
-    return [group_row(e) if isinstance(e, GroupInfo) else run_row(e) for e in entries]
-
-
-def parse_where(items: Sequence[str], valid: Iterable[str]) -> list[tuple[str, Any]]:
-    """`KEY=VALUE` filters, the value parsed as YAML; the key must be `status` or a config key of some run."""
-    valid = sorted(set(valid) | {"status"})
-    filters = []
-    for item in items:
-        key, sep, text = item.partition("=")
-        key = key.strip()
-        if not sep or key not in valid:
-            problem = "is malformed: write KEY=VALUE" if not sep or not key else f"names an unknown key `{key}`"
-            raise ConfigError(f"--where `{item}` {problem}; keys: {', '.join(valid)}.")
-        try:
-            filters.append((key, yaml.safe_load(text) if text.strip() else None))
-        except yaml.YAMLError:
-            raise ConfigError(f"--where `{item}`: the value is not valid YAML.") from None
-    return filters
-
-
-def matches(run: RunInfo, filters: Sequence[tuple[str, Any]], status: str | None = None) -> bool:
-    if status is not None and run.status != status:
-        return False
-    for key, wanted in filters:
-        if key == "status":
-            if run.status != str(wanted):
-                return False
-        elif key not in run.config or not _equal(run.config[key], wanted):
-            return False
-    return True
-
-
-def select(entries: Sequence[Entry], filters: Sequence[tuple[str, Any]], status: str | None = None) -> list[Entry]:
-    """The runs that match; a study or search keeps only its matching runs and is dropped when none do."""
-    if not filters and status is None:
-        return list(entries)
-    kept: list[Entry] = []
-    for entry in entries:
-        if isinstance(entry, GroupInfo):
-            runs = tuple(r for r in entry.runs if matches(r, filters, status))
-            if runs:
-                kept.append(GroupInfo(entry.path, entry.kind, runs, entry.started))
-        elif matches(entry, filters, status):
-            kept.append(entry)
-    return kept
-
-
-def sort_rows(table: Sequence[Row], key: str, valid: Iterable[str]) -> list[Row]:
-    """Sorted by a column or config key (`-KEY`: descending); rows without a value go last either way."""
-    name = key.removeprefix("-").replace(" ", "_")
-    name = "wall_time_s" if name == "wall_time" else name
-    valid = [*LIST_COLUMNS, *sorted(set(valid) - set(LIST_COLUMNS))]
-    if name not in valid:
-        raise ConfigError(f"--sort `{key}` is not a column or config key; keys: {', '.join(valid)} (prefix - to reverse).")
-    by_name = sorted(table, key=lambda row: row.name)
-    present = [row for row in by_name if _sortable(row.value(name)) is not None]
-    missing = [row for row in by_name if _sortable(row.value(name)) is None]
-    return sorted(present, key=lambda row: _sortable(row.value(name)), reverse=key.startswith("-")) + missing
-
-
-def differing_keys(configs: Sequence[Mapping[str, Any]], exclude: Iterable[str] = ("name",)) -> list[str]:
-    """The config keys whose values are not all the same (a missing key counts as a value; an empty config does not)."""
-    configs = [c for c in configs if c]
-    out = []
-    for key in _keys(configs):
-        values = [c.get(key, MISSING) for c in configs]
-        if key not in exclude and (len(_distinct(values)) > 1 or any(isinstance(v, Mixed) for v in values)):
-            out.append(key)
-    return out
-
-
-def _keys(configs: Iterable[Mapping]) -> list[str]:
-    return list(dict.fromkeys(key for c in configs for key in c))
-
-
-def _distinct(values: Sequence) -> list:
-    seen = {}
-    for v in values:
-        seen.setdefault(repr(v), v)
-    return list(seen.values())
-
-
-def _equal(value, wanted) -> bool:
-    """YAML reads `1e-3` as text: compared with a number, text that is a number counts as one; true is not 1."""
-    if isinstance(wanted, str) and isinstance(value, int | float) and not isinstance(value, bool):
-        try:
-            wanted = float(wanted)
-        except ValueError:
-            return False
-    return isinstance(value, bool) == isinstance(wanted, bool) and value == wanted
-
-
-def _sortable(value):
-    """Numbers before text before anything else; None and Mixed have no place (they go last)."""
-    if value is None or isinstance(value, Mixed):
-        return None
-    if isinstance(value, datetime):
-        return (0, value.timestamp(), "")
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return (0, value, "")
-    return (1, 0, value if isinstance(value, str) else repr(value))
+def _complete_lines(path: Path) -> str:
+    """A CSV file's text up to its last line end (a running or killed run may be in the middle of a line); '' if none."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return ""
+    except (OSError, UnicodeDecodeError) as e:
+        raise ScratchrunError(f"{path} cannot be read ({e}).") from None
+    return text[: text.rfind("\n") + 1]

@@ -31,6 +31,7 @@ def runs(
 ) -> None:
     """List the runs, studies and searches: time, name, status, the config values that differ, accuracy and time."""
     from . import run_index as ix
+    from . import run_table as tb
 
     try:
         if as_csv and as_md:
@@ -42,15 +43,15 @@ def runs(
             console.print(f"no runs in {escape(str(runs_dir))}")
             return
         keys = {key for run in ix.runs_of(entries) for key in run.config}
-        filters = ix.parse_where(where or [], keys)
-        selected = ix.select(entries, filters, status)
-        table = ix.sort_rows(ix.rows(selected, expand), sort, keys)
+        filters = tb.parse_where(where or [], keys)
+        selected = tb.select(entries, filters, status)
+        table = tb.sort_rows(tb.rows(selected, expand), sort, keys)
     except ScratchrunError as e:
         _fail(e)
     table = table[-limit:] if limit else table
     groups = not expand and any(isinstance(e, ix.GroupInfo) for e in selected)
     columns = ["time", "name", "status", *(["runs"] if groups else []),
-               *ix.differing_keys([row.config for row in table]), "val_acc", "test_acc", "wall_time_s"]
+               *tb.differing_keys([row.config for row in table]), "val_acc", "test_acc", "wall_time_s"]
     if as_csv:
         _print_csv(table, columns)
     elif as_md:
@@ -74,7 +75,7 @@ def compare(
     from rich.table import Table
     from rich.text import Text
 
-    from . import run_index as ix
+    from .run_table import differing_keys
 
     try:
         if plot is not None and plot.suffix.lower() not in PLOT_SUFFIXES:
@@ -88,7 +89,7 @@ def compare(
     for label in labels:
         table.add_column(Text(label), justify="right", overflow="fold")
     configs = [run.config for run in chosen]
-    keys = list(dict.fromkeys(k for c in configs for k in c)) if all_params else ix.differing_keys(configs)
+    keys = list(dict.fromkeys(k for c in configs for k in c)) if all_params else differing_keys(configs)
     for key in keys:  # Text, not markup: a hand-edited config may hold brackets
         table.add_row(Text(key), *(Text(_show(c[key]) if key in c else "") for c in configs))
     if keys:
@@ -171,18 +172,21 @@ def _plot(path: Path, chosen: list, labels: list[str]) -> None:
     import numpy as np
 
     from .plots import smooth
-    from .run_index import read_metrics, read_steps
+    from .run_index import metric_values, read_metrics, read_steps
 
     fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(11, 4.2), constrained_layout=True)
     positive, sane_top = True, 0.0
     for i, (run, label) in enumerate(zip(chosen, labels)):
         color = f"C{i % 10}"
         try:
-            iterations, losses = (np.asarray(a, dtype=np.float64) for a in read_steps(run.path))
-            metrics = read_metrics(run.path)
-        except (OSError, ValueError):
+            steps = read_steps(run.path)  # (N, 3): iteration, epoch, loss
+            metrics = metric_values(read_metrics(run.path))
+        except ScratchrunError:
+            steps, metrics = None, []
+        if steps is None or not (len(steps) or metrics):
             console.print(f"[yellow]{label}:[/] no readable steps.csv or metrics.csv; left out of the figure")
             continue
+        iterations, losses = steps[:, 0], steps[:, 2]
         finite = np.isfinite(losses)
         if finite.any():
             smoothed = smooth(losses[finite], max(1, len(losses) // 50))
@@ -249,7 +253,7 @@ def _print_csv(table: list, columns: list[str]) -> None:
     import csv
     import io
 
-    from .run_index import Mixed
+    from .run_table import Mixed
 
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
@@ -278,7 +282,7 @@ def _cell(row, column: str) -> str:
 
 def _show(value) -> str:
     """A config value in YAML's spelling, floats in at most 4 significant digits."""
-    from .run_index import MISSING, Mixed
+    from .run_table import MISSING, Mixed
 
     if value is MISSING:
         return "–"

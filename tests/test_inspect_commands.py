@@ -13,7 +13,8 @@ import pytest
 from typer.testing import CliRunner
 
 from scratchrun.cli import app
-from scratchrun.reproduce import compare_runs, read_steps
+from scratchrun.reproduce import compare_runs
+from scratchrun.run_index import read_steps
 from scratchrun.text_chart import line_chart
 
 runner = CliRunner()
@@ -106,7 +107,7 @@ def test_show_finds_a_run_by_name_or_prefix_only_inside_the_runs_folder(tiny, tm
     assert ambiguous.exit_code == 2
     assert "matches 2 runs" in ambiguous.output and alpha.name in ambiguous.output and beta.name in ambiguous.output
     unknown = invoke("show", "gamma", "--runs-dir", runs)  # there is one, but outside the runs folder
-    assert unknown.exit_code == 2 and "No run named `gamma`" in unknown.output and alpha.name in unknown.output
+    assert unknown.exit_code == 2 and "`gamma` matches no run" in unknown.output and alpha.name in unknown.output
     (runs / "link").symlink_to(outside.resolve())  # a name never leads out of the runs folder
     assert invoke("show", "link", "--runs-dir", runs).exit_code == 2
     assert invoke("show", outside, "--runs-dir", runs).exit_code == 0  # an explicit path is fine
@@ -234,7 +235,7 @@ def test_reproduce_a_pruned_search_trial_keeps_its_epochs_and_leaves_the_test_se
 
 def test_reproduce_an_unknown_run_exits_2(tiny, tmp_path):
     result = invoke("reproduce", "nothing", "--runs-dir", tmp_path)
-    assert result.exit_code == 2 and "No run named `nothing`" in result.output
+    assert result.exit_code == 2 and "`nothing` matches no run" in result.output
 
 
 @pytest.mark.mnist
