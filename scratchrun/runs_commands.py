@@ -223,6 +223,18 @@ def _print_table(table: list, columns: list[str], caption: str) -> None:
     widths = [max(len(text) for text in (*(h.split("\n")[-1:] if "." in c else h.split("\n")), *block))  # `optim…` may be cut
               for c, h, block in zip(columns, headers, cells)]
     _fit(widths, columns, out.width - 2 * (len(columns) - 1))  # less a space and a blank rule between columns
+    hidden = []
+    while sum(widths) > out.width - 2 * (len(columns) - 1) and any(_is_config(c) for c in columns):
+        # what chapter 6 varies most goes last: seed, then data, train, model and optimizer keys
+        i = min((i for i, c in enumerate(columns) if _is_config(c)), key=lambda i: (_priority(columns[i]), -i))
+        hidden.append(columns[i])
+        del columns[i], headers[i], cells[i], widths[i]
+    if hidden:
+        caption += (f"; {len(hidden)} more differing key(s) not shown ({', '.join(sorted(hidden))}): "
+                    "a wider terminal, --where, or --csv shows them")
+    if "name" in columns:  # a long name keeps its end, where a study's run or a search's trial is named
+        i = columns.index("name")
+        cells[i] = [name if len(name) <= widths[i] else "…" + name[len(name) - widths[i] + 1:] for name in cells[i]]
     view = Table(caption=Text(caption), caption_justify="left", box=box.SIMPLE_HEAD, padding=(0, 1, 0, 0), pad_edge=False,
                  show_edge=False)
     for column, header, width, block in zip(columns, headers, widths, cells):
@@ -234,18 +246,24 @@ def _print_table(table: list, columns: list[str], caption: str) -> None:
 
 
 def _fit(widths: list[int], columns: list[str], room: int) -> None:
-    """Narrow the widest config columns, then name and status, a character at a time until the table fits.
+    """Narrow long names (to 20 characters) and long config values such as lists (to 12) until the table fits.
 
-    Times and numbers are never cut; if even the narrowest columns do not fit, rich squeezes the rest.
+    Times, statuses and numbers are never cut: when narrowing is not enough, the caller drops config columns.
     """
-    fixed = ("time", "runs", "val_acc", "test_acc", "wall_time_s")
-    for name, status, config in ((99, 99, 8), (16, 10, 8), (16, 10, 5), (8, 6, 4)):  # floors, stage by stage
-        floor = [999 if c in fixed else {"name": name, "status": status}.get(c, config) for c in columns]
-        while sum(widths) > room:
-            i = max(range(len(widths)), key=lambda i: widths[i] - floor[i])
-            if widths[i] <= floor[i]:
-                break
-            widths[i] -= 1
+    floor = [20 if c == "name" else min(w, 12) if _is_config(c) else w for c, w in zip(columns, widths)]
+    while sum(widths) > room:
+        i = max(range(len(widths)), key=lambda i: widths[i] - floor[i])
+        if widths[i] <= floor[i]:
+            return
+        widths[i] -= 1
+
+
+def _priority(column: str) -> int:
+    return ("seed", "data", "train", "model", "optimizer").index(column.split(".")[0]) if _is_config(column) else 9
+
+
+def _is_config(column: str) -> bool:
+    return "." in column or column == "seed"
 
 
 def _print_csv(table: list, columns: list[str]) -> None:

@@ -355,3 +355,17 @@ def test_listing_1000_runs_takes_well_under_2_seconds(made, tmp_path):
     rows = [line.split() for line in result.stdout.splitlines() if line.startswith("2021-")]
     assert len(rows) == 1000 and rows[-1][2:5] == ["run-999", "completed", "0.01999"]
     assert seconds < 2.0, f"listing 1,000 runs took {seconds:.2f} s"
+
+
+def test_a_narrow_terminal_drops_the_least_varied_config_columns_and_says_which(made, monkeypatch):
+    runs_dir, _ = made
+    monkeypatch.setenv("COLUMNS", "96")
+    result = invoke("runs", runs_dir)
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert max(len(line.rstrip()) for line in lines) <= 96
+    assert "not shown" in result.output and "--csv" in result.output
+    header = " ".join(lines[:2])
+    assert "lr" in header  # optimizer keys are kept before data, train and seed ones
+    for name in ("completed", "diverged", "stale"):  # statuses are never cut
+        assert name in result.output
