@@ -154,7 +154,7 @@ def run() -> None:
 
 
 # each module registers its commands on `app`; they import their heavy dependencies inside the commands
-from . import (  # noqa: F401, E402
+from . import (  # noqa: F401
     config_commands,
     data_commands,
     inspect_commands,

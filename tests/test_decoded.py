@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import numpy as np
-
 from idx_fixtures import tiny_arrays
+
 from scratchrun.datasets import load_raw
 from scratchrun.decoded import decoded_dir
 

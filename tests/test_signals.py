@@ -130,5 +130,5 @@ search:
     (other,) = (tmp_path / "clean").iterdir()
     with open(other / "trials.csv", newline="") as f:
         reference = list(csv.DictReader(f))
-    strip = lambda rows: [{k: v for k, v in r.items() if k != "seconds"} for r in rows]  # noqa: E731
+    strip = lambda rows: [{k: v for k, v in r.items() if k != "seconds"} for r in rows]
     assert strip(trials) == strip(reference)  # and the resumed search is the one an uninterrupted run gives

@@ -244,7 +244,7 @@ def test_resume_trains_only_what_did_not_complete(tiny, tmp_path):
     assert "1 already completed, 2 to train" in " ".join(result.output.split())
     assert (folder / "sgd-seed0" / "steps.csv").stat().st_mtime_ns == kept_mtime  # not trained again
     after = read_rows(folder / "results.csv")
-    strip = lambda rows: [{k: v for k, v in r.items() if k != "wall_time_s"} for r in rows]  # noqa: E731
+    strip = lambda rows: [{k: v for k, v in r.items() if k != "wall_time_s"} for r in rows]
     assert strip(after) == strip(before)  # the reruns give the same numbers
     assert len(list((tmp_path / "runs").iterdir())) == 1  # no new study folder
 
