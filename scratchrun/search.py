@@ -121,14 +121,18 @@ def sample(space: Sequence[Dimension], seed: int, trial: int) -> dict[str, Any]:
     return values
 
 
-def best_trials(trials: Sequence[dict], metric: str, keep: int) -> list[dict]:
+def best_trials(trials: Sequence[dict], metric: str, keep: int, with_pruned: bool = False) -> list[dict]:
     """The `keep` best completed trials by the validation metric (ties: the lower trial number).
 
-    Pruned, diverged and failed trials never count: a score after fewer epochs is not comparable.
+    Diverged and failed trials never count, nor, by default, pruned ones: a score after fewer epochs is not
+    comparable. `with_pruned` ranks them after the completed ones, those that went further first, as
+    successive halving did; narrowing uses that, since a pruned round may complete fewer than `keep` trials.
     """
-    scored = [t for t in trials if t.get("status") == "completed" and _finite(t.get(metric))]
+    allowed = ("completed", "pruned") if with_pruned else ("completed",)
+    scored = [t for t in trials if t.get("status") in allowed and _finite(t.get(metric))]
     sign = -1 if METRICS[metric] == "max" else 1
-    return sorted(scored, key=lambda t: (sign * t[metric], t["trial"]))[:keep]
+    return sorted(scored, key=lambda t: (t["status"] != "completed", -(t.get("epochs") or 0), sign * t[metric],
+                                         t["trial"]))[:keep]
 
 
 def _finite(value: Any) -> bool:

@@ -6,13 +6,12 @@ import math
 from collections.abc import Sequence
 
 from rich.console import Console, Group
-from rich.live import Live
 from rich.progress_bar import ProgressBar
 from rich.table import Table
 from rich.text import Text
 
 from .search import METRICS
-from .study_display import STATUS_STYLE
+from .study_display import STATUS_STYLE, LiveView
 
 RECENT = 8  # finished trials kept on screen; trials.csv has them all
 
@@ -23,8 +22,8 @@ def format_value(value) -> str:
     return f"{value:.3g}" if isinstance(value, float) else str(value)
 
 
-class SearchDisplay:
-    """Owns the rich Live view; fed progress events (`update`), finished rows (`finish`) and stages (`stage`)."""
+class SearchDisplay(LiveView):
+    """The search's live table; fed progress events (`update`), finished rows (`finish`) and stages (`stage`)."""
 
     def __init__(self, keys: Sequence[str], metric: str, rounds: int, console: Console, title: str) -> None:
         self.keys, self.metric, self.rounds, self.title = list(keys), metric, rounds, title
@@ -32,18 +31,7 @@ class SearchDisplay:
         self.recent: list[dict] = []
         self.best: dict | None = None
         self.stage_text, self.stage_total, self.stage_done = "", 0, 0
-        self.live = Live(self.render(), console=console, refresh_per_second=4, transient=False)
-
-    def __enter__(self) -> SearchDisplay:
-        self.live.__enter__()
-        return self
-
-    def __exit__(self, *exc) -> bool:
-        self.live.update(self.render())
-        self.live.__exit__(*exc)
-        if not self.live.console.is_terminal:  # piped: the last render ends without a line break
-            self.live.console.line()
-        return False
+        self.start_live(console)
 
     def stage(self, round_number: int, epochs: int | None, runs: int, already: int) -> None:
         """A new batch of trial runs: a round, or a rung of successive halving within it."""

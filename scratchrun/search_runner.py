@@ -90,7 +90,8 @@ class SearchRun:
             trials = list(range(first, first + self.plan.trials))
             self._run_round(round_number, space, trials)
             if round_number < self.plan.rounds:
-                new = narrow(space, best_trials([self.rows[t] for t in trials], self.plan.metric, self.plan.keep))
+                best = best_trials([self.rows[t] for t in trials], self.plan.metric, self.plan.keep, with_pruned=True)
+                new = narrow(space, best)
                 self.on_narrow(describe(space), describe(new))
                 space = new
 

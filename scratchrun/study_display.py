@@ -44,16 +44,16 @@ class ProgressReporter(Callback):
             pass
 
 
-class StudyDisplay:
-    """Owns the rich Live view; `update` takes reporter events, `finish` takes a run's result."""
+class LiveView:
+    """A rich Live view of whatever `render()` draws, shown while the `with` block runs and left on screen after."""
 
-    def __init__(self, specs: Sequence, console: Console, title: str) -> None:
-        self.title = title
-        self.rows = {s.index: {"variant": s.variant, "seed": s.seed, "status": "queued", "it": 0, "total": None,
-                               "loss": None, "acc": None} for s in specs}
+    def start_live(self, console: Console) -> None:
         self.live = Live(self.render(), console=console, refresh_per_second=4, transient=False)
 
-    def __enter__(self) -> StudyDisplay:
+    def render(self) -> Group:
+        raise NotImplementedError
+
+    def __enter__(self):
         self.live.__enter__()
         return self
 
@@ -63,6 +63,16 @@ class StudyDisplay:
         if not self.live.console.is_terminal:  # piped: the last render ends without a line break
             self.live.console.line()
         return False
+
+
+class StudyDisplay(LiveView):
+    """The study's live table; `update` takes reporter events, `finish` takes a run's result."""
+
+    def __init__(self, specs: Sequence, console: Console, title: str) -> None:
+        self.title = title
+        self.rows = {s.index: {"variant": s.variant, "seed": s.seed, "status": "queued", "it": 0, "total": None,
+                               "loss": None, "acc": None} for s in specs}
+        self.start_live(console)
 
     def update(self, event: tuple) -> None:
         index, kind, iteration, value = event

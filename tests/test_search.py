@@ -423,3 +423,13 @@ def test_ctrl_c_in_a_one_process_search_stops_it_and_resume_finishes_it(tiny, tm
     result = invoke("search", config, "--resume", folder, "--jobs", "1")
     assert result.exit_code == 0, result.output
     assert [t["status"] for t in read_csv(folder / "trials.csv")] == ["completed"] * 4
+
+
+def test_narrowing_after_pruning_ranks_trials_by_how_far_they_went():
+    rows = [{"trial": 0, "status": "completed", "epochs": 9, "val_acc": 0.5},
+            {"trial": 1, "status": "pruned", "epochs": 3, "val_acc": 0.4},
+            {"trial": 2, "status": "pruned", "epochs": 1, "val_acc": 0.9},
+            {"trial": 3, "status": "pruned", "epochs": 3, "val_acc": 0.45},
+            {"trial": 4, "status": "diverged", "epochs": 2, "val_acc": 0.1}]
+    assert [t["trial"] for t in best_trials(rows, "val_acc", 3, with_pruned=True)] == [0, 3, 1]
+    assert [t["trial"] for t in best_trials(rows, "val_acc", 3)] == [0]  # the best trial is always a completed one
