@@ -350,3 +350,17 @@ def test_config_bad_override_is_one_sentence_and_exit_2(tmp_path, overrides, wor
 def test_config_of_a_missing_file_is_exit_2(tmp_path):
     result = invoke("config", tmp_path / "nope.yaml")
     assert result.exit_code == 2 and "does not exist" in result.stderr
+
+
+def test_the_schema_shipped_in_configs_is_the_one_the_loader_would_generate():
+    """configs/*.yaml point editors at configs/scratchrun.schema.json: it must not fall behind the rules."""
+    import json
+    from pathlib import Path
+
+    from scratchrun.json_schema import config_schema
+
+    configs = Path(__file__).resolve().parents[1] / "configs"
+    shipped = json.loads((configs / "scratchrun.schema.json").read_text(encoding="utf-8"))
+    assert shipped == config_schema(), "run: scratchrun schema --output configs/scratchrun.schema.json"
+    for config in configs.glob("*.yaml"):
+        assert config.read_text(encoding="utf-8").startswith("# yaml-language-server: $schema=./scratchrun.schema.json\n")
