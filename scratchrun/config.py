@@ -76,7 +76,11 @@ def load_config(path: Path | str, overrides: Iterable[str] = (), name: str | Non
     except (OSError, UnicodeDecodeError) as e:
         raise ConfigError(f"Config file {path} cannot be read: {e}.") from None
     raw = parse_yaml(text, str(path))
-    lines = _key_lines(text)
+    lines: dict[str, int | str] = dict(_key_lines(text))
+    for override in overrides:  # a value that came from the command line is named as such, not by a file line
+        key = override.partition("=")[0].strip()
+        lines.update({k: f"override `{override}`" for k in list(lines) if k == key or k.startswith(key + ".")})
+        lines[key] = f"override `{override}`"
     merged = apply_overrides(raw, overrides, str(path))
     if name is not None:
         merged["name"] = name
@@ -141,7 +145,8 @@ def config_from_dict(raw: Mapping[str, Any], source: str = "<config>", lines: Ma
     """Validate a raw mapping (as YAML gives it) and build the frozen `Config`; the one way in."""
     lines = lines or {}
     raw = {key: value for key, value in raw.items() if key != "search"}  # a search's own section: train ignores it
-    where = lambda key: f"{source}, line {lines[key]}" if key in lines else source
+    where = lambda key: (f"{source}, {lines[key]}" if isinstance(lines[key], str) else f"{source}, line {lines[key]}") \
+        if key in lines else source
     _check_unknown(raw, SCHEMA, "", where)
     sections = {}
     for section, cls in (("data", DataConfig), ("model", ModelConfig), ("train", TrainConfig)):

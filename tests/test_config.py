@@ -209,3 +209,19 @@ def test_a_search_section_is_ignored_by_the_run_config(tmp_path):
     path = write(tmp_path, "seed: 2\nsearch:\n  trials: 5\n  space: {optimizer.lr: {log_uniform: [1.0e-6, 1.0e-2]}}\n")
     config = load_config(path)
     assert config.seed == 2 and "search" not in to_dict(config)
+
+
+def test_a_bad_value_from_an_override_names_the_override_not_the_file_line(tmp_path):
+    from scratchrun.config import load_config
+
+    path = tmp_path / "c.yaml"
+    path.write_text("model:\n  hidden: [10]\n  dropout: 0.1\n")
+    with pytest.raises(ConfigError) as info:
+        load_config(path, ["model.hidden=[0]"])
+    assert "override `model.hidden=[0]`" in str(info.value) and "line 2" not in str(info.value)
+    with pytest.raises(ConfigError) as info:
+        load_config(path, ["model.dropout=2"])
+    assert "override `model.dropout=2`" in str(info.value)
+    path.write_text("model:\n  hidden: [0]\n")
+    with pytest.raises(ConfigError, match="line 2"):  # from the file: its line
+        load_config(path)
