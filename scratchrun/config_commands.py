@@ -31,7 +31,11 @@ def show_config(
     """Show the fully resolved config, each value marked as set in the file, overridden, or a default."""
     from .config import apply_overrides, dump_yaml, load_config, parse_yaml, to_dict
 
-    overrides = overrides or []
+    searched = [o for o in overrides or [] if o.startswith("search.")]
+    overrides = [o for o in overrides or [] if not o.startswith("search.")]
+    if searched:  # accepted by `scratchrun search`, so not an error here; but they are not part of a run's config
+        console.print(f"note: {', '.join(searched)} only change(s) the search: section, which `scratchrun search` reads; "
+                      "shown below is the run config", soft_wrap=True)
     try:
         cfg = load_config(config, overrides)  # the same checks, and the same sentences, as train
         given = apply_overrides(parse_yaml(config.read_text(encoding="utf-8"), str(config)), overrides, str(config))

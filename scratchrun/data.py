@@ -59,6 +59,23 @@ class Data:
     dataset: str
 
 
+def check_test_size(config: DataConfig, n_test: int) -> int:
+    """The number of test images the config asks for, or the sentence that says it asks for too many."""
+    test_size = n_test if config.test_size is None else config.test_size
+    if test_size > n_test:
+        raise ConfigError(f"data.test_size = {test_size} is more than the {n_test} test images; allowed: 1 to {n_test}, or null.")
+    return test_size
+
+
+def check_train_size(config: DataConfig, n_pool: int, n_val: int) -> None:
+    """`train_size` must fit in what is left of the training images after the validation ones are held out."""
+    if config.train_size is not None and config.train_size > n_pool:
+        raise ConfigError(
+            f"data.train_size = {config.train_size} is more than the {n_pool} training images left after "
+            f"holding out {n_val} for validation; allowed: an integer from 1 to {n_pool}, or null."
+        )
+
+
 def split_indices(n_train_total: int, config: DataConfig, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     """Indices of the training and validation images within the official training set.
 
@@ -70,11 +87,7 @@ def split_indices(n_train_total: int, config: DataConfig, rng: np.random.Generat
     val = np.sort(order[:n_val])
     pool = np.sort(order[n_val:])
     if config.train_size is not None:
-        if config.train_size > len(pool):
-            raise ConfigError(
-                f"data.train_size = {config.train_size} is more than the {len(pool)} training images left after "
-                f"holding out {n_val} for validation; allowed: an integer from 1 to {len(pool)}, or null."
-            )
+        check_train_size(config, len(pool), n_val)
         pool = pool[: config.train_size]
     if config.train_on_val:  # the final run after a search: the same images, none held out
         return np.union1d(pool, val), val[:0]
@@ -102,9 +115,7 @@ def make_data(raw: RawDataset, config: DataConfig, rng: np.random.Generator, wit
 
 def _test_split(raw: RawDataset, config: DataConfig) -> Split:
     n_test = len(raw.test_labels)
-    test_size = n_test if config.test_size is None else config.test_size
-    if test_size > n_test:
-        raise ConfigError(f"data.test_size = {test_size} is more than the {n_test} test images; allowed: 1 to {n_test}, or null.")
+    test_size = check_test_size(config, n_test)
     test_images = raw.test_images.reshape(n_test, -1)
     return _split(test_images, raw.test_labels, None if test_size == n_test else np.arange(test_size))
 

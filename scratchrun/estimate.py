@@ -40,17 +40,19 @@ class RunEstimate:
 
 def split_sizes(config: Config) -> Sizes:
     """The number of training, validation and test images the config asks for, from the dataset's published shapes."""
+    from .data import check_test_size, check_train_size
     from .datasets import DATASETS
 
     spec = DATASETS[config.data.dataset]
     n_total, *image = spec.files["train_images"].shape
-    n_test_total = spec.files["test_images"].shape[0]
     data = config.data
     n_val = round(data.val_fraction * n_total)
-    n_train = n_total - n_val if data.train_size is None else min(data.train_size, n_total - n_val)
+    check_train_size(data, n_total - n_val, n_val)  # what a real run would refuse, a dry run refuses too
+    n_test = check_test_size(data, spec.files["test_images"].shape[0])
+    n_train = n_total - n_val if data.train_size is None else data.train_size
     if data.train_on_val:
         n_train, n_val = n_train + n_val, 0
-    return Sizes(n_train, n_val, data.test_size or n_test_total, math.prod(image), len(spec.classes) or 10)
+    return Sizes(n_train, n_val, n_test, math.prod(image), len(spec.classes) or 10)
 
 
 _speeds: dict[tuple, tuple[float, float]] = {}

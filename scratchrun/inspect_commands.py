@@ -26,12 +26,14 @@ def show(
     runs_dir: Annotated[Path, typer.Option("--runs-dir", help="Folder in which RUN is looked up by name.")] = Path("runs"),
 ) -> None:
     """Show one run: its summary, its config, and its training loss and validation accuracy drawn in the terminal."""
-    from .run_index import metric_values, read_metrics, read_steps, read_summary, resolve
+    from .run_index import metric_values, read_metrics, read_run, read_steps, read_summary, resolve
     from .text_chart import line_chart
 
     try:
         folder = resolve(run, runs_dir, runs_only=True)
         summary = read_summary(folder) if (folder / "summary.json").exists() else {}
+        if summary:
+            summary["status"] = read_run(folder).status  # `stale` when the heartbeat stopped
         steps = read_steps(folder)  # (N, 3): iteration, epoch, loss
         metrics = metric_values(read_metrics(folder))
         config = folder / "config.yaml"
@@ -150,7 +152,9 @@ def _summary_lines(folder: Path, summary: dict, metrics: list[dict]) -> list[str
     """The run's outcome, metrics, speed and environment, one fact per line."""
     status = summary.get("status", "(no summary.json)")
     if status == "running":
-        status += " (still training, or stopped without closing its record)"
+        status += " (still training: its heartbeat is recent)"
+    elif status == "stale":
+        status += " (recorded as running, but its heartbeat stopped over a minute ago: its process died)"
     lines = [f"run      {folder}", f"status   {status}"]
     if summary.get("message"):
         lines.append(f"message  {summary['message']}")

@@ -29,20 +29,30 @@ class Comparison:
     evaluation_difference: str | None = None
     final_differences: list[str] = field(default_factory=list)
     environment_changes: list[str] = field(default_factory=list)
+    weights_difference: str | None = None
+    n_weights: int = 0  # arrays of model.npz compared (0: not compared, e.g. an unfinished original)
+
+    @property
+    def nothing_to_compare(self) -> bool:
+        return self.n_losses == 0 and self.n_evaluations == 0
 
     @property
     def matches(self) -> bool:
-        return self.loss_difference is None and self.evaluation_difference is None and not self.final_differences
+        return (not self.nothing_to_compare and self.loss_difference is None and self.evaluation_difference is None
+                and not self.final_differences and self.weights_difference is None)
 
     def report(self) -> str:
         """The verdict in a sentence or a few, for the terminal."""
-        if self.matches:
+        if self.nothing_to_compare:
+            lines = ["not reproduced: the original recorded no losses and no evaluations, so there is nothing to compare."]
+        elif self.matches:
             scope = " the original recorded before it stopped" if self.partial else ""
+            weights = f", and so do the {self.n_weights} arrays of model.npz" if self.n_weights else ""
             counts = f"{self.n_losses:,} losses and {self.n_evaluations:,} evaluations{scope}"
-            lines = [f"reproduced: every one of {counts} matches exactly."]
+            lines = [f"reproduced: every one of {counts} matches exactly{weights}."]
         else:
-            lines = ["not reproduced:"] + [f"  {line}" for line in
-                                           (self.loss_difference, self.evaluation_difference, *self.final_differences) if line]
+            lines = ["not reproduced:"] + [f"  {line}" for line in (self.loss_difference, self.evaluation_difference,
+                                                                   *self.final_differences, self.weights_difference) if line]
         if self.environment_changes:
             lines.append("environment changes between the two summaries: " + "; ".join(self.environment_changes) + ".")
         elif not self.matches:
@@ -64,7 +74,25 @@ def compare_runs(original: Path, rerun: Path) -> Comparison:
         evaluation_difference=first_evaluation_difference(metrics, metrics_again, partial),
         final_differences=[] if partial else final_differences(first.get("final") or {}, second.get("final") or {}),
         environment_changes=environment_changes(first, second),
+        **({} if partial else weights_comparison(original / "model.npz", rerun / "model.npz")),
     )
+
+
+def weights_comparison(original: Path, rerun: Path) -> dict:
+    """The final weights, array by array and bit for bit (loaded without pickle); nothing when either is missing."""
+    if not (original.is_file() and rerun.is_file()):
+        return {}
+    try:
+        with np.load(original, allow_pickle=False) as a, np.load(rerun, allow_pickle=False) as b:
+            if sorted(a.files) != sorted(b.files):
+                return {"weights_difference": f"model.npz holds {sorted(a.files)} in the original and {sorted(b.files)} "
+                                              "in the rerun.", "n_weights": len(a.files)}
+            for name in a.files:
+                if not np.array_equal(a[name], b[name], equal_nan=True):
+                    return {"weights_difference": f"the weights `{name}` in model.npz differ.", "n_weights": len(a.files)}
+            return {"n_weights": len(a.files)}
+    except (OSError, ValueError) as e:
+        return {"weights_difference": f"model.npz cannot be read ({e})."}
 
 
 def first_loss_difference(steps: np.ndarray, steps_again: np.ndarray, prefix: bool = False) -> str | None:

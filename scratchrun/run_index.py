@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 import re
 import time
 from collections.abc import Iterable, Mapping, Sequence
@@ -86,22 +87,12 @@ def read_run(path: Path, group: str | None = None, now: float | None = None) -> 
     config, problem = _read_config(path / "config.yaml")
     try:
         summary = read_summary(path)
-        if not _well_formed(summary):
-            raise ScratchrunError(f"{path / 'summary.json'} is not a run summary (numbers or null where metrics belong).")
     except ScratchrunError as e:
         return RunInfo(path, "unreadable", started, config, {}, group, str(e))
     status = str(summary.get("status", "unreadable"))
     if status == "running" and _silent_for(path, summary, now) > STALE_AFTER_S:
         status = "stale"
     return RunInfo(path, status, started or _parse_time(summary.get("started")), config, summary, group, problem)
-
-
-def _well_formed(summary: dict) -> bool:
-    """Metrics are numbers or null, so that every reader can format them without checking."""
-    final = summary.get("final") or {}
-    values = [summary.get(k) for k in ("wall_time_s", "best_val_acc", "best_epoch", "epochs", "samples_per_s")]
-    values += list(final.values()) if isinstance(final, dict) else [final]
-    return all(v is None or (isinstance(v, int | float) and not isinstance(v, bool)) for v in values)
 
 
 def _read_config(path: Path) -> tuple[dict[str, Any], str | None]:
@@ -174,6 +165,9 @@ def resolve(text: str, runs_dir: Path, runs_only: bool = False) -> Path:
     for found in ([p for p, (full, _) in names.items() if text in full],
                   [p for p, (_, short) in names.items() if text in short],
                   [p for p, (full, short) in names.items() if any(n.startswith(text) for n in full | short)]):
+        groups = [p for p in found if p.parent.resolve() == runs_dir.resolve() and not is_run_folder(p)]
+        if len(groups) == 1:  # a study or search and its own runs match: the name meant the folder
+            found = [p for p in found if p == groups[0] or groups[0] not in p.parents]
         if len(found) == 1:
             return found[0]
         if found:
@@ -278,7 +272,40 @@ def read_summary(run: Path) -> dict:
         raise ScratchrunError(f"{path} cannot be read ({e}).") from None
     if not isinstance(summary, dict):
         raise ScratchrunError(f"{path} does not hold a JSON object.")
-    return summary
+    return _checked(summary, path)
+
+
+NUMBER_KEYS = ("wall_time_s", "train_time_s", "best_val_acc", "best_epoch", "epochs", "iterations", "samples_per_s",
+               "train_samples", "val_samples", "test_samples")
+TEXT_KEYS = ("status", "message", "started", "heartbeat", "blas", "git_commit")
+
+
+def _checked(summary: dict, path: Path) -> dict:
+    """A summary every reader can format without checking: numbers or null where numbers belong (a NaN or an
+    infinity becomes null, as the writer stores them), text or null where text belongs; anything else is named."""
+    def bad(key: str, value, allowed: str) -> ScratchrunError:
+        return ScratchrunError(f"{path}: `{key}` is {json.dumps(value)[:60]}, which a run summary never holds there; "
+                               f"allowed: {allowed}. The file was damaged or written by something else.")
+
+    def number(key: str, value):
+        if value is None or (isinstance(value, int | float) and not isinstance(value, bool)):
+            return value if value is None or math.isfinite(value) else None
+        raise bad(key, value, "a number or null")
+
+    clean = dict(summary)
+    for key in NUMBER_KEYS:
+        clean[key] = number(key, summary.get(key))
+    for key in TEXT_KEYS:
+        if summary.get(key) is not None and not isinstance(summary[key], str):
+            raise bad(key, summary[key], "text or null")
+    final = summary.get("final")
+    if final is not None and not isinstance(final, dict):
+        raise bad("final", final, "a mapping of metrics, or null")
+    clean["final"] = None if final is None else {k: number(f"final.{k}", v) for k, v in final.items()}
+    for key in ("versions",):
+        if summary.get(key) is not None and not isinstance(summary[key], dict):
+            raise bad(key, summary[key], "a mapping or null")
+    return clean
 
 
 def read_steps(run: Path):

@@ -154,10 +154,13 @@ def _per_second(value) -> str:
 
 
 def _short_labels(chosen: list) -> list[str]:
-    """Run names without time stamps when that keeps them apart, else the full names."""
+    """Run names without time stamps (and without their study's name when all share one) when that keeps them
+    apart, else the full names."""
     from .run_index import strip_stamp
 
-    for labels in ([("/".join(strip_stamp(p) for p in r.label.split("/"))) for r in chosen], [r.label for r in chosen]):
+    short = [r.name if len({r.group for r in chosen}) == 1 else "/".join(strip_stamp(p) for p in r.label.split("/"))
+             for r in chosen]
+    for labels in ([strip_stamp(label) for label in short], [r.label for r in chosen]):
         if len(set(labels)) == len(labels):
             return labels
     return [f"{label} ({i})" for i, label in enumerate(labels, 1)]
@@ -220,15 +223,19 @@ def _print_table(table: list, columns: list[str], caption: str) -> None:
 
     headers = [HEADERS.get(c, c).replace(".", ".\n", 1).replace(" ", "\n") for c in columns]  # two lines: optimizer. / lr
     cells = [[_cell(row, c) for row in table] for c in columns]
-    widths = [max(len(text) for text in (*(h.split("\n")[-1:] if "." in c else h.split("\n")), *block))  # `optim…` may be cut
-              for c, h, block in zip(columns, headers, cells)]
-    _fit(widths, columns, out.width - 2 * (len(columns) - 1))  # less a space and a blank rule between columns
+    natural = [max(len(text) for text in (*(h.split("\n")[-1:] if "." in c else h.split("\n")), *block))  # `optim…` may be cut
+               for c, h, block in zip(columns, headers, cells)]
     hidden = []
-    while sum(widths) > out.width - 2 * (len(columns) - 1) and any(_is_config(c) for c in columns):
+    while True:
+        room = out.width - 2 * (len(columns) - 1)  # less a space and a blank rule between columns
+        widths = list(natural)
+        _fit(widths, columns, room)
+        if sum(widths) <= room or not any(_is_config(c) for c in columns):
+            break
         # what chapter 6 varies most goes last: seed, then data, train, model and optimizer keys
         i = min((i for i, c in enumerate(columns) if _is_config(c)), key=lambda i: (_priority(columns[i]), -i))
         hidden.append(columns[i])
-        del columns[i], headers[i], cells[i], widths[i]
+        del columns[i], headers[i], cells[i], natural[i]
     if hidden:
         caption += (f"; {len(hidden)} more differing key(s) not shown ({', '.join(sorted(hidden))}): "
                     "a wider terminal, --where, or --csv shows them")
@@ -246,11 +253,14 @@ def _print_table(table: list, columns: list[str], caption: str) -> None:
 
 
 def _fit(widths: list[int], columns: list[str], room: int) -> None:
-    """Narrow long names (to 20 characters) and long config values such as lists (to 12) until the table fits.
+    """Narrow long config values such as lists (to 12 characters), then long names (to 12) and a study's status
+    summary (to 11, the longest single status), until the table fits.
 
-    Times, statuses and numbers are never cut: when narrowing is not enough, the caller drops config columns.
+    Times, single statuses and numbers are never cut: when narrowing is not enough, the caller drops config columns.
     """
-    floor = [20 if c == "name" else min(w, 12) if _is_config(c) else w for c, w in zip(columns, widths)]
+    floors = {"name": 12, "status": 11}
+    floor = [floors.get(c, min(w, 12) if _is_config(c) else w) for c, w in zip(columns, widths)]
+    floor = [min(f, w) for f, w in zip(floor, widths)]
     while sum(widths) > room:
         i = max(range(len(widths)), key=lambda i: widths[i] - floor[i])
         if widths[i] <= floor[i]:

@@ -52,7 +52,7 @@ def search(
         if resume is not None:
             _check_resumable(resume, saved)
         if dry_run:
-            _dry_run(SearchRun(resume or Path("."), plan, base, base_config.seed, str(config)), jobs or os.cpu_count() or 1)
+            _dry_run(SearchRun(resume, plan, base, base_config.seed, str(config), read_only=True), jobs or os.cpu_count() or 1)
             return
         check_data_dir(data_dir)
         if executor == "local" or final_test:

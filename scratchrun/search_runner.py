@@ -45,7 +45,7 @@ class TooManyFailures(ScratchrunError):
 class SearchRun:
     """One search folder being filled: its plan, its trials' latest rows and the journal of every finished run."""
 
-    folder: Path
+    folder: Path | None  # None: a dry run, which has no folder
     plan: SearchConfig
     base: dict  # the base config as data; a trial sets its sampled keys, seed and name on a copy
     seed: int
@@ -59,10 +59,11 @@ class SearchRun:
     rows: dict[int, dict] = field(default_factory=dict)  # trial -> its latest row (trials.csv)
     ranges: list[dict] = field(default_factory=list)  # one row per round (ranges.csv)
     on_narrow: Callable[[dict, dict], None] = lambda old, new: None
+    read_only: bool = False  # a dry run reads the journal of the search it would resume, and writes nothing
 
     def __post_init__(self) -> None:
-        self.journal = read_journal(self.folder)
-        if self.journal:  # rewritten whole, so that a line cut short by a crash cannot swallow the next one
+        self.journal = read_journal(self.folder) if self.folder is not None else {}
+        if self.journal and not self.read_only:  # rewritten whole: a line cut short by a crash must not swallow the next
             lines = [json.dumps({**row, "stop_epochs": stop}) for (_, stop), row in self.journal.items()]
             (self.folder / JOURNAL).write_text("".join(line + "\n" for line in lines), encoding="utf-8")
         epochs = self.base.get("train", {}).get("epochs")
@@ -193,6 +194,10 @@ def read_journal(folder: Path) -> dict[tuple[int, int | None], dict]:
                 row = json.loads(line)
             except json.JSONDecodeError:
                 continue
+            if not (isinstance(row, dict) and isinstance(row.get("trial"), int) and row["trial"] >= 0
+                    and isinstance(row.get("stop_epochs"), int | None) and isinstance(row.get("status"), str)):
+                continue  # not a line this code wrote: that run is done again
             stop = row.pop("stop_epochs", None)
+            row["run_dir"] = f"trial-{row['trial']:03d}"  # never a path taken from the file: it stays in the search
             entries[(row["trial"], stop)] = row
     return entries

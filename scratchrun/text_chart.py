@@ -50,10 +50,11 @@ def means_per_column(x: np.ndarray, y: np.ndarray, n_columns: int) -> tuple[np.n
     if span == 0:  # one point, or one x: a single column at the left
         return np.array([0]), np.array([y.mean()])
     bucket = np.minimum(((x - start) / span * n_columns).astype(np.int64), n_columns - 1)
-    sums = np.bincount(bucket, weights=y, minlength=n_columns)
     counts = np.bincount(bucket, minlength=n_columns)
+    # each value divided by its bucket's size before adding: near-overflow losses (1e308) cannot sum to inf
+    means = np.bincount(bucket, weights=y / counts[bucket], minlength=n_columns)
     used = np.flatnonzero(counts)
-    return used, sums[used] / counts[used]
+    return used, means[used]
 
 
 def _dot_rows(values: np.ndarray, low: float, high: float, n_rows: int) -> np.ndarray:
@@ -94,7 +95,7 @@ def _non_finite_note(x: np.ndarray, y: np.ndarray, finite: np.ndarray, x_label: 
     bad = np.flatnonzero(~finite)
     if len(bad) == 0:
         return ""
-    kinds = sorted({"nan" if np.isnan(v) else "inf" for v in y[bad]})
+    kinds = sorted({"nan" if np.isnan(v) else "inf" for v in (y[i] if not np.isfinite(y[i]) else x[i] for i in bad)})
     first = x[bad[0]]
     where = f"{x_label} {_number(float(first))}" if np.isfinite(first) else f"point {bad[0] + 1}"
     return f"{len(bad)} non-finite value(s) ({', '.join(kinds)}) not drawn, the first at {where}"

@@ -79,3 +79,13 @@ def test_dry_run_lists_what_would_run(config, tmp_path):
 def test_a_bad_config_fails_the_dry_run_too(config, tmp_path):
     result = invoke("train", config, "model.hiden=[16]", "--dry-run")
     assert result.exit_code == 2 and "model.hiden" in result.output
+
+
+@pytest.mark.parametrize("override, words", [("data.train_size=1000", "data.train_size = 1000"),
+                                             ("data.test_size=100", "data.test_size = 100")])
+def test_a_dry_run_refuses_the_sizes_a_real_run_refuses(config, tmp_path, override, words):
+    dry = invoke("train", config, override, "--dry-run", "--runs-dir", tmp_path / "runs")
+    assert not (tmp_path / "runs").exists()
+    real = invoke("train", config, override, "--runs-dir", tmp_path / "runs")
+    assert dry.exit_code == real.exit_code == 2 and words in dry.output and words in real.output
+    assert not any((tmp_path / "runs").iterdir())  # and the real one left no run folder

@@ -154,7 +154,8 @@ def test_comparison_names_the_first_differing_iteration_evaluation_and_environme
     run = train(tmp_path, tmp_path / "runs")
     copy = shutil.copytree(run, tmp_path / "copy")
     same = compare_runs(run, copy)
-    assert same.matches and same.report() == "reproduced: every one of 24 losses and 4 evaluations matches exactly."
+    assert same.matches and same.report() == ("reproduced: every one of 24 losses and 4 evaluations matches exactly, "
+                                              "and so do the 6 arrays of model.npz.")
     old_loss = rewrite_cell(copy / "steps.csv", 7, 2, "0.5")
     old_acc = rewrite_cell(copy / "metrics.csv", 3, 5, "0.125")
     rewrite_cell(copy / "metrics.csv", 4, 6, "999.0")  # seconds: wall-clock time, never compared
@@ -188,7 +189,7 @@ def test_reproduce_a_run_by_name_into_a_new_folder_next_to_it(tiny, tmp_path):
     run = train(tmp_path, runs, "model.dropout=0.3", "seed=4")
     result = invoke("reproduce", "small", "--runs-dir", runs)
     assert result.exit_code == 0, result.output
-    assert "reproduced: every one of 24 losses and 4 evaluations matches exactly." in result.stdout
+    assert "reproduced: every one of 24 losses and 4 evaluations matches exactly" in result.stdout
     (rerun,) = [p for p in runs.iterdir() if p != run]
     assert str(rerun) in result.stdout
     assert (rerun / "steps.csv").read_bytes() == (run / "steps.csv").read_bytes()
@@ -227,7 +228,7 @@ def test_reproduce_a_pruned_search_trial_keeps_its_epochs_and_leaves_the_test_se
     assert trial.status == "stopped" and trial.summary["status"] == "pruned"
     result = invoke("reproduce", "trial-000", "--runs-dir", runs)
     assert result.exit_code == 0, result.output
-    assert "reproduced: every one of 8 losses and 2 evaluations matches exactly." in result.stdout
+    assert "reproduced: every one of 8 losses and 2 evaluations matches exactly" in result.stdout
     (rerun,) = [p for p in runs.iterdir() if p != search]  # in the runs folder, not in the search folder
     summary = json.loads((rerun / "summary.json").read_text())
     assert summary["status"] == "pruned" and summary["epochs"] == 1 and summary["test_samples"] == 0
@@ -245,5 +246,31 @@ def test_reproduce_a_real_mnist_run(mnist_dir, tmp_path):
     assert trained.exit_code == 0, trained.output
     result = invoke("reproduce", "adam-he", "--runs-dir", runs)
     assert result.exit_code == 0, result.output
-    assert "reproduced: every one of 20 losses and 2 evaluations matches exactly." in result.stdout
+    assert "reproduced: every one of 20 losses and 2 evaluations matches exactly" in result.stdout
     assert len(list(runs.iterdir())) == 2
+
+
+def test_a_chart_of_losses_near_the_float_limit_does_not_overflow():
+    from scratchrun.text_chart import line_chart
+
+    chart = line_chart([2.3] * 300 + [1e307, 1.5e308, 1.6e308, 1.7e308], None, 60, 6)
+    assert len(chart.splitlines()) == 6 + 2 and "log y" in chart
+
+
+def test_comparison_checks_the_weights_and_refuses_an_empty_record(tiny, tmp_path):
+    run = train(tmp_path, tmp_path / "runs")
+    copy = shutil.copytree(run, tmp_path / "copy")
+    with np.load(copy / "model.npz", allow_pickle=False) as saved:
+        arrays = {name: saved[name] for name in saved.files}
+    arrays["W1"] = arrays["W1"].copy()
+    arrays["W1"][0, 0] += 1e-3
+    np.savez(copy / "model.npz", **arrays)
+    weights = compare_runs(run, copy)
+    assert not weights.matches and "the weights `W1` in model.npz differ" in weights.report()
+    empty = shutil.copytree(run, tmp_path / "empty")
+    for name in ("steps.csv", "metrics.csv"):
+        (empty / name).unlink()
+    summary = json.loads((empty / "summary.json").read_text())
+    (empty / "summary.json").write_text(json.dumps({**summary, "status": "interrupted"}))
+    nothing = compare_runs(empty, run)
+    assert not nothing.matches and "nothing to compare" in nothing.report()

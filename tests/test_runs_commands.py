@@ -369,3 +369,31 @@ def test_a_narrow_terminal_drops_the_least_varied_config_columns_and_says_which(
     assert "lr" in header  # optimizer keys are kept before data, train and seed ones
     for name in ("completed", "diverged", "stale"):  # statuses are never cut
         assert name in result.output
+
+
+@pytest.mark.parametrize("damage, key", [({"samples_per_s": "fast"}, "samples_per_s"), ({"final": 0.5}, "final"),
+                                         ({"versions": "x"}, "versions"), ({"best_val_acc": [1]}, "best_val_acc")])
+def test_a_damaged_summary_is_named_by_show_and_listed_as_unreadable(made, tmp_path, damage, key):
+    _, folders = made
+    runs_dir = tmp_path / "runs"
+    run = shutil.copytree(folders["adam-slow"], runs_dir / folders["adam-slow"].name)
+    (run / "summary.json").write_text(json.dumps({**summary(run), **damage}))
+    result = invoke("show", run)
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert f"`{key}`" in result.output and "summary.json" in result.output
+    listed = invoke("runs", runs_dir, "--csv")
+    assert listed.exit_code == 0 and ",unreadable," in listed.stdout
+    assert invoke("compare", run, folders["sgd-fast"]).exit_code in (0, 2)  # no traceback either way
+
+
+def test_a_nan_metric_reads_as_missing_and_sorts_last(made, tmp_path):
+    _, folders = made
+    runs_dir = tmp_path / "runs"
+    for name, acc in (("a", 0.9), ("b", float("nan")), ("c", 0.5)):
+        run = shutil.copytree(folders["adam-slow"], runs_dir / f"2020-01-01_00-00-0{len(name)}_{name}")
+        record = summary(run)
+        record["final"]["val_acc"] = acc
+        (run / "summary.json").write_text(json.dumps(record))  # NaN, as Python's json writes it
+    result = invoke("runs", runs_dir, "--sort", "val_acc", "--csv")
+    names = [line.split(",")[1] for line in result.stdout.splitlines()[1:]]
+    assert names == ["c", "a", "b"] and ",b,completed,," in result.stdout  # no value, not "nan"

@@ -433,3 +433,33 @@ def test_narrowing_after_pruning_ranks_trials_by_how_far_they_went():
             {"trial": 4, "status": "diverged", "epochs": 2, "val_acc": 0.1}]
     assert [t["trial"] for t in best_trials(rows, "val_acc", 3, with_pruned=True)] == [0, 3, 1]
     assert [t["trial"] for t in best_trials(rows, "val_acc", 3)] == [0]  # the best trial is always a completed one
+
+
+def test_a_dry_run_of_a_resume_reads_the_journal_and_writes_nothing(tiny, tmp_path):
+    config = write_config(tmp_path, PRUNED)
+    assert invoke("search", config, "--runs-dir", tmp_path / "runs", "--jobs", "1").exit_code == 0
+    (folder,) = (tmp_path / "runs").iterdir()
+    journal = folder / "journal.jsonl"
+    journal.write_text(journal.read_text() + "not json\n")
+    before = {p: p.stat().st_mtime_ns for p in folder.rglob("*")}
+    result = invoke("search", config, "--resume", folder, "--dry-run")
+    assert result.exit_code == 0 and "(finished)" in result.output
+    assert {p: p.stat().st_mtime_ns for p in folder.rglob("*")} == before
+
+
+def test_a_tampered_journal_cannot_point_outside_the_search_or_crash_it(tiny, tmp_path):
+    import json
+
+    config = write_config(tmp_path, PRUNED)
+    assert invoke("search", config, "--runs-dir", tmp_path / "runs", "--jobs", "1").exit_code == 0
+    (folder,) = (tmp_path / "runs").iterdir()
+    victim = tmp_path / "victim"
+    victim.mkdir()
+    (victim / "summary.json").write_text('{"status": "completed"}')
+    lines = [json.loads(line) for line in (folder / "journal.jsonl").read_text().splitlines()]
+    lines = [{**row, "run_dir": "../../victim"} for row in lines]
+    (folder / "journal.jsonl").write_text("\n".join(map(json.dumps, lines)) + "\n[1, 2]\n{\"round\": 1}\n")
+    result = invoke("search", config, "--resume", folder, "--jobs", "1")
+    assert result.exit_code == 0, result.output
+    assert (victim / "summary.json").read_text() == '{"status": "completed"}'
+    assert {t["run_dir"] for t in read_csv(folder / "trials.csv")} == {f"trial-00{i}" for i in range(4)}
