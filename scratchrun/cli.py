@@ -25,6 +25,10 @@ app = typer.Typer(
 console = Console(stderr=True, highlight=False)
 out = Console(highlight=False)
 
+# the groups `scratchrun --help` lists its commands in
+PANEL_TRAIN, PANEL_STUDIES, PANEL_SEARCH = "Train", "Studies (chapter 6)", "Search (chapter 6.5)"
+PANEL_RUNS, PANEL_SETUP = "Working with runs", "Configs and data"
+
 EXIT_DIVERGED = 3
 EXIT_SIGINT = 130
 EXIT_SIGTERM = 143
@@ -72,7 +76,7 @@ def main() -> None:
     """scratchrun: NumPy MLPs on MNIST, trained and recorded the way chapter 6 of Deep Learning from Scratch teaches."""
 
 
-@app.command()
+@app.command(rich_help_panel=PANEL_TRAIN)
 def train(
     config: Annotated[Path, typer.Argument(help="YAML config file, e.g. configs/mnist.yaml.", show_default=False)],
     overrides: Annotated[
@@ -153,15 +157,9 @@ def run() -> None:
     app()
 
 
-# each module registers its commands on `app`; they import their heavy dependencies inside the commands
-from . import (  # noqa: F401
-    config_commands,
-    data_commands,
-    inspect_commands,
-    runs_commands,
-    search_commands,
-    study_commands,
-)
+# each module registers its commands on `app` (importing heavy dependencies only inside them); this order is the
+# order of the panels in `scratchrun --help`
+from . import study_commands, search_commands, runs_commands, inspect_commands, config_commands, data_commands  # noqa: F401, I001
 
 if __name__ == "__main__":
     sys.exit(run())

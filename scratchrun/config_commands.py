@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
-from .cli import _fail, app, console, out
+from .cli import PANEL_SETUP, _fail, app, console, out
 from .errors import ScratchrunError
 
 SOURCES = {  # where a value comes from -> (its line's style, its tag's style) on a terminal
@@ -22,7 +22,7 @@ Overrides = Annotated[
 ]
 
 
-@app.command("config")
+@app.command("config", rich_help_panel=PANEL_SETUP)
 def show_config(
     config: Annotated[Path, typer.Argument(help="YAML config file, e.g. configs/mnist.yaml.", show_default=False)],
     overrides: Overrides = None,
@@ -49,7 +49,7 @@ def show_config(
     _print_annotated(resolved, sources(given, override_keys, resolved), str(config), "search" in given)
 
 
-@app.command("schema")
+@app.command("schema", rich_help_panel=PANEL_SETUP)
 def show_schema(
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Write the schema to this file instead of printing it.", show_default=False)] = None,
 ) -> None:

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from .cli import EXIT_SIGINT, DataDir, _fail, app, check_data_dir, console, out
+from .cli import EXIT_SIGINT, PANEL_SETUP, DataDir, _fail, app, check_data_dir, console, out
 from .errors import DataError, ScratchrunError
 
 if TYPE_CHECKING:
@@ -17,6 +17,7 @@ data_app = typer.Typer(no_args_is_help=True)
 app.add_typer(
     data_app,
     name="data",
+    rich_help_panel=PANEL_SETUP,
     help="Where each dataset's files are read from, whether they verify, and fetching them ahead of time.",
 )
 

@@ -10,7 +10,18 @@ from typing import Annotated
 
 import typer
 
-from .cli import EXIT_SIGINT, DataDir, _fail, _interrupt_exit_code, _on_sigterm, app, check_data_dir, console, out
+from .cli import (
+    EXIT_SIGINT,
+    PANEL_RUNS,
+    DataDir,
+    _fail,
+    _interrupt_exit_code,
+    _on_sigterm,
+    app,
+    check_data_dir,
+    console,
+    out,
+)
 from .errors import ScratchrunError
 
 RunArg = Annotated[
@@ -20,7 +31,7 @@ RunArg = Annotated[
 ]
 
 
-@app.command()
+@app.command(rich_help_panel=PANEL_RUNS)
 def show(
     run: RunArg,
     runs_dir: Annotated[Path, typer.Option("--runs-dir", help="Folder in which RUN is looked up by name.")] = Path("runs"),
@@ -59,7 +70,7 @@ def show(
     out.print(f"\ncurves: {curves}" + ("" if curves.is_file() else " (not written yet)"), markup=False, soft_wrap=True)
 
 
-@app.command()
+@app.command(rich_help_panel=PANEL_RUNS)
 def reproduce(
     run: RunArg,
     runs_dir: Annotated[

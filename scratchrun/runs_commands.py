@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from .cli import _fail, app, console, out
+from .cli import PANEL_RUNS, _fail, app, console, out
 from .errors import ConfigError, ScratchrunError
 
 STATUS_STYLE = {"running": "cyan", "completed": "green", "diverged": "red", "failed": "red", "interrupted": "yellow",
@@ -18,7 +18,7 @@ HEADERS = {"val_acc": "val acc", "test_acc": "test acc", "wall_time_s": "wall ti
 PLOT_SUFFIXES = (".png", ".svg", ".pdf")
 
 
-@app.command()
+@app.command(rich_help_panel=PANEL_RUNS)
 def runs(
     runs_dir: Annotated[Path, typer.Argument(metavar="RUNS_DIR", help="The folder of run folders.")] = Path("runs"),
     where: Annotated[list[str] | None, typer.Option("--where", help="KEY=VALUE (YAML): only runs whose config has this value, e.g. optimizer.name=adam or status=completed; repeatable.", show_default=False)] = None,
@@ -64,7 +64,7 @@ def runs(
         _print_table(table, columns, f"{runs_dir}: {ix.status_counts(ix.runs_of(selected))}")
 
 
-@app.command()
+@app.command(rich_help_panel=PANEL_RUNS)
 def compare(
     targets: Annotated[list[str], typer.Argument(metavar="RUN_OR_STUDY", help="Run folders, study or search folders (all their runs), or names of them in the runs folder.", show_default=False)],
     all_params: Annotated[bool, typer.Option("--all-params", help="Every config value, not only those that differ.")] = False,

@@ -12,14 +12,25 @@ from typing import Annotated
 
 import typer
 
-from .cli import DataDir, DryRun, _fail, _interrupt_exit_code, _on_sigterm, app, check_data_dir, console, out
+from .cli import (
+    PANEL_SEARCH,
+    DataDir,
+    DryRun,
+    _fail,
+    _interrupt_exit_code,
+    _on_sigterm,
+    app,
+    check_data_dir,
+    console,
+    out,
+)
 from .errors import ConfigError, ScratchrunError
 from .study_commands import Jobs, Overrides, RunsDir
 
 EXECUTORS = ("local", "dask")
 
 
-@app.command()
+@app.command(rich_help_panel=PANEL_SEARCH)
 def search(
     config: Annotated[Path, typer.Argument(help="A config with a search: section.", show_default=False)],
     overrides: Overrides = None,

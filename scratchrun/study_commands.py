@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from .cli import EXIT_SIGINT, DataDir, DryRun, _fail, app, check_data_dir, console, out
+from .cli import EXIT_SIGINT, PANEL_STUDIES, DataDir, DryRun, _fail, app, check_data_dir, console, out
 from .errors import ConfigError, ScratchrunError
 
 RunsDir = Annotated[Path, typer.Option("--runs-dir", help="Folder that receives the study folder.")]
@@ -164,7 +164,7 @@ def _base(config: Path | None, overrides: list[str] | None, defaults: dict) -> d
         _fail(e)
 
 
-@app.command()
+@app.command(rich_help_panel=PANEL_STUDIES)
 def sweep(
     config: Annotated[Path, typer.Argument(help="Base YAML config.", show_default=False)],
     axes: Annotated[
@@ -201,7 +201,7 @@ BOOK_OPTIMIZER_SETTING = {  # 784-100-100-100-100-10, ReLU, He init, batch 128, 
 TOY_LR = {"sgd": 0.95, "momentum": 0.1, "nesterov": 0.1, "adagrad": 1.5, "rmsprop": 0.3, "adam": 0.3}
 
 
-@app.command("compare-optimizers")
+@app.command("compare-optimizers", rich_help_panel=PANEL_STUDIES)
 def compare_optimizers(
     config: StudyConfig = None,
     overrides: Overrides = None,
@@ -255,7 +255,7 @@ BOOK_OVERFIT_SETTING = {  # the first 300 training images, 784-(100x6)-10 ReLU, 
 }
 
 
-@app.command("overfit-study")
+@app.command("overfit-study", rich_help_panel=PANEL_STUDIES)
 def overfit_study(
     config: StudyConfig = None,
     overrides: Overrides = None,
@@ -299,7 +299,7 @@ BOOK_BN_SETTING = {  # the first 1,000 training images, 784-(100x5)-10 ReLU, SGD
 }
 
 
-@app.command("bn-study")
+@app.command("bn-study", rich_help_panel=PANEL_STUDIES)
 def bn_study(
     config: StudyConfig = None,
     overrides: Overrides = None,
@@ -343,7 +343,7 @@ BOOK_INIT_SETTING = {  # 6.2.4: the 5-layer ReLU net, SGD lr 0.01, batch 128, 2,
 }
 
 
-@app.command("init-study")
+@app.command("init-study", rich_help_panel=PANEL_STUDIES)
 def init_study(
     config: StudyConfig = None,
     overrides: Overrides = None,
