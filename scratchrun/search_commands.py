@@ -113,6 +113,10 @@ def search(
         out.print(f"final test (trained on {final['train_samples']} training + validation images, scored once): "
                   f"test_acc {final['test_acc']:.4f}, test_loss {final['test_loss']:.4f}", soft_wrap=True)
     out.print(str(folder), soft_wrap=True)
+    failed = [row for row in run.rows.values() if row["status"] == "failed"]
+    if failed:  # the search went on without them, as it should; but a bug must not pass unseen
+        console.print(f"[yellow]note:[/] {len(failed)} trial(s) failed with an internal error; see "
+                      f"{folder / failed[0]['run_dir'] / 'error.txt'}", soft_wrap=True)
 
 
 def _dry_run(run, workers: int) -> None:
@@ -120,18 +124,17 @@ def _dry_run(run, workers: int) -> None:
     from rich.table import Table
 
     from .estimate import duration, makespan, run_estimate
-    from .search import sample
 
     plan, trials = run.plan, range(run.plan.trials)
     table = Table(title=f"round 1 of {plan.rounds}: {plan.trials} trials (later rounds sample narrowed ranges)",
                   title_justify="left")
     for column in ("trial", *run.keys, "estimated"):
         table.add_column(column, justify="right")
-    specs = [run.spec(t, plan.space) for t in trials]
+    values = {t: run.values(t, plan.space) for t in trials}
+    specs = [run.spec(t, values[t]) for t in trials]
     for spec in specs:
-        values = [_fmt(v) for v in sample(plan.space, run.seed, spec.index).values()]
         done = " (finished)" if (spec.index, None) in run.journal else ""
-        table.add_row(str(spec.index), *values, duration(run_estimate(spec.config, evaluate_test=False).seconds) + done)
+        table.add_row(str(spec.index), *(_fmt(v) for v in values[spec.index].values()), duration(run_estimate(spec.config, evaluate_test=False).seconds) + done)
     out.print(table)
     alive, seconds = list(specs), 0.0
     for epochs in run.rungs:  # successive halving: every rung retrains its trials from the start

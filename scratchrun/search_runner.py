@@ -73,10 +73,14 @@ class SearchRun:
     def keys(self) -> list[str]:
         return [d.key for d in self.plan.space]
 
-    def spec(self, trial: int, space: Sequence[Dimension], stop_epochs: int | None = None) -> RunSpec:
+    def values(self, trial: int, space: Sequence[Dimension]) -> dict[str, Any]:
+        """Trial `trial`'s sampled values: a function of the search seed, the trial number and the round's ranges."""
+        return sample(space, self.seed, trial)
+
+    def spec(self, trial: int, values: dict[str, Any], stop_epochs: int | None = None) -> RunSpec:
         """Trial `trial`'s run: the base config with its sampled values, its own seed and name."""
         run = copy.deepcopy(self.base)
-        for key, value in sample(space, self.seed, trial).items():
+        for key, value in values.items():
             set_dotted(run, key, value)
         run["seed"], run["name"] = trial_seed(self.seed, trial), f"trial-{trial:03d}"
         config = config_from_dict(run, f"{self.source} (trial {trial})")
@@ -110,19 +114,19 @@ class SearchRun:
 
     def _train(self, round_number: int, space, trials: list[int], stop: int | None) -> None:
         """Train the trials not in the journal yet (each into a fresh folder); take the others from it."""
-        todo = []
+        todo, values = [], {}
         for trial in trials:
             if (trial, stop) in self.journal:
                 self._record(self.journal[(trial, stop)])
             else:
-                spec = self.spec(trial, space, stop)
+                values[trial] = self.values(trial, space)
+                spec = self.spec(trial, values[trial], stop)
                 shutil.rmtree(self.folder / spec.variant, ignore_errors=True)  # an earlier rung's or attempt's run
                 todo.append(spec)
         if self.display is not None:
             self.display.stage(round_number, stop or self.rungs[-1], len(trials), len(trials) - len(todo))
         if not todo:
             return
-        values = {spec.index: sample(space, self.seed, spec.index) for spec in todo}
 
         def finished(result: RunResult) -> None:
             row = self._row(result, round_number, values[result.index])

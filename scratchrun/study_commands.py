@@ -106,6 +106,11 @@ def run_study(
     write_readme(folder, kind, " ".join(["scratchrun", *sys.argv[1:]]), summary, len(specs))
     _print_summary(kind, len(specs), summary)
     out.print(str(folder), soft_wrap=True)
+    failed = [r for r in results if r.status == "failed"]
+    if failed:  # a bug, not a result: recorded with the others, but the study must not look like a success
+        console.print(f"[red]error:[/] {len(failed)} run(s) failed with an internal error, e.g. "
+                      f"{Path(failed[0].run_dir) / 'error.txt'}; the other runs and the tables are complete.", soft_wrap=True)
+        raise typer.Exit(1)
     return folder
 
 

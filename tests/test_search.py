@@ -463,3 +463,19 @@ def test_a_tampered_journal_cannot_point_outside_the_search_or_crash_it(tiny, tm
     assert result.exit_code == 0, result.output
     assert (victim / "summary.json").read_text() == '{"status": "completed"}'
     assert {t["run_dir"] for t in read_csv(folder / "trials.csv")} == {f"trial-00{i}" for i in range(4)}
+
+
+def test_a_failed_trial_does_not_stop_the_search_but_is_reported(tiny, tmp_path, monkeypatch):
+    from scratchrun.optimizers import SGD
+
+    def broken(self, params, grads):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(SGD, "update", broken)
+    config = write_config(tmp_path, SEARCH.replace("rounds: 3", "rounds: 1"))
+    result = invoke("search", config, "--runs-dir", tmp_path / "runs", "--jobs", "1")
+    assert result.exit_code == 0, result.output
+    (folder,) = (tmp_path / "runs").iterdir()
+    statuses = {t["optimizer.name"]: t["status"] for t in read_csv(folder / "trials.csv")}
+    assert statuses == {"sgd": "failed", "momentum": "completed"}
+    assert "trial(s) failed with an internal error" in result.output and "error.txt" in result.output

@@ -275,3 +275,23 @@ def test_every_study_command_names_a_data_dir_that_is_not_a_folder(tiny, tmp_pat
     result = runner.invoke(app, [*args, "data.dataset=tiny", "--data-dir", str(tmp_path / "nope"), "--runs-dir", str(tmp_path / "runs")])
     assert result.exit_code == 2 and "nope" in result.output and "is not a folder" in result.output
     assert not (tmp_path / "runs").exists()
+
+
+def test_a_run_that_fails_with_a_bug_is_recorded_and_the_study_exits_1(tiny, tmp_path, monkeypatch):
+    from scratchrun.optimizers import SGD
+
+    def broken(self, params, grads):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(SGD, "update", broken)
+    config = tmp_path / "small.yaml"
+    config.write_text(SMALL)
+    result = runner.invoke(app, ["sweep", str(config), "optimizer.name=sgd,adam", "--jobs", "1",
+                                 "--runs-dir", str(tmp_path / "runs")])
+    assert result.exit_code == 1 and "1 run(s) failed with an internal error" in result.output
+    assert "error.txt" in result.output and "Traceback" not in result.output
+    (folder,) = (tmp_path / "runs").iterdir()
+    rows = {row["variant"]: row for row in read_rows(folder / "results.csv")}
+    assert (rows["sgd"]["status"], rows["adam"]["status"]) == ("failed", "completed")  # the other run still trained
+    assert "RuntimeError: boom" in (folder / rows["sgd"]["run_dir"] / "error.txt").read_text()
+    assert (folder / "summary.csv").is_file()
