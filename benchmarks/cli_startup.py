@@ -6,7 +6,7 @@ Run by hand, never in CI:
 
 Prints the min / median / max wall time of N fresh `scratchrun --help` processes, beside the same figures for
 a bare `python -c pass` (the interpreter's own start-up, which no change to scratchrun can remove), and the
-heavy modules that `import scratchrun.cli` pulls in (there should be none).
+heavy modules that `import scratchrun.cli.app` pulls in (there should be none).
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ def wall_times(command: list[str], runs: int) -> list[float]:
 
 def heavy_imports(python: str) -> list[str]:
     """The modules from HEAVY that importing the CLI loads."""
-    probe = f"import sys, scratchrun.cli; print(' '.join(m for m in {HEAVY!r} if m in sys.modules))"
+    probe = f"import sys, scratchrun.cli.app; print(' '.join(m for m in {HEAVY!r} if m in sys.modules))"
     return subprocess.run([python, "-c", probe], capture_output=True, text=True, check=True).stdout.split()
 
 
@@ -61,7 +61,7 @@ def main() -> None:
     print(line(f"scratchrun {' '.join(args.command)}", help_times))
     print(line("python -c pass", python_times))
     print(f"scratchrun's own share (median): {statistics.median(help_times) - statistics.median(python_times):.3f} s")
-    print(f"heavy modules loaded by `import scratchrun.cli`: {', '.join(heavy_imports(sys.executable)) or 'none'}")
+    print(f"heavy modules loaded by `import scratchrun.cli.app`: {', '.join(heavy_imports(sys.executable)) or 'none'}")
     verdict = "within" if statistics.median(help_times) < BUDGET_S else "OVER"
     print(f"median is {verdict} the {BUDGET_S} s budget")
 

@@ -30,11 +30,11 @@ def main() -> None:
     args = parser.parse_args()
     from threadpoolctl import threadpool_limits
 
-    from scratchrun.config import config_from_dict
-    from scratchrun.datasets import load_raw
-    from scratchrun.experiment import BLAS_THREADS, build, prepare_data
-    from scratchrun.runs import blas_description
-    from scratchrun.trainer import train
+    from scratchrun.config.loader import config_from_dict
+    from scratchrun.data.registry import load_raw
+    from scratchrun.records.writer import blas_description
+    from scratchrun.training.run import BLAS_THREADS, build, prepare_data
+    from scratchrun.training.trainer import train
 
     print(f"python {sys.version.split()[0]}")
     config = config_from_dict({"name": "bench", "model": {"hidden": [100] * 4}, "optimizer": {"name": "adam"},

@@ -26,7 +26,7 @@ REPO = Path(__file__).resolve().parents[1]
 
 def make_runs(root: Path, n: int) -> None:
     """N run folders as `scratchrun train` leaves them, minus the files listing never reads."""
-    from scratchrun.config import config_from_dict, dump_yaml
+    from scratchrun.config.loader import config_from_dict, dump_yaml
 
     for i in range(n):
         optimizer = ("sgd", "momentum", "adam")[i % 3]
@@ -62,8 +62,8 @@ def main() -> None:
     import yaml
     from typer.testing import CliRunner
 
-    from scratchrun.cli import app
-    from scratchrun.run_index import scan
+    from scratchrun.cli.app import app
+    from scratchrun.records.reader import scan
 
     runner = CliRunner()
 

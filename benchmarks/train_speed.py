@@ -144,10 +144,10 @@ def run_scratchrun(case: Case, threads: int, repeats: int) -> dict:
     the same thing the run's summary calls samples_per_s, but per epoch. (metrics.csv's `seconds` is rounded to
     1 ms and would need each evaluation's duration subtracted; this is exact.)
     """
-    from scratchrun.config import config_from_dict
-    from scratchrun.data import Data, Split
-    from scratchrun.experiment import run_experiment
-    from scratchrun.trainer import Callback
+    from scratchrun.config.loader import config_from_dict
+    from scratchrun.data.splits import Data, Split
+    from scratchrun.training.run import run_experiment
+    from scratchrun.training.trainer import Callback
 
     class EpochClock(Callback):
         def on_train_start(self, total_iterations: int, per_epoch: int) -> None:
@@ -404,13 +404,13 @@ def run_textbook(case: Case, threads: int, repeats: int) -> dict:
 
 # ----------------------------------------------------------------------------- extras
 def run_evaluate(threads: int, repeats: int = 5) -> dict:
-    """Seconds of one `scratchrun.trainer.evaluate` pass of the book net over the 54,000 training images."""
+    """Seconds of one `scratchrun.training.trainer.evaluate` pass of the book net over the 54,000 training images."""
     from threadpoolctl import threadpool_limits
 
-    from scratchrun.config import config_from_dict
-    from scratchrun.data import Data, Split
-    from scratchrun.experiment import build
-    from scratchrun.trainer import evaluate
+    from scratchrun.config.loader import config_from_dict
+    from scratchrun.data.splits import Data, Split
+    from scratchrun.training.run import build
+    from scratchrun.training.trainer import evaluate
 
     x, y, x_test, y_test = random_data()
     data = Data(Split(x, y), None, Split(x_test, y_test), N_FEATURES, N_CLASSES, "random")
@@ -430,8 +430,8 @@ def run_evaluate(threads: int, repeats: int = 5) -> dict:
 PROBE = r"""
 import time; T0 = time.time()
 import json, sys
-import scratchrun.experiment as experiment
-from scratchrun.trainer import Callback
+import scratchrun.training.run as experiment
+from scratchrun.training.trainer import Callback
 out_path, marks = sys.argv[1], {"code_start": T0}
 
 class Probe(Callback):
@@ -450,7 +450,7 @@ def with_probe(config, raw, runs_dir, callbacks=(), **kwargs):
     return original(config, raw, runs_dir, [*callbacks, Probe()], **kwargs)
 experiment.run_experiment = with_probe  # the CLI imports run_experiment from the module when `train` runs
 sys.argv = ["scratchrun", *sys.argv[2:]]
-from scratchrun.cli import run
+from scratchrun.cli.app import run
 run()
 """
 

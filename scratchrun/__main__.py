@@ -1,5 +1,5 @@
 """`python -m scratchrun` is the same as the `scratchrun` command."""
 
-from .cli import run
+from scratchrun.cli.app import run
 
 run()

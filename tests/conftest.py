@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from idx_fixtures import write_tiny_dataset
 
-from scratchrun.datasets import DATASETS
+from scratchrun.data.registry import DATASETS
 
 # Read once, before any test changes the environment.
 REAL_DATA_DIR = os.environ.get("SCRATCHRUN_DATA_DIR")

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from scratchrun.cli import app
+from scratchrun.cli.app import app
 
 runner = CliRunner()
 
@@ -189,7 +189,7 @@ def test_corrupt_data_file_exits_1_and_leaves_no_run_folder(tiny, tmp_path):
 def test_missing_dataset_everywhere_says_how_to_put_files_in_place(tmp_path, monkeypatch):
     from idx_fixtures import write_tiny_dataset
 
-    from scratchrun.datasets import DATASETS
+    from scratchrun.data.registry import DATASETS
 
     spec = write_tiny_dataset(tmp_path / "elsewhere", "tiny")
     monkeypatch.setitem(DATASETS, "tiny", spec)
@@ -219,7 +219,7 @@ def test_help_and_module_entry_point():
 
 
 def test_an_internal_error_is_recorded_as_failed_with_its_traceback(tiny, tmp_path, monkeypatch):
-    from scratchrun.model import MLP
+    from scratchrun.nn.model import MLP
 
     def broken(self, x, y):
         raise RuntimeError("boom")

@@ -9,7 +9,7 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from scratchrun.config import Config, config_from_dict, dump_yaml, load_config, to_dict
+from scratchrun.config.loader import Config, config_from_dict, dump_yaml, load_config, to_dict
 from scratchrun.errors import ConfigError
 
 REPO = Path(__file__).resolve().parents[1]
@@ -212,7 +212,7 @@ def test_a_search_section_is_ignored_by_the_run_config(tmp_path):
 
 
 def test_a_bad_value_from_an_override_names_the_override_not_the_file_line(tmp_path):
-    from scratchrun.config import load_config
+    from scratchrun.config.loader import load_config
 
     path = tmp_path / "c.yaml"
     path.write_text("model:\n  hidden: [10]\n  dropout: 0.1\n")

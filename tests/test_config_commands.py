@@ -15,15 +15,15 @@ from hypothesis import strategies as st
 from rich.console import Console
 from typer.testing import CliRunner
 
-from scratchrun import config_commands
-from scratchrun.cli import app
-from scratchrun.config import config_from_dict, dump_yaml, load_config, to_dict
+from scratchrun.cli import config as config_commands
+from scratchrun.cli.app import app
+from scratchrun.cli.search import _plan
+from scratchrun.config.json_schema import PRUNE_DEFAULTS, config_keys, config_schema
+from scratchrun.config.loader import config_from_dict, dump_yaml, load_config, to_dict
+from scratchrun.config.rules import is_config_key
+from scratchrun.config.search import parse_search
 from scratchrun.errors import ConfigError
-from scratchrun.json_schema import PRUNE_DEFAULTS, config_keys, config_schema
-from scratchrun.optimizers import OPTIMIZERS
-from scratchrun.schema import is_config_key
-from scratchrun.search import parse_search
-from scratchrun.search_commands import _plan
+from scratchrun.nn.optimizers import OPTIMIZERS
 
 REPO = Path(__file__).resolve().parents[1]
 runner = CliRunner()
@@ -357,7 +357,7 @@ def test_the_schema_shipped_in_configs_is_the_one_the_loader_would_generate():
     import json
     from pathlib import Path
 
-    from scratchrun.json_schema import config_schema
+    from scratchrun.config.json_schema import config_schema
 
     configs = Path(__file__).resolve().parents[1] / "configs"
     shipped = json.loads((configs / "scratchrun.schema.json").read_text(encoding="utf-8"))

@@ -11,10 +11,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from scratchrun import dask_executor
 from scratchrun.errors import ScratchrunError
-from scratchrun.executor import run_all
-from scratchrun.studies import Variant, expand
+from scratchrun.experiments.executors import dask as dask_executor
+from scratchrun.experiments.executors.local import run_all
+from scratchrun.experiments.specs import Variant, expand
 
 BASE = {"name": "small", "data": {"dataset": "tiny", "val_fraction": 0.2}, "model": {"hidden": [8]},
         "train": {"epochs": 2, "batch_size": 32}}  # validated by `expand`, once the `tiny` fixture has registered it
@@ -100,7 +100,7 @@ def test_a_search_on_a_local_cluster_gives_the_local_executors_trials(tiny, tmp_
     from test_search import PRUNED
     from typer.testing import CliRunner
 
-    from scratchrun.cli import app
+    from scratchrun.cli.app import app
 
     config = tmp_path / "search.yaml"
     config.write_text(PRUNED)

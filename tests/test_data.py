@@ -8,9 +8,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from idx_fixtures import tiny_arrays
 
-from scratchrun.config import DataConfig
-from scratchrun.data import Minibatches, make_data, split_indices
-from scratchrun.datasets import RawDataset
+from scratchrun.config.loader import DataConfig
+from scratchrun.data.registry import RawDataset
+from scratchrun.data.splits import Minibatches, make_data, split_indices
 from scratchrun.errors import ConfigError
 
 

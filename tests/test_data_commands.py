@@ -11,9 +11,9 @@ from idx_fixtures import write_tiny_dataset
 from test_datasets import dead_url, install_fake_npm, listing, make_package, mirror  # noqa: F401 (mirror: a fixture)
 from typer.testing import CliRunner
 
-from scratchrun import datasets
-from scratchrun.cli import app
-from scratchrun.datasets import DATASETS, default_cache_dir, load_raw
+from scratchrun.cli.app import app
+from scratchrun.data import registry as datasets
+from scratchrun.data.registry import DATASETS, default_cache_dir, load_raw
 
 runner = CliRunner()
 FILENAMES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")

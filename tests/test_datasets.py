@@ -16,8 +16,8 @@ import numpy as np
 import pytest
 from idx_fixtures import idx_bytes, tiny_arrays, write_tiny_dataset
 
-from scratchrun import datasets
-from scratchrun.datasets import DATASETS, default_cache_dir, load_raw
+from scratchrun.data import registry as datasets
+from scratchrun.data.registry import DATASETS, default_cache_dir, load_raw
 from scratchrun.errors import ConfigError, DataError
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 from idx_fixtures import tiny_arrays
 
-from scratchrun.datasets import load_raw
-from scratchrun.decoded import decoded_dir
+from scratchrun.data.cache import decoded_dir
+from scratchrun.data.registry import load_raw
 
 
 def test_first_load_writes_a_decoded_copy_and_the_second_maps_it(tiny, tmp_path):

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from typer.testing import CliRunner
 
-from scratchrun.config import config_from_dict
-from scratchrun.estimate import makespan, run_estimate, split_sizes
+from scratchrun.config.loader import config_from_dict
+from scratchrun.training.estimate import makespan, run_estimate, split_sizes
 
 runner = CliRunner()
 CONFIG = """name: dry
@@ -21,7 +21,7 @@ search:
 
 
 def invoke(*args):
-    from scratchrun.cli import app
+    from scratchrun.cli.app import app
 
     return runner.invoke(app, [str(a) for a in args])
 

@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 from idx_fixtures import idx_bytes, write_idx
 
+from scratchrun.data.idx import parse_idx, read_idx
 from scratchrun.errors import DataError
-from scratchrun.idx import parse_idx, read_idx
 
 ARRAY = np.arange(2 * 3 * 4, dtype=np.uint8).reshape(2, 3, 4)
 

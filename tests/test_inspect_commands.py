@@ -12,10 +12,10 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from scratchrun.cli import app
-from scratchrun.reproduce import compare_runs
-from scratchrun.run_index import read_steps
-from scratchrun.text_chart import line_chart
+from scratchrun.cli.app import app
+from scratchrun.cli.display.text_chart import line_chart
+from scratchrun.records.reader import read_steps
+from scratchrun.records.reproduce import compare_runs
 
 runner = CliRunner()
 
@@ -214,9 +214,9 @@ def test_reproduce_reports_the_first_difference_and_exits_1(tiny, tmp_path):
 
 
 def test_reproduce_a_pruned_search_trial_keeps_its_epochs_and_leaves_the_test_set_alone(tiny, tmp_path):
-    from scratchrun.config import config_from_dict
-    from scratchrun.datasets import load_raw
-    from scratchrun.experiment import run_experiment
+    from scratchrun.config.loader import config_from_dict
+    from scratchrun.data.registry import load_raw
+    from scratchrun.training.run import run_experiment
 
     runs = tmp_path / "runs"
     search = runs / "2024-01-01_00-00-00_search-s"
@@ -251,7 +251,7 @@ def test_reproduce_a_real_mnist_run(mnist_dir, tmp_path):
 
 
 def test_a_chart_of_losses_near_the_float_limit_does_not_overflow():
-    from scratchrun.text_chart import line_chart
+    from scratchrun.cli.display.text_chart import line_chart
 
     chart = line_chart([2.3] * 300 + [1e307, 1.5e308, 1.6e308, 1.7e308], None, 60, 6)
     assert len(chart.splitlines()) == 6 + 2 and "log y" in chart

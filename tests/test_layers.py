@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from gradcheck import assert_gradients_match, numeric_gradient
 
-from scratchrun.layers import ACTIVATIONS, Affine, BatchNorm, Dropout, Layer, ReLU, Sigmoid, Tanh
+from scratchrun.nn.layers import ACTIVATIONS, Affine, BatchNorm, Dropout, Layer, ReLU, Sigmoid, Tanh
 
 
 # ----------------------------------------------------------------------------- layers under test

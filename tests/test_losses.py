@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from gradcheck import assert_gradients_match, numeric_gradient
 
-from scratchrun.losses import cross_entropy_sum, softmax_cross_entropy
+from scratchrun.nn.losses import cross_entropy_sum, softmax_cross_entropy
 
 CASES = [(1, 2, 0), (4, 3, 1), (7, 10, 2), (16, 5, 3)]  # (batch, classes, seed)
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from scratchrun.cli import app
+from scratchrun.cli.app import app
 
 pytestmark = pytest.mark.mnist
 REPO = Path(__file__).resolve().parents[1]

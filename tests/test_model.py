@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 from gradcheck import assert_gradients_match, numeric_gradient
 
-from scratchrun.config import ModelConfig
-from scratchrun.layers import Affine, BatchNorm, Dropout
-from scratchrun.model import MLP
-from scratchrun.optimizers import SGD
+from scratchrun.config.loader import ModelConfig
+from scratchrun.nn.layers import Affine, BatchNorm, Dropout
+from scratchrun.nn.model import MLP
+from scratchrun.nn.optimizers import SGD
 
 N_IN, N_OUT, BATCH = 4, 3, 8
 
@@ -243,7 +243,7 @@ def test_every_parameter_and_gradient_is_a_view_into_one_buffer():
 
 @pytest.mark.parametrize("name", ["sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam"])
 def test_updating_the_packed_buffer_equals_updating_each_array(name):
-    from scratchrun.optimizers import OPTIMIZERS
+    from scratchrun.nn.optimizers import OPTIMIZERS
 
     rng = np.random.default_rng(5)
     x, y = rng.standard_normal((8, 12)).astype(np.float32), rng.integers(0, 3, 8)

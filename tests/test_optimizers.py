@@ -7,7 +7,16 @@ import math
 import numpy as np
 import pytest
 
-from scratchrun.optimizers import OPTIMIZERS, SGD, AdaGrad, Adam, Momentum, Nesterov, RMSProp, hyperparameter_defaults
+from scratchrun.nn.optimizers import (
+    OPTIMIZERS,
+    SGD,
+    AdaGrad,
+    Adam,
+    Momentum,
+    Nesterov,
+    RMSProp,
+    hyperparameter_defaults,
+)
 
 # The defaults column of the table in docs/chapter6.md, section 6.1.
 BOOK_DEFAULTS = {

@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from scratchrun.errors import RunDirError
-from scratchrun.runs import create_run_dir, safe_name, write_json_atomic
+from scratchrun.records.writer import create_run_dir, safe_name, write_json_atomic
 
 
 @given(st.text(max_size=200))

@@ -16,12 +16,14 @@ import pytest
 from idx_fixtures import write_tiny_dataset
 from typer.testing import CliRunner
 
-from scratchrun import cli, run_index, runs
-from scratchrun.cli import app
-from scratchrun.config import Config
-from scratchrun.datasets import DATASETS
-from scratchrun.optimizers import hyperparameter_defaults
-from scratchrun.runs import RunRecord
+from scratchrun.cli import app as cli
+from scratchrun.cli.app import app
+from scratchrun.config.loader import Config
+from scratchrun.data.registry import DATASETS
+from scratchrun.nn.optimizers import hyperparameter_defaults
+from scratchrun.records import reader as run_index
+from scratchrun.records import writer as runs
+from scratchrun.records.writer import RunRecord
 
 runner = CliRunner()
 

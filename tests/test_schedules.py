@@ -7,11 +7,11 @@ import math
 import numpy as np
 import pytest
 
-from scratchrun.config import TrainConfig, config_from_dict
-from scratchrun.data import Data, Split
-from scratchrun.experiment import build
-from scratchrun.schedules import SCHEDULES, cosine
-from scratchrun.trainer import train
+from scratchrun.config.loader import TrainConfig, config_from_dict
+from scratchrun.data.splits import Data, Split
+from scratchrun.nn.schedules import SCHEDULES, cosine
+from scratchrun.training.run import build
+from scratchrun.training.trainer import train
 
 
 def test_cosine_starts_at_the_full_rate_and_falls_to_near_zero():

@@ -7,9 +7,8 @@ import math
 import numpy as np
 import pytest
 
-from scratchrun.errors import ConfigError
-from scratchrun.schema import is_config_key
-from scratchrun.search import (
+from scratchrun.config.rules import is_config_key
+from scratchrun.config.search import (
     Dimension,
     Prune,
     best_trials,
@@ -20,6 +19,7 @@ from scratchrun.search import (
     sample,
     successive_halving,
 )
+from scratchrun.errors import ConfigError
 
 BOOK = {"trials": 100, "space": {"optimizer.lr": {"log_uniform": [1.0e-6, 1.0e-2]},
                                  "model.weight_decay": {"log_uniform": [1.0e-8, 1.0e-4]}}}
@@ -108,7 +108,7 @@ def run_search(tmp_path, runs: str, *extra: str):
 
     from typer.testing import CliRunner
 
-    from scratchrun.cli import app
+    from scratchrun.cli.app import app
 
     path = tmp_path / "search.yaml"
     path.write_text(SEARCH)
@@ -143,7 +143,7 @@ def test_a_three_round_search_narrows_and_is_the_same_with_any_number_of_jobs(ti
 def test_search_without_a_search_section_is_a_config_error(tiny, tmp_path):
     from typer.testing import CliRunner
 
-    from scratchrun.cli import app
+    from scratchrun.cli.app import app
 
     path = tmp_path / "plain.yaml"
     path.write_text("data: {dataset: tiny}\n")
@@ -166,7 +166,7 @@ def test_a_small_book_search_on_mnist_finds_a_working_lr_without_reading_the_tes
     import dataclasses
     from pathlib import Path
 
-    from scratchrun import datasets
+    from scratchrun.data import registry as datasets
 
     real = datasets.load_raw
     guarded = lambda *a, **k: dataclasses.replace(real(*a, **k), test_images=Untouchable(), test_labels=Untouchable())
@@ -213,9 +213,9 @@ def test_promotion_by_loss_keeps_the_lowest_and_at_least_one():
 
 def test_a_run_stopped_early_is_exactly_the_start_of_the_full_run(tiny, tmp_path):
     """What lets successive halving retrain a promoted trial from scratch: the prefix repeats to the last digit."""
-    from scratchrun.config import config_from_dict
-    from scratchrun.datasets import load_raw
-    from scratchrun.experiment import run_experiment
+    from scratchrun.config.loader import config_from_dict
+    from scratchrun.data.registry import load_raw
+    from scratchrun.training.run import run_experiment
 
     config = config_from_dict({"name": "r", "data": {"dataset": "tiny", "val_fraction": 0.2}, "model": {"hidden": [16], "dropout": 0.2},
                                "train": {"epochs": 4, "batch_size": 32, "lr_schedule": "cosine"}})
@@ -243,7 +243,7 @@ def write_config(tmp_path, text: str, name: str = "search.yaml"):
 def invoke(*args: str):
     from typer.testing import CliRunner
 
-    from scratchrun.cli import app
+    from scratchrun.cli.app import app
 
     return CliRunner().invoke(app, [str(a) for a in args])
 
@@ -356,7 +356,7 @@ class Untouchable:
 def test_without_final_test_no_trial_touches_the_test_arrays(tiny, tmp_path, monkeypatch):
     import dataclasses
 
-    from scratchrun import datasets
+    from scratchrun.data import registry as datasets
 
     real = datasets.load_raw
     guarded = lambda *a, **k: dataclasses.replace(real(*a, **k), test_images=Untouchable(), test_labels=Untouchable())
@@ -403,7 +403,7 @@ def test_search_keys_can_be_overridden_on_the_command_line(tiny, tmp_path):
 
 
 def test_ctrl_c_in_a_one_process_search_stops_it_and_resume_finishes_it(tiny, tmp_path, monkeypatch):
-    from scratchrun.model import MLP
+    from scratchrun.nn.model import MLP
 
     config = write_config(tmp_path, SEARCH.replace("rounds: 3", "rounds: 1"))
     real_step, calls = MLP.train_step, {"n": 0}
@@ -466,7 +466,7 @@ def test_a_tampered_journal_cannot_point_outside_the_search_or_crash_it(tiny, tm
 
 
 def test_a_failed_trial_does_not_stop_the_search_but_is_reported(tiny, tmp_path, monkeypatch):
-    from scratchrun.optimizers import SGD
+    from scratchrun.nn.optimizers import SGD
 
     def broken(self, params, grads):
         raise RuntimeError("boom")

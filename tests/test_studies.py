@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from scratchrun.cli import app
-from scratchrun.config import Config, config_from_dict, to_dict
+from scratchrun.cli.app import app
+from scratchrun.config.loader import Config, config_from_dict, to_dict
 from scratchrun.errors import ConfigError
-from scratchrun.studies import Variant, expand, grid, parse_axis
+from scratchrun.experiments.specs import Variant, expand, grid, parse_axis
 
 runner = CliRunner()
 BASE = to_dict(config_from_dict({"name": "base", "optimizer": {"name": "adam", "lr": 0.002}, "train": {"epochs": 2}}))
@@ -136,7 +136,7 @@ def test_compare_optimizers_on_mnist_sgd_is_slowest(mnist_dir, tmp_path):
                                  "--optimizers", "sgd,momentum,adagrad,adam", "--runs-dir", str(tmp_path / "runs")])
     assert result.exit_code == 0, result.output
     (folder,) = (tmp_path / "runs").iterdir()
-    from scratchrun.study_plots import read_losses
+    from scratchrun.plots.study import read_losses
 
     final = {}
     for row in read_rows(folder / "results.csv"):
@@ -202,7 +202,7 @@ def test_init_study_rejects_a_bad_init(tiny, tmp_path):
 def test_activation_statistics_match_the_book():
     import numpy as np
 
-    from scratchrun.init_study import activation_layers, activation_stats
+    from scratchrun.experiments.initial_weights import activation_layers, activation_stats
 
     saturated = activation_stats(activation_layers("std", 1.0, "sigmoid", np.random.default_rng(0)), "sigmoid")
     assert saturated[-1]["saturated"] > 0.3  # std 1 with sigmoid piles up at 0 and 1
@@ -278,7 +278,7 @@ def test_every_study_command_names_a_data_dir_that_is_not_a_folder(tiny, tmp_pat
 
 
 def test_a_run_that_fails_with_a_bug_is_recorded_and_the_study_exits_1(tiny, tmp_path, monkeypatch):
-    from scratchrun.optimizers import SGD
+    from scratchrun.nn.optimizers import SGD
 
     def broken(self, params, grads):
         raise RuntimeError("boom")

@@ -6,9 +6,9 @@ import io
 
 from rich.console import Console
 
-from scratchrun.executor import RunResult
-from scratchrun.studies import RunSpec
-from scratchrun.study_display import ProgressReporter, StudyDisplay
+from scratchrun.cli.display.study import ProgressReporter, StudyDisplay
+from scratchrun.experiments.executors.local import RunResult
+from scratchrun.experiments.specs import RunSpec
 
 
 def test_reporter_sends_start_evaluations_and_at_most_one_step_per_interval():

@@ -1,0 +1,203 @@
+"""`scratchrun data status|fetch|verify`: where the datasets are, whether they verify, and fetching ahead of time (issue 6)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from scratchrun.cli.common import EXIT_SIGINT, PANEL_SETUP, DataDir, _fail, app, check_data_dir, console, out
+from scratchrun.errors import DataError, ScratchrunError
+
+if TYPE_CHECKING:
+    from scratchrun.data.registry import Located, Lookup
+
+data_app = typer.Typer(no_args_is_help=True)
+app.add_typer(
+    data_app,
+    name="data",
+    rich_help_panel=PANEL_SETUP,
+    help="Where each dataset's files are read from, whether they verify, and fetching them ahead of time.",
+)
+
+
+def _complete_dataset(incomplete: str) -> list[str]:
+    """Shell completion for a dataset argument: the registered names (the registry is imported only here)."""
+    from scratchrun.data.registry import DATASETS
+
+    return [name for name in DATASETS if name.startswith(incomplete)]
+
+
+AnyDataset = Annotated[
+    str | None,
+    typer.Argument(help="A registered dataset, e.g. mnist or fashion-mnist (default: every one).",
+                   show_default=False, autocompletion=_complete_dataset),
+]
+ROLE_NAMES = {"train_images": "train images", "train_labels": "train labels",
+              "test_images": "test images", "test_labels": "test labels"}
+
+
+@data_app.command()
+def status(dataset: AnyDataset = None, data_dir: DataDir = None) -> None:
+    """Where each file would be read from and its size; fast, as nothing is read or hashed (see `data verify`)."""
+    lookups = _locate_all(dataset, data_dir)
+    for lookup in lookups:
+        checks = {role: "not checked" if found.path else "-" for role, found in lookup.files.items()}
+        _print_lookup(lookup, checks)
+        missing = [found.file.filename for found in lookup.files.values() if found.path is None]
+        if missing:
+            out.print(f"{len(missing)} of {len(lookup.files)} files missing: run {_fetch_command(lookup)} "
+                      f"to fetch them into {lookup.cache}.", soft_wrap=True)
+        out.print()
+
+
+@data_app.command()
+def verify(dataset: AnyDataset = None, data_dir: DataDir = None) -> None:
+    """Check every file found (IDX header and SHA-256 of the uncompressed bytes); exit 1 if one is missing or bad."""
+    from scratchrun.data.registry import check_file
+
+    problems = []
+    for lookup in _locate_all(dataset, data_dir):
+        checks = {}
+        for role, found in lookup.files.items():
+            if found.path is None:
+                checks[role] = "[red]missing[/]"
+                continue
+            try:
+                check_file(lookup.spec, role, found.path)
+                checks[role] = "[green]ok[/]"
+            except DataError as e:
+                checks[role] = f"[red]BAD[/]: {_reason(str(e), found)}"
+                problems.append(_bad_sentence(str(e), found, lookup))
+        _print_lookup(lookup, checks)
+        out.print()
+        if missing := [found for found in lookup.files.values() if found.path is None]:
+            problems.append(_missing_sentence(missing, lookup))
+    for sentence in problems:
+        console.print(f"[red]error:[/] {sentence}", soft_wrap=True)
+    if problems:
+        raise typer.Exit(1)
+
+
+@data_app.command()
+def fetch(
+    dataset: Annotated[
+        str, typer.Argument(help="A registered dataset, e.g. mnist or fashion-mnist.", autocompletion=_complete_dataset)
+    ] = "mnist",
+    data_dir: DataDir = None,
+) -> None:
+    """Fetch a dataset into the user cache now, for a machine that will be offline later; valid files are kept."""
+    from scratchrun.cli.display.progress import DownloadBar
+    from scratchrun.data.registry import check_file, fetch_missing, locate
+
+    try:
+        check_data_dir(data_dir)
+        lookup = locate(dataset, data_dir)
+        todo = []
+        for role, found in lookup.files.items():
+            if found.path is None:
+                todo.append(role)
+                continue
+            try:
+                check_file(lookup.spec, role, found.path)
+            except DataError:
+                if found.source != "cache":
+                    raise  # a file outside the cache would still be read first: only the user can replace it
+                console.print(f"[yellow]{found.path} is damaged; fetching a good copy in its place.[/]", soft_wrap=True)
+                _remove(found.path)
+                todo.append(role)
+        if todo:
+            fetch_missing(lookup, todo, DownloadBar(console))
+        lookup = locate(dataset, data_dir)
+    except ScratchrunError as e:
+        _fail(e)
+    except KeyboardInterrupt:
+        console.print("[yellow]interrupted[/]: files fetched completely are in the cache; partial ones were discarded.")
+        raise typer.Exit(EXIT_SIGINT) from None
+    _print_lookup(lookup, {role: "[green]ok[/], fetched" if role in todo else "[green]ok[/]" for role in lookup.files})
+    out.print(f"{dataset}: {len(todo)} file(s) fetched into {lookup.cache}, {len(lookup.files) - len(todo)} already "
+              "present and valid; runs will not need the network for it.", soft_wrap=True)
+
+
+def _remove(path: Path) -> None:
+    """Delete a damaged file from the cache, or say why it cannot be."""
+    try:
+        path.unlink()
+    except OSError as exc:
+        raise DataError(f"{path} is damaged and cannot be deleted ({exc.strerror or exc}); "
+                        "delete it by hand, then run the fetch again.") from exc
+
+
+def _locate_all(dataset: str | None, data_dir: Path | None) -> list[Lookup]:
+    """The named dataset, or every registered one; an unknown name or data folder ends the command (exit 2)."""
+    from scratchrun.data.registry import DATASETS, locate
+
+    try:
+        check_data_dir(data_dir)
+        return [locate(name, data_dir) for name in ([dataset] if dataset is not None else list(DATASETS))]
+    except ScratchrunError as e:
+        _fail(e)
+
+
+def _print_lookup(lookup: Lookup, checks: dict[str, str]) -> None:
+    """The folders searched, then one row per file: where it would be read from (or missing), its size, `checks`."""
+    from rich import box
+    from rich.table import Table
+
+    from scratchrun.data.cache import load_decoded
+
+    out.print(f"[bold]{lookup.spec.name}[/], searched in this order:")
+    if "data dir" not in lookup.folders:
+        out.print("  data dir  (none: --data-dir or SCRATCHRUN_DATA_DIR)")
+    for kind, folder in lookup.folders.items():
+        out.print(f"  {kind:<9} {folder}", soft_wrap=True)
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True)
+    for header in ("role", "file", "source", "size", "verified"):  # narrow terminals wrap the last
+        table.add_column(header, justify="right" if header == "size" else "left", no_wrap=header != "verified")
+    for role, found in lookup.files.items():
+        table.add_row(ROLE_NAMES.get(role, role), found.path.name if found.path else found.file.filename,
+                      found.source or "[red]missing[/]", _size(found.path.stat().st_size) if found.path else "-",
+                      checks[role])
+    out.print(table)
+    if load_decoded(lookup.decoded, lookup.spec) is not None:
+        out.print(f"decoded copy: present in {lookup.decoded} (runs map it instead of reading the files)", soft_wrap=True)
+    else:
+        out.print("decoded copy: none yet (the first run that reads the files verifies them and writes it)", soft_wrap=True)
+
+
+def _size(nbytes: int) -> str:
+    """A file size as people read it."""
+    for unit, scale in (("MB", 1e6), ("kB", 1e3)):
+        if nbytes >= scale:
+            return f"{nbytes / scale:.1f} {unit}"
+    return f"{nbytes} B"
+
+
+def _reason(message: str, found: Located) -> str:
+    """The problem alone, for a table cell: the message without its path and without its remedy or details."""
+    text = message.removeprefix(f"{found.path} ")
+    for stop in (";", ":"):
+        text = text.split(stop, 1)[0]
+    return text.strip()
+
+
+def _bad_sentence(message: str, found: Located, lookup: Lookup) -> str:
+    """The verification error, plus the one-command fix when the damaged file is in the cache."""
+    if found.source != "cache":
+        return message
+    return f"{message.rstrip('.')}, or run {_fetch_command(lookup)}, which fetches a good copy in its place."
+
+
+def _missing_sentence(missing: list[Located], lookup: Lookup) -> str:
+    """Which files are in none of the folders, and the command that fetches them."""
+    names = ", ".join(found.file.filename for found in missing)
+    folders = ", ".join(str(folder) for folder in lookup.folders.values())
+    return (f"{lookup.spec.name} file(s) {names} are in none of {folders}; run {_fetch_command(lookup)} "
+            f"to fetch them into {lookup.cache}, or copy the *-ubyte.gz files into one of those folders.")
+
+
+def _fetch_command(lookup: Lookup) -> str:
+    """The fetch command for this dataset, with the same data folder so files already there are not fetched."""
+    data_dir = f" --data-dir {lookup.data_dir}" if lookup.data_dir is not None else ""
+    return f"`scratchrun data fetch {lookup.spec.name}{data_dir}`"

@@ -1,0 +1,84 @@
+"""The live view of a search: the running trials and the latest finished ones, each with its values, and the best so far."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+from rich.console import Console, Group
+from rich.progress_bar import ProgressBar
+from rich.table import Table
+from rich.text import Text
+
+from scratchrun.cli.display.study import STATUS_STYLE, LiveView
+from scratchrun.config.search import METRICS
+
+RECENT = 8  # finished trials kept on screen; trials.csv has them all
+
+
+def format_value(value) -> str:
+    if value is None:
+        return "-"
+    return f"{value:.3g}" if isinstance(value, float) else str(value)
+
+
+class SearchDisplay(LiveView):
+    """The search's live table; fed progress events (`update`), finished rows (`finish`) and stages (`stage`)."""
+
+    def __init__(self, keys: Sequence[str], metric: str, rounds: int, console: Console, title: str) -> None:
+        self.keys, self.metric, self.rounds, self.title = list(keys), metric, rounds, title
+        self.running: dict[int, dict] = {}  # trial -> {"it", "total", "loss"}
+        self.recent: list[dict] = []
+        self.best: dict | None = None
+        self.stage_text, self.stage_total, self.stage_done = "", 0, 0
+        self.start_live(console)
+
+    def stage(self, round_number: int, epochs: int | None, runs: int, already: int) -> None:
+        """A new batch of trial runs: a round, or a rung of successive halving within it."""
+        budget = f", {epochs} epochs each" if epochs else ""
+        self.stage_text = f"round {round_number}/{self.rounds}: {runs} trial(s){budget}"
+        self.stage_total, self.stage_done = runs, already
+        self.live.update(self.render())
+
+    def update(self, event: tuple) -> None:
+        index, kind, iteration, value = event
+        row = self.running.setdefault(index, {"it": 0, "total": None, "loss": None})
+        if kind == "start":
+            row["total"] = iteration
+        elif kind == "step":
+            row["it"], row["loss"] = iteration, value
+        else:
+            row["it"] = iteration
+        self.live.update(self.render())
+
+    def finish(self, row: dict) -> None:
+        self.running.pop(row["trial"], None)
+        self.recent = [r for r in self.recent if r["trial"] != row["trial"]][-(RECENT - 1):] + [row]
+        if row["status"] != "pruned":
+            self.stage_done += 1
+        score = row.get(self.metric)
+        if row["status"] == "completed" and isinstance(score, float) and math.isfinite(score):
+            better = self.best is None or (score > self.best[self.metric] if METRICS[self.metric] == "max"
+                                           else score < self.best[self.metric])
+            if better:
+                self.best = row
+        self.live.update(self.render())
+
+    def render(self) -> Group:
+        table = Table(title=self.title, title_justify="left")
+        for column in ("trial", *self.keys, "status", "epochs", self.metric, "best so far"):
+            table.add_column(column, justify="left" if column == "status" else "right")
+        best = "-" if self.best is None else f"{self.best[self.metric]:.4f} (trial {self.best['trial']})"
+        for row in self.recent:
+            score = row.get(self.metric)
+            table.add_row(str(row["trial"]), *(format_value(row.get(k)) for k in self.keys),
+                          Text(row["status"], style=STATUS_STYLE.get(row["status"], "")), format_value(row.get("epochs")),
+                          "-" if score is None else f"{score:.4f}", best)
+        for trial, run in sorted(self.running.items()):
+            progress = f"{run['it']}/{run['total']} it" if run["total"] else "-"
+            table.add_row(str(trial), *("" for _ in self.keys), Text("running", style="cyan"), progress,
+                          "-" if run["loss"] is None else f"loss {run['loss']:.3f}", best)
+        footer = Table.grid(padding=(0, 1))
+        footer.add_row(ProgressBar(total=max(self.stage_total, 1), completed=self.stage_done, width=40),
+                       f"{self.stage_done}/{self.stage_total} finished · {self.stage_text}")
+        return Group(table, footer)

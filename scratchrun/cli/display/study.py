@@ -1,0 +1,110 @@
+"""The live view of a study: a row per run (status, progress, current loss, accuracy) and a total."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from rich.console import Console, Group
+from rich.live import Live
+from rich.progress_bar import ProgressBar
+from rich.table import Table
+from rich.text import Text
+
+from scratchrun.training.trainer import Callback
+
+STATUS_STYLE = {"queued": "dim", "running": "cyan", "completed": "green", "diverged": "red", "failed": "red",
+                "interrupted": "yellow", "stopped": "blue", "pruned": "dim"}
+
+
+class ProgressReporter(Callback):
+    """Inside a worker: sends (index, event, values) at most every `interval` seconds, plus start and evaluations."""
+
+    def __init__(self, index: int, send, interval: float = 0.25) -> None:
+        import time
+
+        self.index, self.send, self.interval, self.clock = index, send, interval, time.monotonic
+        self.last = 0.0
+
+    def on_train_start(self, total_iterations: int, per_epoch: int) -> None:
+        self._send((self.index, "start", total_iterations, None))
+
+    def on_step(self, iteration: int, epoch: int, loss: float) -> None:
+        now = self.clock()
+        if now - self.last >= self.interval:
+            self.last = now
+            self._send((self.index, "step", iteration, loss))
+
+    def on_eval(self, row: dict) -> None:
+        self._send((self.index, "eval", row["iteration"], row.get("val_acc")))
+
+    def _send(self, event: tuple) -> None:
+        try:
+            self.send(event)
+        except (OSError, EOFError):  # the display is gone (the study is stopping): training goes on regardless
+            pass
+
+
+class LiveView:
+    """A rich Live view of whatever `render()` draws, shown while the `with` block runs and left on screen after."""
+
+    def start_live(self, console: Console) -> None:
+        self.live = Live(self.render(), console=console, refresh_per_second=4, transient=False)
+
+    def render(self) -> Group:
+        raise NotImplementedError
+
+    def __enter__(self):
+        self.live.__enter__()
+        return self
+
+    def __exit__(self, *exc) -> bool:
+        self.live.update(self.render())
+        self.live.__exit__(*exc)
+        if not self.live.console.is_terminal:  # piped: the last render ends without a line break
+            self.live.console.line()
+        return False
+
+
+class StudyDisplay(LiveView):
+    """The study's live table; `update` takes reporter events, `finish` takes a run's result."""
+
+    def __init__(self, specs: Sequence, console: Console, title: str) -> None:
+        self.title = title
+        self.rows = {s.index: {"variant": s.variant, "seed": s.seed, "status": "queued", "it": 0, "total": None,
+                               "loss": None, "acc": None} for s in specs}
+        self.start_live(console)
+
+    def update(self, event: tuple) -> None:
+        index, kind, iteration, value = event
+        row = self.rows[index]
+        row["status"] = "running"
+        if kind == "start":
+            row["total"] = iteration
+        elif kind == "step":
+            row["it"], row["loss"] = iteration, value
+        elif kind == "eval":
+            row["it"] = iteration
+            if value is not None:
+                row["acc"] = value
+        self.live.update(self.render())
+
+    def finish(self, result) -> None:
+        row = self.rows[result.index]
+        row["status"] = result.status
+        row["it"] = result.summary.get("iterations", row["it"])
+        row["acc"] = (result.summary.get("final") or {}).get("val_acc", row["acc"])
+        self.live.update(self.render())
+
+    def render(self) -> Group:
+        table = Table(title=self.title, title_justify="left", expand=False)
+        for column in ("variant", "seed", "status", "progress", "loss", "val acc"):
+            table.add_column(column, justify="left" if column in ("variant", "status") else "right")
+        for row in self.rows.values():
+            progress = f"{row['it']}/{row['total']}" if row["total"] else "-"
+            table.add_row(row["variant"], str(row["seed"]), Text(row["status"], style=STATUS_STYLE.get(row["status"], "")),
+                          progress, "-" if row["loss"] is None else f"{row['loss']:.4f}",
+                          "-" if row["acc"] is None else f"{row['acc']:.4f}")
+        finished = sum(r["status"] not in ("queued", "running") for r in self.rows.values())
+        footer = Table.grid(padding=(0, 1))
+        footer.add_row(ProgressBar(total=len(self.rows), completed=finished, width=40), f"{finished}/{len(self.rows)} runs finished")
+        return Group(table, footer)

@@ -1,0 +1,197 @@
+"""`scratchrun show` and `scratchrun reproduce`: one run looked at closely, or run again and checked (issue 6)."""
+
+from __future__ import annotations
+
+import math
+import re
+import signal
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from scratchrun.cli.common import (
+    EXIT_SIGINT,
+    PANEL_RUNS,
+    DataDir,
+    _fail,
+    _interrupt_exit_code,
+    _on_sigterm,
+    app,
+    check_data_dir,
+    console,
+    out,
+)
+from scratchrun.errors import ScratchrunError
+
+RunArg = Annotated[
+    str,
+    typer.Argument(help="A run folder, or the name or a unique prefix of one inside --runs-dir (also inside its "
+                        "study and search folders).", show_default=False),
+]
+
+
+@app.command(rich_help_panel=PANEL_RUNS)
+def show(
+    run: RunArg,
+    runs_dir: Annotated[Path, typer.Option("--runs-dir", help="Folder in which RUN is looked up by name.")] = Path("runs"),
+) -> None:
+    """Show one run: its summary, its config, and its training loss and validation accuracy drawn in the terminal."""
+    from scratchrun.cli.display.text_chart import line_chart
+    from scratchrun.records.reader import metric_values, read_metrics, read_run, read_steps, read_summary, resolve
+
+    try:
+        folder = resolve(run, runs_dir, runs_only=True)
+        summary = read_summary(folder) if (folder / "summary.json").exists() else {}
+        if summary:
+            summary["status"] = read_run(folder).status  # `stale` when the heartbeat stopped
+        steps = read_steps(folder)  # (N, 3): iteration, epoch, loss
+        metrics = metric_values(read_metrics(folder))
+        config = folder / "config.yaml"
+        config_text = config.read_text(encoding="utf-8") if config.is_file() else "(no config.yaml)\n"
+    except (OSError, UnicodeDecodeError) as e:
+        _fail(ScratchrunError(f"{folder / 'config.yaml'} cannot be read ({e})."))
+    except ScratchrunError as e:
+        _fail(e)
+    for line in _summary_lines(folder, summary, metrics):
+        out.print(line, markup=False, soft_wrap=True)
+    out.print("\nconfig (config.yaml):", markup=False)
+    out.print(config_text.rstrip("\n"), markup=False, soft_wrap=True)
+    per_column = math.ceil(len(steps) / 120)  # the chart is 60 characters of 2 dot columns each
+    averaged = f", mean of {per_column} per column" if per_column > 1 else ""
+    out.print(f"\ntraining loss per update ({len(steps):,} updates{averaged}):", markup=False)
+    out.print(line_chart(steps[:, 2], steps[:, 0], 60, 12, x_label="iteration"), markup=False, soft_wrap=True)
+    evaluated = [row for row in metrics if row.get("val_acc") is not None]
+    if evaluated:
+        out.print(f"\nvalidation accuracy per evaluation ({len(evaluated)}):", markup=False)
+        chart = line_chart([r["val_acc"] for r in evaluated], [r["epoch"] for r in evaluated], 60, 6, "epoch")
+        out.print(chart, markup=False, soft_wrap=True)
+    curves = folder / "curves.png"
+    out.print(f"\ncurves: {curves}" + ("" if curves.is_file() else " (not written yet)"), markup=False, soft_wrap=True)
+
+
+@app.command(rich_help_panel=PANEL_RUNS)
+def reproduce(
+    run: RunArg,
+    runs_dir: Annotated[
+        Path | None,
+        typer.Option("--runs-dir", help="Folder in which RUN is looked up by name (default: runs), and which receives "
+                                        "the rerun of a study's or search's run; any other run is rerun next to itself.",
+                     show_default=False),
+    ] = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Train a run's saved config again into a new run folder and check that every loss and evaluation is identical.
+
+    Exit code 0 when they all match, 1 when one differs (the first difference and what changed in the environment
+    are named).
+    """
+    from scratchrun.cli.display.progress import DownloadBar, TrainingProgress
+    from scratchrun.config.loader import load_config
+    from scratchrun.data.registry import load_raw
+    from scratchrun.records.reader import read_summary, resolve
+    from scratchrun.records.reproduce import compare_runs
+    from scratchrun.records.writer import check_runs_dir
+    from scratchrun.training.run import prepare_data, run_experiment
+
+    try:
+        original = resolve(run, runs_dir or Path("runs"), runs_only=True)
+        summary = read_summary(original)
+        cfg = load_config(original / "config.yaml")
+        evaluate_test = summary.get("test_samples") != 0  # 0: a search trial, which never looks at the test set
+        stop_epochs = _pruned_epochs(summary) if summary.get("status") == "pruned" else None
+        destination = check_runs_dir(_rerun_destination(original, runs_dir))
+        check_data_dir(data_dir)
+        raw = load_raw(cfg.data.dataset, data_dir, reporter=DownloadBar(console))
+        data = prepare_data(cfg, raw, with_test=evaluate_test)
+    except ScratchrunError as e:
+        _fail(e)
+    except KeyboardInterrupt:
+        console.print("[yellow]interrupted[/] before training started; no run folder was made.")
+        raise typer.Exit(EXIT_SIGINT) from None
+    settings = [f"seed {cfg.seed}"] + ([] if evaluate_test else ["no test set, like the original"])
+    settings += [f"stopped after {stop_epochs} epochs, like the original"] if stop_epochs else []
+    console.print(f"reproducing {original} ({', '.join(settings)}) into {destination}", soft_wrap=True, markup=False)
+    previous = signal.signal(signal.SIGTERM, _on_sigterm)
+    progress = TrainingProgress(console)
+    try:
+        with progress:
+            outcome = run_experiment(cfg, None, destination, [progress], data=data, evaluate_test=evaluate_test,
+                                     stop_epochs=stop_epochs)
+    except ScratchrunError as e:
+        _fail(e)
+    except KeyboardInterrupt:
+        console.print("[red]interrupted[/] while writing the rerun's records.")
+        raise typer.Exit(_interrupt_exit_code()) from None
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    out.print(str(outcome.run_dir), soft_wrap=True, markup=False)
+    if outcome.status == "interrupted":
+        console.print(f"[yellow]interrupted:[/] {outcome.summary.get('message')}; nothing was compared.")
+        raise typer.Exit(_interrupt_exit_code())
+    try:
+        comparison = compare_runs(original, outcome.run_dir)
+    except ScratchrunError as e:
+        _fail(e)
+    out.print(comparison.report(), soft_wrap=True, markup=False)
+    if not comparison.matches:
+        raise typer.Exit(1)
+
+
+def _rerun_destination(original: Path, runs_dir: Path | None) -> Path:
+    """Next to the original, unless the original lives in a study or search folder: then the runs folder."""
+    from scratchrun.records.reader import group_kind
+
+    if runs_dir is not None or group_kind(original.resolve().parent):
+        return runs_dir or Path("runs")
+    return original.parent
+
+
+def _pruned_epochs(summary: dict) -> int:
+    """How many epochs a run stopped early for successive halving trained: its rerun stops at the same point."""
+    epochs = summary.get("epochs")
+    if isinstance(epochs, (int, float)) and float(epochs).is_integer() and epochs > 0:
+        return int(epochs)
+    found = re.search(r"stopped after (\d+) epochs", summary.get("message") or "")
+    if found:
+        return int(found.group(1))
+    raise ScratchrunError("The run was pruned but its summary.json records neither its epochs nor a "
+                          "'stopped after N epochs' message, so its rerun would not stop at the same point.")
+
+
+def _summary_lines(folder: Path, summary: dict, metrics: list[dict]) -> list[str]:
+    """The run's outcome, metrics, speed and environment, one fact per line."""
+    status = summary.get("status", "(no summary.json)")
+    if status == "running":
+        status += " (still training: its heartbeat is recent)"
+    elif status == "stale":
+        status += " (recorded as running, but its heartbeat stopped over a minute ago: its process died)"
+    lines = [f"run      {folder}", f"status   {status}"]
+    if summary.get("message"):
+        lines.append(f"message  {summary['message']}")
+    final, label = summary.get("final"), "final"
+    if final is None and metrics:  # an unfinished run: its last evaluation so far
+        final, label = metrics[-1], "last evaluation"
+    lines.append(f"{label:<8} {'loss':>10} {'accuracy':>10} {'images':>8}")
+    for split in ("train", "val", "test"):
+        loss, acc, images = (final or {}).get(f"{split}_loss"), (final or {}).get(f"{split}_acc"), summary.get(f"{split}_samples")
+        lines.append(f"  {split:<6} {_format(loss, '.4f'):>10} {_format(acc, '.2%'):>10} {_format(images, ',d'):>8}")
+    if summary.get("best_val_acc") is not None:
+        lines.append(f"best     val acc {summary['best_val_acc']:.2%} at epoch {summary.get('best_epoch')}")
+    if summary.get("iterations") is not None:
+        speed = f", {summary['samples_per_s']:,.0f} samples/s" if summary.get("samples_per_s") else ""
+        lines.append(f"trained  {summary.get('epochs')} epochs, {summary['iterations']:,} iterations in "
+                     f"{_format(summary.get('wall_time_s'), '.1f')} s{speed}")
+    lines.append(f"seed     {summary.get('seed', '-')}, started {summary.get('started', '-')}")
+    versions = summary.get("versions") or {}
+    if versions:
+        lines.append("versions " + ", ".join(f"{name} {version}" for name, version in versions.items()))
+    if "blas" in summary:
+        lines.append(f"BLAS     {summary['blas'] or '-'}")
+    if "git_commit" in summary:
+        lines.append(f"git      {summary['git_commit'] or '-'}")
+    return lines
+
+
+def _format(value, spec: str) -> str:
+    return "-" if value is None else format(value, spec)

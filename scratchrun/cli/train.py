@@ -1,0 +1,96 @@
+"""`scratchrun train`: one config, one run folder, a progress bar and a summary table."""
+
+from __future__ import annotations
+
+import signal
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from scratchrun.cli.common import (
+    EXIT_DIVERGED,
+    EXIT_SIGINT,
+    PANEL_TRAIN,
+    DataDir,
+    DryRun,
+    _fail,
+    _interrupt_exit_code,
+    _on_sigterm,
+    app,
+    check_data_dir,
+    console,
+    out,
+)
+from scratchrun.errors import ScratchrunError
+
+
+@app.command(rich_help_panel=PANEL_TRAIN)
+def train(
+    config: Annotated[Path, typer.Argument(help="YAML config file, e.g. configs/mnist.yaml.", show_default=False)],
+    overrides: Annotated[
+        list[str] | None,
+        typer.Argument(help="Dotted KEY=VALUE overrides parsed as YAML, e.g. optimizer.lr=0.01 model.hidden=[256,256].", show_default=False),
+    ] = None,
+    runs_dir: Annotated[Path, typer.Option("--runs-dir", help="Folder that receives the run folder.")] = Path("runs"),
+    data_dir: DataDir = None,
+    name: Annotated[str | None, typer.Option("--name", help="Run name (default: the config's name, else the file's name).", show_default=False)] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar or table; print only the run folder.")] = False,
+    dry_run: DryRun = False,
+) -> None:
+    """Train the MLP a config describes on real MNIST and write runs/<time>_<name>/."""
+    from scratchrun.cli.display.progress import DownloadBar, TrainingProgress, print_summary
+    from scratchrun.config.loader import load_config
+    from scratchrun.data.registry import load_raw
+    from scratchrun.records.writer import check_runs_dir
+    from scratchrun.training.run import prepare_data, run_experiment
+
+    try:
+        cfg = load_config(config, overrides or [], name=name)
+        if dry_run:
+            _dry_run_train(cfg)
+            return
+        check_data_dir(data_dir)
+        check_runs_dir(runs_dir)
+        raw = load_raw(cfg.data.dataset, data_dir, reporter=None if quiet else DownloadBar(console))
+        data = prepare_data(cfg, raw)  # the splits index the raw images; nothing is copied
+    except ScratchrunError as e:
+        _fail(e)
+    except KeyboardInterrupt:
+        console.print("[yellow]interrupted[/] before training started; no run folder was made.")
+        raise typer.Exit(EXIT_SIGINT) from None
+    previous = signal.signal(signal.SIGTERM, _on_sigterm)
+    progress = TrainingProgress(console, disable=quiet)
+    try:
+        with progress:
+            outcome = run_experiment(cfg, None, runs_dir, [progress], data=data)
+    except ScratchrunError as e:
+        _fail(e)
+    except KeyboardInterrupt:  # a second signal while the records were being written
+        console.print("[red]interrupted[/] while writing the run's records.")
+        raise typer.Exit(_interrupt_exit_code()) from None
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    if not quiet:
+        print_summary(out, cfg, outcome)
+    out.print(str(outcome.run_dir), soft_wrap=True)
+    if outcome.status == "diverged":
+        console.print(f"[red]error:[/] the run diverged: {outcome.summary.get('message')}; try a smaller optimizer.lr.")
+        raise typer.Exit(EXIT_DIVERGED)
+    if outcome.status == "interrupted":
+        console.print(f"[yellow]interrupted:[/] {outcome.summary.get('message')}; everything measured so far is in the run folder.")
+        raise typer.Exit(_interrupt_exit_code())
+
+
+def _dry_run_train(cfg) -> None:
+    """The resolved config and the time it would take, measured on this machine; nothing read or written."""
+    from scratchrun.config.loader import dump_yaml
+    from scratchrun.training.estimate import duration, run_estimate
+
+    estimate = run_estimate(cfg)
+    out.print(dump_yaml(cfg), end="", soft_wrap=True)
+    sizes = estimate.sizes
+    out.print(f"dry run: would train on {sizes.train:,} images ({sizes.val:,} validation, {sizes.test:,} test), "
+              f"{estimate.iterations:,} updates and {estimate.evaluations} evaluations; estimated "
+              f"{duration(estimate.seconds)} on this machine ({estimate.train_samples_per_s:,.0f} training samples/s "
+              "measured just now, one BLAS thread); nothing was written.", soft_wrap=True)

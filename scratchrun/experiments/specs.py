@@ -1,0 +1,110 @@
+"""A study is a set of runs: variants of one base config, each repeated over seeds.
+
+The expansion is a pure function from (base config, variants, seeds) to run configs, so what a study will
+run can be checked without training anything. Variants of one seed share it: the same split, the same
+initial weights wherever the init is the same, and the same minibatch order, which makes comparisons fair.
+"""
+
+from __future__ import annotations
+
+import copy
+import itertools
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import yaml
+
+from scratchrun.config.loader import Config, config_from_dict
+from scratchrun.errors import ConfigError
+from scratchrun.nn.optimizers import OPTIMIZERS, hyperparameter_defaults
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One arm of a study: a name that says what it varies, and the dotted keys it sets."""
+
+    name: str
+    overrides: tuple[tuple[str, Any], ...]
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """One run of a study: which variant, which seed, and its fully resolved config.
+
+    `stop_epochs` (successive halving) trains only that many epochs of the config, which stays unchanged.
+    """
+
+    index: int
+    variant: str
+    seed: int
+    config: Config
+    stop_epochs: int | None = None
+
+
+def expand(base: Mapping[str, Any], variants: Sequence[Variant], seeds: Sequence[int], source: str = "<study>") -> list[RunSpec]:
+    """Every variant with every seed, variant by variant; each config validated like a file would be."""
+    specs = []
+    for variant, seed in itertools.product(variants, seeds):
+        raw = copy.deepcopy(dict(base))
+        for key, value in variant.overrides:
+            set_dotted(raw, key, value)
+        raw["seed"] = seed
+        raw["name"] = f"{variant.name}-seed{seed}"
+        specs.append(RunSpec(len(specs), variant.name, seed, config_from_dict(raw, f"{source} (variant {variant.name})")))
+    return specs
+
+
+def set_dotted(raw: dict, key: str, value: Any) -> None:
+    """Set `a.b.c` in nested dicts; switching the optimizer drops the old one's own keys (lr stays)."""
+    *parents, last = key.split(".")
+    node = raw
+    for part in parents:
+        child = node.get(part)
+        if not isinstance(child, dict):
+            child = node[part] = {}
+        node = child
+    node[last] = value
+    if key in ("train.epochs", "train.iterations"):  # exactly one of the pair: setting one clears the other
+        node["iterations" if last == "epochs" else "epochs"] = None
+    if key == "optimizer.name" and value in OPTIMIZERS:
+        allowed = {"name", *hyperparameter_defaults(value)}
+        for stale in [k for k in node if k not in allowed]:
+            del node[stale]
+
+
+def parse_axis(text: str) -> tuple[str, list[Any]]:
+    """`KEY=v1,v2,...` -> (key, values); values parse as a YAML flow list, so `model.hidden=[100,100],[50]` works."""
+    key, sep, values = text.partition("=")
+    key = key.strip()
+    if not sep or not key or not all(part.isidentifier() for part in key.split(".")):
+        raise ConfigError(f"Sweep axis `{text}` is malformed: write KEY=V1,V2,... e.g. optimizer.name=sgd,adam.")
+    try:
+        parsed = yaml.safe_load(f"[{values}]")
+    except yaml.YAMLError:
+        parsed = None
+    if not isinstance(parsed, list) or not parsed:
+        raise ConfigError(f"Sweep axis `{text}`: the values are not a comma-separated list of YAML values.")
+    return key, parsed
+
+
+def grid(axes: Sequence[tuple[str, list[Any]]]) -> list[Variant]:
+    """The full grid over the axes' values; a variant's name joins the values it varies, e.g. `sgd-128`.
+
+    An axis with a single value is a plain setting shared by every variant, so it is left out of the names.
+    """
+    variants = []
+    for values in itertools.product(*(values for _, values in axes)):
+        varied = [short(value) for (_, options), value in zip(axes, values) if len(options) > 1]
+        overrides = tuple((key, value) for (key, _), value in zip(axes, values))
+        variants.append(Variant("-".join(varied) or "base", overrides))
+    return variants
+
+
+def short(value: Any) -> str:
+    """A value as it reads in a variant name: `[100, 100]` -> `100x100`, `true` -> `true`."""
+    if isinstance(value, list):
+        return "x".join(short(v) for v in value)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)

@@ -1,0 +1,129 @@
+"""The study folder: study.yaml (what was asked), one run folder per run, results.csv and summary.csv."""
+
+from __future__ import annotations
+
+import csv
+import statistics
+from collections.abc import Sequence
+from pathlib import Path
+
+import yaml
+
+from scratchrun.experiments.executors.local import RunResult
+from scratchrun.experiments.specs import RunSpec, Variant
+
+FINAL_METRICS = ["train_loss", "train_acc", "val_loss", "val_acc", "test_loss", "test_acc"]
+RESULT_COLUMNS = ["variant", "seed", "status", "run_dir", *FINAL_METRICS, "wall_time_s"]
+
+
+def write_study_yaml(folder: Path, kind: str, base: dict, variants: Sequence[Variant], seeds: Sequence[int]) -> None:
+    """The base config, the variants (name and the keys each sets) and the seeds: enough to run it again."""
+    study = {
+        "study": kind,
+        "seeds": list(seeds),
+        "variants": [{"name": v.name, "set": {key: value for key, value in v.overrides}} for v in variants],
+        "base": base,
+    }
+    (folder / "study.yaml").write_text(yaml.safe_dump(study, sort_keys=False), encoding="utf-8")
+
+
+def result_rows(specs: Sequence[RunSpec], results: Sequence[RunResult], folder: Path) -> list[dict]:
+    """One row per run in spec order; a run that never ran is listed with its status and no metrics."""
+    by_index = {r.index: r for r in results}
+    rows = []
+    for spec in specs:
+        result = by_index.get(spec.index)
+        final = (result.summary.get("final") or {}) if result else {}
+        rows.append({
+            "variant": spec.variant,
+            "seed": spec.seed,
+            "status": result.status if result else "interrupted",
+            "run_dir": str(Path(result.run_dir).relative_to(folder)) if result and result.run_dir else "",
+            **{m: final.get(m) for m in FINAL_METRICS},
+            "wall_time_s": result.summary.get("wall_time_s") if result else None,
+        })
+    return rows
+
+
+def summary_rows(rows: Sequence[dict]) -> list[dict]:
+    """Per variant, in first-seen order: the number of runs, and the mean and std of each final metric."""
+    variants: dict[str, list[dict]] = {}
+    for row in rows:
+        variants.setdefault(row["variant"], []).append(row)
+    out = []
+    for variant, members in variants.items():
+        line = {"variant": variant, "runs": len(members)}
+        for metric in FINAL_METRICS:
+            values = [r[metric] for r in members if r[metric] is not None]
+            line[f"{metric}_mean"] = statistics.fmean(values) if values else None
+            line[f"{metric}_std"] = statistics.stdev(values) if len(values) > 1 else (0.0 if values else None)
+        out.append(line)
+    return out
+
+
+def write_csv(path: Path, rows: Sequence[dict], columns: Sequence[str]) -> None:
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        writer = csv.DictWriter(f, fieldnames=list(columns))
+        writer.writeheader()
+        for row in rows:
+            writer.writerow({k: "" if row.get(k) is None else row[k] for k in columns})
+
+
+def write_results(folder: Path, specs: Sequence[RunSpec], results: Sequence[RunResult]) -> list[dict]:
+    """results.csv and summary.csv; returns the summary rows for the terminal."""
+    rows = result_rows(specs, results, folder)
+    write_csv(folder / "results.csv", rows, RESULT_COLUMNS)
+    summary = summary_rows(rows)
+    columns = ["variant", "runs", *(f"{m}_{s}" for m in FINAL_METRICS for s in ("mean", "std"))]
+    write_csv(folder / "summary.csv", summary, columns)
+    return summary
+
+
+def write_readme(folder: Path, kind: str, command: str, summary: Sequence[dict], n_runs: int) -> None:
+    """README.md: the command, the comparison table and every figure, so the folder reads well on its own."""
+
+    def cell(row: dict, metric: str) -> str:
+        mean, std = row[f"{metric}_mean"], row[f"{metric}_std"]
+        if mean is None:
+            return "–"
+        return f"{mean:.2%}" if row["runs"] == 1 else f"{mean:.2%} ± {std:.2%}"
+
+    lines = [f"# {kind}", "", f"`{command}`: {n_runs} runs; each has its own folder here (see results.csv).", "",
+             "| variant | runs | train acc | val acc | test acc |", "| --- | --- | --- | --- | --- |"]
+    lines += [f"| {r['variant']} | {r['runs']} | {cell(r, 'train_acc')} | {cell(r, 'val_acc')} | {cell(r, 'test_acc')} |"
+              for r in summary]
+    for figure in sorted(folder.glob("*.png")):
+        lines += ["", f"![{figure.stem}]({figure.name})"]
+    (folder / "README.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def read_study(folder: Path) -> tuple[str, dict, list[Variant], list[int]]:
+    """What study.yaml asked for: (kind, base config, variants, seeds), to resume the same study."""
+    from scratchrun.errors import ConfigError
+
+    path = folder / "study.yaml"
+    try:
+        study = yaml.safe_load(path.read_text(encoding="utf-8"))
+        variants = [Variant(v["name"], tuple(v["set"].items())) for v in study["variants"]]
+        return study["study"], study["base"], variants, [int(s) for s in study["seeds"]]
+    except (OSError, yaml.YAMLError, KeyError, TypeError, AttributeError) as e:
+        raise ConfigError(f"{path} is not a study this version can resume ({type(e).__name__}: {e}); "
+                          "give the folder a study command wrote.") from None
+
+
+def finished_results(folder: Path, specs: Sequence[RunSpec]) -> dict[int, RunResult]:
+    """The runs of a study folder that completed, read back from their own summary.json."""
+    import json
+
+    from scratchrun.records.writer import safe_name
+
+    done = {}
+    for spec in specs:
+        run_dir = folder / safe_name(spec.config.name)
+        try:
+            summary = json.loads((run_dir / "summary.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if summary.get("status") == "completed":
+            done[spec.index] = RunResult(spec.index, spec.variant, spec.seed, "completed", str(run_dir), summary)
+    return done

@@ -1,0 +1,132 @@
+"""How long runs would take, before running them (`--dry-run`): split sizes from the config, speed measured here.
+
+A dry run must neither read the dataset nor write anything, so the speed is measured on random inputs of the
+right shape: a few training steps and one evaluation pass of the config's own network and optimizer, with one
+BLAS thread, as a real run computes. Networks of the same shape share one measurement.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from scratchrun.config.loader import Config
+
+RUN_OVERHEAD_S = 0.4  # per run: the run folder, model.npz and curves.png
+WORKER_START_S = 2.0  # per parallel study: spawning workers that import NumPy and map the dataset
+MEASURE_S = 0.15  # time spent measuring each network shape
+
+
+@dataclass(frozen=True)
+class Sizes:
+    train: int
+    val: int
+    test: int
+    features: int
+    classes: int
+
+
+@dataclass(frozen=True)
+class RunEstimate:
+    seconds: float
+    sizes: Sizes
+    iterations: int
+    evaluations: int
+    train_samples_per_s: float
+
+
+def split_sizes(config: Config) -> Sizes:
+    """The number of training, validation and test images the config asks for, from the dataset's published shapes."""
+    from scratchrun.data.registry import DATASETS
+    from scratchrun.data.splits import check_test_size, check_train_size
+
+    spec = DATASETS[config.data.dataset]
+    n_total, *image = spec.files["train_images"].shape
+    data = config.data
+    n_val = round(data.val_fraction * n_total)
+    check_train_size(data, n_total - n_val, n_val)  # what a real run would refuse, a dry run refuses too
+    n_test = check_test_size(data, spec.files["test_images"].shape[0])
+    n_train = n_total - n_val if data.train_size is None else data.train_size
+    if data.train_on_val:
+        n_train, n_val = n_train + n_val, 0
+    return Sizes(n_train, n_val, n_test, math.prod(image), len(spec.classes) or 10)
+
+
+_speeds: dict[tuple, tuple[float, float]] = {}
+
+
+def measure(config: Config, sizes: Sizes) -> tuple[float, float]:
+    """Seconds per training sample and per evaluated sample for this config's network, batch size and optimizer."""
+    key = (config.model, config.optimizer.name, config.train.batch_size, sizes.features, sizes.classes)
+    if key not in _speeds:
+        _speeds[key] = _measure(config, sizes)
+    return _speeds[key]
+
+
+def _measure(config: Config, sizes: Sizes) -> tuple[float, float]:
+    import numpy as np
+    from threadpoolctl import threadpool_limits
+
+    from scratchrun.nn.model import MLP
+    from scratchrun.nn.optimizers import OPTIMIZERS
+
+    rng = np.random.default_rng(0)
+    model = MLP(sizes.features, sizes.classes, config.model, np.random.default_rng(1), np.random.default_rng(2))
+    optimizer = OPTIMIZERS[config.optimizer.name](**config.optimizer.params)
+    batch = max(1, min(config.train.batch_size, sizes.train))
+    x = rng.random((batch, sizes.features), dtype=np.float32)
+    y = rng.integers(sizes.classes, size=batch)
+    chunk = rng.random((2000, sizes.features), dtype=np.float32)
+    with threadpool_limits(limits=1, user_api="blas"), np.errstate(all="ignore"):
+        for _ in range(2):  # warm-up: first calls allocate
+            model.train_step(x, y)
+            optimizer.update(model.packed_params, model.packed_grads)
+        steps, start = 0, time.perf_counter()
+        while steps < 3 or (time.perf_counter() - start < MEASURE_S and steps < 200):
+            model.train_step(x, y)
+            optimizer.update(model.packed_params, model.packed_grads)
+            steps += 1
+        per_train = (time.perf_counter() - start) / (steps * batch)
+        model.forward(chunk, train=False)
+        start = time.perf_counter()
+        model.forward(chunk, train=False)
+        per_eval = (time.perf_counter() - start) / len(chunk)
+    return per_train, per_eval
+
+
+def run_estimate(config: Config, stop_epochs: int | None = None, evaluate_test: bool = True) -> RunEstimate:
+    """A run's wall time: its updates, its evaluations (training and validation sets each time) and the test pass."""
+    sizes = split_sizes(config)
+    per_train, per_eval = measure(config, sizes)
+    batch = max(1, min(config.train.batch_size, sizes.train))
+    per_epoch = -(-sizes.train // batch)
+    iterations = config.train.iterations or config.train.epochs * per_epoch
+    if stop_epochs is not None:
+        iterations = min(iterations, stop_epochs * per_epoch)
+    every = config.train.eval_every or per_epoch
+    evaluations = 1 + -(-iterations // every)
+    seconds = (iterations * batch * per_train + evaluations * (sizes.train + sizes.val) * per_eval
+               + (sizes.test * per_eval if evaluate_test else 0.0) + RUN_OVERHEAD_S)
+    return RunEstimate(seconds, sizes, iterations, evaluations, 1 / per_train)
+
+
+def makespan(seconds: Sequence[float], workers: int) -> float:
+    """Wall time of runs handed in order to the first free of `workers` workers (how the executors schedule)."""
+    if workers <= 1 or len(seconds) <= 1:
+        return float(sum(seconds))
+    free = [0.0] * min(workers, len(seconds))
+    for s in seconds:
+        heapq.heappush(free, heapq.heappop(free) + s)
+    return max(free) + WORKER_START_S
+
+
+def duration(seconds: float) -> str:
+    """`42 s`, `3.5 min`, `1.2 h`: an estimate's precision, no more."""
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 5400:
+        return f"{seconds / 60:.1f} min"
+    return f"{seconds / 3600:.1f} h"

@@ -1,0 +1,145 @@
+"""One run from start to finish: config + dataset in, a complete run folder and its summary out.
+
+Every command that trains (train today; studies and searches later) goes through `run_experiment`, so a
+run folder always has the same files, whatever started it.
+"""
+
+from __future__ import annotations
+
+import time
+import traceback
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from threadpoolctl import threadpool_limits
+
+from scratchrun.config.loader import Config
+from scratchrun.data.registry import RawDataset
+from scratchrun.data.splits import Data, make_data
+from scratchrun.errors import ScratchrunError
+from scratchrun.nn.model import MLP
+from scratchrun.nn.optimizers import OPTIMIZERS, Optimizer
+from scratchrun.records.writer import RunRecord, blas_description
+from scratchrun.training.seeding import streams
+from scratchrun.training.trainer import Callback, TrainResult, evaluate, train
+
+BLAS_THREADS = 1  # parallelism comes from running several runs at once, in separate processes
+
+
+class RunFailed(ScratchrunError):
+    """A bug stopped the run: its record says `failed` and holds the traceback (exit code 1)."""
+
+    def __init__(self, message: str, run_dir: Path, summary: dict) -> None:
+        super().__init__(message)
+        self.run_dir, self.summary = run_dir, summary
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    status: str
+    run_dir: Path
+    summary: dict
+
+
+class _LossLog(Callback):
+    """Keeps every minibatch loss for the curves figure."""
+
+    def __init__(self) -> None:
+        self.losses: list[float] = []
+
+    def on_step(self, iteration: int, epoch: int, loss: float) -> None:
+        self.losses.append(loss)
+
+
+def build(config: Config, data: Data) -> tuple[MLP, Optimizer, object]:
+    """The network, its optimizer and the batch-order stream, all drawn from the config's seed."""
+    rngs = streams(config.seed)
+    model = MLP(data.n_features, data.n_classes, config.model, rngs.init, rngs.dropout)
+    optimizer = OPTIMIZERS[config.optimizer.name](**config.optimizer.params)
+    return model, optimizer, rngs.batches
+
+
+def prepare_data(config: Config, raw: RawDataset, with_test: bool = True) -> Data:
+    """The run's splits; done before the run folder exists so a bad size leaves nothing behind."""
+    return make_data(raw, config.data, streams(config.seed).split, with_test)
+
+
+def run_experiment(
+    config: Config,
+    raw: RawDataset | None,
+    runs_dir: Path,
+    callbacks: Iterable[Callback] = (),
+    data: Data | None = None,
+    blas_threads: int = BLAS_THREADS,
+    stamp: bool = True,
+    evaluate_test: bool = True,
+    stop_epochs: int | None = None,
+) -> RunOutcome:
+    """Train one config and record it; the summary is written whether the run completes, diverges, is interrupted or fails.
+
+    `stop_epochs` stops the run after that many epochs (see `trainer.train`): the outcome says `stopped`, the
+    record says `pruned`, which it becomes unless a search promotes it and trains it again.
+    """
+    data = data or prepare_data(config, raw, with_test=evaluate_test)  # `raw` may be None when `data` is given
+    model, optimizer, batch_rng = build(config, data)
+    record = RunRecord.create(runs_dir, config, stamp=stamp)
+    log = _LossLog()
+    started = time.perf_counter()
+    result = TrainResult(status="failed")
+    error: BaseException | None = None
+    blas = None
+    try:
+        # one BLAS thread by default: the sums, and so every digit, then do not depend on how many runs share the machine
+        with threadpool_limits(limits=blas_threads, user_api="blas"):
+            blas = blas_description()
+            result = train(model, optimizer, data, config.train, batch_rng, [record, log, *callbacks], stop_epochs)
+    except Exception as e:  # a bug, not bad input: keep the record and the traceback, then re-raise
+        error = e
+        result.status, result.message = "failed", f"{type(e).__name__}: {e}"
+        (record.path / "error.txt").write_text(traceback.format_exc(), encoding="utf-8")
+    with threadpool_limits(limits=blas_threads, user_api="blas"):  # the test metrics too: same digits everywhere
+        final = _final_metrics(model, data, result, evaluate_test)
+    summary = record.close(
+        "pruned" if result.status == "stopped" else result.status,  # stopped early for successive halving
+        final,
+        result.history,
+        {
+            "message": result.message or (f"stopped after {stop_epochs} epochs for successive halving"
+                                          if result.status == "stopped" else None),
+            "iterations": result.iterations,
+            "epochs": result.epochs,
+            "wall_time_s": round(time.perf_counter() - started, 3),
+            "train_time_s": round(result.train_seconds, 3),
+            "samples_per_s": round(result.samples / result.train_seconds, 1) if result.train_seconds else None,
+            "train_samples": len(data.train),
+            "val_samples": len(data.val) if data.val is not None else 0,
+            "test_samples": len(data.test) if evaluate_test and data.test is not None else 0,
+            "blas": blas,
+        },
+    )
+    record.save_model(model.state())
+    from scratchrun.plots.run import save_curves
+
+    save_curves(record.path / "curves.png", log.losses, result.history, f"{record.path.name} ({result.status})")
+    if error is not None:
+        raise RunFailed(
+            f"The run failed with an internal error ({result.message}); it is recorded in {record.path}, "
+            f"with the traceback in {record.path / 'error.txt'}.",
+            record.path,
+            summary,
+        ) from error
+    return RunOutcome(result.status, record.path, summary)
+
+
+def _final_metrics(model: MLP, data: Data, result: TrainResult, evaluate_test: bool = True) -> dict:
+    """The last evaluation, plus the test set, touched once, only when the run completed."""
+    last = result.history[-1] if result.history else {}
+    final = {key: last.get(key) for key in ("train_loss", "train_acc", "val_loss", "val_acc")}
+    if result.status != "completed" or not evaluate_test or data.test is None:  # a search trial never looks at it
+        final["test_loss"], final["test_acc"] = None, None
+        return final
+    with np.errstate(over="ignore", invalid="ignore"):  # huge weights may overflow: the metric says so (null)
+        final["test_loss"], final["test_acc"] = evaluate(model, data.test)
+    return final
