@@ -13,7 +13,7 @@ import pytest
 
 from scratchrun.errors import ScratchrunError
 from scratchrun.experiments.executors import dask as dask_executor
-from scratchrun.experiments.executors.local import run_all
+from scratchrun.experiments.executors import run_all
 from scratchrun.experiments.specs import Variant, expand
 
 BASE = {"name": "small", "data": {"dataset": "tiny", "val_fraction": 0.2}, "model": {"hidden": [8]},

@@ -45,7 +45,7 @@ def run_study(
     the others (interrupted, diverged, failed, never started) are trained again, in the same folder.
     """
     from scratchrun.config.loader import config_from_dict
-    from scratchrun.experiments.executors.local import preload, run_all
+    from scratchrun.experiments.executors import preload, run_all
     from scratchrun.experiments.specs import expand
     from scratchrun.experiments.study_folder import (
         finished_results,

@@ -29,7 +29,7 @@ from scratchrun.config.search import (
     trial_seed,
 )
 from scratchrun.errors import ScratchrunError
-from scratchrun.experiments.executors.local import RunResult, run_all
+from scratchrun.experiments.executors import RunResult, run_all
 from scratchrun.experiments.specs import RunSpec, set_dotted
 from scratchrun.records.writer import write_json_atomic
 

@@ -1,0 +1,56 @@
+"""Executors run a study's or a search's runs: `local` (worker processes here) or `dask` (a Dask cluster).
+
+Both give the same run folders digit for digit; `run_all` picks one by name.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from scratchrun.errors import ConfigError
+from scratchrun.experiments.executors.local import RunResult, preload
+from scratchrun.experiments.specs import RunSpec
+
+EXECUTORS = ("local", "dask")
+
+__all__ = ["EXECUTORS", "RunResult", "preload", "run_all"]
+
+
+def run_all(
+    specs: Sequence[RunSpec],
+    runs_dir: Path,
+    data_dir: Path | None,
+    jobs: int,
+    on_result: Callable[[RunResult], None] = lambda result: None,
+    on_progress: Callable[[tuple], None] | None = None,
+    evaluate_test: bool = True,
+    *,
+    executor: str = "local",
+    scheduler: str | None = None,
+) -> list[RunResult]:
+    """Run every spec (in `jobs` processes when jobs > 1) and return the results in spec order.
+
+    An exception raised by `on_result` (a search that has seen too many failures) stops the rest: queued
+    runs never start and running ones end as `interrupted`. `executor="dask"` runs them on a Dask cluster
+    (the one at `scheduler`, else a local one of `jobs` workers; see dask_executor), without `on_progress`.
+    """
+    data_dir_text = str(data_dir) if data_dir else None
+    results = []
+    if executor == "dask":
+        from scratchrun.experiments.executors.dask import dask_results  # the only import of Dask
+
+        stream = dask_results(specs, str(runs_dir), data_dir_text, jobs, scheduler, evaluate_test)
+    elif executor == "local":
+        from scratchrun.experiments.executors.local import local_results
+
+        stream = local_results(specs, str(runs_dir), data_dir_text, jobs, on_progress, evaluate_test)
+    else:
+        raise ConfigError(f"Executor `{executor}` is not one of local, dask.")
+    try:
+        for result in stream:
+            on_result(result)
+            results.append(result)
+    finally:
+        stream.close()
+    return sorted(results, key=lambda r: r.index)
