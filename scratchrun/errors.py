@@ -23,3 +23,26 @@ class RunDirError(ScratchrunError):
     """The runs folder cannot be created or written (exit code 1)."""
 
     exit_code = 1
+
+
+class Interrupted(ScratchrunError):
+    """Ctrl-C or SIGTERM stopped a study or search after its records were written (exit code 130; 143 for SIGTERM,
+    which the CLI knows). `folder` holds what finished, ready to resume."""
+
+    exit_code = 130
+
+    def __init__(self, message: str, folder=None) -> None:
+        super().__init__(message)
+        self.folder = folder
+
+
+class RunFailed(ScratchrunError):
+    """A bug stopped a run: its record says `failed` and holds the traceback (exit code 1)."""
+
+    def __init__(self, message: str, run_dir, summary: dict) -> None:
+        super().__init__(message)
+        self.run_dir, self.summary = run_dir, summary
+
+
+class TooManyFailures(ScratchrunError):
+    """`--max-failures` reached: the search stops, keeping everything recorded so far (exit code 1)."""

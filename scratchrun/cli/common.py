@@ -15,7 +15,8 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from scratchrun.errors import ConfigError, ScratchrunError
+from scratchrun.data.data_dir import check_data_dir  # noqa: F401 - the commands' shared check
+from scratchrun.errors import ScratchrunError
 
 app = typer.Typer(
     help="Train NumPy MLPs on MNIST and record every run, the chapter-6 way.",
@@ -57,15 +58,6 @@ DryRun = Annotated[
     bool,
     typer.Option("--dry-run", help="Show what would run and an estimate of its time on this machine; write nothing."),
 ]
-
-
-def check_data_dir(data_dir: Path | None) -> None:
-    """An explicit data folder that does not exist is a typo, not a reason to go looking elsewhere."""
-    if data_dir is not None and not data_dir.is_dir():
-        raise ConfigError(
-            f"Data folder {data_dir} (from --data-dir or SCRATCHRUN_DATA_DIR) is not a folder: give the folder "
-            "that holds mnist/ (and fashion-mnist/), or leave it unset to use the cache or a download."
-        )
 
 
 def _interrupt_exit_code() -> int:

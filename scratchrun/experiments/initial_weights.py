@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 
 from scratchrun.config.loader import ModelConfig
@@ -56,3 +58,43 @@ def gradient_norms(model_config: ModelConfig, x: np.ndarray, y: np.ndarray, seed
     with np.errstate(over="ignore", invalid="ignore"):
         model.train_step(x, y)
     return [float(np.linalg.norm(model.grads[key])) for key in model.params if key.startswith("W")]
+
+
+def initial_weight_figures(folder: Path, results: list, base: dict, inits: dict[str, tuple[str, float]],
+                           activations: list[str], data_dir: Path | None) -> list[str]:
+    """init-study's figures: the loss per init, the activation histograms (and activations.csv), the first gradients.
+
+    Returns a line per init and activation with the statistics of the fifth layer, the book's figure 6-10 in words.
+    """
+    from scratchrun.config.loader import config_from_dict
+    from scratchrun.experiments.executors import preload
+    from scratchrun.experiments.study_folder import write_csv
+    from scratchrun.plots.study import activation_histograms, gradient_figure, loss_figure
+
+    loss_figure(folder / "loss.png", results, f"minibatch loss by initial weights ({base['model']['activation']})")
+    seed = base["seed"]
+    grid, rows = [], []
+    for name, (init, std) in inits.items():
+        for act in activations:
+            outputs = activation_layers(init, std, act, np.random.default_rng(seed))
+            grid.append((f"{name}\n{act}", outputs))
+            rows += [{"init": name, "activation": act, **row} for row in activation_stats(outputs, act)]
+    activation_histograms(folder / "activations.png", grid)
+    write_csv(folder / "activations.csv", rows, ["init", "activation", "layer", "mean", "std", "saturated", "dead_units"])
+    notes = []
+    for row in rows:
+        parts = [f"saturated {row['saturated']:.0%}" if row["saturated"] is not None else "",
+                 f"dead units {row['dead_units']:.0%}" if row["dead_units"] is not None else ""]
+        if row["layer"] == 5:
+            notes.append(f"  {row['init']:>9} {row['activation']:>7} layer 5: mean {row['mean']:.3f}, std {row['std']:.3f} "
+                         + " ".join(p for p in parts if p))
+    first = config_from_dict(base)
+    raw = preload(first.data.dataset, data_dir)  # already loaded by the runner
+    x = (raw.train_images[:128].reshape(128, -1) / np.float32(255)).astype(np.float32)
+    y = raw.train_labels[:128].astype(np.intp)
+    norms = {}
+    for name, (init, std) in inits.items():
+        model_config = config_from_dict({**base, "model": {**base["model"], "init": init, "init_std": std}}).model
+        norms[name] = gradient_norms(model_config, x, y, seed)
+    gradient_figure(folder / "gradients.png", norms, base["model"]["activation"])
+    return notes

@@ -28,17 +28,13 @@ from scratchrun.config.search import (
     successive_halving,
     trial_seed,
 )
-from scratchrun.errors import ScratchrunError
+from scratchrun.errors import TooManyFailures
 from scratchrun.experiments.executors import RunResult, run_all
 from scratchrun.experiments.specs import RunSpec, set_dotted
 from scratchrun.records.writer import write_json_atomic
 
 JOURNAL = "journal.jsonl"
 FAILURES = ("diverged", "failed")
-
-
-class TooManyFailures(ScratchrunError):
-    """`--max-failures` reached: the search stops, keeping everything recorded so far (exit code 1)."""
 
 
 @dataclass

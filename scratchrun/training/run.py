@@ -18,7 +18,7 @@ from threadpoolctl import threadpool_limits
 from scratchrun.config.loader import Config
 from scratchrun.data.registry import RawDataset
 from scratchrun.data.splits import Data, make_data
-from scratchrun.errors import ScratchrunError
+from scratchrun.errors import RunFailed
 from scratchrun.nn.model import MLP
 from scratchrun.nn.optimizers import OPTIMIZERS, Optimizer
 from scratchrun.records.writer import RunRecord, blas_description
@@ -26,14 +26,6 @@ from scratchrun.training.seeding import streams
 from scratchrun.training.trainer import Callback, TrainResult, evaluate, train
 
 BLAS_THREADS = 1  # parallelism comes from running several runs at once, in separate processes
-
-
-class RunFailed(ScratchrunError):
-    """A bug stopped the run: its record says `failed` and holds the traceback (exit code 1)."""
-
-    def __init__(self, message: str, run_dir: Path, summary: dict) -> None:
-        super().__init__(message)
-        self.run_dir, self.summary = run_dir, summary
 
 
 @dataclass(frozen=True)

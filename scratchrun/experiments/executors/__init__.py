@@ -14,7 +14,15 @@ from scratchrun.experiments.specs import RunSpec
 
 EXECUTORS = ("local", "dask")
 
-__all__ = ["EXECUTORS", "RunResult", "preload", "run_all"]
+__all__ = ["EXECUTORS", "RunResult", "check_executor", "preload", "run_all"]
+
+
+def check_executor(executor: str, scheduler: str | None) -> None:
+    """An executor by name, and a scheduler address only where it means something."""
+    if executor not in EXECUTORS:
+        raise ConfigError(f"--executor `{executor}` is not allowed; allowed: {', '.join(EXECUTORS)}.")
+    if scheduler is not None and executor != "dask":
+        raise ConfigError("--scheduler is for --executor dask; add --executor dask or leave out --scheduler.")
 
 
 def run_all(

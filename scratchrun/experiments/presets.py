@@ -1,0 +1,175 @@
+"""The chapter-6 studies as definitions: the book's settings, the variants each compares, and the figures it draws.
+
+Each function validates its own options and returns a `StudyDefinition` for `run_study`; a new study is one
+more function here (and one thin command in cli/studies.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from scratchrun.errors import ConfigError
+from scratchrun.experiments.specs import Variant
+from scratchrun.experiments.study import StudyDefinition
+
+BOOK_OPTIMIZER_SETTING = {  # 784-100-100-100-100-10, ReLU, He init, batch 128, 2,000 updates on the full training set
+    "name": "compare-optimizers",
+    "data": {"dataset": "mnist", "val_fraction": 0.1},
+    "model": {"hidden": [100, 100, 100, 100], "activation": "relu", "init": "he"},
+    "train": {"iterations": 2000, "batch_size": 128, "eval_every": 200},
+}
+# The book's learning rates for the toy function; Nesterov and RMSProp are ours (the book does not draw them).
+TOY_LR = {"sgd": 0.95, "momentum": 0.1, "nesterov": 0.1, "adagrad": 1.5, "rmsprop": 0.3, "adam": 0.3}
+BOOK_OVERFIT_SETTING = {  # the first 300 training images, 784-(100x6)-10 ReLU, He init, SGD lr 0.01, batch 100
+    "name": "overfit-study",
+    "data": {"dataset": "mnist", "val_fraction": 0.1, "train_size": 300},
+    "model": {"hidden": [100] * 6, "activation": "relu", "init": "he"},
+    "optimizer": {"name": "sgd", "lr": 0.01},
+    "train": {"epochs": 200, "batch_size": 100},
+}
+BOOK_BN_SETTING = {  # the first 1,000 training images, 784-(100x5)-10 ReLU, SGD lr 0.01, batch 100, 20 epochs
+    "name": "bn-study",
+    "data": {"dataset": "mnist", "val_fraction": 0.1, "train_size": 1000},
+    "model": {"hidden": [100] * 5, "activation": "relu", "init": "std"},
+    "optimizer": {"name": "sgd", "lr": 0.01},
+    "train": {"epochs": 20, "batch_size": 100},
+}
+BOOK_INIT_SETTING = {  # 6.2.4: the 5-layer ReLU net, SGD lr 0.01, batch 128, 2,000 updates
+    "name": "init-study",
+    "data": {"dataset": "mnist", "val_fraction": 0.1},
+    "model": {"hidden": [100, 100, 100, 100], "activation": "relu"},
+    "optimizer": {"name": "sgd", "lr": 0.01},
+    "train": {"iterations": 2000, "batch_size": 128, "eval_every": 200},
+}
+ALL_OPTIMIZERS = ("sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam")
+BOOK_INITS = ("std:1", "std:0.01", "xavier", "he")
+BOOK_ACTIVATIONS = ("sigmoid", "tanh", "relu")
+
+
+def base_config(config: Path | str | Mapping | None, overrides: Sequence[str], defaults: Mapping) -> dict:
+    """A study's base config as resolved data: a file or a mapping, else the book's setting; then the overrides."""
+    from scratchrun.config.loader import apply_overrides, config_from_dict, load_config, to_dict
+
+    if isinstance(config, Mapping):
+        return to_dict(config_from_dict(apply_overrides(dict(config), overrides, "<config>"), "<config>"))
+    if config is not None:
+        return to_dict(load_config(config, overrides))
+    return to_dict(config_from_dict(apply_overrides(dict(defaults), overrides, "<book setting>"), "<book setting>"))
+
+
+def sweep(config: Path | str | Mapping, axes: Sequence[str] | Mapping[str, Sequence[Any]]) -> StudyDefinition:
+    """The grid of every listed value of every swept key (`KEY=V1,V2` texts, or a mapping of key to values)."""
+    from scratchrun.experiments.specs import grid, parse_axis
+
+    base = base_config(config, (), {})
+    parsed = [(key, list(values)) for key, values in axes.items()] if isinstance(axes, Mapping) \
+        else [parse_axis(axis) for axis in axes]
+    return StudyDefinition(f"sweep-{base['name']}", base, tuple(grid(parsed)))
+
+
+def compare_optimizers(base: dict, optimizers: Sequence[str] | None = None,
+                       lr: Mapping[str, float] | None = None) -> StudyDefinition:
+    """6.1.8: the same network with each optimizer on the same minibatches; loss, accuracy and the toy paths."""
+    from scratchrun.nn.optimizers import OPTIMIZERS
+
+    names = list(optimizers or ALL_OPTIMIZERS)
+    unknown = [n for n in names if n not in OPTIMIZERS]
+    if unknown or not names:
+        raise ConfigError(f"--optimizers: `{', '.join(unknown) or ','.join(names)}` is not allowed; allowed: a "
+                          f"comma-separated list of {', '.join(OPTIMIZERS)}.")
+    rates = dict(lr or {})
+    for name in rates:
+        if name not in names:
+            raise ConfigError(f"--lr `{name}={rates[name]}`: `{name}` is not one of the compared optimizers "
+                              f"({', '.join(names)}).")
+    variants = tuple(Variant(n, (("optimizer", {"name": n, **({"lr": rates[n]} if n in rates else {})}),)) for n in names)
+
+    def figures(folder: Path, results: list) -> None:
+        from scratchrun.plots.study import loss_figure, metric_figure, toy_paths
+
+        loss_figure(folder / "loss.png", results, "minibatch loss by optimizer (same network, same minibatches)")
+        metric_figure(folder / "accuracy.png", results, "val_acc", "validation accuracy by optimizer", "validation accuracy")
+        toy_paths(folder / "paths.png", {n: OPTIMIZERS[n](lr=TOY_LR[n]) for n in names})
+
+    return StudyDefinition("compare-optimizers", base, variants, figures)
+
+
+def overfit(base: dict, weight_decay: float = 0.1, dropout: float = 0.2) -> StudyDefinition:
+    """6.4: overfit a small training set, then narrow the train/validation gap with weight decay, dropout, or both."""
+    variants = (
+        Variant("none", (("model.weight_decay", 0.0), ("model.dropout", 0.0))),
+        Variant("weight-decay", (("model.weight_decay", weight_decay), ("model.dropout", 0.0))),
+        Variant("dropout", (("model.weight_decay", 0.0), ("model.dropout", dropout))),
+        Variant("both", (("model.weight_decay", weight_decay), ("model.dropout", dropout))),
+    )
+
+    def figures(folder: Path, results: list) -> None:
+        from scratchrun.plots.study import panels_figure
+
+        groups = [(v.name, [(v.name, "")]) for v in variants]
+        panels_figure(folder / "overfit.png", results, groups, [("train_acc", "-"), ("val_acc", "--")],
+                      "train (solid) and validation (dashed) accuracy per epoch", cols=2)
+
+    return StudyDefinition("overfit-study", base, variants, figures)
+
+
+def batch_norm(base: dict, scales: int = 16) -> StudyDefinition:
+    """6.3.2: with and without batch norm at each initial weight scale: where does the plain net stop learning?"""
+    import numpy as np
+
+    stds = [float(f"{s:.3g}") for s in np.logspace(0, -4, scales)]
+    variants = tuple(
+        Variant(f"{'bn' if bn else 'plain'}-{std:g}", (("model.init", "std"), ("model.init_std", std), ("model.batch_norm", bn)))
+        for std in stds for bn in (True, False)
+    )
+
+    def figures(folder: Path, results: list) -> None:
+        from scratchrun.plots.study import panels_figure
+
+        groups = [(f"weight std {std:g}", [(f"bn-{std:g}", "batch norm"), (f"plain-{std:g}", "plain")]) for std in stds]
+        panels_figure(folder / "bn.png", results, groups, [("train_acc", "-")],
+                      "training accuracy per epoch, with and without batch norm", cols=4)
+
+    return StudyDefinition("bn-study", base, variants, figures)
+
+
+def initial_weights(base: dict, inits: Sequence[str] = BOOK_INITS, activations: Sequence[str] = BOOK_ACTIVATIONS,
+                    data_dir: Path | None = None) -> StudyDefinition:
+    """6.2: activation distributions and first gradients for each init, then MNIST training with each."""
+    from scratchrun.experiments.initial_weights import parse_init
+    from scratchrun.nn.layers import ACTIVATIONS
+
+    try:
+        parsed = {name: parse_init(name) for name in inits}
+    except ValueError as e:
+        raise ConfigError(f"--inits: `{e}` is not allowed; allowed: std:<positive number>, xavier, he.") from None
+    if not inits or not activations or any(a not in ACTIVATIONS for a in activations):
+        raise ConfigError(f"--activations `{','.join(activations)}` is not allowed; allowed: a comma-separated list of "
+                          f"{', '.join(ACTIVATIONS)}.")
+    variants = tuple(Variant(name, (("model.init", init), ("model.init_std", std))) for name, (init, std) in parsed.items())
+
+    def figures(folder: Path, results: list) -> list[str]:
+        from scratchrun.experiments.initial_weights import initial_weight_figures
+
+        return initial_weight_figures(folder, results, base, parsed, list(activations), data_dir)
+
+    return StudyDefinition("init-study", base, variants, figures)
+
+
+STUDIES = {  # kind -> (the book's setting, the function that builds its variants and figures)
+    "compare-optimizers": (BOOK_OPTIMIZER_SETTING, compare_optimizers),
+    "init-study": (BOOK_INIT_SETTING, initial_weights),
+    "bn-study": (BOOK_BN_SETTING, batch_norm),
+    "overfit-study": (BOOK_OVERFIT_SETTING, overfit),
+}
+
+
+def define_study(kind: str, config: Path | str | Mapping | None = None, overrides: Sequence[str] = (),
+                 **options: Any) -> StudyDefinition:
+    """A chapter-6 study by name, on the book's setting (or `config`) with `overrides`; `options` are its own."""
+    if kind not in STUDIES:
+        raise ConfigError(f"Study `{kind}` is not allowed; allowed: {', '.join(STUDIES)}.")
+    defaults, build = STUDIES[kind]
+    return build(base_config(config, overrides, defaults), **options)

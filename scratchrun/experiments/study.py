@@ -1,0 +1,174 @@
+"""A study end to end: expand its variants, make (or resume) its folder, train every run, write tables and figures.
+
+The CLI and the Python API both call `run_study`. What a person sees while it runs comes through a
+`StudyObserver`, so this module never prints; an interrupted study raises `Interrupted` after writing
+what it has, and a study whose runs failed with a bug says so in its outcome, not by exiting.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from scratchrun.errors import ConfigError, Interrupted
+from scratchrun.experiments.executors import RunResult
+from scratchrun.experiments.specs import RunSpec, Variant
+
+Figures = Callable[[Path, list[RunResult]], list[str] | None]  # draws into the folder; returns lines worth showing
+
+
+@dataclass(frozen=True)
+class StudyDefinition:
+    """What a study is: its kind (the folder's name), the base config as data, its variants and its figures."""
+
+    kind: str
+    base: dict[str, Any]
+    variants: tuple[Variant, ...]
+    figures: Figures | None = None
+
+
+@dataclass(frozen=True)
+class StudyPlan:
+    """What a study would train: every run, those already completed (on resume), and the workers."""
+
+    kind: str
+    specs: list[RunSpec]
+    kept: dict[int, RunResult]
+    variants: tuple[Variant, ...]
+    seeds: list[int]
+    workers: int
+    folder: Path | None = None
+
+    @property
+    def todo(self) -> list[RunSpec]:
+        return [spec for spec in self.specs if spec.index not in self.kept]
+
+
+@dataclass
+class StudyOutcome:
+    """A finished study: its folder, every run's result in spec order, the per-variant summary, and notes."""
+
+    kind: str
+    folder: Path
+    specs: list[RunSpec]
+    results: list[RunResult]
+    summary: list[dict]
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def failed(self) -> list[RunResult]:
+        """Runs that failed with a bug: recorded with the others, but the study must not look like a success."""
+        return [r for r in self.results if r.status == "failed"]
+
+
+class StudyObserver:
+    """What a study reports while it runs; override what you need (the CLI draws a live table)."""
+
+    def started(self, plan: StudyPlan) -> None: ...
+
+    def progress(self, event: Any) -> None: ...
+
+    def finished(self, result: RunResult) -> None: ...
+
+    wants_progress = False  # progress events cross a process boundary: only sent when someone listens
+
+
+def workers_for(jobs: int, n_runs: int) -> int:
+    """`jobs` workers (0 = one per core), never more than there are runs, at least one."""
+    return max(1, min(jobs or os.cpu_count() or 1, n_runs))
+
+
+def plan_study(definition: StudyDefinition, seeds: int = 1, jobs: int = 0, resume: Path | None = None) -> StudyPlan:
+    """Expand a study into its runs without touching data or folders (what --dry-run shows).
+
+    With `resume`, the study is the one saved in that folder's study.yaml, and its completed runs are kept.
+    """
+    from scratchrun.config.loader import config_from_dict
+    from scratchrun.experiments.specs import expand
+    from scratchrun.experiments.study_folder import finished_results, read_study
+
+    base, variants = definition.base, definition.variants
+    if resume is not None:
+        saved_kind, base, saved_variants, seed_list = read_study(resume)
+        if saved_kind != definition.kind:
+            raise ConfigError(f"{resume} holds a `{saved_kind}` study, not a `{definition.kind}` one: resume it with "
+                              "the command that made it.")
+        variants = tuple(saved_variants)
+    else:
+        first_seed = config_from_dict(base).seed
+        seed_list = [first_seed + i for i in range(seeds)]
+    specs = expand(base, variants, seed_list, definition.kind)
+    kept = finished_results(resume, specs) if resume is not None else {}
+    todo = len(specs) - len(kept)
+    return StudyPlan(definition.kind, specs, kept, tuple(variants), seed_list, workers_for(jobs, todo), resume)
+
+
+def run_study(
+    definition: StudyDefinition,
+    *,
+    seeds: int = 1,
+    jobs: int = 0,
+    runs_dir: Path = Path("runs"),
+    data_dir: Path | None = None,
+    resume: Path | None = None,
+    executor: str = "local",
+    scheduler: str | None = None,
+    observer: StudyObserver | None = None,
+    command: str | None = None,
+) -> StudyOutcome:
+    """Train a study into `runs_dir/<time>_<kind>/` (or finish the one in `resume`) and write its tables and figures.
+
+    Every run's result is in the outcome, failed ones included. Ctrl-C writes the tables and figures of what
+    finished, then raises `Interrupted` naming the folder to resume.
+    """
+    from scratchrun.data.data_dir import check_data_dir
+    from scratchrun.experiments.executors import check_executor, preload, run_all
+    from scratchrun.experiments.study_folder import write_readme, write_results, write_study_yaml
+    from scratchrun.records.writer import create_run_dir, safe_name
+
+    observer = observer or StudyObserver()
+    check_executor(executor, scheduler)
+    plan = plan_study(definition, seeds, jobs, resume)
+    check_data_dir(data_dir)
+    if scheduler is None:  # a remote cluster's workers read their own copy of the data
+        for dataset in sorted({spec.config.data.dataset for spec in plan.specs}):  # fetch (or fail) before any folder
+            preload(dataset, data_dir)
+    folder = resume if resume is not None else create_run_dir(runs_dir, definition.kind)
+    if resume is None:
+        write_study_yaml(folder, definition.kind, definition.base, plan.variants, plan.seeds)
+    plan = StudyPlan(plan.kind, plan.specs, plan.kept, plan.variants, plan.seeds, plan.workers, folder)
+    for spec in plan.todo:  # an unfinished run's folder is replaced by its rerun
+        shutil.rmtree(folder / safe_name(spec.config.name), ignore_errors=True)
+    observer.started(plan)
+    done = list(plan.kept.values())
+
+    def finished(result: RunResult) -> None:
+        done.append(result)
+        observer.finished(result)
+
+    on_progress = observer.progress if observer.wants_progress and executor == "local" else None
+    try:
+        results = [*plan.kept.values(), *run_all(plan.todo, folder, data_dir, plan.workers, finished, on_progress,
+                                                 executor=executor, scheduler=scheduler)]
+    except KeyboardInterrupt:
+        write_results(folder, plan.specs, done)
+        completed = [r for r in done if r.status == "completed"]
+        if definition.figures is not None and completed:
+            definition.figures(folder, completed)
+        raise Interrupted(f"{len(done)} of {len(plan.specs)} runs finished; results so far in {folder}; finish it "
+                          f"with --resume {folder}", folder) from None
+    summary = write_results(folder, plan.specs, results)
+    notes = (definition.figures(folder, results) or []) if definition.figures is not None else []
+    write_readme(folder, definition.kind, command or f"scratchrun {definition.kind}", summary, len(plan.specs))
+    return StudyOutcome(definition.kind, folder, plan.specs, sorted(results, key=lambda r: r.index), summary, notes)
+
+
+def plan_summary(plan: StudyPlan) -> str:
+    """One line: how many runs, how many kept, how many to train on how many workers, and where."""
+    return (f"{plan.kind}: {len(plan.specs)} runs ({len(plan.variants)} variants × {len(plan.seeds)} seed(s)), "
+            f"{len(plan.kept)} already completed, {len(plan.todo)} to train on {plan.workers} worker(s) → {plan.folder}")
+
