@@ -1,203 +1,155 @@
-"""Running a search: rounds of trials, successive halving within a round, and a journal that makes it resumable.
+"""A random search end to end (chapter 6.5): make or resume its folder, run the rounds, retrain the best, write it all.
 
-Every finished trial run appends one line to `journal.jsonl`, keyed by (trial, stop_epochs). A resumed search
-replays the journal instead of training those runs again; since sampling, pruning and narrowing are pure
-functions of the results, it takes exactly the decisions the first attempt would have taken, keeps the
-trial numbering, and trains only what is missing (interrupted runs included).
+The CLI and the Python API both call `run_search`. A `SearchObserver` sees the rounds as they go, so this module
+never prints. Ctrl-C writes the tables of what finished and raises `Interrupted`; too many failures, or a cluster
+that goes away, write them too and raise their own error.
 """
 
 from __future__ import annotations
 
-import copy
-import json
-import shutil
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from scratchrun.config.loader import Config, config_from_dict
-from scratchrun.config.search import (
-    Dimension,
-    SearchConfig,
-    best_trials,
-    describe,
-    narrow,
-    rung_epochs,
-    sample,
-    successive_halving,
-    trial_seed,
-)
-from scratchrun.errors import TooManyFailures
-from scratchrun.experiments.executors import RunResult, run_all
-from scratchrun.experiments.specs import RunSpec, set_dotted
-from scratchrun.records.writer import write_json_atomic
+from scratchrun.config.loader import Config
+from scratchrun.config.search import SearchConfig
+from scratchrun.errors import Interrupted, ScratchrunError
 
-JOURNAL = "journal.jsonl"
-FAILURES = ("diverged", "failed")
+
+class SearchObserver:
+    """What a search reports while it runs; override what you need (the CLI draws a live trial table)."""
+
+    wants_progress = False  # per-step events cross a process boundary: only sent when someone listens
+
+    def started(self, run) -> None: ...
+
+    def stage(self, round_number: int, epochs: int | None, runs: int, already: int) -> None: ...
+
+    def update(self, event: Any) -> None: ...
+
+    def finish(self, row: dict) -> None: ...
+
+    def narrowed(self, old: dict[str, str], new: dict[str, str]) -> None: ...
+
+    def final_run(self, folder: Path) -> list:
+        """The final run is about to train into `folder`; returns training callbacks to watch it with."""
+        return []
 
 
 @dataclass
-class SearchRun:
-    """One search folder being filled: its plan, its trials' latest rows and the journal of every finished run."""
+class SearchOutcome:
+    """A finished search: its folder, every trial's row, the best one and its config, and the final test if asked."""
 
-    folder: Path | None  # None: a dry run, which has no folder
+    folder: Path
     plan: SearchConfig
-    base: dict  # the base config as data; a trial sets its sampled keys, seed and name on a copy
-    seed: int
-    source: str
-    data_dir: Path | None = None
-    jobs: int = 1
-    executor: str = "local"
-    scheduler: str | None = None
-    max_failures: int | None = None
-    display: Any = None  # a SearchDisplay, or None
-    rows: dict[int, dict] = field(default_factory=dict)  # trial -> its latest row (trials.csv)
-    ranges: list[dict] = field(default_factory=list)  # one row per round (ranges.csv)
-    on_narrow: Callable[[dict, dict], None] = lambda old, new: None
-    read_only: bool = False  # a dry run reads the journal of the search it would resume, and writes nothing
-
-    def __post_init__(self) -> None:
-        self.journal = read_journal(self.folder) if self.folder is not None else {}
-        if self.journal and not self.read_only:  # rewritten whole: a line cut short by a crash must not swallow the next
-            lines = [json.dumps({**row, "stop_epochs": stop}) for (_, stop), row in self.journal.items()]
-            (self.folder / JOURNAL).write_text("".join(line + "\n" for line in lines), encoding="utf-8")
-        epochs = self.base.get("train", {}).get("epochs")
-        self.rungs = rung_epochs(epochs, self.plan.prune) if self.plan.prune else [None]
+    keys: list[str]
+    trials: list[dict]
+    best: dict | None
+    best_config: Config | None
+    final_test: dict | None
 
     @property
-    def keys(self) -> list[str]:
-        return [d.key for d in self.plan.space]
+    def failed(self) -> list[dict]:
+        return [row for row in self.trials if row["status"] == "failed"]
 
-    def values(self, trial: int, space: Sequence[Dimension]) -> dict[str, Any]:
-        """Trial `trial`'s sampled values: a function of the search seed, the trial number and the round's ranges."""
-        return sample(space, self.seed, trial)
+    @property
+    def counts(self) -> str:
+        """E.g. `3 completed, 97 pruned`."""
+        from scratchrun.experiments.search_folder import count_statuses
 
-    def spec(self, trial: int, values: dict[str, Any], stop_epochs: int | None = None) -> RunSpec:
-        """Trial `trial`'s run: the base config with its sampled values, its own seed and name."""
-        run = copy.deepcopy(self.base)
-        for key, value in values.items():
-            set_dotted(run, key, value)
-        run["seed"], run["name"] = trial_seed(self.seed, trial), f"trial-{trial:03d}"
-        config = config_from_dict(run, f"{self.source} (trial {trial})")
-        return RunSpec(trial, run["name"], run["seed"], config, stop_epochs)
-
-    def run(self) -> None:
-        """Every round: sample, train (pruning if asked), narrow; the rows and ranges fill in as it goes."""
-        space = self.plan.space
-        for round_number in range(1, self.plan.rounds + 1):
-            self.ranges.append({"round": round_number, **describe(space)})
-            first = (round_number - 1) * self.plan.trials
-            trials = list(range(first, first + self.plan.trials))
-            self._run_round(round_number, space, trials)
-            if round_number < self.plan.rounds:
-                best = best_trials([self.rows[t] for t in trials], self.plan.metric, self.plan.keep, with_pruned=True)
-                new = narrow(space, best)
-                self.on_narrow(describe(space), describe(new))
-                space = new
-
-    def _run_round(self, round_number: int, space, trials: list[int]) -> None:
-        def score(alive: list[int], epochs: int | None) -> dict[int, float | None]:
-            stop = None if epochs == self.rungs[-1] else epochs
-            self._train(round_number, space, alive, stop)
-            return {t: self.rows[t][self.plan.metric] if self.rows[t]["status"] in ("completed", "stopped") else None
-                    for t in alive}
-
-        if self.plan.prune is None:
-            score(trials, None)
-            return
-        successive_halving(trials, self.rungs, self.plan.prune.eta, self.plan.metric, score, self._prune)
-
-    def _train(self, round_number: int, space, trials: list[int], stop: int | None) -> None:
-        """Train the trials not in the journal yet (each into a fresh folder); take the others from it."""
-        todo, values = [], {}
-        for trial in trials:
-            if (trial, stop) in self.journal:
-                self._record(self.journal[(trial, stop)])
-            else:
-                values[trial] = self.values(trial, space)
-                spec = self.spec(trial, values[trial], stop)
-                shutil.rmtree(self.folder / spec.variant, ignore_errors=True)  # an earlier rung's or attempt's run
-                todo.append(spec)
-        if self.display is not None:
-            self.display.stage(round_number, stop or self.rungs[-1], len(trials), len(trials) - len(todo))
-        if not todo:
-            return
-
-        def finished(result: RunResult) -> None:
-            row = self._row(result, round_number, values[result.index])
-            self._record(row)
-            if result.status != "interrupted":
-                self._append_journal(row, stop)
-            failures = sum(r["status"] in FAILURES for r in self.rows.values())
-            if self.max_failures is not None and failures >= self.max_failures:
-                raise TooManyFailures(f"The search stopped after {failures} diverged or failed trials (--max-failures "
-                                      f"{self.max_failures}); what finished is in {self.folder}.")
-
-        jobs = max(1, min(self.jobs, len(todo)))
-        on_progress = self.display.update if self.display is not None and self.executor == "local" else None
-        run_all(todo, self.folder, self.data_dir, jobs, finished, on_progress, evaluate_test=False,
-                executor=self.executor, scheduler=self.scheduler)
-
-    def _row(self, result: RunResult, round_number: int, values: dict) -> dict:
-        final = result.summary.get("final") or {}
-        return {"trial": result.index, "round": round_number, **values, "status": result.status,
-                self.plan.metric: final.get(self.plan.metric), "epochs": result.summary.get("epochs"),
-                "seconds": result.summary.get("wall_time_s"),
-                "run_dir": Path(result.run_dir).name if result.run_dir else ""}
-
-    def _record(self, row: dict) -> None:
-        self.rows[row["trial"]] = dict(row)
-        if self.display is not None:
-            self.display.finish(self.rows[row["trial"]])
-
-    def _append_journal(self, row: dict, stop: int | None) -> None:
-        with open(self.folder / JOURNAL, "a", encoding="utf-8") as journal:
-            journal.write(json.dumps({**row, "stop_epochs": stop}) + "\n")
-        self.journal[(row["trial"], stop)] = row
-
-    def _prune(self, trial: int, epochs: int) -> None:
-        """Mark a trial pruned, in trials.csv and in its run's summary.json."""
-        row = self.rows[trial]
-        row["status"] = "pruned"
-        summary_path = self.folder / row["run_dir"] / "summary.json"
-        if summary_path.is_file():  # the run recorded itself as pruned when it stopped; now it is final
-            summary = json.loads(summary_path.read_text(encoding="utf-8"))
-            summary["message"] = (f"pruned by successive halving after {epochs} epochs: not in the best 1/"
-                                  f"{self.plan.prune.eta} of its rung")
-            write_json_atomic(summary_path, summary)
-        if self.display is not None:
-            self.display.finish(row)
-
-    def best_config(self) -> Config | None:
-        """The best completed trial's full config, as it was trained."""
-        from scratchrun.config.loader import load_config
-
-        best = self.best_row()
-        return load_config(self.folder / best["run_dir"] / "config.yaml") if best else None
-
-    def best_row(self) -> dict | None:
-        best = best_trials(list(self.rows.values()), self.plan.metric, 1)
-        return best[0] if best else None
-
-    def sorted_rows(self) -> list[dict]:
-        return [self.rows[t] for t in sorted(self.rows)]
+        return ", ".join(f"{n} {s}" for s, n in sorted(count_statuses(self.trials).items())) or "no trial finished"
 
 
-def read_journal(folder: Path) -> dict[tuple[int, int | None], dict]:
-    """The finished runs of an earlier attempt; a line cut short by a crash is ignored (that run is redone)."""
-    path = folder / JOURNAL
-    entries = {}
-    if path.is_file():
-        for line in path.read_text(encoding="utf-8").splitlines():
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError:
-                continue
-            if not (isinstance(row, dict) and isinstance(row.get("trial"), int) and row["trial"] >= 0
-                    and isinstance(row.get("stop_epochs"), int | None) and isinstance(row.get("status"), str)):
-                continue  # not a line this code wrote: that run is done again
-            stop = row.pop("stop_epochs", None)
-            row["run_dir"] = f"trial-{row['trial']:03d}"  # never a path taken from the file: it stays in the search
-            entries[(row["trial"], stop)] = row
-    return entries
+def run_search(
+    plan: SearchConfig,
+    base_config: Config,
+    base: dict,
+    source: str,
+    *,
+    jobs: int = 0,
+    executor: str = "local",
+    scheduler: str | None = None,
+    resume: Path | None = None,
+    final_test: bool = False,
+    max_failures: int | None = None,
+    runs_dir: Path = Path("runs"),
+    data_dir: Path | None = None,
+    observer: SearchObserver | None = None,
+    command: str | None = None,
+) -> SearchOutcome:
+    """Run (or resume) the search `plan` over `base` into `runs_dir/<time>_search-<name>/`, and write its tables."""
+    import os
+
+    from scratchrun.data.data_dir import check_data_dir
+    from scratchrun.experiments.executors import check_executor, preload
+    from scratchrun.experiments.search_folder import check_resumable, write_search_tables, write_search_yaml
+    from scratchrun.experiments.search_rounds import SearchRun
+    from scratchrun.records.writer import create_run_dir
+
+    observer = observer or SearchObserver()
+    command = command or f"scratchrun search {source}"
+    check_executor(executor, scheduler)
+    saved = {"search": search_section(plan), "base": base}
+    if resume is not None:
+        check_resumable(resume, saved)
+    check_data_dir(data_dir)
+    if executor == "local" or final_test:
+        preload(base_config.data.dataset, data_dir)  # fetch (or fail) before any folder exists
+    folder = resume if resume is not None else create_run_dir(runs_dir, f"search-{base_config.name}")
+    if resume is None:
+        write_search_yaml(folder, saved)
+    run = SearchRun(folder, plan, base, base_config.seed, source, data_dir, jobs or os.cpu_count() or 1, executor,
+                    scheduler, max_failures, observer, on_narrow=observer.narrowed)
+    observer.started(run)
+    try:
+        run.run()
+    except KeyboardInterrupt:
+        write_search_tables(run, None, None, command)
+        raise Interrupted(f"{_outcome(run, None, None).counts}", folder) from None
+    except ScratchrunError:  # too many failures, or a Dask scheduler that went away: keep what finished
+        write_search_tables(run, None, None, command)
+        raise
+    best_config = run.best_config()
+    final = retrain_best(run, best_config, data_dir, observer) if final_test and best_config is not None else None
+    write_search_tables(run, best_config, final, command)
+    return _outcome(run, best_config, final)
+
+
+def plan_search(plan: SearchConfig, base_config: Config, base: dict, source: str, resume: Path | None = None):
+    """The search as it would run (for --dry-run): reads a resumed search's journal, writes nothing."""
+    from scratchrun.experiments.search_folder import check_resumable
+    from scratchrun.experiments.search_rounds import SearchRun
+
+    if resume is not None:
+        check_resumable(resume, {"search": search_section(plan), "base": base})
+    return SearchRun(resume, plan, base, base_config.seed, source, read_only=True)
+
+
+def retrain_best(run, best_config: Config, data_dir: Path | None, observer: SearchObserver) -> dict:
+    """The best config retrained with the validation images given back to training, scored once on the test set."""
+    from dataclasses import replace
+
+    from scratchrun.experiments.executors import preload
+    from scratchrun.training.run import run_experiment
+
+    config = replace(best_config, name="final", data=replace(best_config.data, train_on_val=True))
+    raw = preload(config.data.dataset, data_dir)
+    callbacks = observer.final_run(run.folder / "final")
+    outcome = run_experiment(config, raw, run.folder, callbacks, stamp=False)
+    final = outcome.summary.get("final") or {}
+    return {"run_dir": outcome.run_dir.name, "status": outcome.status, "train_samples": outcome.summary.get("train_samples"),
+            "test_acc": final.get("test_acc"), "test_loss": final.get("test_loss")}
+
+
+def search_section(plan: SearchConfig) -> dict:
+    """The effective search section (with --trials applied), as saved in search.yaml and compared on resume."""
+    space = {}
+    for d in plan.space:
+        space[d.key] = {"choice": list(d.choices)} if d.kind == "choice" else {d.kind: [d.low, d.high]}
+    prune = None if plan.prune is None else {"min_epochs": plan.prune.min_epochs, "eta": plan.prune.eta}
+    return {"trials": plan.trials, "rounds": plan.rounds, "keep": plan.keep, "metric": plan.metric, "space": space,
+            "prune": prune}
+
+
+def _outcome(run, best_config: Config | None, final: dict | None) -> SearchOutcome:
+    return SearchOutcome(run.folder, run.plan, run.keys, run.sorted_rows(), run.best_row(), best_config, final)

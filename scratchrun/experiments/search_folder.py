@@ -1,0 +1,74 @@
+"""The search folder's own files: search.yaml (what was asked), trials.csv, ranges.csv, search.json, best.yaml, figures.
+
+Each trial's run folder is written by the run itself and journal.jsonl by the rounds (search_rounds.py); this
+module writes the tables drawn from them, and checks that a resumed search is the one that was started.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+from pathlib import Path
+
+import yaml
+
+from scratchrun.errors import ConfigError
+
+SEARCH_YAML = "search.yaml"
+
+
+def write_search_yaml(folder: Path, saved: dict) -> None:
+    """The effective search section and base config, compared on --resume."""
+    (folder / SEARCH_YAML).write_text(yaml.safe_dump(saved, sort_keys=False), encoding="utf-8")
+
+
+def check_resumable(folder: Path, saved: dict) -> None:
+    """A search resumes only with the same search section and base config; otherwise show what differs."""
+    path = folder / SEARCH_YAML
+    if not path.is_file():
+        raise ConfigError(f"--resume {folder}: there is no search.yaml in it; give a folder made by scratchrun search.")
+    try:
+        before = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as e:
+        raise ConfigError(f"--resume {folder}: search.yaml cannot be read ({e}).") from None
+    if before != saved:
+        old = yaml.safe_dump(before, sort_keys=False).splitlines()
+        new = yaml.safe_dump(saved, sort_keys=False).splitlines()
+        diff = "\n".join(difflib.unified_diff(old, new, f"{path} (the search so far)", "this command", lineterm="", n=1))
+        raise ConfigError(f"--resume {folder}: the search section or base config differs from the one it was started "
+                          f"with, so its trials would not be comparable; run it with the same config, or start a new "
+                          f"search.\n{diff}")
+
+
+def write_search_tables(run, best_config, final: dict | None, command: str) -> None:
+    """trials.csv, ranges.csv, search.json, best.yaml and the figures, from whatever has finished."""
+    from scratchrun.config.loader import dump_yaml
+    from scratchrun.experiments.study_folder import write_csv
+    from scratchrun.plots.study import search_figure, top_figure
+    from scratchrun.records.writer import write_json_atomic
+
+    rows, plan = run.sorted_rows(), run.plan
+    write_csv(run.folder / "trials.csv", rows, ["trial", "round", *run.keys, "status", plan.metric, "epochs", "seconds", "run_dir"])
+    write_csv(run.folder / "ranges.csv", run.ranges, ["round", *run.keys])
+    if best_config is not None:
+        (run.folder / "best.yaml").write_text(dump_yaml(best_config), encoding="utf-8")
+    best = run.best_row()
+    write_json_atomic(run.folder / "search.json", {
+        "command": command,
+        "metric": plan.metric,
+        "trials": count_statuses(rows),
+        "best": None if best is None else {"trial": best["trial"], plan.metric: best[plan.metric],
+                                           **{k: best[k] for k in run.keys}, "run_dir": best["run_dir"]},
+        "final_test": final,  # apart from the search's scores: the only place the test set was read
+    })
+    if rows:
+        search_figure(run.folder / "search.png", rows, plan)
+        top_figure(run.folder / "top.png", run.folder, rows, plan.metric)
+
+
+def count_statuses(rows: Iterable[dict]) -> dict[str, int]:
+    """How many trials ended in each status, in the order first seen."""
+    statuses: dict[str, int] = {}
+    for row in rows:
+        statuses[row["status"]] = statuses.get(row["status"], 0) + 1
+    return statuses

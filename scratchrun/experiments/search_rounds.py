@@ -1,0 +1,204 @@
+"""Running a search: rounds of trials, successive halving within a round, and a journal that makes it resumable.
+
+Every finished trial run appends one line to `journal.jsonl`, keyed by (trial, stop_epochs). A resumed search
+replays the journal instead of training those runs again; since sampling, pruning and narrowing are pure
+functions of the results, it takes exactly the decisions the first attempt would have taken, keeps the
+trial numbering, and trains only what is missing (interrupted runs included).
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import shutil
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from scratchrun.config.loader import Config, config_from_dict
+from scratchrun.config.search import (
+    Dimension,
+    SearchConfig,
+    best_trials,
+    describe,
+    narrow,
+    rung_epochs,
+    sample,
+    successive_halving,
+    trial_seed,
+)
+from scratchrun.errors import TooManyFailures
+from scratchrun.experiments.executors import RunResult, run_all
+from scratchrun.experiments.specs import RunSpec, set_dotted
+from scratchrun.records.writer import write_json_atomic
+
+JOURNAL = "journal.jsonl"
+FAILURES = ("diverged", "failed")
+
+
+@dataclass
+class SearchRun:
+    """One search folder being filled: its plan, its trials' latest rows and the journal of every finished run."""
+
+    folder: Path | None  # None: a dry run, which has no folder
+    plan: SearchConfig
+    base: dict  # the base config as data; a trial sets its sampled keys, seed and name on a copy
+    seed: int
+    source: str
+    data_dir: Path | None = None
+    jobs: int = 1
+    executor: str = "local"
+    scheduler: str | None = None
+    max_failures: int | None = None
+    display: Any = None  # a SearchObserver (stage, update, finish), or None
+    rows: dict[int, dict] = field(default_factory=dict)  # trial -> its latest row (trials.csv)
+    ranges: list[dict] = field(default_factory=list)  # one row per round (ranges.csv)
+    on_narrow: Callable[[dict, dict], None] = lambda old, new: None
+    read_only: bool = False  # a dry run reads the journal of the search it would resume, and writes nothing
+
+    def __post_init__(self) -> None:
+        self.journal = read_journal(self.folder) if self.folder is not None else {}
+        if self.journal and not self.read_only:  # rewritten whole: a line cut short by a crash must not swallow the next
+            lines = [json.dumps({**row, "stop_epochs": stop}) for (_, stop), row in self.journal.items()]
+            (self.folder / JOURNAL).write_text("".join(line + "\n" for line in lines), encoding="utf-8")
+        epochs = self.base.get("train", {}).get("epochs")
+        self.rungs = rung_epochs(epochs, self.plan.prune) if self.plan.prune else [None]
+
+    @property
+    def keys(self) -> list[str]:
+        return [d.key for d in self.plan.space]
+
+    def values(self, trial: int, space: Sequence[Dimension]) -> dict[str, Any]:
+        """Trial `trial`'s sampled values: a function of the search seed, the trial number and the round's ranges."""
+        return sample(space, self.seed, trial)
+
+    def spec(self, trial: int, values: dict[str, Any], stop_epochs: int | None = None) -> RunSpec:
+        """Trial `trial`'s run: the base config with its sampled values, its own seed and name."""
+        run = copy.deepcopy(self.base)
+        for key, value in values.items():
+            set_dotted(run, key, value)
+        run["seed"], run["name"] = trial_seed(self.seed, trial), f"trial-{trial:03d}"
+        config = config_from_dict(run, f"{self.source} (trial {trial})")
+        return RunSpec(trial, run["name"], run["seed"], config, stop_epochs)
+
+    def run(self) -> None:
+        """Every round: sample, train (pruning if asked), narrow; the rows and ranges fill in as it goes."""
+        space = self.plan.space
+        for round_number in range(1, self.plan.rounds + 1):
+            self.ranges.append({"round": round_number, **describe(space)})
+            first = (round_number - 1) * self.plan.trials
+            trials = list(range(first, first + self.plan.trials))
+            self._run_round(round_number, space, trials)
+            if round_number < self.plan.rounds:
+                best = best_trials([self.rows[t] for t in trials], self.plan.metric, self.plan.keep, with_pruned=True)
+                new = narrow(space, best)
+                self.on_narrow(describe(space), describe(new))
+                space = new
+
+    def _run_round(self, round_number: int, space, trials: list[int]) -> None:
+        def score(alive: list[int], epochs: int | None) -> dict[int, float | None]:
+            stop = None if epochs == self.rungs[-1] else epochs
+            self._train(round_number, space, alive, stop)
+            return {t: self.rows[t][self.plan.metric] if self.rows[t]["status"] in ("completed", "stopped") else None
+                    for t in alive}
+
+        if self.plan.prune is None:
+            score(trials, None)
+            return
+        successive_halving(trials, self.rungs, self.plan.prune.eta, self.plan.metric, score, self._prune)
+
+    def _train(self, round_number: int, space, trials: list[int], stop: int | None) -> None:
+        """Train the trials not in the journal yet (each into a fresh folder); take the others from it."""
+        todo, values = [], {}
+        for trial in trials:
+            if (trial, stop) in self.journal:
+                self._record(self.journal[(trial, stop)])
+            else:
+                values[trial] = self.values(trial, space)
+                spec = self.spec(trial, values[trial], stop)
+                shutil.rmtree(self.folder / spec.variant, ignore_errors=True)  # an earlier rung's or attempt's run
+                todo.append(spec)
+        if self.display is not None:
+            self.display.stage(round_number, stop or self.rungs[-1], len(trials), len(trials) - len(todo))
+        if not todo:
+            return
+
+        def finished(result: RunResult) -> None:
+            row = self._row(result, round_number, values[result.index])
+            self._record(row)
+            if result.status != "interrupted":
+                self._append_journal(row, stop)
+            failures = sum(r["status"] in FAILURES for r in self.rows.values())
+            if self.max_failures is not None and failures >= self.max_failures:
+                raise TooManyFailures(f"The search stopped after {failures} diverged or failed trials (--max-failures "
+                                      f"{self.max_failures}); what finished is in {self.folder}.")
+
+        jobs = max(1, min(self.jobs, len(todo)))
+        listening = self.display is not None and getattr(self.display, "wants_progress", True)
+        on_progress = self.display.update if listening and self.executor == "local" else None
+        run_all(todo, self.folder, self.data_dir, jobs, finished, on_progress, evaluate_test=False,
+                executor=self.executor, scheduler=self.scheduler)
+
+    def _row(self, result: RunResult, round_number: int, values: dict) -> dict:
+        final = result.summary.get("final") or {}
+        return {"trial": result.index, "round": round_number, **values, "status": result.status,
+                self.plan.metric: final.get(self.plan.metric), "epochs": result.summary.get("epochs"),
+                "seconds": result.summary.get("wall_time_s"),
+                "run_dir": Path(result.run_dir).name if result.run_dir else ""}
+
+    def _record(self, row: dict) -> None:
+        self.rows[row["trial"]] = dict(row)
+        if self.display is not None:
+            self.display.finish(self.rows[row["trial"]])
+
+    def _append_journal(self, row: dict, stop: int | None) -> None:
+        with open(self.folder / JOURNAL, "a", encoding="utf-8") as journal:
+            journal.write(json.dumps({**row, "stop_epochs": stop}) + "\n")
+        self.journal[(row["trial"], stop)] = row
+
+    def _prune(self, trial: int, epochs: int) -> None:
+        """Mark a trial pruned, in trials.csv and in its run's summary.json."""
+        row = self.rows[trial]
+        row["status"] = "pruned"
+        summary_path = self.folder / row["run_dir"] / "summary.json"
+        if summary_path.is_file():  # the run recorded itself as pruned when it stopped; now it is final
+            summary = json.loads(summary_path.read_text(encoding="utf-8"))
+            summary["message"] = (f"pruned by successive halving after {epochs} epochs: not in the best 1/"
+                                  f"{self.plan.prune.eta} of its rung")
+            write_json_atomic(summary_path, summary)
+        if self.display is not None:
+            self.display.finish(row)
+
+    def best_config(self) -> Config | None:
+        """The best completed trial's full config, as it was trained."""
+        from scratchrun.config.loader import load_config
+
+        best = self.best_row()
+        return load_config(self.folder / best["run_dir"] / "config.yaml") if best else None
+
+    def best_row(self) -> dict | None:
+        best = best_trials(list(self.rows.values()), self.plan.metric, 1)
+        return best[0] if best else None
+
+    def sorted_rows(self) -> list[dict]:
+        return [self.rows[t] for t in sorted(self.rows)]
+
+
+def read_journal(folder: Path) -> dict[tuple[int, int | None], dict]:
+    """The finished runs of an earlier attempt; a line cut short by a crash is ignored (that run is redone)."""
+    path = folder / JOURNAL
+    entries = {}
+    if path.is_file():
+        for line in path.read_text(encoding="utf-8").splitlines():
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError:
+                continue
+            if not (isinstance(row, dict) and isinstance(row.get("trial"), int) and row["trial"] >= 0
+                    and isinstance(row.get("stop_epochs"), int | None) and isinstance(row.get("status"), str)):
+                continue  # not a line this code wrote: that run is done again
+            stop = row.pop("stop_epochs", None)
+            row["run_dir"] = f"trial-{row['trial']:03d}"  # never a path taken from the file: it stays in the search
+            entries[(row["trial"], stop)] = row
+    return entries
