@@ -6,6 +6,8 @@ import csv
 import io
 import json
 import math
+import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -14,6 +16,7 @@ import pytest
 from idx_fixtures import write_tiny_dataset
 from typer.testing import CliRunner
 
+import scratchrun
 from scratchrun.cli.app import app
 from scratchrun.cli.runs import _show
 from scratchrun.data.registry import DATASETS
@@ -191,6 +194,13 @@ def test_load_search_refuses_a_folder_that_is_no_search(made):
 
 
 # ----------------------------------------------------------------------------- without pandas
+def test_importing_the_loaders_or_the_package_does_not_import_pandas():
+    code = "import sys, scratchrun, scratchrun.records.frames; print('pandas' in sys.modules)"
+    env = {**os.environ, "PYTHONPATH": str(Path(scratchrun.__file__).parents[1])}
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
+    assert result.stdout.strip() == "False"
+
+
 @pytest.mark.parametrize("load", [load_runs, load_history, load_search])
 def test_without_pandas_each_loader_says_how_to_get_it_in_one_sentence(made, monkeypatch, load):
     monkeypatch.setitem(sys.modules, "pandas", None)  # `import pandas` now raises ImportError
