@@ -54,7 +54,7 @@ def _record(row: tb.Row, entry: ix.Entry, keys: list[str]) -> dict:
             "folder": str(row.path)}
 
 
-def load_history(runs) -> pd.DataFrame:
+def load_history(runs: str | PathLike | Iterable[str | PathLike] | pd.DataFrame) -> pd.DataFrame:
     """Every run's curves in long format: run, iteration, epoch, split, metric, value.
 
     steps.csv gives a row per minibatch with split `train` and metric `minibatch_loss`; metrics.csv a row per
