@@ -327,7 +327,16 @@ def read_metrics(run: Path) -> list[dict[str, str]]:
 
     Text, so that a rerun can be compared to the letter; `metric_values` turns the rows into numbers.
     """
-    return list(csv.DictReader(io.StringIO(_complete_lines(run / "metrics.csv"), newline="")))
+    return _csv_rows(run / "metrics.csv")
+
+
+def read_trials(folder: Path) -> list[dict[str, str]]:
+    """A search folder's trials.csv as rows of text, as written (an empty cell: no value); none before it exists."""
+    return _csv_rows(folder / "trials.csv")
+
+
+def _csv_rows(path: Path) -> list[dict[str, str]]:
+    return list(csv.DictReader(io.StringIO(_complete_lines(path), newline="")))
 
 
 def metric_values(rows: Iterable[Mapping[str, str | None]]) -> list[dict[str, float | None]]:

@@ -61,11 +61,16 @@ def group_row(group: GroupInfo) -> Row:
     for key in _keys(r.config for r in group.runs):
         values = _distinct([r.config.get(key, MISSING) for r in group.runs if r.config])
         config[key] = values[0] if len(values) == 1 else Mixed(values)
-    best = max((r for r in group.runs if r.final.get("val_acc") is not None), key=lambda r: r.final["val_acc"], default=None)
+    best = best_run(group)
     times = [r.wall_time_s for r in group.runs if r.wall_time_s is not None]
     return Row(group.path, group.started, strip_stamp(group.name), status_counts(group.runs), len(group.runs), config,
                best.final.get("val_acc") if best else None, best.final.get("test_acc") if best else None,
                round(sum(times), 3) if times else None)
+
+
+def best_run(group: GroupInfo) -> RunInfo | None:
+    """The run with the highest final val acc: the one a group's row shows the metrics of."""
+    return max((r for r in group.runs if r.final.get("val_acc") is not None), key=lambda r: r.final["val_acc"], default=None)
 
 
 def rows(entries: Sequence[Entry], expand: bool = False) -> list[Row]:
