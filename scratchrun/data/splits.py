@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from scratchrun.config.loader import DataConfig
 from scratchrun.data.registry import RawDataset
 from scratchrun.errors import ConfigError
+
+if TYPE_CHECKING:  # annotations only: the config package sits above this one
+    from scratchrun.config.loader import DataConfig
 
 
 @dataclass(frozen=True)

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
-from scratchrun.config.loader import ModelConfig
 from scratchrun.nn.initializers import init_weights
 from scratchrun.nn.layers import ACTIVATIONS, Affine, BatchNorm, Dropout, Layer
 from scratchrun.nn.losses import softmax_cross_entropy
+
+if TYPE_CHECKING:  # annotations only: the config package sits above this one
+    from scratchrun.config.loader import ModelConfig
 
 
 class MLP:
