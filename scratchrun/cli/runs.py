@@ -168,16 +168,13 @@ def _short_labels(chosen: list) -> list[str]:
 
 def _plot(path: Path, chosen: list, labels: list[str]) -> None:
     """Smoothed minibatch loss per iteration and train (dashed) / val (solid) accuracy per epoch, a colour per run."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
     import numpy as np
 
+    from scratchrun.plots.figure import subplots
     from scratchrun.plots.run import smooth
     from scratchrun.records.reader import metric_values, read_metrics, read_steps
 
-    fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(11, 4.2), constrained_layout=True)
+    fig, (ax_loss, ax_acc) = subplots(1, 2, figsize=(11, 4.2), constrained_layout=True)
     positive, sane_top = True, 0.0
     for i, (run, label) in enumerate(zip(chosen, labels)):
         color = f"C{i % 10}"
@@ -211,7 +208,6 @@ def _plot(path: Path, chosen: list, labels: list[str]) -> None:
     if ax_loss.lines:
         ax_loss.legend(loc="best", fontsize=8)
     fig.savefig(path, dpi=110)
-    plt.close(fig)
 
 
 # ----------------------------------------------------------------------------- formatting

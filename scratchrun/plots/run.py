@@ -1,4 +1,4 @@
-"""Figures of a run, drawn with matplotlib's file-only backend (imported here only, so `--help` stays fast)."""
+"""Figures of a run: curves.png, drawn on a figure of its own (plots/figure.py), never through pyplot."""
 
 from __future__ import annotations
 
@@ -20,12 +20,9 @@ def smooth(values: np.ndarray, window: int) -> np.ndarray:
 
 def save_curves(path: Path, losses: list[float], history: list[dict], title: str) -> None:
     """curves.png: minibatch loss (raw and smoothed) with evaluated losses, and accuracy per evaluation."""
-    import matplotlib
+    from scratchrun.plots.figure import subplots
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(11, 4.2), constrained_layout=True)
+    fig, (ax_loss, ax_acc) = subplots(1, 2, figsize=(11, 4.2), constrained_layout=True)
     steps = np.arange(1, len(losses) + 1)
     loss_values = np.asarray(losses, dtype=np.float64)
     finite = np.isfinite(loss_values)
@@ -49,4 +46,3 @@ def save_curves(path: Path, losses: list[float], history: list[dict], title: str
             ax.legend(loc="best", fontsize=8)
     fig.suptitle(title, fontsize=10)
     fig.savefig(path, dpi=110)
-    plt.close(fig)

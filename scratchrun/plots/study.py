@@ -8,16 +8,8 @@ from pathlib import Path
 
 import numpy as np
 
+from scratchrun.plots.figure import subplots
 from scratchrun.plots.run import smooth
-
-
-def _pyplot():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
 
 
 def read_losses(run_dir: Path) -> np.ndarray:
@@ -51,8 +43,7 @@ def _band(ax, x, curves: list[np.ndarray], label: str, color) -> None:
 
 def loss_figure(path: Path, results: Sequence, title: str, window: int = 20) -> None:
     """Smoothed minibatch loss against the update count, one line per variant (the book's figure 6-9)."""
-    plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(7, 4.5), constrained_layout=True)
+    fig, ax = subplots(figsize=(7, 4.5), constrained_layout=True)
     for i, (variant, runs) in enumerate(by_variant(results).items()):
         curves = [smooth(np.nan_to_num(read_losses(r), nan=np.inf), window) for r in runs]
         if curves and min(len(c) for c in curves):
@@ -61,13 +52,11 @@ def loss_figure(path: Path, results: Sequence, title: str, window: int = 20) -> 
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     fig.savefig(path, dpi=110)
-    plt.close(fig)
 
 
 def metric_figure(path: Path, results: Sequence, metric: str, title: str, ylabel: str) -> None:
     """An evaluated metric (e.g. val_acc) against the update count, one line per variant."""
-    plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(7, 4.5), constrained_layout=True)
+    fig, ax = subplots(figsize=(7, 4.5), constrained_layout=True)
     for i, (variant, runs) in enumerate(by_variant(results).items()):
         histories = [read_metrics(r) for r in runs]
         curves = [np.array([row[metric] for row in h if row[metric] is not None]) for h in histories]
@@ -78,16 +67,14 @@ def metric_figure(path: Path, results: Sequence, metric: str, title: str, ylabel
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     fig.savefig(path, dpi=110)
-    plt.close(fig)
 
 
 def toy_paths(path: Path, optimizers: dict[str, object], start=(-7.0, 2.0), steps: int = 30) -> None:
     """Each optimizer's path on f(x, y) = x²/20 + y² from (−7, 2), over the function's contours (the book's 6.1)."""
-    plt = _pyplot()
     n = len(optimizers)
     cols = 3 if n > 2 else n
     rows = -(-n // cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 3.4 * rows), constrained_layout=True, squeeze=False)
+    fig, axes = subplots(rows, cols, figsize=(4.2 * cols, 3.4 * rows), constrained_layout=True, squeeze=False)
     xs, ys = np.meshgrid(np.linspace(-10, 10, 200), np.linspace(-5, 5, 200))
     for ax, (name, optimizer) in zip(axes.flat, optimizers.items()):
         params = {"x": np.array([start[0]]), "y": np.array([start[1]])}
@@ -104,7 +91,6 @@ def toy_paths(path: Path, optimizers: dict[str, object], start=(-7.0, 2.0), step
         ax.axis("off")
     fig.suptitle(f"{steps} updates on f(x, y) = x²/20 + y² from {start}")
     fig.savefig(path, dpi=110)
-    plt.close(fig)
 
 
 def panels_figure(path: Path, results: Sequence, groups: list[tuple[str, list[tuple[str, str]]]], metric_styles,
@@ -113,10 +99,9 @@ def panels_figure(path: Path, results: Sequence, groups: list[tuple[str, list[tu
 
     `metric_styles` is a list of (metric, line style); each line is the mean over seeds.
     """
-    plt = _pyplot()
     variants = by_variant(results)
     rows = -(-len(groups) // cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(3.3 * cols, 2.6 * rows), constrained_layout=True, squeeze=False,
+    fig, axes = subplots(rows, cols, figsize=(3.3 * cols, 2.6 * rows), constrained_layout=True, squeeze=False,
                              sharex=True, sharey=True)
     for ax, (panel_title, members) in zip(axes.flat, groups):
         for i, (variant, label) in enumerate(members):
@@ -140,14 +125,12 @@ def panels_figure(path: Path, results: Sequence, groups: list[tuple[str, list[tu
         ax.set_ylabel(ylabel)
     fig.suptitle(title)
     fig.savefig(path, dpi=110)
-    plt.close(fig)
 
 
 def activation_histograms(path: Path, grid: list[tuple[str, list[np.ndarray]]]) -> None:
     """One row per (init, activation), one column per layer: the histogram of that layer's activations."""
-    plt = _pyplot()
     rows, cols = len(grid), len(grid[0][1])
-    fig, axes = plt.subplots(rows, cols, figsize=(2.2 * cols, 1.35 * rows), constrained_layout=True, squeeze=False)
+    fig, axes = subplots(rows, cols, figsize=(2.2 * cols, 1.35 * rows), constrained_layout=True, squeeze=False)
     for r, (label, outputs) in enumerate(grid):
         for c, a in enumerate(outputs):
             ax = axes[r, c]
@@ -161,13 +144,11 @@ def activation_histograms(path: Path, grid: list[tuple[str, list[np.ndarray]]]) 
         axes[r, 0].set_ylabel(label, fontsize=7, rotation=0, ha="right", va="center")
     fig.suptitle("activations of 5 layers of 100 units for 1,000 Gaussian inputs")
     fig.savefig(path, dpi=100)
-    plt.close(fig)
 
 
 def gradient_figure(path: Path, norms: dict[str, list[float]], activation: str) -> None:
     """‖∂L/∂W‖ per layer at initialisation, one line per init, on a log scale."""
-    plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(6, 4), constrained_layout=True)
+    fig, ax = subplots(figsize=(6, 4), constrained_layout=True)
     for i, (name, values) in enumerate(norms.items()):
         layers = np.arange(1, len(values) + 1)
         ax.plot(layers, np.maximum(values, 1e-30), "o-", color=f"C{i}", label=name)
@@ -177,14 +158,12 @@ def gradient_figure(path: Path, norms: dict[str, list[float]], activation: str) 
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     fig.savefig(path, dpi=110)
-    plt.close(fig)
 
 
 def search_figure(path: Path, rows: Sequence[dict], plan) -> None:
     """The validation metric against each searched value, on the value's own scale, coloured by round."""
-    plt = _pyplot()
     dims = list(plan.space)
-    fig, axes = plt.subplots(1, len(dims), figsize=(4.2 * len(dims), 3.6), constrained_layout=True, squeeze=False)
+    fig, axes = subplots(1, len(dims), figsize=(4.2 * len(dims), 3.6), constrained_layout=True, squeeze=False)
     for ax, dim in zip(axes[0], dims):
         for r in sorted({row["round"] for row in rows}):
             for pruned in (False, True):  # a pruned trial's score is after fewer epochs: drawn apart, as a cross
@@ -201,7 +180,6 @@ def search_figure(path: Path, rows: Sequence[dict], plan) -> None:
         ax.grid(alpha=0.3)
     axes[0][0].legend(fontsize=8)
     fig.savefig(path, dpi=110)
-    plt.close(fig)
 
 
 def top_figure(path: Path, folder: Path, rows: Sequence[dict], metric: str, top: int = 20) -> None:
@@ -211,10 +189,9 @@ def top_figure(path: Path, folder: Path, rows: Sequence[dict], metric: str, top:
     best = best_trials(rows, metric, top)
     if not best:
         return
-    plt = _pyplot()
     cols = 5
     nrows = -(-len(best) // cols)
-    fig, axes = plt.subplots(nrows, cols, figsize=(2.6 * cols, 2.0 * nrows), constrained_layout=True, squeeze=False,
+    fig, axes = subplots(nrows, cols, figsize=(2.6 * cols, 2.0 * nrows), constrained_layout=True, squeeze=False,
                              sharey=True)
     for ax, row in zip(axes.flat, best):
         history = read_metrics(folder / row["run_dir"])
@@ -227,4 +204,3 @@ def top_figure(path: Path, folder: Path, rows: Sequence[dict], metric: str, top:
         ax.axis("off")
     fig.suptitle(f"the best {len(best)} trials: validation (solid) and training (dashed) accuracy per epoch")
     fig.savefig(path, dpi=100)
-    plt.close(fig)

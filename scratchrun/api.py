@@ -1,0 +1,213 @@
+"""The Python API: what each command does, as a function a notebook can call; `scratchrun.<name>` re-exports these.
+
+Each function takes what its command takes (a config file or a mapping, `key=value` overrides, the same options)
+and returns an object to look into instead of printing: a `Run`, a `Study` or a `Search`. Bad input raises
+`scratchrun.errors.ConfigError` with the same sentence the command prints; nothing here prints or exits.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from scratchrun.experiments.presets import BOOK_ACTIVATIONS, BOOK_INITS
+
+PathLike = str | Path
+ConfigLike = PathLike | Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class Run:
+    """One run folder: its status, summary and resolved config, and its curves read on demand."""
+
+    folder: Path
+    status: str
+    summary: dict = field(repr=False)
+    config: dict = field(repr=False)  # flat dotted keys, e.g. {"optimizer.lr": 0.001, ...}
+
+    @classmethod
+    def load(cls, folder: PathLike) -> Run:
+        """The run in `folder`, as its records say (`stale` when its process died while running)."""
+        from scratchrun.records.reader import read_run
+
+        info = read_run(Path(folder))
+        return cls(info.path, info.status, info.summary, info.config)
+
+    @property
+    def final(self) -> dict:
+        """The final metrics: train/val from the last evaluation, test once at the end (None when not measured)."""
+        return self.summary.get("final") or {}
+
+    @property
+    def history(self) -> list[dict[str, float | None]]:
+        """Every evaluation as numbers: epoch, iteration, train_loss, train_acc, val_loss, val_acc, seconds."""
+        from scratchrun.records.reader import metric_values, read_metrics
+
+        return metric_values(read_metrics(self.folder))
+
+    @property
+    def losses(self):
+        """Every minibatch loss as an (N, 3) array of iteration, epoch, loss."""
+        from scratchrun.records.reader import read_steps
+
+        return read_steps(self.folder)
+
+
+@dataclass(frozen=True)
+class Study:
+    """A study folder: one row per run (as in results.csv), the per-variant summary, and the runs themselves."""
+
+    kind: str
+    folder: Path
+    results: list[dict] = field(repr=False)
+    summary: list[dict] = field(repr=False)
+    notes: list[str] = field(default_factory=list, repr=False)
+
+    @property
+    def runs(self) -> list[Run]:
+        return [Run.load(self.folder / row["run_dir"]) for row in self.results if row["run_dir"]]
+
+    @property
+    def failed(self) -> list[dict]:
+        """Runs that failed with a bug (their folders hold error.txt)."""
+        return [row for row in self.results if row["status"] == "failed"]
+
+
+@dataclass(frozen=True)
+class Search:
+    """A search folder: every trial's row (as in trials.csv), the best one, its config, and the final test if run."""
+
+    folder: Path
+    metric: str
+    keys: list[str]
+    trials: list[dict] = field(repr=False)
+    best: dict | None
+    best_config: dict | None = field(repr=False)
+    final_test: dict | None = None
+
+
+def train(config: ConfigLike, overrides: Iterable[str] = (), *, runs_dir: PathLike = "runs",
+          data_dir: PathLike | None = None, name: str | None = None, callbacks: Sequence = ()) -> Run:
+    """Train the MLP `config` describes and record it in `runs_dir/<time>_<name>/` (`scratchrun train`).
+
+    A run that diverges or is interrupted (Ctrl-C, the notebook's stop button) is returned with that status and
+    every metric measured so far; `callbacks` (training.trainer.Callback) see each step and evaluation.
+    """
+    from scratchrun.data.data_dir import check_data_dir
+    from scratchrun.data.registry import load_raw
+    from scratchrun.records.writer import check_runs_dir
+    from scratchrun.training.run import prepare_data, run_experiment
+
+    cfg = _config(config, list(overrides), name)
+    data_dir = Path(data_dir) if data_dir is not None else None
+    check_data_dir(data_dir)
+    check_runs_dir(Path(runs_dir))
+    data = prepare_data(cfg, load_raw(cfg.data.dataset, data_dir))
+    outcome = run_experiment(cfg, None, Path(runs_dir), list(callbacks), data=data)
+    return Run.load(outcome.run_dir)
+
+
+def study(kind: str, config: ConfigLike | None = None, overrides: Iterable[str] = (), *, seeds: int = 1,
+          jobs: int = 0, runs_dir: PathLike = "runs", data_dir: PathLike | None = None, executor: str = "local",
+          scheduler: str | None = None, resume: PathLike | None = None, observer=None, **options: Any) -> Study:
+    """A chapter-6 study by its command's name (`compare-optimizers`, `init-study`, `bn-study`, `overfit-study`).
+
+    `config` (default: the book's setting) and `overrides` make the base config; `options` are the study's own
+    (see compare_optimizers and the others); `jobs` workers run it (0 = one per core), or a Dask cluster.
+    """
+    from scratchrun.experiments.presets import define_study
+
+    if kind == "init-study":
+        options.setdefault("data_dir", data_dir)
+    definition = define_study(kind, config, list(overrides), **options)
+    command = _call(kind.replace("-", "_"), config, list(overrides), **options)
+    return _run(definition, seeds, jobs, runs_dir, data_dir, executor, scheduler, resume, observer, command)
+
+
+def sweep(config: ConfigLike, axes: Mapping[str, Sequence[Any]] | Sequence[str], *, seeds: int = 1, jobs: int = 0,
+          runs_dir: PathLike = "runs", data_dir: PathLike | None = None, executor: str = "local",
+          scheduler: str | None = None, resume: PathLike | None = None, observer=None) -> Study:
+    """Every combination of the swept values (`{"optimizer.name": ["sgd", "adam"]}` or `["optimizer.name=sgd,adam"]`)."""
+    from scratchrun.experiments.presets import sweep as define_sweep
+
+    return _run(define_sweep(config, axes), seeds, jobs, runs_dir, data_dir, executor, scheduler, resume, observer,
+                _call("sweep", config, axes))
+
+
+def compare_optimizers(config: ConfigLike | None = None, overrides: Iterable[str] = (), *,
+                       optimizers: Sequence[str] | None = None, lr: Mapping[str, float] | None = None,
+                       **run_options: Any) -> Study:
+    """6.1.8: the same network with each optimizer (default all six) on the same minibatches."""
+    return study("compare-optimizers", config, overrides, optimizers=optimizers, lr=lr, **run_options)
+
+
+def init_study(config: ConfigLike | None = None, overrides: Iterable[str] = (), *, inits: Sequence[str] = BOOK_INITS,
+               activations: Sequence[str] = BOOK_ACTIVATIONS, **run_options: Any) -> Study:
+    """6.2: activations and first gradients per initial weight scale (`std:0.01`, `xavier`, `he`), then training."""
+    return study("init-study", config, overrides, inits=list(inits), activations=list(activations), **run_options)
+
+
+def bn_study(config: ConfigLike | None = None, overrides: Iterable[str] = (), *, scales: int = 16,
+             **run_options: Any) -> Study:
+    """6.3.2: with and without batch norm at `scales` initial weight scales from 1 to 1e-4."""
+    return study("bn-study", config, overrides, scales=scales, **run_options)
+
+
+def overfit_study(config: ConfigLike | None = None, overrides: Iterable[str] = (), *, weight_decay: float = 0.1,
+                  dropout: float = 0.2, **run_options: Any) -> Study:
+    """6.4: overfit 300 images, then close the gap with weight decay, dropout, or both."""
+    return study("overfit-study", config, overrides, weight_decay=weight_decay, dropout=dropout, **run_options)
+
+
+def search(config: PathLike, overrides: Iterable[str] = (), *, trials: int | None = None, jobs: int = 0,
+           executor: str = "local", scheduler: str | None = None, resume: PathLike | None = None,
+           final_test: bool = False, max_failures: int | None = None, runs_dir: PathLike = "runs",
+           data_dir: PathLike | None = None, observer=None) -> Search:
+    """6.5: the random search a config's `search:` section declares (`scratchrun search`), scored on validation only."""
+    from scratchrun.config.loader import to_dict
+    from scratchrun.config.search import load_search
+    from scratchrun.experiments.search import run_search
+
+    plan, base_config, base = load_search(Path(config), list(overrides), trials)
+    outcome = run_search(plan, base_config, base, str(config), jobs=jobs, executor=executor, scheduler=scheduler,
+                         resume=_path(resume), final_test=final_test, max_failures=max_failures,
+                         runs_dir=Path(runs_dir), data_dir=_path(data_dir), observer=observer,
+                         command=_call("search", config, overrides, trials=trials, final_test=final_test))
+    best_config = to_dict(outcome.best_config) if outcome.best_config is not None else None
+    return Search(outcome.folder, plan.metric, outcome.keys, outcome.trials, outcome.best, best_config,
+                  outcome.final_test)
+
+
+def _run(definition, seeds, jobs, runs_dir, data_dir, executor, scheduler, resume, observer, command) -> Study:
+    from scratchrun.experiments.study import run_study
+    from scratchrun.experiments.study_folder import result_rows
+
+    outcome = run_study(definition, seeds=seeds, jobs=jobs, runs_dir=Path(runs_dir), data_dir=_path(data_dir),
+                        resume=_path(resume), executor=executor, scheduler=scheduler, observer=observer,
+                        command=command)
+    rows = result_rows(outcome.specs, outcome.results, outcome.folder)
+    return Study(outcome.kind, outcome.folder, rows, outcome.summary, outcome.notes)
+
+
+def _config(config: ConfigLike, overrides: list[str], name: str | None):
+    """A Config from a file (named after it) or from a mapping (named `run` unless it says otherwise)."""
+    from scratchrun.config.loader import apply_overrides, config_from_dict, load_config
+
+    if isinstance(config, Mapping):
+        raw = apply_overrides(dict(config), overrides, "<config>")
+        raw["name"] = name or raw.get("name") or "run"
+        return config_from_dict(raw, "<config>")
+    return load_config(Path(config), overrides, name=name)
+
+
+def _path(value: PathLike | None) -> Path | None:
+    return Path(value) if value is not None else None
+
+
+def _call(function: str, *args: Any, **kwargs: Any) -> str:
+    """How a run was started from Python, for its records: `scratchrun.search('x.yaml', trials=5)`."""
+    shown = [repr(a) for a in args if a not in ((), [], None)]
+    shown += [f"{k}={v!r}" for k, v in kwargs.items() if v not in (None, False)]
+    return f"scratchrun.{function}({', '.join(shown)})"

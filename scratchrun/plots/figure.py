@@ -1,0 +1,18 @@
+"""Figures made without pyplot: drawing a file must neither change a notebook's backend nor leave figures open.
+
+`matplotlib.figure.Figure` saves through its own Agg canvas, so no global state is touched and nothing needs
+closing; matplotlib is imported on the first figure only, so `scratchrun --help` stays fast.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def subplots(nrows: int = 1, ncols: int = 1, *, figsize: tuple[float, float] | None = None,
+             constrained_layout: bool = False, **kwargs: Any):
+    """Like `pyplot.subplots`, for a figure of our own: (figure, axes)."""
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=figsize, layout="constrained" if constrained_layout else None)
+    return fig, fig.subplots(nrows, ncols, **kwargs)
