@@ -116,3 +116,14 @@ def test_every_study_runs_on_a_dask_cluster_with_the_local_results(tiny, tmp_pat
     for row in rows(local / "results.csv"):
         assert (local / row["run_dir"] / "steps.csv").read_bytes() == (dask / row["run_dir"] / "steps.csv").read_bytes()
     assert (dask / "overfit.png").is_file() and (dask / "README.md").is_file()
+
+
+def test_every_import_the_readme_shows_works():
+    import re
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"```python\n(.*?)```", readme, flags=re.S)
+    imports = [line for block in blocks for line in block.splitlines() if re.match(r"(from|import) scratchrun\b", line)]
+    assert len(imports) >= 6
+    for line in imports:
+        exec(line, {})  # noqa: S102 - our own README's import lines
