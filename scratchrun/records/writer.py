@@ -21,7 +21,6 @@ import numpy as np
 from scratchrun import __version__
 from scratchrun.config.loader import Config, dump_yaml
 from scratchrun.errors import RunDirError
-from scratchrun.training.trainer import Callback
 
 METRIC_COLUMNS = ["epoch", "iteration", "train_loss", "train_acc", "val_loss", "val_acc", "seconds"]
 STATUSES = ("running", "completed", "diverged", "interrupted", "failed", "pruned", "stale")  # stale: derived on read
@@ -96,11 +95,12 @@ def blas_description() -> str | None:
     return "; ".join(f"{p['internal_api']} {p.get('version')}, {p['num_threads']} thread(s)" for p in pools) or None
 
 
-class RunRecord(Callback):
+class RunRecord:
     """Writes a run's files as training goes; `close` writes the summary whatever the outcome.
 
-    While training, summary.json says `running` with a heartbeat refreshed every few seconds, so a reader can
-    tell a live run from one whose process died without a word (`run_index` calls that `stale`).
+    It is a training callback by its three hooks alone: records sit below training and never import it. While
+    training, summary.json says `running` with a heartbeat refreshed every few seconds, so a reader can tell a
+    live run from one whose process died without a word (`records.index` calls that `stale`).
     """
 
     clock = staticmethod(time.monotonic)  # a class attribute so that tests can move time on
@@ -123,6 +123,8 @@ class RunRecord(Callback):
     @classmethod
     def create(cls, runs_dir: Path, config: Config, stamp: bool = True) -> RunRecord:
         return cls(create_run_dir(runs_dir, config.name, stamp=stamp), config)
+
+    def on_train_start(self, total_iterations: int, per_epoch: int) -> None: ...
 
     def on_step(self, iteration: int, epoch: int, loss: float) -> None:
         self._steps.writerow([iteration, epoch, repr(loss)])
