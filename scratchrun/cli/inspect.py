@@ -38,7 +38,8 @@ def show(
 ) -> None:
     """Show one run: its summary, its config, and its training loss and validation accuracy drawn in the terminal."""
     from scratchrun.cli.display.text_chart import line_chart
-    from scratchrun.records.reader import metric_values, read_metrics, read_run, read_steps, read_summary, resolve
+    from scratchrun.records.index import read_run, resolve
+    from scratchrun.records.reader import metric_values, read_metrics, read_steps, read_summary
 
     try:
         folder = resolve(run, runs_dir, runs_only=True)
@@ -89,7 +90,8 @@ def reproduce(
     from scratchrun.cli.display.progress import DownloadBar, TrainingProgress
     from scratchrun.config.loader import load_config
     from scratchrun.data.registry import load_raw
-    from scratchrun.records.reader import read_summary, resolve
+    from scratchrun.records.index import resolve
+    from scratchrun.records.reader import read_summary
     from scratchrun.records.reproduce import compare_runs
     from scratchrun.records.writer import check_runs_dir
     from scratchrun.training.run import prepare_data, run_experiment
@@ -140,7 +142,7 @@ def reproduce(
 
 def _rerun_destination(original: Path, runs_dir: Path | None) -> Path:
     """Next to the original, unless the original lives in a study or search folder: then the runs folder."""
-    from scratchrun.records.reader import group_kind
+    from scratchrun.records.index import group_kind
 
     if runs_dir is not None or group_kind(original.resolve().parent):
         return runs_dir or Path("runs")

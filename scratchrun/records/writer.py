@@ -24,7 +24,7 @@ from scratchrun.errors import RunDirError
 
 METRIC_COLUMNS = ["epoch", "iteration", "train_loss", "train_acc", "val_loss", "val_acc", "seconds"]
 STATUSES = ("running", "completed", "diverged", "interrupted", "failed", "pruned", "stale")  # stale: derived on read
-HEARTBEAT_EVERY_S = 5.0  # how often a running record says it is alive; run_index calls it stale after 60 s of silence
+HEARTBEAT_EVERY_S = 5.0  # how often a running record says it is alive; records.index calls it stale after 60 s of silence
 
 
 def safe_name(name: str | None) -> str:
