@@ -261,15 +261,15 @@ def _final_test(run, best_config, data_dir: Path | None) -> dict:
 def _write_search(run, best_config, final: dict | None = None) -> None:
     """trials.csv, ranges.csv, search.json, best.yaml and the figures, from whatever has finished."""
     from scratchrun.config.loader import dump_yaml
-    from scratchrun.experiments.study_folder import write_csv
     from scratchrun.plots.study import search_figure, top_figure
-    from scratchrun.records.writer import write_json_atomic
+    from scratchrun.records.layout import trial_columns
+    from scratchrun.records.writer import write_csv, write_json_atomic, write_text_atomic
 
     rows, plan = run.sorted_rows(), run.plan
-    write_csv(run.folder / "trials.csv", rows, ["trial", "round", *run.keys, "status", plan.metric, "epochs", "seconds", "run_dir"])
+    write_csv(run.folder / "trials.csv", rows, trial_columns(run.keys, plan.metric))
     write_csv(run.folder / "ranges.csv", run.ranges, ["round", *run.keys])
     if best_config is not None:
-        (run.folder / "best.yaml").write_text(dump_yaml(best_config), encoding="utf-8")
+        write_text_atomic(run.folder / "best.yaml", dump_yaml(best_config))
     best = run.best_row()
     statuses = {}
     for row in rows:

@@ -388,8 +388,8 @@ def init_study(
     def figures(folder: Path, results: list) -> None:
         from scratchrun.config.loader import config_from_dict
         from scratchrun.experiments.executors.local import preload
-        from scratchrun.experiments.study_folder import write_csv
         from scratchrun.plots.study import activation_histograms, gradient_figure, loss_figure
+        from scratchrun.records.writer import write_csv
 
         loss_figure(folder / "loss.png", results, f"minibatch loss by initial weights ({base['model']['activation']})")
         seed = base["seed"]

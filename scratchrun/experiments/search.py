@@ -31,7 +31,7 @@ from scratchrun.config.search import (
 from scratchrun.errors import ScratchrunError
 from scratchrun.experiments.executors.local import RunResult, run_all
 from scratchrun.experiments.specs import RunSpec, set_dotted
-from scratchrun.records.writer import write_json_atomic
+from scratchrun.records.writer import update_summary
 
 JOURNAL = "journal.jsonl"
 FAILURES = ("diverged", "failed")
@@ -164,12 +164,10 @@ class SearchRun:
         """Mark a trial pruned, in trials.csv and in its run's summary.json."""
         row = self.rows[trial]
         row["status"] = "pruned"
-        summary_path = self.folder / row["run_dir"] / "summary.json"
-        if summary_path.is_file():  # the run recorded itself as pruned when it stopped; now it is final
-            summary = json.loads(summary_path.read_text(encoding="utf-8"))
-            summary["message"] = (f"pruned by successive halving after {epochs} epochs: not in the best 1/"
-                                  f"{self.plan.prune.eta} of its rung")
-            write_json_atomic(summary_path, summary)
+        run_dir = self.folder / row["run_dir"]
+        if (run_dir / "summary.json").is_file():  # the run recorded itself as pruned when it stopped; now it is final
+            update_summary(run_dir, message=f"pruned by successive halving after {epochs} epochs: not in the best 1/"
+                                            f"{self.plan.prune.eta} of its rung")
         if self.display is not None:
             self.display.finish(row)
 

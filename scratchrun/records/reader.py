@@ -11,20 +11,23 @@ import csv
 import io
 import json
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
+from typing import Any
 
 from scratchrun.errors import ScratchrunError
+from scratchrun.records.layout import RESULT_COLUMNS, trial_columns
 
 
 def read_summary(run: Path) -> dict:
     """summary.json as a dict; a missing or unreadable one is an error that names the file."""
     path = run / "summary.json"
+    text = _text(path)
+    if text is None:
+        raise ScratchrunError(f"{path} does not exist: the run folder is incomplete.")
     try:
-        summary = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ScratchrunError(f"{path} does not exist: the run folder is incomplete.") from None
-    except (OSError, ValueError) as e:  # ValueError: not UTF-8, or not JSON
+        summary = json.loads(text)
+    except ValueError as e:
         raise ScratchrunError(f"{path} cannot be read ({e}).") from None
     if not isinstance(summary, dict):
         raise ScratchrunError(f"{path} does not hold a JSON object.")
@@ -99,10 +102,84 @@ def metric_values(rows: Iterable[Mapping[str, str | None]]) -> list[dict[str, fl
 
 def _complete_lines(path: Path) -> str:
     """A CSV file's text up to its last line end (a running or killed run may be in the middle of a line); '' if none."""
+    text = _text(path) or ""
+    return text[: text.rfind("\n") + 1]
+
+
+def _text(path: Path) -> str | None:
+    """A record file's text, None when there is no such file; one that cannot be read is an error that names it."""
     try:
-        text = path.read_text(encoding="utf-8")
+        return path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        return ""
+        return None
     except (OSError, UnicodeDecodeError) as e:
         raise ScratchrunError(f"{path} cannot be read ({e}).") from None
-    return text[: text.rfind("\n") + 1]
+
+
+def read_results(study: Path) -> list[dict[str, Any]]:
+    """A study's results.csv, a dict per run: `seed` an int, the final metrics and `wall_time_s` floats (None where
+    empty or not finite), `variant`, `status` and `run_dir` text."""
+    def parsers(header: list[str]) -> list[Callable[[str], Any]] | None:
+        text = ("variant", "status", "run_dir")
+        return [str if c in text else int if c == "seed" else _number for c in header] if header == RESULT_COLUMNS else None
+
+    return _read_table(study / "results.csv", parsers, "a study's results")
+
+
+def read_trials(search: Path) -> list[dict[str, Any]]:
+    """A search's trials.csv, a dict per trial: `trial` and `round` ints; the score, `epochs` and `seconds` floats (None
+    where empty or not finite); `status` and `run_dir` text; each sampled value a number when it reads as one, else text."""
+    def parsers(header: list[str]) -> list[Callable[[str], Any]] | None:
+        keys = header[2:-5]
+        if len(header) < 7 or header != trial_columns(keys, header[-4]):
+            return None
+        return [int, int, *(_value for _ in keys), str, _number, _number, _number, str]
+
+    return _read_table(search / "trials.csv", parsers, "a search's trials")
+
+
+def _read_table(path: Path, parsers: Callable[[list[str]], list | None], what: str) -> list[dict[str, Any]]:
+    """The rows of a table whose header `parsers` accepts (returning a parser per column); damage is an error naming the file."""
+    text = _text(path)
+    if text is None:
+        raise ScratchrunError(f"{path} does not exist.")
+    rows = csv.reader(io.StringIO(text, newline=""))
+    header = next(rows, [])
+    parse = parsers(header)
+    if parse is None:
+        raise ScratchrunError(f"{path} does not start with the header of {what} ({','.join(header)[:80] or 'it is empty'}); "
+                              "it was damaged or written by something else.")
+    table = []
+    for cells in rows:
+        if not cells:  # a blank line
+            continue
+        if len(cells) != len(header):
+            raise ScratchrunError(f"{path}, line {rows.line_num}, has {len(cells)} cells where its header names "
+                                  f"{len(header)}; the file was damaged.")
+        row = {}
+        for key, cell, to_value in zip(header, cells, parse):
+            try:
+                row[key] = to_value(cell)
+            except ValueError:
+                raise ScratchrunError(f"{path}, line {rows.line_num}: `{key}` is {cell!r}, which that column never holds; "
+                                      "the file was damaged.") from None
+        table.append(row)
+    return table
+
+
+def _number(text: str) -> float | None:
+    """A measured number: None where it was not measured (empty) or is not finite, as in a summary."""
+    value = None if text == "" else float(text)
+    return value if value is None or math.isfinite(value) else None
+
+
+def _value(text: str) -> int | float | str | None:
+    """A sampled value as csv wrote it: an int or a float when it reads as one, else its text; None when empty."""
+    if text == "":
+        return None
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            continue
+    return text

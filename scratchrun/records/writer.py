@@ -7,12 +7,14 @@ minibatch loss), metrics.csv (every evaluation), summary.json, model.npz and cur
 from __future__ import annotations
 
 import csv
+import io
 import json
 import os
 import platform
 import re
 import subprocess
 import time
+from collections.abc import Sequence
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -21,8 +23,9 @@ import numpy as np
 from scratchrun import __version__
 from scratchrun.config.loader import Config, dump_yaml
 from scratchrun.errors import RunDirError
+from scratchrun.records.layout import METRIC_COLUMNS, STEP_COLUMNS
+from scratchrun.records.reader import read_summary
 
-METRIC_COLUMNS = ["epoch", "iteration", "train_loss", "train_acc", "val_loss", "val_acc", "seconds"]
 STATUSES = ("running", "completed", "diverged", "interrupted", "failed", "pruned", "stale")  # stale: derived on read
 HEARTBEAT_EVERY_S = 5.0  # how often a running record says it is alive; records.index calls it stale after 60 s of silence
 
@@ -66,11 +69,40 @@ def create_run_dir(runs_dir: Path, name: str | None, now: datetime | None = None
     raise RunDirError(f"Too many runs named {base} in {runs_dir}.")
 
 
-def write_json_atomic(path: Path, data: dict) -> None:
-    """Write JSON through a temporary file and a rename, so a reader never sees half a file."""
+def write_text_atomic(path: Path, text: str, newline: str | None = None) -> None:
+    """Write a file through a temporary one in the same folder and a rename, so a reader never sees half a file.
+
+    `newline` is `open`'s: None writes the system's line ends, "" writes `text`'s own.
+    """
     tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(data, indent=2, allow_nan=False) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
+    try:
+        tmp.write_text(text, encoding="utf-8", newline=newline)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def write_json_atomic(path: Path, data: dict) -> None:
+    write_text_atomic(path, json.dumps(data, indent=2, allow_nan=False) + "\n")
+
+
+def write_csv(path: Path, rows: Sequence[dict], columns: Sequence[str]) -> None:
+    """A table with a header row, written atomically; None is an empty cell, a key not in `columns` is left out."""
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=list(columns))
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({k: "" if row.get(k) is None else row[k] for k in columns})
+    write_text_atomic(path, buffer.getvalue(), newline="")
+
+
+def update_summary(run_dir: Path, **changes) -> dict:
+    """Change keys of a finished run's summary.json: read through the reader (a damaged one is an error naming it),
+    written atomically. Returns the new summary."""
+    summary = {**read_summary(run_dir), **changes}
+    write_json_atomic(run_dir / "summary.json", _finite_or_none(summary))
+    return summary
 
 
 def environment() -> dict:
@@ -109,13 +141,13 @@ class RunRecord:
         self.path = path
         self.config = config
         self.started = time.time()
-        (path / "config.yaml").write_text(dump_yaml(config), encoding="utf-8")
+        write_text_atomic(path / "config.yaml", dump_yaml(config))
         self.summary: dict = {"status": "running", "seed": config.seed, "started": datetime.now().isoformat(timespec="seconds"),
                               "pid": os.getpid()}
         self._beat()
         self._steps_file = open(path / "steps.csv", "w", newline="", encoding="utf-8")
         self._steps = csv.writer(self._steps_file)
-        self._steps.writerow(["iteration", "epoch", "loss"])
+        self._steps.writerow(STEP_COLUMNS)
         self._metrics_file = open(path / "metrics.csv", "w", newline="", encoding="utf-8")
         self._metrics = csv.writer(self._metrics_file)
         self._metrics.writerow(METRIC_COLUMNS)
