@@ -19,6 +19,7 @@ from pathlib import Path
 
 from scratchrun.errors import ConfigError
 from scratchrun.experiments.specs import RunSpec
+from scratchrun.training.events import Event
 
 
 @dataclass(frozen=True)
@@ -59,11 +60,11 @@ def _raw(name: str, data_dir: str | None):
 def run_one(spec: RunSpec, runs_dir: str, data_dir: str | None, send=None, evaluate_test: bool = True) -> RunResult:
     """Train one spec into `runs_dir` and report its outcome (the run folder holds everything else).
 
-    `send`, when given, receives progress events (see study_display.ProgressReporter): a queue's `put`
+    `send`, when given, receives progress events (see training.events): a queue's `put`
     in a worker process, or a plain function in this one. A run that fails with a bug is reported as
     `failed` (its folder keeps the traceback) so that one bad run does not stop the others.
     """
-    from scratchrun.cli.display.study import ProgressReporter
+    from scratchrun.training.events import ProgressReporter
     from scratchrun.training.run import RunFailed, run_experiment
 
     global _training
@@ -120,7 +121,7 @@ def run_all(
     data_dir: Path | None,
     jobs: int,
     on_result: Callable[[RunResult], None] = lambda result: None,
-    on_progress: Callable[[tuple], None] | None = None,
+    on_progress: Callable[[Event], None] | None = None,
     evaluate_test: bool = True,
     *,
     executor: str = "local",
