@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import re
 import signal
 from pathlib import Path
 from typing import Annotated
@@ -101,7 +100,7 @@ def reproduce(
         summary = read_summary(original)
         cfg = load_config(original / "config.yaml")
         evaluate_test = summary.get("test_samples") != 0  # 0: a search trial, which never looks at the test set
-        stop_epochs = _pruned_epochs(summary) if summary.get("status") == "pruned" else None
+        stop_epochs = _stop_epochs(summary)
         destination = check_runs_dir(_rerun_destination(original, runs_dir))
         check_data_dir(data_dir)
         raw = load_raw(cfg.data.dataset, data_dir, reporter=DownloadBar(console))
@@ -149,16 +148,17 @@ def _rerun_destination(original: Path, runs_dir: Path | None) -> Path:
     return original.parent
 
 
-def _pruned_epochs(summary: dict) -> int:
-    """How many epochs a run stopped early for successive halving trained: its rerun stops at the same point."""
-    epochs = summary.get("epochs")
-    if isinstance(epochs, (int, float)) and float(epochs).is_integer() and epochs > 0:
-        return int(epochs)
-    found = re.search(r"stopped after (\d+) epochs", summary.get("message") or "")
-    if found:
-        return int(found.group(1))
-    raise ScratchrunError("The run was pruned but its summary.json records neither its epochs nor a "
-                          "'stopped after N epochs' message, so its rerun would not stop at the same point.")
+def _stop_epochs(summary: dict) -> int | None:
+    """The epochs after which the original was stopped (successive halving), so that its rerun stops at the same point."""
+    stop = summary.get("stop_epochs")
+    if stop is None:
+        if summary.get("status") != "pruned":
+            return None
+        stop = summary.get("epochs")  # recorded before `stop_epochs` was: a pruned run stopped at a whole epoch
+    if stop is None or not float(stop).is_integer() or stop <= 0:
+        raise ScratchrunError("The run was stopped early for successive halving, but its summary.json records neither "
+                              "stop_epochs nor a whole number of epochs, so its rerun would not stop at the same point.")
+    return int(stop)
 
 
 def _summary_lines(folder: Path, summary: dict, metrics: list[dict]) -> list[str]:

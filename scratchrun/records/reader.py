@@ -34,8 +34,8 @@ def read_summary(run: Path) -> dict:
     return _checked(summary, path)
 
 
-NUMBER_KEYS = ("wall_time_s", "train_time_s", "best_val_acc", "best_epoch", "epochs", "iterations", "samples_per_s",
-               "train_samples", "val_samples", "test_samples")
+NUMBER_KEYS = ("wall_time_s", "train_time_s", "best_val_acc", "best_epoch", "epochs", "stop_epochs", "iterations",
+               "samples_per_s", "train_samples", "val_samples", "test_samples")
 TEXT_KEYS = ("status", "message", "started", "heartbeat", "blas", "git_commit")
 
 

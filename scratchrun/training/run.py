@@ -110,6 +110,7 @@ def run_experiment(
                                           if result.status == "stopped" else None),
             "iterations": result.iterations,
             "epochs": result.epochs,
+            "stop_epochs": stop_epochs,  # a rerun stops where this run was asked to (null: it was not)
             "wall_time_s": round(time.perf_counter() - started, 3),
             "train_time_s": round(result.train_seconds, 3),
             "samples_per_s": round(result.samples / result.train_seconds, 1) if result.train_seconds else None,
