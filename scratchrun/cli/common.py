@@ -9,6 +9,7 @@ Exit codes: 0 completed; 1 data, I/O or internal error; 2 bad config, override o
 from __future__ import annotations
 
 import signal
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -16,6 +17,7 @@ import typer
 from rich.console import Console
 
 from scratchrun.errors import ConfigError, ScratchrunError
+from scratchrun.records.provenance import Provenance
 
 app = typer.Typer(
     help="Train NumPy MLPs on MNIST and record every run, the chapter-6 way.",
@@ -66,6 +68,16 @@ def check_data_dir(data_dir: Path | None) -> None:
             f"Data folder {data_dir} (from --data-dir or SCRATCHRUN_DATA_DIR) is not a folder: give the folder "
             "that holds mnist/ (and fashion-mnist/), or leave it unset to use the cache or a download."
         )
+
+
+def command_line() -> str:
+    """The command as typed, arguments joined by spaces: `scratchrun train configs/mnist.yaml optimizer.lr=0.01`."""
+    return " ".join(["scratchrun", *sys.argv[1:]])
+
+
+def provenance() -> Provenance:
+    """This command and the git commit and state of the working folder, for the records of the runs it starts."""
+    return Provenance.here(command_line())
 
 
 def _interrupt_exit_code() -> int:

@@ -20,6 +20,7 @@ from scratchrun.cli.common import (
     check_data_dir,
     console,
     out,
+    provenance,
 )
 from scratchrun.errors import ScratchrunError
 
@@ -105,6 +106,7 @@ def reproduce(
         check_data_dir(data_dir)
         raw = load_raw(cfg.data.dataset, data_dir, reporter=DownloadBar(console))
         data = prepare_data(cfg, raw, with_test=evaluate_test)
+        origin = provenance()
     except ScratchrunError as e:
         _fail(e)
     except KeyboardInterrupt:
@@ -118,7 +120,7 @@ def reproduce(
     try:
         with progress:
             outcome = run_experiment(cfg, None, destination, [progress], data=data, evaluate_test=evaluate_test,
-                                     stop_epochs=stop_epochs)
+                                     stop_epochs=stop_epochs, provenance=origin)
     except ScratchrunError as e:
         _fail(e)
     except KeyboardInterrupt:

@@ -36,7 +36,7 @@ def read_summary(run: Path) -> dict:
 
 NUMBER_KEYS = ("wall_time_s", "train_time_s", "best_val_acc", "best_epoch", "epochs", "stop_epochs", "iterations",
                "samples_per_s", "train_samples", "val_samples", "test_samples")
-TEXT_KEYS = ("status", "message", "started", "heartbeat", "blas", "git_commit")
+TEXT_KEYS = ("status", "message", "started", "heartbeat", "blas", "command", "git_commit")
 
 
 def _checked(summary: dict, path: Path) -> dict:
@@ -57,6 +57,8 @@ def _checked(summary: dict, path: Path) -> dict:
     for key in TEXT_KEYS:
         if summary.get(key) is not None and not isinstance(summary[key], str):
             raise bad(key, summary[key], "text or null")
+    if summary.get("git_dirty") is not None and not isinstance(summary["git_dirty"], bool):
+        raise bad("git_dirty", summary["git_dirty"], "true, false or null")
     final = summary.get("final")
     if final is not None and not isinstance(final, dict):
         raise bad("final", final, "a mapping of metrics, or null")

@@ -14,7 +14,7 @@ import numpy as np
 
 from scratchrun.records.reader import read_metrics, read_steps, read_summary
 
-ENVIRONMENT_KEYS = ("blas", "git_commit")  # and every versions.* key
+ENVIRONMENT_KEYS = ("blas", "git_commit", "git_dirty")  # and every versions.* key
 UNFINISHED = ("running", "interrupted")  # records that stop part-way: only what they hold is compared
 
 

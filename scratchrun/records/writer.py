@@ -1,7 +1,9 @@
-"""The run folder: created without collisions, written as training goes, closed with a summary.
+"""The run folder: created without collisions, written as training goes, closed with a summary; and the one
+writer of every record file (atomic: a reader never sees half of one).
 
 Layout of `runs/<YYYY-MM-DD_HH-MM-SS>_<name>/`: config.yaml (the resolved config), steps.csv (every
-minibatch loss), metrics.csv (every evaluation), summary.json, model.npz and curves.png.
+minibatch loss), metrics.csv (every evaluation), summary.json (outcome, environment and provenance),
+model.npz and curves.png.
 """
 
 from __future__ import annotations
@@ -12,7 +14,6 @@ import json
 import os
 import platform
 import re
-import subprocess
 import time
 from collections.abc import Sequence
 from datetime import datetime, timezone
@@ -24,6 +25,7 @@ from scratchrun import __version__
 from scratchrun.config.loader import Config, dump_yaml
 from scratchrun.errors import RunDirError
 from scratchrun.records.layout import METRIC_COLUMNS, STEP_COLUMNS
+from scratchrun.records.provenance import UNKNOWN, Provenance
 from scratchrun.records.reader import read_summary
 
 STATUSES = ("running", "completed", "diverged", "interrupted", "failed", "pruned", "stale")  # stale: derived on read
@@ -106,17 +108,8 @@ def update_summary(run_dir: Path, **changes) -> dict:
 
 
 def environment() -> dict:
-    """Versions that decide the numbers, and the source's git commit when there is one."""
-    info = {"versions": {"python": platform.python_version(), "numpy": np.__version__, "scratchrun": __version__}}
-    source = Path(__file__).resolve().parent
-    try:
-        commit = subprocess.run(
-            ["git", "-C", str(source), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5, check=True
-        ).stdout.strip()
-        info["git_commit"] = commit or None
-    except (OSError, subprocess.SubprocessError):
-        info["git_commit"] = None
-    return info
+    """The versions that decide the numbers."""
+    return {"versions": {"python": platform.python_version(), "numpy": np.__version__, "scratchrun": __version__}}
 
 
 def blas_description() -> str | None:
@@ -137,13 +130,14 @@ class RunRecord:
 
     clock = staticmethod(time.monotonic)  # a class attribute so that tests can move time on
 
-    def __init__(self, path: Path, config: Config) -> None:
+    def __init__(self, path: Path, config: Config, provenance: Provenance = UNKNOWN) -> None:
         self.path = path
         self.config = config
+        self.provenance = provenance
         self.started = time.time()
         write_text_atomic(path / "config.yaml", dump_yaml(config))
         self.summary: dict = {"status": "running", "seed": config.seed, "started": datetime.now().isoformat(timespec="seconds"),
-                              "pid": os.getpid()}
+                              "pid": os.getpid(), **provenance.fields()}
         self._beat()
         self._steps_file = open(path / "steps.csv", "w", newline="", encoding="utf-8")
         self._steps = csv.writer(self._steps_file)
@@ -153,8 +147,8 @@ class RunRecord:
         self._metrics.writerow(METRIC_COLUMNS)
 
     @classmethod
-    def create(cls, runs_dir: Path, config: Config, stamp: bool = True) -> RunRecord:
-        return cls(create_run_dir(runs_dir, config.name, stamp=stamp), config)
+    def create(cls, runs_dir: Path, config: Config, stamp: bool = True, provenance: Provenance = UNKNOWN) -> RunRecord:
+        return cls(create_run_dir(runs_dir, config.name, stamp=stamp), config, provenance)
 
     def on_train_start(self, total_iterations: int, per_epoch: int) -> None: ...
 
@@ -191,6 +185,7 @@ class RunRecord:
             "seed": self.config.seed,
             "started": self.summary["started"],
             **environment(),
+            **self.provenance.fields(),
         }
         write_json_atomic(self.path / "summary.json", _finite_or_none(self.summary))
         return self.summary

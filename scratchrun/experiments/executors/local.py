@@ -76,7 +76,7 @@ def run_one(spec: RunSpec, runs_dir: str, data_dir: str | None, send=None, evalu
         raw = _raw(spec.config.data.dataset, data_dir)
         callbacks = [ProgressReporter(spec.index, send)] if send is not None else []
         outcome = run_experiment(spec.config, raw, Path(runs_dir), callbacks, stamp=False, evaluate_test=evaluate_test,
-                                 stop_epochs=spec.stop_epochs)
+                                 stop_epochs=spec.stop_epochs, provenance=spec.provenance)
     except RunFailed as e:
         return RunResult(spec.index, spec.variant, spec.seed, "failed", str(e.run_dir), e.summary)
     except KeyboardInterrupt:  # before training started (loading the data); in this process, the caller stops
