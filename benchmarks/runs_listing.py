@@ -6,7 +6,7 @@ Run by hand, never in CI:
 
 Builds N synthetic run folders (a real config.yaml and a completed summary.json each, with lr, optimizer and
 width varying) in a temporary folder, then prints min and median of the repeats for: reading the folders
-(`run_index.scan`), the whole command in-process with the terminal table, with --csv, and with --csv as a
+(`records.index.scan`), the whole command in-process with the terminal table, with --csv, and with --csv as a
 fresh `scratchrun` process (interpreter start-up and imports included).
 """
 
@@ -63,7 +63,7 @@ def main() -> None:
     from typer.testing import CliRunner
 
     from scratchrun.cli.app import app
-    from scratchrun.records.reader import scan
+    from scratchrun.records.index import scan
 
     runner = CliRunner()
 
@@ -79,7 +79,7 @@ def main() -> None:
         make_runs(root, args.runs)
         print(f"{args.runs} run folders, {args.repeats} repeats each: min / median")
         for label, work in [
-            ("read the folders (run_index.scan)", lambda: scan(root)),
+            ("read the folders (index.scan)", lambda: scan(root)),
             ("scratchrun runs (terminal table, in-process)", command()),
             ("scratchrun runs --csv (in-process)", command("--csv")),
             ("scratchrun runs --csv (new process)", lambda: subprocess.run(

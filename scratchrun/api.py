@@ -30,7 +30,7 @@ class Run:
     @classmethod
     def load(cls, folder: PathLike) -> Run:
         """The run in `folder`, as its records say (`stale` when its process died while running)."""
-        from scratchrun.records.reader import read_run
+        from scratchrun.records.index import read_run
 
         info = read_run(Path(folder))
         return cls(info.path, info.status, info.summary, info.config)
@@ -97,6 +97,7 @@ def train(config: ConfigLike, overrides: Iterable[str] = (), *, runs_dir: PathLi
     """
     from scratchrun.data.data_dir import check_data_dir
     from scratchrun.data.registry import load_raw
+    from scratchrun.records.provenance import Provenance
     from scratchrun.records.writer import check_runs_dir
     from scratchrun.training.run import prepare_data, run_experiment
 
@@ -105,7 +106,9 @@ def train(config: ConfigLike, overrides: Iterable[str] = (), *, runs_dir: PathLi
     check_data_dir(data_dir)
     check_runs_dir(Path(runs_dir))
     data = prepare_data(cfg, load_raw(cfg.data.dataset, data_dir))
-    outcome = run_experiment(cfg, None, Path(runs_dir), list(callbacks), data=data)
+    origin = Provenance.here(_call("train", config if not isinstance(config, Mapping) else dict(config), list(overrides),
+                                   name=name))
+    outcome = run_experiment(cfg, None, Path(runs_dir), list(callbacks), data=data, provenance=origin)
     return Run.load(outcome.run_dir)
 
 

@@ -14,8 +14,10 @@ from typer.testing import CliRunner
 
 from scratchrun.cli.app import app
 from scratchrun.cli.display.text_chart import line_chart
+from scratchrun.errors import ScratchrunError
 from scratchrun.records.reader import read_steps
 from scratchrun.records.reproduce import compare_runs
+from scratchrun.records.writer import update_summary
 
 runner = CliRunner()
 
@@ -225,13 +227,39 @@ def test_reproduce_a_pruned_search_trial_keeps_its_epochs_and_leaves_the_test_se
     config = config_from_dict({"name": "trial-000", "data": {"dataset": "tiny", "val_fraction": 0.2},
                                "model": {"hidden": [8]}, "train": {"epochs": 3, "batch_size": 32}})
     trial = run_experiment(config, load_raw("tiny", tiny), search, stamp=False, evaluate_test=False, stop_epochs=1)
-    assert trial.status == "stopped" and trial.summary["status"] == "pruned"
+    assert trial.status == "stopped" and trial.summary["status"] == "pruned" and trial.summary["stop_epochs"] == 1
+    update_summary(trial.run_dir, message="pruned by successive halving after 1 epochs: not in the best 1/3 of its rung")
     result = invoke("reproduce", "trial-000", "--runs-dir", runs)
     assert result.exit_code == 0, result.output
+    assert "stopped after 1 epochs, like the original" in result.output
     assert "reproduced: every one of 8 losses and 2 evaluations matches exactly" in result.stdout
     (rerun,) = [p for p in runs.iterdir() if p != search]  # in the runs folder, not in the search folder
     summary = json.loads((rerun / "summary.json").read_text())
-    assert summary["status"] == "pruned" and summary["epochs"] == 1 and summary["test_samples"] == 0
+    assert summary["status"] == "pruned" and summary["epochs"] == summary["stop_epochs"] == 1
+    assert summary["test_samples"] == 0
+
+
+@pytest.mark.parametrize("summary, stop", [
+    ({"status": "pruned", "stop_epochs": 2, "epochs": 2}, 2),
+    ({"status": "pruned", "stop_epochs": None, "epochs": 3}, 3),  # recorded before stop_epochs was
+    ({"status": "interrupted", "stop_epochs": 2, "epochs": 1.5}, 2),  # interrupted within a rung: stop there too
+    ({"status": "completed", "stop_epochs": None, "epochs": 3}, None),
+])
+def test_a_rerun_stops_where_the_summary_says_the_original_was_stopped(summary, stop):
+    from scratchrun.cli.inspect import _stop_epochs
+
+    assert _stop_epochs(summary) == stop
+
+
+@pytest.mark.parametrize("summary", [
+    {"status": "pruned", "stop_epochs": None, "epochs": None, "message": "stopped after 2 epochs for successive halving"},
+    {"status": "pruned", "stop_epochs": 1.5, "epochs": 1.5},
+])
+def test_a_pruned_run_without_whole_stop_epochs_cannot_be_rerun_faithfully(summary):
+    from scratchrun.cli.inspect import _stop_epochs
+
+    with pytest.raises(ScratchrunError, match="records neither stop_epochs nor a whole number of epochs"):
+        _stop_epochs(summary)
 
 
 def test_reproduce_an_unknown_run_exits_2(tiny, tmp_path):

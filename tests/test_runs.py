@@ -1,16 +1,25 @@
-"""Run folders: safe names, no collisions, atomic summaries."""
+"""Run folders and the writer: safe names, no collisions, atomic summaries, tables and updates."""
 
 from __future__ import annotations
 
 import json
+import os
 from datetime import datetime
+from pathlib import Path
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from scratchrun.errors import RunDirError
-from scratchrun.records.writer import create_run_dir, safe_name, write_json_atomic
+from scratchrun.errors import RunDirError, ScratchrunError
+from scratchrun.records.writer import (
+    create_run_dir,
+    safe_name,
+    update_summary,
+    write_csv,
+    write_json_atomic,
+    write_text_atomic,
+)
 
 
 @given(st.text(max_size=200))
@@ -48,3 +57,62 @@ def test_write_json_atomic_leaves_no_temporary_file(tmp_path):
     write_json_atomic(tmp_path / "summary.json", {"status": "completed"})
     assert json.loads((tmp_path / "summary.json").read_text()) == {"status": "completed"}
     assert [p.name for p in tmp_path.iterdir()] == ["summary.json"]
+
+
+def test_write_csv_is_atomic_and_writes_none_as_an_empty_cell(tmp_path):
+    path = tmp_path / "results.csv"
+    write_csv(path, [{"a": 1, "b": None, "ignored": 3}, {"a": 0.5, "b": "x"}], ["a", "b"])
+    assert path.read_bytes() == b"a,b\r\n1,\r\n0.5,x\r\n"  # csv's own line ends, as before the writer moved here
+    assert [p.name for p in tmp_path.iterdir()] == ["results.csv"]
+
+
+def test_a_failed_atomic_write_keeps_the_old_file_and_no_temporary_one(tmp_path, monkeypatch):
+    path = tmp_path / "study.yaml"
+    write_text_atomic(path, "old: 1\n")
+
+    def broken_replace(src, dst):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "replace", broken_replace)
+    with pytest.raises(OSError):
+        write_text_atomic(path, "new: 2\n")
+    assert path.read_text() == "old: 1\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["study.yaml"]
+
+
+def test_update_summary_changes_only_the_keys_given(tmp_path):
+    summary = {"status": "pruned", "final": {"val_acc": 0.5}, "message": "stopped after 2 epochs", "epochs": 2,
+               "seed": 7, "versions": {"numpy": "2.0"}}
+    write_json_atomic(tmp_path / "summary.json", summary)
+    updated = update_summary(tmp_path, message="pruned by successive halving")
+    on_disk = json.loads((tmp_path / "summary.json").read_text())
+    assert on_disk == updated
+    assert on_disk["message"] == "pruned by successive halving"
+    assert {k: v for k, v in on_disk.items() if k != "message" and v is not None} == {
+        k: v for k, v in summary.items() if k != "message"}
+    assert [p.name for p in tmp_path.iterdir()] == ["summary.json"]
+
+
+def test_update_summary_is_atomic_a_reader_sees_the_old_or_the_new_summary(tmp_path, monkeypatch):
+    write_json_atomic(tmp_path / "summary.json", {"status": "pruned", "message": "old"})
+    before = (tmp_path / "summary.json").read_bytes()
+    seen = []
+
+    def replace_while_reading(src, dst):  # at the moment of the swap the old file is still whole
+        seen.append(json.loads(Path(dst).read_text()))
+        seen.append(json.loads(Path(src).read_text()))  # and so is the new one, under its temporary name
+        raise OSError(5, "Input/output error")
+
+    monkeypatch.setattr(os, "replace", replace_while_reading)
+    with pytest.raises(OSError):
+        update_summary(tmp_path, message="new")
+    assert seen[0]["message"] == "old" and seen[1]["message"] == "new"
+    assert (tmp_path / "summary.json").read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["summary.json"]
+
+
+def test_update_summary_refuses_a_damaged_summary_and_leaves_it(tmp_path):
+    (tmp_path / "summary.json").write_text('{"status": "pruned", "epochs": "two"}')
+    with pytest.raises(ScratchrunError, match=r"summary\.json: `epochs` is \"two\""):
+        update_summary(tmp_path, message="pruned")
+    assert (tmp_path / "summary.json").read_text() == '{"status": "pruned", "epochs": "two"}'

@@ -21,7 +21,8 @@ from scratchrun.cli.app import app
 from scratchrun.config.loader import Config
 from scratchrun.data.registry import DATASETS
 from scratchrun.nn.optimizers import hyperparameter_defaults
-from scratchrun.records import reader as run_index
+from scratchrun.records import index as run_index
+from scratchrun.records import reader
 from scratchrun.records import writer as runs
 from scratchrun.records.writer import RunRecord
 
@@ -276,9 +277,9 @@ def test_compare_takes_a_study_folder_as_all_its_runs_and_plots(made, tmp_path, 
     assert rows[""] == ["sweep-base/adam-seed0", "sweep-base/sgd-seed0", "boom", "ghost"]
     assert rows["status"] == ["completed", "completed", "diverged", "stale"]
     assert "left out of the figure" not in result.stderr
-    ghost_steps = run_index.read_steps(folders["ghost"])  # its half-written last line left out
-    np.testing.assert_array_equal(ghost_steps, run_index.read_steps(folders["adam-slow"]))
-    assert run_index.read_metrics(folders["ghost"]) == run_index.read_metrics(folders["adam-slow"])
+    ghost_steps = reader.read_steps(folders["ghost"])  # its half-written last line left out
+    np.testing.assert_array_equal(ghost_steps, reader.read_steps(folders["adam-slow"]))
+    assert reader.read_metrics(folders["ghost"]) == reader.read_metrics(folders["adam-slow"])
     assert str(figure) in result.stdout
     assert figure.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and figure.stat().st_size > 10_000
 
@@ -336,7 +337,7 @@ def test_resolve_tries_names_as_they_are_then_without_stamps_then_prefixes_and_s
 
 def test_metric_values_are_numbers_or_none_and_a_row_that_is_no_number_is_left_out():
     rows = [{"epoch": "1", "val_acc": "0.5", "test_acc": ""}, {"epoch": "2", "val_acc": "high"}, {"epoch": "3", "val_acc": "nan"}]
-    values = run_index.metric_values(rows)
+    values = reader.metric_values(rows)
     assert values[0] == {"epoch": 1.0, "val_acc": 0.5, "test_acc": None}
     assert len(values) == 2 and values[1]["epoch"] == 3.0 and values[1]["val_acc"] != values[1]["val_acc"]  # nan kept
 

@@ -136,11 +136,11 @@ def test_compare_optimizers_on_mnist_sgd_is_slowest(mnist_dir, tmp_path):
                                  "--optimizers", "sgd,momentum,adagrad,adam", "--runs-dir", str(tmp_path / "runs")])
     assert result.exit_code == 0, result.output
     (folder,) = (tmp_path / "runs").iterdir()
-    from scratchrun.plots.study import read_losses
+    from scratchrun.records.reader import read_steps
 
     final = {}
     for row in read_rows(folder / "results.csv"):
-        final[row["variant"]] = read_losses(folder / row["run_dir"])[-50:].mean()  # the last 50 minibatches
+        final[row["variant"]] = read_steps(folder / row["run_dir"])[-50:, 2].mean()  # the last 50 minibatches
     assert max(final, key=final.get) == "sgd", final
 
 

@@ -1,14 +1,23 @@
-"""The live study view: throttled progress events from workers, and the rows they update."""
+"""The live study view: throttled, typed progress events from workers, and the rows they update."""
 
 from __future__ import annotations
 
 import io
+import pickle
+from multiprocessing import get_context
+from multiprocessing.managers import SyncManager
 
+import pytest
 from rich.console import Console
 
-from scratchrun.cli.display.study import ProgressReporter, StudyDisplay
+from scratchrun.cli.display.search import SearchDisplay
+from scratchrun.cli.display.study import StudyDisplay
 from scratchrun.experiments.executors.local import RunResult
 from scratchrun.experiments.specs import RunSpec
+from scratchrun.training.events import Evaluated, ProgressReporter, RunStarted, Step
+
+EVENTS = [RunStarted(2, 500, 50), Step(2, 7, 1, 0.6931471805599453), Step(2, 8, 1, float("inf")),
+          Evaluated(2, 50, 1, {"train_loss": 0.5, "train_acc": 0.75, "val_loss": 0.625, "val_acc": None, "seconds": 1.5})]
 
 
 def test_reporter_sends_start_evaluations_and_at_most_one_step_per_interval():
@@ -19,10 +28,14 @@ def test_reporter_sends_start_evaluations_and_at_most_one_step_per_interval():
     for iteration in range(1, 11):
         now[0] = iteration * 0.1
         reporter.on_step(iteration, 1, 1.0 / iteration)
-    reporter.on_eval({"iteration": 10, "val_acc": 0.5})
-    kinds = [event[1] for event in sent]
-    assert kinds[0] == "start" and kinds[-1] == "eval" and 3 <= kinds.count("step") <= 4
-    assert all(event[0] == 3 for event in sent)
+    reporter.on_eval({"epoch": 1, "iteration": 10, "train_loss": 0.1, "train_acc": 0.9, "val_loss": 0.2, "val_acc": 0.5,
+                      "seconds": 0.5})
+    assert sent[0] == RunStarted(3, 100, 10)
+    assert sent[-1] == Evaluated(3, 10, 1, {"train_loss": 0.1, "train_acc": 0.9, "val_loss": 0.2, "val_acc": 0.5, "seconds": 0.5})
+    steps = [event for event in sent if isinstance(event, Step)]
+    assert 3 <= len(steps) <= 4 and len(sent) == len(steps) + 2
+    assert all(event.index == 3 and event.epoch == 1 for event in steps)
+    assert [s.iteration for s in steps] == sorted(s.iteration for s in steps) and steps[0] == Step(3, 3, 1, 1.0 / 3)
 
 
 def test_reporter_survives_a_closed_channel():
@@ -32,12 +45,46 @@ def test_reporter_survives_a_closed_channel():
     ProgressReporter(0, broken).on_train_start(5, 1)  # no exception: training must go on
 
 
+@pytest.mark.parametrize("event", EVENTS, ids=lambda e: type(e).__name__)
+def test_events_round_trip_through_pickle(event):
+    again = pickle.loads(pickle.dumps(event))
+    assert type(again) is type(event) and again == event
+    with pytest.raises(AttributeError):  # frozen: what a worker sent is what the display reads
+        again.index = 0
+
+
+def test_events_cross_a_manager_queue_intact():
+    manager = SyncManager(ctx=get_context("spawn"))
+    manager.start()
+    try:
+        events = manager.Queue()
+        reporter = ProgressReporter(2, events.put, interval=0.0)
+        reporter.on_train_start(500, 50)
+        reporter.on_step(7, 1, 0.6931471805599453)
+        received = [events.get(timeout=10) for _ in range(2)]
+    finally:
+        manager.shutdown()
+    assert received == EVENTS[:2]
+
+
 def test_display_rows_follow_events_and_results():
     specs = [RunSpec(0, "sgd", 0, None), RunSpec(1, "adam", 0, None)]
     display = StudyDisplay(specs, Console(file=io.StringIO(), width=100), "t")
     with display:
-        display.update((0, "start", 50, None))
-        display.update((0, "step", 20, 0.75))
+        display.update(RunStarted(0, 50, 10))
+        display.update(Step(0, 20, 2, 0.75))
+        display.update(Evaluated(0, 20, 2, {"train_loss": 0.7, "train_acc": 0.5, "val_loss": None, "val_acc": None}))
         display.finish(RunResult(1, "adam", 0, "diverged", "", {"iterations": 7, "final": {"val_acc": None}}))
     assert display.rows[0] == {"variant": "sgd", "seed": 0, "status": "running", "it": 20, "total": 50, "loss": 0.75, "acc": None}
     assert display.rows[1]["status"] == "diverged" and display.rows[1]["it"] == 7
+    display.update(Evaluated(0, 30, 3, {"val_acc": 0.875}))
+    assert display.rows[0]["it"] == 30 and display.rows[0]["acc"] == 0.875
+
+
+def test_search_display_shows_running_trials_from_events():
+    display = SearchDisplay(["optimizer.lr"], "val_acc", 1, Console(file=io.StringIO(), width=120), "s")
+    with display:
+        for event in EVENTS:
+            display.update(event)
+    assert display.running[2] == {"it": 50, "total": 500, "loss": float("inf"), "acc": None}
+    assert "50/500 it" in display.live.console.file.getvalue()

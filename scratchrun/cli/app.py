@@ -10,7 +10,7 @@ import sys
 
 # each module registers its commands on `app` (importing heavy dependencies only inside them); this order is the
 # order of the panels in `scratchrun --help`
-from scratchrun.cli import train, studies, search, runs, inspect, config, data  # noqa: F401, I001
+from scratchrun.cli import config, data, inspect, runs, search, studies, train  # noqa: F401, I001
 from scratchrun.cli.common import app, console, out  # noqa: F401
 
 

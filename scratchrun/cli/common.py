@@ -9,6 +9,7 @@ Exit codes: 0 completed; 1 data, I/O or internal error; 2 bad config, override o
 from __future__ import annotations
 
 import signal
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -17,6 +18,7 @@ from rich.console import Console
 
 from scratchrun.data.data_dir import check_data_dir  # noqa: F401 - the commands' shared check
 from scratchrun.errors import ScratchrunError
+from scratchrun.records.provenance import Provenance
 
 app = typer.Typer(
     help="Train NumPy MLPs on MNIST and record every run, the chapter-6 way.",
@@ -58,6 +60,16 @@ DryRun = Annotated[
     bool,
     typer.Option("--dry-run", help="Show what would run and an estimate of its time on this machine; write nothing."),
 ]
+
+
+def command_line() -> str:
+    """The command as typed, arguments joined by spaces: `scratchrun train configs/mnist.yaml optimizer.lr=0.01`."""
+    return " ".join(["scratchrun", *sys.argv[1:]])
+
+
+def provenance() -> Provenance:
+    """This command and the git commit and state of the working folder, for the records of the runs it starts."""
+    return Provenance.here(command_line())
 
 
 def _interrupt_exit_code() -> int:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import re
 import signal
 from pathlib import Path
 from typing import Annotated
@@ -21,6 +20,7 @@ from scratchrun.cli.common import (
     check_data_dir,
     console,
     out,
+    provenance,
 )
 from scratchrun.errors import ScratchrunError
 
@@ -38,7 +38,8 @@ def show(
 ) -> None:
     """Show one run: its summary, its config, and its training loss and validation accuracy drawn in the terminal."""
     from scratchrun.cli.display.text_chart import line_chart
-    from scratchrun.records.reader import metric_values, read_metrics, read_run, read_steps, read_summary, resolve
+    from scratchrun.records.index import read_run, resolve
+    from scratchrun.records.reader import metric_values, read_metrics, read_steps, read_summary
 
     try:
         folder = resolve(run, runs_dir, runs_only=True)
@@ -89,7 +90,8 @@ def reproduce(
     from scratchrun.cli.display.progress import DownloadBar, TrainingProgress
     from scratchrun.config.loader import load_config
     from scratchrun.data.registry import load_raw
-    from scratchrun.records.reader import read_summary, resolve
+    from scratchrun.records.index import resolve
+    from scratchrun.records.reader import read_summary
     from scratchrun.records.reproduce import compare_runs
     from scratchrun.records.writer import check_runs_dir
     from scratchrun.training.run import prepare_data, run_experiment
@@ -99,11 +101,12 @@ def reproduce(
         summary = read_summary(original)
         cfg = load_config(original / "config.yaml")
         evaluate_test = summary.get("test_samples") != 0  # 0: a search trial, which never looks at the test set
-        stop_epochs = _pruned_epochs(summary) if summary.get("status") == "pruned" else None
+        stop_epochs = _stop_epochs(summary)
         destination = check_runs_dir(_rerun_destination(original, runs_dir))
         check_data_dir(data_dir)
         raw = load_raw(cfg.data.dataset, data_dir, reporter=DownloadBar(console))
         data = prepare_data(cfg, raw, with_test=evaluate_test)
+        origin = provenance()
     except ScratchrunError as e:
         _fail(e)
     except KeyboardInterrupt:
@@ -117,7 +120,7 @@ def reproduce(
     try:
         with progress:
             outcome = run_experiment(cfg, None, destination, [progress], data=data, evaluate_test=evaluate_test,
-                                     stop_epochs=stop_epochs)
+                                     stop_epochs=stop_epochs, provenance=origin)
     except ScratchrunError as e:
         _fail(e)
     except KeyboardInterrupt:
@@ -140,23 +143,24 @@ def reproduce(
 
 def _rerun_destination(original: Path, runs_dir: Path | None) -> Path:
     """Next to the original, unless the original lives in a study or search folder: then the runs folder."""
-    from scratchrun.records.reader import group_kind
+    from scratchrun.records.index import group_kind
 
     if runs_dir is not None or group_kind(original.resolve().parent):
         return runs_dir or Path("runs")
     return original.parent
 
 
-def _pruned_epochs(summary: dict) -> int:
-    """How many epochs a run stopped early for successive halving trained: its rerun stops at the same point."""
-    epochs = summary.get("epochs")
-    if isinstance(epochs, (int, float)) and float(epochs).is_integer() and epochs > 0:
-        return int(epochs)
-    found = re.search(r"stopped after (\d+) epochs", summary.get("message") or "")
-    if found:
-        return int(found.group(1))
-    raise ScratchrunError("The run was pruned but its summary.json records neither its epochs nor a "
-                          "'stopped after N epochs' message, so its rerun would not stop at the same point.")
+def _stop_epochs(summary: dict) -> int | None:
+    """The epochs after which the original was stopped (successive halving), so that its rerun stops at the same point."""
+    stop = summary.get("stop_epochs")
+    if stop is None:
+        if summary.get("status") != "pruned":
+            return None
+        stop = summary.get("epochs")  # recorded before `stop_epochs` was: a pruned run stopped at a whole epoch
+    if stop is None or not float(stop).is_integer() or stop <= 0:
+        raise ScratchrunError("The run was stopped early for successive halving, but its summary.json records neither "
+                              "stop_epochs nor a whole number of epochs, so its rerun would not stop at the same point.")
+    return int(stop)
 
 
 def _summary_lines(folder: Path, summary: dict, metrics: list[dict]) -> list[str]:

@@ -30,7 +30,7 @@ def runs(
     as_md: Annotated[bool, typer.Option("--md", help="Print a Markdown table instead.")] = False,
 ) -> None:
     """List the runs, studies and searches: time, name, status, the config values that differ, accuracy and time."""
-    from scratchrun.records import reader as ix
+    from scratchrun.records import index as ix
     from scratchrun.records import table as tb
 
     try:
@@ -114,7 +114,7 @@ def compare(
 
 def _runs_to_compare(targets: list[str], runs_dir: Path) -> list:
     """Each argument's run, or every run of its study or search folder; each run once, in the order given."""
-    from scratchrun.records import reader as ix
+    from scratchrun.records import index as ix
 
     chosen = {}
     for text in targets:
@@ -160,7 +160,7 @@ def _per_second(value) -> str:
 def _short_labels(chosen: list) -> list[str]:
     """Run names without time stamps (and without their study's name when all share one) when that keeps them
     apart, else the full names."""
-    from scratchrun.records.reader import strip_stamp
+    from scratchrun.records.index import strip_stamp
 
     short = [r.name if len({r.group for r in chosen}) == 1 else "/".join(strip_stamp(p) for p in r.label.split("/"))
              for r in chosen]

@@ -5,15 +5,26 @@ from __future__ import annotations
 import copy
 import os
 import signal
-import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from scratchrun.cli.common import PANEL_SEARCH, DataDir, DryRun, _fail, _interrupt_exit_code, _on_sigterm, app, console, out
+from scratchrun.cli.common import (
+    PANEL_SEARCH,
+    DataDir,
+    DryRun,
+    _fail,
+    _interrupt_exit_code,
+    _on_sigterm,
+    app,
+    command_line,
+    console,
+    out,
+)
 from scratchrun.cli.studies import Executor, Jobs, Overrides, RunsDir, Scheduler
 from scratchrun.errors import ConfigError, Interrupted, ScratchrunError
+
 
 @app.command(rich_help_panel=PANEL_SEARCH)
 def search(
@@ -44,7 +55,7 @@ def search(
             return
         outcome = run_search(plan, base_config, base, str(config), jobs=jobs, executor=executor, scheduler=scheduler,
                              resume=resume, final_test=final_test, max_failures=max_failures, runs_dir=runs_dir,
-                             data_dir=data_dir, observer=observer, command=" ".join(["scratchrun", *sys.argv[1:]]))
+                             data_dir=data_dir, observer=observer, command=command_line())
     except Interrupted as e:
         observer.close()
         console.print(f"[yellow]interrupted:[/] {e}; finish it with: scratchrun search {config} --resume {e.folder}")

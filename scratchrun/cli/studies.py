@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from scratchrun.cli.common import EXIT_SIGINT, PANEL_STUDIES, DataDir, DryRun, _fail, app, console, out
+from scratchrun.cli.common import EXIT_SIGINT, PANEL_STUDIES, DataDir, DryRun, _fail, app, command_line, console, out
 from scratchrun.errors import ConfigError, Interrupted, ScratchrunError
 
 RunsDir = Annotated[Path, typer.Option("--runs-dir", help="Folder that receives the study folder.")]
@@ -45,7 +44,7 @@ def run_study_command(define: Callable, seeds: int, jobs: int, runs_dir: Path, d
             return
         outcome = run_study(definition, seeds=seeds, jobs=jobs, runs_dir=runs_dir, data_dir=data_dir, resume=resume,
                             executor=executor, scheduler=scheduler, observer=observer,
-                            command=" ".join(["scratchrun", *sys.argv[1:]]))
+                            command=command_line())
     except Interrupted as e:
         observer.close()
         console.print(f"[yellow]interrupted:[/] {e}")

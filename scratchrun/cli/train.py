@@ -21,6 +21,7 @@ from scratchrun.cli.common import (
     check_data_dir,
     console,
     out,
+    provenance,
 )
 from scratchrun.errors import ScratchrunError
 
@@ -54,6 +55,7 @@ def train(
         check_runs_dir(runs_dir)
         raw = load_raw(cfg.data.dataset, data_dir, reporter=None if quiet else DownloadBar(console))
         data = prepare_data(cfg, raw)  # the splits index the raw images; nothing is copied
+        origin = provenance()
     except ScratchrunError as e:
         _fail(e)
     except KeyboardInterrupt:
@@ -63,7 +65,7 @@ def train(
     progress = TrainingProgress(console, disable=quiet)
     try:
         with progress:
-            outcome = run_experiment(cfg, None, runs_dir, [progress], data=data)
+            outcome = run_experiment(cfg, None, runs_dir, [progress], data=data, provenance=origin)
     except ScratchrunError as e:
         _fail(e)
     except KeyboardInterrupt:  # a second signal while the records were being written

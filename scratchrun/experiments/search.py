@@ -14,6 +14,7 @@ from typing import Any
 from scratchrun.config.loader import Config
 from scratchrun.config.search import SearchConfig
 from scratchrun.errors import Interrupted, ScratchrunError
+from scratchrun.records.provenance import Provenance
 
 
 class SearchObserver:
@@ -99,7 +100,7 @@ def run_search(
     if resume is None:
         write_search_yaml(folder, saved)
     run = SearchRun(folder, plan, base, base_config.seed, source, data_dir, jobs or os.cpu_count() or 1, executor,
-                    scheduler, max_failures, observer, on_narrow=observer.narrowed)
+                    scheduler, max_failures, observer, on_narrow=observer.narrowed, provenance=Provenance.here(command))
     observer.started(run)
     try:
         run.run()
@@ -135,7 +136,7 @@ def retrain_best(run, best_config: Config, data_dir: Path | None, observer: Sear
     config = replace(best_config, name="final", data=replace(best_config.data, train_on_val=True))
     raw = preload(config.data.dataset, data_dir)
     callbacks = observer.final_run(run.folder / "final")
-    outcome = run_experiment(config, raw, run.folder, callbacks, stamp=False)
+    outcome = run_experiment(config, raw, run.folder, callbacks, stamp=False, provenance=run.provenance)
     final = outcome.summary.get("final") or {}
     return {"run_dir": outcome.run_dir.name, "status": outcome.status, "train_samples": outcome.summary.get("train_samples"),
             "test_acc": final.get("test_acc"), "test_loss": final.get("test_loss")}

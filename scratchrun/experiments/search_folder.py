@@ -19,7 +19,9 @@ SEARCH_YAML = "search.yaml"
 
 def write_search_yaml(folder: Path, saved: dict) -> None:
     """The effective search section and base config, compared on --resume."""
-    (folder / SEARCH_YAML).write_text(yaml.safe_dump(saved, sort_keys=False), encoding="utf-8")
+    from scratchrun.records.writer import write_text_atomic
+
+    write_text_atomic(folder / SEARCH_YAML, yaml.safe_dump(saved, sort_keys=False))
 
 
 def check_resumable(folder: Path, saved: dict) -> None:
@@ -43,15 +45,15 @@ def check_resumable(folder: Path, saved: dict) -> None:
 def write_search_tables(run, best_config, final: dict | None, command: str) -> None:
     """trials.csv, ranges.csv, search.json, best.yaml and the figures, from whatever has finished."""
     from scratchrun.config.loader import dump_yaml
-    from scratchrun.experiments.study_folder import write_csv
     from scratchrun.plots.study import search_figure, top_figure
-    from scratchrun.records.writer import write_json_atomic
+    from scratchrun.records.layout import trial_columns
+    from scratchrun.records.writer import write_csv, write_json_atomic, write_text_atomic
 
     rows, plan = run.sorted_rows(), run.plan
-    write_csv(run.folder / "trials.csv", rows, ["trial", "round", *run.keys, "status", plan.metric, "epochs", "seconds", "run_dir"])
+    write_csv(run.folder / "trials.csv", rows, trial_columns(run.keys, plan.metric))
     write_csv(run.folder / "ranges.csv", run.ranges, ["round", *run.keys])
     if best_config is not None:
-        (run.folder / "best.yaml").write_text(dump_yaml(best_config), encoding="utf-8")
+        write_text_atomic(run.folder / "best.yaml", dump_yaml(best_config))
     best = run.best_row()
     write_json_atomic(run.folder / "search.json", {
         "command": command,

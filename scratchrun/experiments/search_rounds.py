@@ -31,7 +31,8 @@ from scratchrun.config.search import (
 from scratchrun.errors import TooManyFailures
 from scratchrun.experiments.executors import RunResult, run_all
 from scratchrun.experiments.specs import RunSpec, set_dotted
-from scratchrun.records.writer import write_json_atomic
+from scratchrun.records.provenance import Provenance
+from scratchrun.records.writer import update_summary
 
 JOURNAL = "journal.jsonl"
 FAILURES = ("diverged", "failed")
@@ -56,6 +57,7 @@ class SearchRun:
     ranges: list[dict] = field(default_factory=list)  # one row per round (ranges.csv)
     on_narrow: Callable[[dict, dict], None] = lambda old, new: None
     read_only: bool = False  # a dry run reads the journal of the search it would resume, and writes nothing
+    provenance: Provenance | None = None  # the command and git state the search was started from, for every trial
 
     def __post_init__(self) -> None:
         self.journal = read_journal(self.folder) if self.folder is not None else {}
@@ -80,7 +82,7 @@ class SearchRun:
             set_dotted(run, key, value)
         run["seed"], run["name"] = trial_seed(self.seed, trial), f"trial-{trial:03d}"
         config = config_from_dict(run, f"{self.source} (trial {trial})")
-        return RunSpec(trial, run["name"], run["seed"], config, stop_epochs)
+        return RunSpec(trial, run["name"], run["seed"], config, stop_epochs, self.provenance)
 
     def run(self) -> None:
         """Every round: sample, train (pruning if asked), narrow; the rows and ranges fill in as it goes."""
@@ -161,12 +163,10 @@ class SearchRun:
         """Mark a trial pruned, in trials.csv and in its run's summary.json."""
         row = self.rows[trial]
         row["status"] = "pruned"
-        summary_path = self.folder / row["run_dir"] / "summary.json"
-        if summary_path.is_file():  # the run recorded itself as pruned when it stopped; now it is final
-            summary = json.loads(summary_path.read_text(encoding="utf-8"))
-            summary["message"] = (f"pruned by successive halving after {epochs} epochs: not in the best 1/"
-                                  f"{self.plan.prune.eta} of its rung")
-            write_json_atomic(summary_path, summary)
+        run_dir = self.folder / row["run_dir"]
+        if (run_dir / "summary.json").is_file():  # the run recorded itself as pruned when it stopped; now it is final
+            update_summary(run_dir, message=f"pruned by successive halving after {epochs} epochs: not in the best 1/"
+                                            f"{self.plan.prune.eta} of its rung")
         if self.display is not None:
             self.display.finish(row)
 

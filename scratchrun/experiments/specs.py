@@ -18,6 +18,7 @@ import yaml
 from scratchrun.config.loader import Config, config_from_dict
 from scratchrun.errors import ConfigError
 from scratchrun.nn.optimizers import OPTIMIZERS, hyperparameter_defaults
+from scratchrun.records.provenance import Provenance
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,7 @@ class RunSpec:
     """One run of a study: which variant, which seed, and its fully resolved config.
 
     `stop_epochs` (successive halving) trains only that many epochs of the config, which stays unchanged.
+    `provenance` (the command and git state the study was started from) is recorded in the run's summary.
     """
 
     index: int
@@ -40,6 +42,7 @@ class RunSpec:
     seed: int
     config: Config
     stop_epochs: int | None = None
+    provenance: Provenance | None = None
 
 
 def expand(base: Mapping[str, Any], variants: Sequence[Variant], seeds: Sequence[int], source: str = "<study>") -> list[RunSpec]:

@@ -10,13 +10,14 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from scratchrun.errors import ConfigError, Interrupted
 from scratchrun.experiments.executors import RunResult
 from scratchrun.experiments.specs import RunSpec, Variant
+from scratchrun.records.provenance import Provenance
 
 Figures = Callable[[Path, list[RunResult]], list[str] | None]  # draws into the folder; returns lines worth showing
 
@@ -133,6 +134,9 @@ def run_study(
     observer = observer or StudyObserver()
     check_executor(executor, scheduler)
     plan = plan_study(definition, seeds, jobs, resume)
+    origin = Provenance.here(command)  # once, here: workers record where the study was started from
+    specs = [replace(spec, provenance=origin) for spec in plan.specs]
+    plan = StudyPlan(plan.kind, specs, plan.kept, plan.variants, plan.seeds, plan.workers)
     check_data_dir(data_dir)
     if scheduler is None:  # a remote cluster's workers read their own copy of the data
         for dataset in sorted({spec.config.data.dataset for spec in plan.specs}):  # fetch (or fail) before any folder

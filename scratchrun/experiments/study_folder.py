@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-import csv
 import statistics
 from collections.abc import Sequence
 from pathlib import Path
 
 import yaml
 
+from scratchrun.errors import ScratchrunError
 from scratchrun.experiments.executors.local import RunResult
 from scratchrun.experiments.specs import RunSpec, Variant
-
-FINAL_METRICS = ["train_loss", "train_acc", "val_loss", "val_acc", "test_loss", "test_acc"]
-RESULT_COLUMNS = ["variant", "seed", "status", "run_dir", *FINAL_METRICS, "wall_time_s"]
+from scratchrun.records.layout import FINAL_METRICS, RESULT_COLUMNS
+from scratchrun.records.reader import read_summary
+from scratchrun.records.writer import safe_name, write_csv, write_text_atomic
 
 
 def write_study_yaml(folder: Path, kind: str, base: dict, variants: Sequence[Variant], seeds: Sequence[int]) -> None:
@@ -24,7 +24,7 @@ def write_study_yaml(folder: Path, kind: str, base: dict, variants: Sequence[Var
         "variants": [{"name": v.name, "set": {key: value for key, value in v.overrides}} for v in variants],
         "base": base,
     }
-    (folder / "study.yaml").write_text(yaml.safe_dump(study, sort_keys=False), encoding="utf-8")
+    write_text_atomic(folder / "study.yaml", yaml.safe_dump(study, sort_keys=False))
 
 
 def result_rows(specs: Sequence[RunSpec], results: Sequence[RunResult], folder: Path) -> list[dict]:
@@ -61,14 +61,6 @@ def summary_rows(rows: Sequence[dict]) -> list[dict]:
     return out
 
 
-def write_csv(path: Path, rows: Sequence[dict], columns: Sequence[str]) -> None:
-    with open(path, "w", newline="", encoding="utf-8") as f:
-        writer = csv.DictWriter(f, fieldnames=list(columns))
-        writer.writeheader()
-        for row in rows:
-            writer.writerow({k: "" if row.get(k) is None else row[k] for k in columns})
-
-
 def write_results(folder: Path, specs: Sequence[RunSpec], results: Sequence[RunResult]) -> list[dict]:
     """results.csv and summary.csv; returns the summary rows for the terminal."""
     rows = result_rows(specs, results, folder)
@@ -94,7 +86,7 @@ def write_readme(folder: Path, kind: str, command: str, summary: Sequence[dict],
               for r in summary]
     for figure in sorted(folder.glob("*.png")):
         lines += ["", f"![{figure.stem}]({figure.name})"]
-    (folder / "README.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    write_text_atomic(folder / "README.md", "\n".join(lines) + "\n")
 
 
 def read_study(folder: Path) -> tuple[str, dict, list[Variant], list[int]]:
@@ -113,16 +105,12 @@ def read_study(folder: Path) -> tuple[str, dict, list[Variant], list[int]]:
 
 def finished_results(folder: Path, specs: Sequence[RunSpec]) -> dict[int, RunResult]:
     """The runs of a study folder that completed, read back from their own summary.json."""
-    import json
-
-    from scratchrun.records.writer import safe_name
-
     done = {}
     for spec in specs:
         run_dir = folder / safe_name(spec.config.name)
         try:
-            summary = json.loads((run_dir / "summary.json").read_text(encoding="utf-8"))
-        except (OSError, ValueError):
+            summary = read_summary(run_dir)
+        except ScratchrunError:  # missing or damaged: the run is done again
             continue
         if summary.get("status") == "completed":
             done[spec.index] = RunResult(spec.index, spec.variant, spec.seed, "completed", str(run_dir), summary)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -10,16 +9,12 @@ import numpy as np
 
 from scratchrun.plots.figure import subplots
 from scratchrun.plots.run import smooth
+from scratchrun.records.reader import metric_values, read_metrics, read_steps
 
 
-def read_losses(run_dir: Path) -> np.ndarray:
-    with open(run_dir / "steps.csv", newline="") as f:
-        return np.array([float(row["loss"]) for row in csv.DictReader(f)])
-
-
-def read_metrics(run_dir: Path) -> list[dict]:
-    with open(run_dir / "metrics.csv", newline="") as f:
-        return [{k: (float(v) if v != "" else None) for k, v in row.items()} for row in csv.DictReader(f)]
+def _evaluations(run_dir: Path) -> list[dict]:
+    """A run's metrics.csv as numbers, None where a metric was not measured."""
+    return metric_values(read_metrics(run_dir))
 
 
 def by_variant(results: Sequence) -> dict[str, list[Path]]:
@@ -45,7 +40,7 @@ def loss_figure(path: Path, results: Sequence, title: str, window: int = 20) -> 
     """Smoothed minibatch loss against the update count, one line per variant (the book's figure 6-9)."""
     fig, ax = subplots(figsize=(7, 4.5), constrained_layout=True)
     for i, (variant, runs) in enumerate(by_variant(results).items()):
-        curves = [smooth(np.nan_to_num(read_losses(r), nan=np.inf), window) for r in runs]
+        curves = [smooth(np.nan_to_num(read_steps(r)[:, 2], nan=np.inf), window) for r in runs]
         if curves and min(len(c) for c in curves):
             _band(ax, np.arange(1, max(len(c) for c in curves) + 1), curves, variant, f"C{i}")
     ax.set(xlabel="update", ylabel=f"minibatch loss (moving average of {window})", title=title, yscale="log")
@@ -58,7 +53,7 @@ def metric_figure(path: Path, results: Sequence, metric: str, title: str, ylabel
     """An evaluated metric (e.g. val_acc) against the update count, one line per variant."""
     fig, ax = subplots(figsize=(7, 4.5), constrained_layout=True)
     for i, (variant, runs) in enumerate(by_variant(results).items()):
-        histories = [read_metrics(r) for r in runs]
+        histories = [_evaluations(r) for r in runs]
         curves = [np.array([row[metric] for row in h if row[metric] is not None]) for h in histories]
         x = np.array([row["iteration"] for row in histories[0] if row[metric] is not None])
         if len(x):
@@ -107,7 +102,7 @@ def panels_figure(path: Path, results: Sequence, groups: list[tuple[str, list[tu
         for i, (variant, label) in enumerate(members):
             if variant not in variants:
                 continue
-            histories = [read_metrics(r) for r in variants[variant]]
+            histories = [_evaluations(r) for r in variants[variant]]
             for metric, style in metric_styles:
                 curves = [np.array([np.nan if row[metric] is None else row[metric] for row in h]) for h in histories]
                 steps = np.array([row[x] for row in histories[0]])
@@ -194,7 +189,7 @@ def top_figure(path: Path, folder: Path, rows: Sequence[dict], metric: str, top:
     fig, axes = subplots(nrows, cols, figsize=(2.6 * cols, 2.0 * nrows), constrained_layout=True, squeeze=False,
                              sharey=True)
     for ax, row in zip(axes.flat, best):
-        history = read_metrics(folder / row["run_dir"])
+        history = _evaluations(folder / row["run_dir"])
         ax.plot([h["epoch"] for h in history], [h["val_acc"] for h in history], color="C0", lw=1.2)
         ax.plot([h["epoch"] for h in history], [h["train_acc"] for h in history], "--", color="C1", lw=1)
         ax.set_title(f"trial {row['trial']}: {row[metric]:.3f}", fontsize=8)

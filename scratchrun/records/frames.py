@@ -14,7 +14,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from scratchrun.errors import ScratchrunError
-from scratchrun.records import reader as ix
+from scratchrun.records import index as ix
+from scratchrun.records import reader as rd
 from scratchrun.records import table as tb
 
 if TYPE_CHECKING:
@@ -68,7 +69,7 @@ def load_history(runs: str | PathLike | Iterable[str | PathLike] | pd.DataFrame)
         runs = runs["folder"]
     frames = [pd.DataFrame(columns=HISTORY_COLUMNS)]
     for folder in _run_folders([runs] if isinstance(runs, str | PathLike) else runs):
-        steps = ix.read_steps(folder)  # (N, 3): iteration, epoch, loss
+        steps = rd.read_steps(folder)  # (N, 3): iteration, epoch, loss
         frames.append(pd.DataFrame({"run": str(folder), "iteration": steps[:, 0].astype(int),
                                     "epoch": steps[:, 1].astype(int), "split": MINIBATCH[0],
                                     "metric": MINIBATCH[1], "value": steps[:, 2]}))
@@ -80,7 +81,7 @@ def load_history(runs: str | PathLike | Iterable[str | PathLike] | pd.DataFrame)
 def _evaluations(folder: Path) -> list[tuple]:
     """metrics.csv as (run, iteration, epoch, split, metric, value) rows."""
     rows = []
-    for row in ix.metric_values(ix.read_metrics(folder)):
+    for row in rd.metric_values(rd.read_metrics(folder)):
         if row.get("iteration") is None or row.get("epoch") is None:
             continue
         for key, value in row.items():
@@ -93,26 +94,13 @@ def _evaluations(folder: Path) -> list[tuple]:
 def load_search(path: str | PathLike) -> pd.DataFrame:
     """A search folder's trials.csv: trial, round, the searched keys, status, the metric, epochs, seconds, run_dir.
 
-    A column whose cells are all numbers holds numbers (NaN where a cell is empty), one of True/False holds
-    booleans; the rest stay text (None where empty).
+    Typed as the reader reads it: numbers as numbers (None where a cell is empty), text as text.
     """
     pd = _pandas("load_search")
     path = Path(path)
     if ix.group_kind(path) != "search":
         raise ScratchrunError(f"{path} is not a search folder (it has no search.yaml or search.json).")
-    return pd.DataFrame(ix.read_trials(path), dtype=object).apply(_typed)
-
-
-def _typed(column: pd.Series) -> pd.Series:
-    import pandas as pd
-
-    cells = column.map(lambda text: None if text == "" else text)
-    if len(cells.dropna()) and cells.dropna().isin(["True", "False"]).all():
-        return cells.map({"True": True, "False": False, None: None})
-    try:
-        return pd.to_numeric(cells)
-    except (ValueError, TypeError):
-        return cells
+    return pd.DataFrame(rd.read_trials(path))
 
 
 def _listing(path: Path, expand: bool) -> tuple[list[ix.Entry], list[tb.Row]]:

@@ -1,4 +1,4 @@
-"""Checking that a rerun gave exactly the same numbers as the original, from the records run_index reads.
+"""Checking that a rerun gave exactly the same numbers as the original, from the records `reader` reads.
 
 scratchrun is deterministic with one BLAS thread: the same config and seed must give every loss and every
 evaluation bit for bit. The comparison is exact (NaN equals NaN, so a diverged run can be reproduced too),
@@ -14,7 +14,7 @@ import numpy as np
 
 from scratchrun.records.reader import read_metrics, read_steps, read_summary
 
-ENVIRONMENT_KEYS = ("blas", "git_commit")  # and every versions.* key
+ENVIRONMENT_KEYS = ("blas", "git_commit", "git_dirty")  # and every versions.* key
 UNFINISHED = ("running", "interrupted")  # records that stop part-way: only what they hold is compared
 
 

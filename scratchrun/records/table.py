@@ -1,6 +1,6 @@
 """The listing table of `scratchrun runs` and `compare`: rows of runs and studies, filters, sorting, the keys that differ.
 
-Built on what run_index reads; a study or search row sums up its runs (`Mixed` where their config values differ).
+Built on what `records.index` reads; a study or search row sums up its runs (`Mixed` where their config values differ).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from typing import Any
 import yaml
 
 from scratchrun.errors import ConfigError
-from scratchrun.records.reader import Entry, GroupInfo, RunInfo, runs_of, status_counts, strip_stamp
+from scratchrun.records.index import Entry, GroupInfo, RunInfo, runs_of, status_counts, strip_stamp
 
 LIST_COLUMNS = ("time", "name", "status", "runs", "val_acc", "test_acc", "wall_time_s")
 

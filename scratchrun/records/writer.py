@@ -1,18 +1,21 @@
-"""The run folder: created without collisions, written as training goes, closed with a summary.
+"""The run folder: created without collisions, written as training goes, closed with a summary; and the one
+writer of every record file (atomic: a reader never sees half of one).
 
 Layout of `runs/<YYYY-MM-DD_HH-MM-SS>_<name>/`: config.yaml (the resolved config), steps.csv (every
-minibatch loss), metrics.csv (every evaluation), summary.json, model.npz and curves.png.
+minibatch loss), metrics.csv (every evaluation), summary.json (outcome, environment and provenance),
+model.npz and curves.png.
 """
 
 from __future__ import annotations
 
 import csv
+import io
 import json
 import os
 import platform
 import re
-import subprocess
 import time
+from collections.abc import Sequence
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -21,11 +24,12 @@ import numpy as np
 from scratchrun import __version__
 from scratchrun.config.loader import Config, dump_yaml
 from scratchrun.errors import RunDirError
-from scratchrun.training.trainer import Callback
+from scratchrun.records.layout import METRIC_COLUMNS, STEP_COLUMNS
+from scratchrun.records.provenance import UNKNOWN, Provenance
+from scratchrun.records.reader import read_summary
 
-METRIC_COLUMNS = ["epoch", "iteration", "train_loss", "train_acc", "val_loss", "val_acc", "seconds"]
 STATUSES = ("running", "completed", "diverged", "interrupted", "failed", "pruned", "stale")  # stale: derived on read
-HEARTBEAT_EVERY_S = 5.0  # how often a running record says it is alive; run_index calls it stale after 60 s of silence
+HEARTBEAT_EVERY_S = 5.0  # how often a running record says it is alive; records.index calls it stale after 60 s of silence
 
 
 def safe_name(name: str | None) -> str:
@@ -67,25 +71,45 @@ def create_run_dir(runs_dir: Path, name: str | None, now: datetime | None = None
     raise RunDirError(f"Too many runs named {base} in {runs_dir}.")
 
 
-def write_json_atomic(path: Path, data: dict) -> None:
-    """Write JSON through a temporary file and a rename, so a reader never sees half a file."""
+def write_text_atomic(path: Path, text: str, newline: str | None = None) -> None:
+    """Write a file through a temporary one in the same folder and a rename, so a reader never sees half a file.
+
+    `newline` is `open`'s: None writes the system's line ends, "" writes `text`'s own.
+    """
     tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(data, indent=2, allow_nan=False) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
+    try:
+        tmp.write_text(text, encoding="utf-8", newline=newline)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def write_json_atomic(path: Path, data: dict) -> None:
+    write_text_atomic(path, json.dumps(data, indent=2, allow_nan=False) + "\n")
+
+
+def write_csv(path: Path, rows: Sequence[dict], columns: Sequence[str]) -> None:
+    """A table with a header row, written atomically; None is an empty cell, a key not in `columns` is left out."""
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=list(columns))
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({k: "" if row.get(k) is None else row[k] for k in columns})
+    write_text_atomic(path, buffer.getvalue(), newline="")
+
+
+def update_summary(run_dir: Path, **changes) -> dict:
+    """Change keys of a finished run's summary.json: read through the reader (a damaged one is an error naming it),
+    written atomically. Returns the new summary."""
+    summary = {**read_summary(run_dir), **changes}
+    write_json_atomic(run_dir / "summary.json", _finite_or_none(summary))
+    return summary
 
 
 def environment() -> dict:
-    """Versions that decide the numbers, and the source's git commit when there is one."""
-    info = {"versions": {"python": platform.python_version(), "numpy": np.__version__, "scratchrun": __version__}}
-    source = Path(__file__).resolve().parent
-    try:
-        commit = subprocess.run(
-            ["git", "-C", str(source), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5, check=True
-        ).stdout.strip()
-        info["git_commit"] = commit or None
-    except (OSError, subprocess.SubprocessError):
-        info["git_commit"] = None
-    return info
+    """The versions that decide the numbers."""
+    return {"versions": {"python": platform.python_version(), "numpy": np.__version__, "scratchrun": __version__}}
 
 
 def blas_description() -> str | None:
@@ -96,33 +120,37 @@ def blas_description() -> str | None:
     return "; ".join(f"{p['internal_api']} {p.get('version')}, {p['num_threads']} thread(s)" for p in pools) or None
 
 
-class RunRecord(Callback):
+class RunRecord:
     """Writes a run's files as training goes; `close` writes the summary whatever the outcome.
 
-    While training, summary.json says `running` with a heartbeat refreshed every few seconds, so a reader can
-    tell a live run from one whose process died without a word (`run_index` calls that `stale`).
+    It is a training callback by its three hooks alone: records sit below training and never import it. While
+    training, summary.json says `running` with a heartbeat refreshed every few seconds, so a reader can tell a
+    live run from one whose process died without a word (`records.index` calls that `stale`).
     """
 
     clock = staticmethod(time.monotonic)  # a class attribute so that tests can move time on
 
-    def __init__(self, path: Path, config: Config) -> None:
+    def __init__(self, path: Path, config: Config, provenance: Provenance = UNKNOWN) -> None:
         self.path = path
         self.config = config
+        self.provenance = provenance
         self.started = time.time()
-        (path / "config.yaml").write_text(dump_yaml(config), encoding="utf-8")
+        write_text_atomic(path / "config.yaml", dump_yaml(config))
         self.summary: dict = {"status": "running", "seed": config.seed, "started": datetime.now().isoformat(timespec="seconds"),
-                              "pid": os.getpid()}
+                              "pid": os.getpid(), **provenance.fields()}
         self._beat()
         self._steps_file = open(path / "steps.csv", "w", newline="", encoding="utf-8")
         self._steps = csv.writer(self._steps_file)
-        self._steps.writerow(["iteration", "epoch", "loss"])
+        self._steps.writerow(STEP_COLUMNS)
         self._metrics_file = open(path / "metrics.csv", "w", newline="", encoding="utf-8")
         self._metrics = csv.writer(self._metrics_file)
         self._metrics.writerow(METRIC_COLUMNS)
 
     @classmethod
-    def create(cls, runs_dir: Path, config: Config, stamp: bool = True) -> RunRecord:
-        return cls(create_run_dir(runs_dir, config.name, stamp=stamp), config)
+    def create(cls, runs_dir: Path, config: Config, stamp: bool = True, provenance: Provenance = UNKNOWN) -> RunRecord:
+        return cls(create_run_dir(runs_dir, config.name, stamp=stamp), config, provenance)
+
+    def on_train_start(self, total_iterations: int, per_epoch: int) -> None: ...
 
     def on_step(self, iteration: int, epoch: int, loss: float) -> None:
         self._steps.writerow([iteration, epoch, repr(loss)])
@@ -157,6 +185,7 @@ class RunRecord(Callback):
             "seed": self.config.seed,
             "started": self.summary["started"],
             **environment(),
+            **self.provenance.fields(),
         }
         write_json_atomic(self.path / "summary.json", _finite_or_none(self.summary))
         return self.summary

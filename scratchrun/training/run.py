@@ -21,6 +21,7 @@ from scratchrun.data.splits import Data, make_data
 from scratchrun.errors import RunFailed
 from scratchrun.nn.model import MLP
 from scratchrun.nn.optimizers import OPTIMIZERS, Optimizer
+from scratchrun.records.provenance import Provenance
 from scratchrun.records.writer import RunRecord, blas_description
 from scratchrun.training.seeding import streams
 from scratchrun.training.trainer import Callback, TrainResult, evaluate, train
@@ -68,15 +69,18 @@ def run_experiment(
     stamp: bool = True,
     evaluate_test: bool = True,
     stop_epochs: int | None = None,
+    provenance: Provenance | None = None,
 ) -> RunOutcome:
     """Train one config and record it; the summary is written whether the run completes, diverges, is interrupted or fails.
 
     `stop_epochs` stops the run after that many epochs (see `trainer.train`): the outcome says `stopped`, the
-    record says `pruned`, which it becomes unless a search promotes it and trains it again.
+    record says `pruned`, which it becomes unless a search promotes it and trains it again. `provenance` is the
+    command that started the run and the git state it started from, computed once by whoever starts the runs;
+    without it, the working folder's git state is recorded, and no command.
     """
     data = data or prepare_data(config, raw, with_test=evaluate_test)  # `raw` may be None when `data` is given
     model, optimizer, batch_rng = build(config, data)
-    record = RunRecord.create(runs_dir, config, stamp=stamp)
+    record = RunRecord.create(runs_dir, config, stamp=stamp, provenance=provenance or Provenance.here(None))
     log = _LossLog()
     started = time.perf_counter()
     result = TrainResult(status="failed")
@@ -102,6 +106,7 @@ def run_experiment(
                                           if result.status == "stopped" else None),
             "iterations": result.iterations,
             "epochs": result.epochs,
+            "stop_epochs": stop_epochs,  # a rerun stops where this run was asked to (null: it was not)
             "wall_time_s": round(time.perf_counter() - started, 3),
             "train_time_s": round(result.train_seconds, 3),
             "samples_per_s": round(result.samples / result.train_seconds, 1) if result.train_seconds else None,

@@ -25,7 +25,8 @@ EVAL_CHUNK = 10_000  # rows per forward pass when evaluating: bounds memory, kee
 
 
 class Callback:
-    """Hooks into the loop; override what you need."""
+    """Hooks into the loop; override what you need. The loop only calls these three, so any object that has them
+    will do (a run record is one without subclassing this)."""
 
     def on_train_start(self, total_iterations: int, per_epoch: int) -> None: ...
 

@@ -10,8 +10,9 @@ from rich.progress_bar import ProgressBar
 from rich.table import Table
 from rich.text import Text
 
-from scratchrun.cli.display.study import STATUS_STYLE, LiveView
+from scratchrun.cli.display.study import STATUS_STYLE, LiveView, follow
 from scratchrun.config.search import METRICS
+from scratchrun.training.events import Event
 
 RECENT = 8  # finished trials kept on screen; trials.csv has them all
 
@@ -40,15 +41,8 @@ class SearchDisplay(LiveView):
         self.stage_total, self.stage_done = runs, already
         self.live.update(self.render())
 
-    def update(self, event: tuple) -> None:
-        index, kind, iteration, value = event
-        row = self.running.setdefault(index, {"it": 0, "total": None, "loss": None})
-        if kind == "start":
-            row["total"] = iteration
-        elif kind == "step":
-            row["it"], row["loss"] = iteration, value
-        else:
-            row["it"] = iteration
+    def update(self, event: Event) -> None:
+        follow(self.running.setdefault(event.index, {"it": 0, "total": None, "loss": None, "acc": None}), event)
         self.live.update(self.render())
 
     def finish(self, row: dict) -> None:

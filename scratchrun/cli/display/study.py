@@ -10,38 +10,23 @@ from rich.progress_bar import ProgressBar
 from rich.table import Table
 from rich.text import Text
 
-from scratchrun.training.trainer import Callback
+from scratchrun.training.events import Evaluated, Event, RunStarted, Step
 
 STATUS_STYLE = {"queued": "dim", "running": "cyan", "completed": "green", "diverged": "red", "failed": "red",
                 "interrupted": "yellow", "stopped": "blue", "pruned": "dim"}
 
 
-class ProgressReporter(Callback):
-    """Inside a worker: sends (index, event, values) at most every `interval` seconds, plus start and evaluations."""
-
-    def __init__(self, index: int, send, interval: float = 0.25) -> None:
-        import time
-
-        self.index, self.send, self.interval, self.clock = index, send, interval, time.monotonic
-        self.last = 0.0
-
-    def on_train_start(self, total_iterations: int, per_epoch: int) -> None:
-        self._send((self.index, "start", total_iterations, None))
-
-    def on_step(self, iteration: int, epoch: int, loss: float) -> None:
-        now = self.clock()
-        if now - self.last >= self.interval:
-            self.last = now
-            self._send((self.index, "step", iteration, loss))
-
-    def on_eval(self, row: dict) -> None:
-        self._send((self.index, "eval", row["iteration"], row.get("val_acc")))
-
-    def _send(self, event: tuple) -> None:
-        try:
-            self.send(event)
-        except (OSError, EOFError):  # the display is gone (the study is stopping): training goes on regardless
-            pass
+def follow(row: dict, event: Event) -> None:
+    """A running run's row after a progress event: its total at the start, its loss at a step, its accuracy when evaluated."""
+    match event:
+        case RunStarted(total_iterations=total):
+            row["total"] = total
+        case Step(iteration=iteration, loss=loss):
+            row["it"], row["loss"] = iteration, loss
+        case Evaluated(iteration=iteration, metrics=metrics):
+            row["it"] = iteration
+            if metrics.get("val_acc") is not None:
+                row["acc"] = metrics["val_acc"]
 
 
 class LiveView:
@@ -66,7 +51,7 @@ class LiveView:
 
 
 class StudyDisplay(LiveView):
-    """The study's live table; `update` takes reporter events, `finish` takes a run's result."""
+    """The study's live table; `update` takes progress events, `finish` takes a run's result."""
 
     def __init__(self, specs: Sequence, console: Console, title: str) -> None:
         self.title = title
@@ -74,18 +59,10 @@ class StudyDisplay(LiveView):
                                "loss": None, "acc": None} for s in specs}
         self.start_live(console)
 
-    def update(self, event: tuple) -> None:
-        index, kind, iteration, value = event
-        row = self.rows[index]
+    def update(self, event: Event) -> None:
+        row = self.rows[event.index]
         row["status"] = "running"
-        if kind == "start":
-            row["total"] = iteration
-        elif kind == "step":
-            row["it"], row["loss"] = iteration, value
-        elif kind == "eval":
-            row["it"] = iteration
-            if value is not None:
-                row["acc"] = value
+        follow(row, event)
         self.live.update(self.render())
 
     def finish(self, result) -> None:

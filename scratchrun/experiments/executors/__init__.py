@@ -11,6 +11,7 @@ from pathlib import Path
 from scratchrun.errors import ConfigError
 from scratchrun.experiments.executors.local import RunResult, preload
 from scratchrun.experiments.specs import RunSpec
+from scratchrun.training.events import Event
 
 EXECUTORS = ("local", "dask")
 
@@ -31,7 +32,7 @@ def run_all(
     data_dir: Path | None,
     jobs: int,
     on_result: Callable[[RunResult], None] = lambda result: None,
-    on_progress: Callable[[tuple], None] | None = None,
+    on_progress: Callable[[Event], None] | None = None,
     evaluate_test: bool = True,
     *,
     executor: str = "local",
