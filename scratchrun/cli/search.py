@@ -261,6 +261,7 @@ def _final_test(run, best_config, data_dir: Path | None) -> dict:
 def _write_search(run, best_config, final: dict | None = None) -> None:
     """trials.csv, ranges.csv, search.json, best.yaml and the figures, from whatever has finished."""
     from scratchrun.config.loader import dump_yaml
+    from scratchrun.experiments.sampling import best_trials
     from scratchrun.experiments.study_folder import write_csv
     from scratchrun.plots.study import search_figure, top_figure
     from scratchrun.records.writer import write_json_atomic
@@ -284,7 +285,7 @@ def _write_search(run, best_config, final: dict | None = None) -> None:
     })
     if rows:
         search_figure(run.folder / "search.png", rows, plan)
-        top_figure(run.folder / "top.png", run.folder, rows, plan.metric)
+        top_figure(run.folder / "top.png", run.folder, best_trials(rows, plan.metric, 20), plan.metric)
 
 
 def _print_narrowing(old: dict, new: dict) -> None:

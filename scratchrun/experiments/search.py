@@ -17,9 +17,10 @@ from pathlib import Path
 from typing import Any
 
 from scratchrun.config.loader import Config, config_from_dict
-from scratchrun.config.search import (
-    Dimension,
-    SearchConfig,
+from scratchrun.config.search import Dimension, SearchConfig
+from scratchrun.errors import ScratchrunError
+from scratchrun.experiments.executors.local import RunResult, run_all
+from scratchrun.experiments.sampling import (
     best_trials,
     describe,
     narrow,
@@ -28,8 +29,6 @@ from scratchrun.config.search import (
     successive_halving,
     trial_seed,
 )
-from scratchrun.errors import ScratchrunError
-from scratchrun.experiments.executors.local import RunResult, run_all
 from scratchrun.experiments.specs import RunSpec, set_dotted
 from scratchrun.records.writer import write_json_atomic
 
