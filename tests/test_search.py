@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from scratchrun.config.rules import is_config_key
+from scratchrun.config.schema import is_config_key
 from scratchrun.config.search import Dimension, Prune, parse_search
 from scratchrun.experiments.sampling import best_trials, narrow, promote, rung_epochs, sample, successive_halving
 from scratchrun.errors import ConfigError

@@ -163,14 +163,15 @@ def _mean_std(row: dict, metric: str) -> str:
 
 def _base(config: Path | None, overrides: list[str] | None, defaults: dict) -> dict:
     """The study's base config as resolved data: the user's file, else the book's setting, plus overrides."""
-    from scratchrun.config.loader import apply_overrides, config_from_dict, load_config, to_dict
+    from scratchrun.config.loader import config_from_dict, load_config, to_dict
+    from scratchrun.config.overrides import apply_overrides
 
     if config is not None and "=" in str(config) and not config.exists():  # no config given: that was an override
         config, overrides = None, [str(config), *(overrides or [])]
     try:
         if config is not None:
             return to_dict(load_config(config, overrides or []))
-        return to_dict(config_from_dict(apply_overrides(defaults, overrides or [], "<book setting>"), "<book setting>"))
+        return to_dict(config_from_dict(apply_overrides(defaults, overrides or []), "<book setting>"))
     except ScratchrunError as e:
         _fail(e)
 

@@ -1,20 +1,33 @@
-"""A config's `search:` section (chapter 6.5's random search): how many trials and rounds, and a range per key.
+"""A config's `search:` section (chapter 6.5's random search): each key declared once, then parsed and checked.
 
-`train` ignores the section. The maths that runs a search (sampling, successive halving, narrowing) is in
-`scratchrun.experiments.sampling`.
+`train` ignores the section. It says how many trials, how many rounds, which validation metric ranks them, a range
+per searched key and, optionally, successive halving (`prune:`). `load_search` reads it with its overrides and
+tries both ends of every range on the config, so no trial can fail on a bad value. The maths that runs a search
+is in `scratchrun.experiments.sampling`.
 """
 
 from __future__ import annotations
 
+import copy
 import math
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
 from typing import Any
 
+from scratchrun.config.loader import Config, config_from_dict, load_config, parse_yaml, to_dict
+from scratchrun.config.messages import show
+from scratchrun.config.overrides import parse_override, set_dotted
+from scratchrun.config.rules import REQUIRED, Key, Rule, declared, defaults, integer, key
+from scratchrun.config.schema import is_config_key
 from scratchrun.errors import ConfigError
 
 KINDS = ("log_uniform", "uniform", "choice")
 METRICS = {"val_acc": "max", "val_loss": "min"}  # always a validation metric: the test set is for the very end
+SPACE = Rule(
+    "any config key, with one of {log_uniform: [low, high]}, {uniform: [low, high]}, {choice: [a, b, ...]}",
+    lambda v: v if isinstance(v, Mapping) and v else None,
+)
 
 
 @dataclass(frozen=True)
@@ -30,42 +43,73 @@ class Dimension:
 
 @dataclass(frozen=True)
 class Prune:
-    min_epochs: int
-    eta: int
+    """Successive halving's schedule: where the first cut falls, and what share each cut keeps."""
+
+    min_epochs: int = key(1, integer(1), "epochs every trial trains before the first cut")
+    eta: int = key(3, integer(2), "each rung keeps the best 1/eta of its trials")
 
 
-@dataclass(frozen=True)
+PRUNE = Rule(
+    "{min_epochs: N, eta: M} or null",
+    lambda v: v if isinstance(v, Mapping) and set(v) <= set(declared(Prune)) else None,
+    nullable=True,
+)
+METRIC = Rule(
+    lambda: ", ".join(METRICS) + " (never a test metric)",
+    lambda v: v if isinstance(v, str) and v in METRICS else None,
+    json=lambda: {"enum": list(METRICS)},
+)
+
+
+@dataclass(frozen=True, kw_only=True)
 class SearchConfig:
-    trials: int = 20  # per round
-    rounds: int = 1
-    keep: int = 10
-    metric: str = "val_acc"
-    space: tuple[Dimension, ...] = ()
-    prune: Prune | None = None
+    """Random search (scratchrun search CONFIG); scratchrun train ignores this section."""
+
+    trials: int = key(20, integer(1), "trials per round")
+    rounds: int = key(1, integer(1), "rounds; after each one, every range narrows to the span of the best `keep` "
+                                     "trials")
+    keep: int = key(10, integer(1), "how many of the best trials set the next round's ranges")
+    metric: str = key("val_acc", METRIC, "the validation metric that ranks trials")
+    space: tuple[Dimension, ...] = key(REQUIRED, SPACE, "each searched config key and how to sample it")
+    prune: Prune | None = key(None, PRUNE, "successive halving: all trials train min_epochs, the best 1/eta go on to "
+                                           "min_epochs·eta, and so on up to train.epochs (which must be fixed); "
+                                           "null = off")
 
 
-def parse_search(raw: Any, source: str, known_key) -> SearchConfig:
+def search_keys() -> dict[str, tuple[Key, Any]]:
+    """Every key of the search: section, prune's own included, with its default (`REQUIRED`: none)."""
+    keys = {}
+    for cls, prefix in ((SearchConfig, ""), (Prune, "prune.")):
+        keys.update({prefix + name: (declared(cls)[name], default) for name, default in defaults(cls).items()})
+    return keys
+
+
+def parse_search(raw: Any, source: str, known_key: Callable[[str], bool] = is_config_key) -> SearchConfig:
     """Validate a `search:` section; `known_key(dotted)` says whether a config key exists (the space may use any)."""
     where = f"{source}: search"
+    names = list(declared(SearchConfig))
     if not isinstance(raw, Mapping):
-        raise ConfigError(f"{where} must be a mapping with trials, rounds, keep, metric, space and prune.")
-    allowed = {"trials", "rounds", "keep", "metric", "space", "prune"}
-    if unknown := sorted(set(raw) - allowed):
-        raise ConfigError(f"{where}: unknown key `search.{unknown[0]}`; allowed: {', '.join(sorted(allowed))}.")
-    counts = {}
-    for key, default in (("trials", 20), ("rounds", 1), ("keep", 10)):
-        value = raw.get(key, default)
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ConfigError(f"{where}.{key} = `{value}` is not allowed; allowed: an integer >= 1.")
-        counts[key] = value
-    metric = raw.get("metric", "val_acc")
-    if not isinstance(metric, str) or metric not in METRICS:
-        raise ConfigError(f"{where}.metric = `{metric}` is not allowed; allowed: {', '.join(METRICS)} (never a test metric).")
-    space = raw.get("space")
-    if not isinstance(space, Mapping) or not space:
-        raise ConfigError(f"{where}.space must map at least one config key to a range, e.g. optimizer.lr: {{log_uniform: [1.0e-6, 1.0e-2]}}.")
-    dims = tuple(_dimension(key, spec, where, known_key) for key, spec in space.items())
-    return SearchConfig(metric=metric, space=dims, prune=_prune(raw.get("prune"), where), **counts)
+        raise ConfigError(f"{where} must be a mapping with {', '.join(names[:-1])} and {names[-1]}.")
+    if unknown := sorted(set(raw) - set(names)):
+        raise ConfigError(f"{where}: unknown key `search.{unknown[0]}`; allowed: {', '.join(sorted(names))}.")
+    values = _values(raw, SearchConfig, where)
+    values["space"] = tuple(_dimension(key, spec, where, known_key) for key, spec in values["space"].items())
+    values["prune"] = None if values["prune"] is None else Prune(**_values(values["prune"], Prune, where + ".prune"))
+    return SearchConfig(**values)
+
+
+def _values(raw: Mapping, cls: type, where: str) -> dict[str, Any]:
+    """Each key `cls` declares, from `raw` or its default, checked against its rule."""
+    values = {}
+    for name, default in defaults(cls).items():
+        value, rule = raw.get(name, default), declared(cls)[name].rule
+        values[name] = None if value is None else rule.check(value)
+        if values[name] is None and not (value is None and rule.nullable):
+            if name == "space":  # the one refusal better said with an example
+                raise ConfigError(f"{where}.space must map at least one config key to a range, e.g. optimizer.lr: "
+                                  "{log_uniform: [1.0e-6, 1.0e-2]}.")
+            raise ConfigError(f"{where}.{name} = {show(value)} is not allowed; allowed: {rule.allowed}.")
+    return values
 
 
 def _dimension(key: Any, spec: Any, where: str, known_key) -> Dimension:
@@ -90,13 +134,42 @@ def _dimension(key: Any, spec: Any, where: str, known_key) -> Dimension:
     return Dimension(key, kind, low, high)
 
 
-def _prune(raw: Any, where: str) -> Prune | None:
-    if raw is None:
-        return None
-    if not isinstance(raw, Mapping) or set(raw) - {"min_epochs", "eta"}:
-        raise ConfigError(f"{where}.prune must be {{min_epochs: N, eta: M}}.")
-    min_epochs, eta = raw.get("min_epochs", 1), raw.get("eta", 3)
-    integers = all(isinstance(v, int) and not isinstance(v, bool) for v in (min_epochs, eta))
-    if not (integers and min_epochs >= 1 and eta >= 2):
-        raise ConfigError(f"{where}.prune: min_epochs must be an integer >= 1 and eta an integer >= 2.")
-    return Prune(min_epochs, eta)
+def load_search(config: Path, overrides: Sequence[str], trials: int | None) -> tuple[SearchConfig, Config, dict]:
+    """The validated search plan, the base config and its data; every range's ends are tried on the config.
+
+    `search.KEY=VALUE` overrides set the section (`search.space.optimizer.lr=...` names one range), the others the
+    base config; `trials` (--trials) replaces the section's.
+    """
+    searched = [o for o in overrides if o.startswith("search.")]
+    base_config = load_config(config, [o for o in overrides if not o.startswith("search.")])
+    raw = parse_yaml(config.read_text(encoding="utf-8"), str(config))
+    if "search" not in raw:
+        raise ConfigError(f"{config} has no search: section; add one (see README, \"Hyper-parameter search\").")
+    for override in searched:
+        set_dotted(raw, *parse_override(override))
+    plan = parse_search(raw["search"], str(config) + (" with overrides" if searched else ""))
+    plan = replace(plan, trials=trials or plan.trials)
+    base = to_dict(base_config)
+    if plan.prune is not None:
+        varied = {dim.key for dim in plan.space}
+        if base_config.train.epochs is None or varied & {"train.epochs", "train.iterations"}:
+            raise ConfigError(f"{config}: search.prune needs a fixed train.epochs budget (not train.iterations, and not "
+                              "searched); set train.epochs or remove prune.")
+    for dim in plan.space:  # the ends of a range (or every choice) must make valid configs, so every sample does
+        for value in dim.choices if dim.kind == "choice" else (dim.low, dim.high):
+            trial = copy.deepcopy(base)
+            set_dotted(trial, dim.key, value)
+            try:
+                config_from_dict(trial, f"{config} (search.space.{dim.key} = {value!r})")
+            except ConfigError as e:
+                raise ConfigError(f"{e} (a value search.space.{dim.key} can take)") from None
+    return plan, base_config, base
+
+
+def search_section_data(plan: SearchConfig) -> dict:
+    """The effective search: section (--trials applied) as data: what search.yaml saves and a resume compares."""
+    data = {name: getattr(plan, name) for name in declared(SearchConfig)}
+    data["space"] = {dim.key: {"choice": list(dim.choices)} if dim.kind == "choice" else {dim.kind: [dim.low, dim.high]}
+                     for dim in plan.space}
+    data["prune"] = None if plan.prune is None else asdict(plan.prune)
+    return data

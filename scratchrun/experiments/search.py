@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from scratchrun.config.loader import Config, config_from_dict
+from scratchrun.config.overrides import set_dotted
 from scratchrun.config.search import Dimension, SearchConfig
 from scratchrun.errors import ScratchrunError
 from scratchrun.experiments.executors.local import RunResult, run_all
@@ -29,7 +30,7 @@ from scratchrun.experiments.sampling import (
     successive_halving,
     trial_seed,
 )
-from scratchrun.experiments.specs import RunSpec, set_dotted
+from scratchrun.experiments.specs import RunSpec
 from scratchrun.records.writer import write_json_atomic
 
 JOURNAL = "journal.jsonl"
