@@ -196,10 +196,11 @@ def _run(definition, seeds, jobs, runs_dir, data_dir, executor, scheduler, resum
 
 def _config(config: ConfigLike, overrides: list[str], name: str | None):
     """A Config from a file (named after it) or from a mapping (named `run` unless it says otherwise)."""
-    from scratchrun.config.loader import apply_overrides, config_from_dict, load_config
+    from scratchrun.config.loader import config_from_dict, load_config
+    from scratchrun.config.overrides import apply_overrides
 
     if isinstance(config, Mapping):
-        raw = apply_overrides(dict(config), overrides, "<config>")
+        raw = apply_overrides(dict(config), overrides)
         raw["name"] = name or raw.get("name") or "run"
         return config_from_dict(raw, "<config>")
     return load_config(Path(config), overrides, name=name)

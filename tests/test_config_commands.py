@@ -17,11 +17,10 @@ from typer.testing import CliRunner
 
 from scratchrun.cli import config as config_commands
 from scratchrun.cli.app import app
-from scratchrun.cli.search import _plan
-from scratchrun.config.json_schema import PRUNE_DEFAULTS, config_keys, config_schema
+from scratchrun.config.json_schema import config_schema
 from scratchrun.config.loader import config_from_dict, dump_yaml, load_config, to_dict
-from scratchrun.config.rules import is_config_key
-from scratchrun.config.search import parse_search
+from scratchrun.config.schema import config_keys, is_config_key
+from scratchrun.config.search import load_search, parse_search
 from scratchrun.errors import ConfigError
 from scratchrun.nn.optimizers import OPTIMIZERS
 
@@ -52,7 +51,7 @@ def loader_error(path: Path) -> str | None:
     try:
         load_config(path)
         if "search" in (yaml.safe_load(path.read_text()) or {}):
-            _plan(path, [], None)  # parses the section and tries every range's ends on the config
+            load_search(path, [], None)  # parses the section and tries every range's ends on the config
     except ConfigError as e:
         return str(e)
     return None
@@ -222,8 +221,8 @@ def test_every_property_has_a_description_and_the_loaders_default():
     plan = parse_search({"space": {"optimizer.lr": {"choice": [0.1]}}, "prune": {}}, "x", is_config_key)
     assert {key: search[key]["default"] for key in ("trials", "rounds", "keep", "metric")} == {
         "trials": plan.trials, "rounds": plan.rounds, "keep": plan.keep, "metric": plan.metric}
-    assert PRUNE_DEFAULTS == {"min_epochs": plan.prune.min_epochs, "eta": plan.prune.eta}
-    assert {key: p["default"] for key, p in search["prune"]["properties"].items()} == PRUNE_DEFAULTS
+    assert {key: p["default"] for key, p in search["prune"]["properties"].items()} == {
+        "min_epochs": plan.prune.min_epochs, "eta": plan.prune.eta}
 
 
 @pytest.mark.parametrize("name", list(OPTIMIZERS))

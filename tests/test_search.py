@@ -7,19 +7,10 @@ import math
 import numpy as np
 import pytest
 
-from scratchrun.config.rules import is_config_key
-from scratchrun.config.search import (
-    Dimension,
-    Prune,
-    best_trials,
-    narrow,
-    parse_search,
-    promote,
-    rung_epochs,
-    sample,
-    successive_halving,
-)
+from scratchrun.config.schema import is_config_key
+from scratchrun.config.search import Dimension, Prune, parse_search
 from scratchrun.errors import ConfigError
+from scratchrun.experiments.sampling import best_trials, narrow, promote, rung_epochs, sample, successive_halving
 
 BOOK = {"trials": 100, "space": {"optimizer.lr": {"log_uniform": [1.0e-6, 1.0e-2]},
                                  "model.weight_decay": {"log_uniform": [1.0e-8, 1.0e-4]}}}

@@ -29,7 +29,8 @@ def show_config(
     as_yaml: Annotated[bool, typer.Option("--yaml", help="Print only the resolved config, as the run's config.yaml would hold it.")] = False,
 ) -> None:
     """Show the fully resolved config, each value marked as set in the file, overridden, or a default."""
-    from scratchrun.config.loader import apply_overrides, dump_yaml, load_config, parse_yaml, to_dict
+    from scratchrun.config.loader import dump_yaml, load_config, parse_yaml, to_dict
+    from scratchrun.config.overrides import apply_overrides
 
     searched = [o for o in overrides or [] if o.startswith("search.")]
     overrides = [o for o in overrides or [] if not o.startswith("search.")]
@@ -38,7 +39,7 @@ def show_config(
                       "shown below is the run config", soft_wrap=True)
     try:
         cfg = load_config(config, overrides)  # the same checks, and the same sentences, as train
-        given = apply_overrides(parse_yaml(config.read_text(encoding="utf-8"), str(config)), overrides, str(config))
+        given = apply_overrides(parse_yaml(config.read_text(encoding="utf-8"), str(config)), overrides)
     except ScratchrunError as e:
         _fail(e)
     if as_yaml:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import os
 import signal
 from pathlib import Path
@@ -23,7 +22,7 @@ from scratchrun.cli.common import (
     out,
 )
 from scratchrun.cli.studies import Executor, Jobs, Overrides, RunsDir, Scheduler
-from scratchrun.errors import ConfigError, Interrupted, ScratchrunError
+from scratchrun.errors import Interrupted, ScratchrunError
 
 
 @app.command(rich_help_panel=PANEL_SEARCH)
@@ -42,13 +41,14 @@ def search(
     dry_run: DryRun = False,
 ) -> None:
     """Random search (chapter 6.5): sample every range, train briefly, score on the validation set, narrow, repeat."""
+    from scratchrun.config.search import load_search
     from scratchrun.experiments.executors import check_executor
     from scratchrun.experiments.search import plan_search, run_search
 
     observer = _LiveSearch(executor, jobs or os.cpu_count() or 1)
     previous = signal.signal(signal.SIGTERM, _on_sigterm)  # SIGTERM stops it like Ctrl-C: recorded, resumable
     try:
-        plan, base_config, base = _plan(config, overrides or [], trials)
+        plan, base_config, base = load_search(config, overrides or [], trials)
         if dry_run:
             check_executor(executor, scheduler)
             _dry_run(plan_search(plan, base_config, base, str(config), resume), jobs or os.cpu_count() or 1)
@@ -163,67 +163,6 @@ def _dry_run(run, workers: int) -> None:
     out.print(f"dry run: {plan.trials} trials × {plan.rounds} round(s){rungs}; estimated "
               f"{duration(seconds * plan.rounds)} on this machine with {workers} worker(s) (speed measured just now, one "
               "BLAS thread per trial); nothing was written.", soft_wrap=True)
-
-
-def _plan(config: Path, overrides: list[str], trials: int | None):
-    """The validated search plan, the base config and its data; every trial's extreme values are checked too."""
-    from dataclasses import replace
-
-    from scratchrun.config.loader import config_from_dict, load_config, parse_yaml, to_dict
-    from scratchrun.config.rules import is_config_key
-    from scratchrun.config.search import parse_search
-    from scratchrun.experiments.specs import set_dotted
-
-    search_overrides = [o for o in overrides if o.startswith("search.")]
-    base_config = load_config(config, [o for o in overrides if not o.startswith("search.")])
-    raw = parse_yaml(config.read_text(encoding="utf-8"), str(config))
-    if "search" not in raw:
-        raise ConfigError(f"{config} has no search: section; add one (see README, \"Hyper-parameter search\").")
-    section = _override_search(raw["search"], search_overrides)
-    plan = parse_search(section, str(config) + (" with overrides" if search_overrides else ""), is_config_key)
-    plan = replace(plan, trials=trials or plan.trials)
-    base = to_dict(base_config)
-    if plan.prune is not None:
-        searched = {d.key for d in plan.space}
-        if base_config.train.epochs is None or searched & {"train.epochs", "train.iterations"}:
-            raise ConfigError(f"{config}: search.prune needs a fixed train.epochs budget (not train.iterations, and not "
-                              "searched); set train.epochs or remove prune.")
-    for dim in plan.space:  # the ends of a range (or every choice) must make valid configs, so every sample does
-        for value in dim.choices if dim.kind == "choice" else (dim.low, dim.high):
-            trial = copy.deepcopy(base)
-            set_dotted(trial, dim.key, value)
-            try:
-                config_from_dict(trial, f"{config} (search.space.{dim.key} = {value!r})")
-            except ConfigError as e:
-                raise ConfigError(f"{e} (a value search.space.{dim.key} can take)") from None
-    return plan, base_config, base
-
-
-def _override_search(section, overrides: list[str]) -> dict:
-    """The search section with `search.KEY=VALUE` overrides set (`search.space.optimizer.lr=...` names one range)."""
-    from scratchrun.config.loader import parse_yaml_value
-
-    section = copy.deepcopy(section) if isinstance(section, dict) else section
-    for override in overrides:
-        key, sep, text = override.partition("=")
-        path = key.strip().removeprefix("search.")
-        if not sep or not path or not isinstance(section, dict):
-            raise ConfigError(f"Override `{override}` is malformed: write search.KEY=VALUE, e.g. search.rounds=3.")
-        value = parse_yaml_value(text, override)
-        if path.startswith("space."):  # the rest is one config key, dots and all
-            space = section.setdefault("space", {})
-            if not isinstance(space, dict):
-                raise ConfigError(f"Override `{override}`: search.space is not a mapping.")
-            space[path.removeprefix("space.")] = value
-        elif path.startswith("prune."):
-            prune = section.get("prune") or {}
-            if not isinstance(prune, dict):
-                raise ConfigError(f"Override `{override}`: search.prune is not a mapping.")
-            prune[path.removeprefix("prune.")] = value
-            section["prune"] = prune
-        else:
-            section[path] = value  # parse_search names any key that does not exist
-    return section
 
 
 def _fmt(value) -> str:

@@ -1,69 +1,36 @@
-"""The config file as a JSON Schema (draft 2020-12), derived from the rules the loader validates with.
+"""The config file as a JSON Schema (draft 2020-12), derived from the declarations the loader validates with.
 
-Types, ranges and choices come from `schema.SCHEMA` (each rule's `json`), the optimizers' own keys and their
-defaults from their constructors, the other defaults from the dataclasses in config.py and the descriptions
-from the comments beside them, so an editor checks a config the way `scratchrun train` and `search` do.
-What JSON Schema cannot say (a range's low below its high, a finite number, 5.0 not being an integer) is
-left to the loader. Only keywords that draft-07 reads the same way are used: editors' YAML support
-(yaml-language-server) validates with draft-07.
+Types, ranges and choices come from each key's rule (`Rule.json`), descriptions from its help and its rule's
+words, defaults from the dataclasses and, for the optimizers' own keys, from their constructors; so an editor
+checks a config the way `scratchrun train` and `search` do. What JSON Schema cannot say (a range's low below
+its high, a finite number, 5.0 not being an integer) is left to the loader. Only keywords that draft-07 reads
+the same way are used: editors' YAML support (yaml-language-server) validates with draft-07.
 """
 
 from __future__ import annotations
 
-import inspect
-import io
-import re
-import tokenize
 from typing import Any
 
-from scratchrun.config.loader import Config, DataConfig, ModelConfig, OptimizerConfig, TrainConfig, to_dict
-from scratchrun.config.rules import HYPERPARAMETER_RULES, SCHEMA, Rule
-from scratchrun.config.search import METRICS, SearchConfig
+from scratchrun.config.loader import Config, OptimizerConfig, to_dict
+from scratchrun.config.rules import REQUIRED, Key, Rule, declared, defaults, section_help
+from scratchrun.config.schema import HYPERPARAMETERS, config_keys, optimizer_defaults
+from scratchrun.config.search import Prune, SearchConfig
 from scratchrun.nn.optimizers import OPTIMIZERS, hyperparameter_defaults
 
 DRAFT = "https://json-schema.org/draft/2020-12/schema"
-
-SECTIONS = {"": Config, "data": DataConfig, "model": ModelConfig, "train": TrainConfig}  # their comments describe
-SECTION_HELP = {
-    "data": "Which dataset, and how its training images split into training and validation.",
-    "model": "The MLP: hidden layers, activation, initial weights, batch norm, dropout and weight decay.",
-    "optimizer": "The update rule (name) and its own hyperparameters; each optimizer takes only its own keys.",
-    "train": "How long and in what minibatches to train: set exactly one of epochs and iterations.",
-}
-HYPERPARAMETER_HELP = {
-    "lr": "learning rate",
-    "momentum": "μ, the share of the previous update kept in the next (momentum, nesterov)",
-    "beta1": "Adam's decay of its running mean of gradients",
-    "beta2": "Adam's decay of its running mean of squared gradients",
-    "decay_rate": "RMSProp's decay of its running mean of squared gradients",
-    "eps": "ε added to the denominator so it never divides by zero",
-}
-SEARCH_HELP = {
-    "trials": "trials per round",
-    "rounds": "rounds; after each one, every range narrows to the span of the best `keep` trials",
-    "keep": "how many of the best trials set the next round's ranges",
-    "metric": "the validation metric that ranks trials (never a test metric)",
-    "space": "each searched config key and how to sample it",
-    "prune": "successive halving: all trials train min_epochs, the best 1/eta go on to min_epochs·eta, and so on "
-    "up to train.epochs; null = off",
-    "min_epochs": "epochs every trial trains before the first cut",
-    "eta": "each rung keeps the best 1/eta of its trials",
-}
-PRUNE_DEFAULTS = {"min_epochs": 1, "eta": 3}  # what search.parse_search fills in; a test checks that they agree
 
 
 def config_schema() -> dict[str, Any]:
     """The JSON Schema of a config file (registries are read now, so a registered dataset is included)."""
     defaults = to_dict(Config())
-    comments = {section: _field_comments(cls) for section, cls in SECTIONS.items()}
     properties: dict[str, Any] = {}
-    for key, rule in SCHEMA.items():
-        if isinstance(rule, Rule):
-            properties[key] = _property(rule, defaults[key], comments[""].get(key))
-        elif key == "optimizer":
-            properties[key] = _optimizer_section(defaults[key])
+    for name, item in declared(Config).items():
+        if isinstance(item, Key):
+            properties[name] = _property(item, defaults[name])
+        elif item is OptimizerConfig:
+            properties[name] = _optimizer_section(defaults[name])
         else:
-            properties[key] = _section(key, rule, defaults[key], comments[key])
+            properties[name] = _section(name, item, defaults[name])
     properties["search"] = _search_section()
     return {
         "$schema": DRAFT,
@@ -77,29 +44,15 @@ def config_schema() -> dict[str, Any]:
     }
 
 
-def config_keys() -> dict[str, Rule]:
-    """Every dotted config key and its rule, each optimizer's own keys included: what a search may vary."""
-    keys = {}
-    for key, rule in SCHEMA.items():
-        if isinstance(rule, Rule):
-            keys[key] = rule
-        else:
-            keys.update({f"{key}.{sub}": sub_rule for sub, sub_rule in rule.items()})
-    keys.update({f"optimizer.{key}": rule for key, rule in HYPERPARAMETER_RULES.items()})
-    return keys
-
-
 # ----------------------------------------------------------------------------- the run config
-def _property(rule: Rule, default: Any, comment: str | None) -> dict[str, Any]:
-    schema = _value(rule)
-    if comment and set(comment.split(" | ")) <= set(schema.get("enum", ())):
-        comment = None  # `relu | sigmoid | tanh` says no more than the allowed values
-    return {"description": _describe(comment, rule.allowed), "default": default, **schema}
+def _property(key: Key, default: Any, help: str | None = None) -> dict[str, Any]:
+    """One key: its description, its default, and its rule as JSON Schema."""
+    return {"description": _describe(key, help), "default": default, **_value(key.rule)}
 
 
-def _describe(comment: str | None, allowed: str) -> str:
-    """`comment. Allowed: ...`: what an editor shows on hover."""
-    return f"{comment}. Allowed: {allowed}." if comment else f"Allowed: {allowed}."
+def _describe(key: Key, help: str | None = None) -> str:
+    """`help. Allowed: ...`: what an editor shows on hover."""
+    return f"{help or key.help}. Allowed: {key.rule.allowed}."
 
 
 def _value(rule: Rule) -> dict[str, Any]:
@@ -112,12 +65,12 @@ def _value(rule: Rule) -> dict[str, Any]:
     return {"anyOf": [schema, {"type": "null"}]}
 
 
-def _section(name: str, rules: dict[str, Rule], defaults: dict, comments: dict[str, str]) -> dict[str, Any]:
+def _section(name: str, cls: type, defaults: dict) -> dict[str, Any]:
     schema = {
-        "description": SECTION_HELP[name],
+        "description": section_help(cls),
         "default": defaults,
         "type": ["object", "null"],  # `model:` with nothing under it means every default
-        "properties": {key: _property(rule, defaults[key], comments.get(key)) for key, rule in rules.items()},
+        "properties": {name: _property(key, defaults[name]) for name, key in declared(cls).items()},
         "additionalProperties": False,
     }
     if name == "train":
@@ -133,15 +86,11 @@ def _section(name: str, rules: dict[str, Rule], defaults: dict, comments: dict[s
 def _optimizer_section(defaults: dict) -> dict[str, Any]:
     """Every optimizer key with its range, and per optimizer (if/then on the name) the keys it takes."""
     takes = {name: hyperparameter_defaults(name) for name in OPTIMIZERS}
-    properties = {"name": _property(SCHEMA["optimizer"]["name"], OptimizerConfig.name, "the update rule")}
-    for key, rule in HYPERPARAMETER_RULES.items():
-        per_optimizer = {name: own[key] for name, own in takes.items() if key in own}
-        default = per_optimizer.get(OptimizerConfig.name, next(iter(per_optimizer.values()), None))
-        by_value: dict[float, list[str]] = {}
-        for name, value in per_optimizer.items():
-            by_value.setdefault(value, []).append(name)
-        where = ", ".join(f"{value:g} ({', '.join(names)})" for value, names in by_value.items())
-        properties[key] = _property(rule, default, f"{HYPERPARAMETER_HELP.get(key, key)}; default {where}")
+    properties = {"name": _property(declared(OptimizerConfig)["name"], OptimizerConfig.name)}
+    for key, declared_key in HYPERPARAMETERS.items():
+        per_optimizer = [own[key] for own in takes.values() if key in own]
+        default = takes[OptimizerConfig.name].get(key, next(iter(per_optimizer), None))
+        properties[key] = _property(declared_key, default, f"{declared_key.help}; default {optimizer_defaults(key)}")
     branches = [
         {"if": _names_optimizer(name),
          "then": {"propertyNames": {"enum": ["name", *own]},
@@ -149,7 +98,7 @@ def _optimizer_section(defaults: dict) -> dict[str, Any]:
         for name, own in takes.items()
     ]
     return {
-        "description": SECTION_HELP["optimizer"],
+        "description": section_help(OptimizerConfig),
         "default": defaults,
         "type": ["object", "null"],
         "properties": properties,
@@ -165,51 +114,34 @@ def _names_optimizer(name: str) -> dict[str, Any]:
     return {"type": "object", "required": ["name"], "properties": {"name": {"const": name}}}
 
 
-def _field_comments(cls: type) -> dict[str, str]:
-    """Each dataclass field's trailing comment: config.py documents every key there, once."""
-    try:
-        source = inspect.getsource(cls)
-    except (OSError, TypeError):  # no source shipped: descriptions fall back to the allowed values
-        return {}
-    comments = {}
-    for token in tokenize.generate_tokens(io.StringIO(source).readline):
-        field = re.match(r"\s*(\w+)\s*:", token.line)
-        if token.type == tokenize.COMMENT and field:
-            comments[field.group(1)] = token.string.lstrip("#").strip()
-    return comments
-
-
 # ----------------------------------------------------------------------------- the search: section
 def _search_section() -> dict[str, Any]:
-    defaults = SearchConfig()
-    counts = {
-        key: {"description": _describe(SEARCH_HELP[key], "an integer >= 1"), "default": getattr(defaults, key),
-              "type": "integer", "minimum": 1}
-        for key in ("trials", "rounds", "keep")
-    }
-    prune = {
-        key: {"description": _describe(SEARCH_HELP[key], f"an integer >= {low}"), "default": PRUNE_DEFAULTS[key],
-              "type": "integer", "minimum": low}
-        for key, low in (("min_epochs", 1), ("eta", 2))
-    }
+    properties = {}
+    for name, key in declared(SearchConfig).items():
+        if name == "space":  # a mapping from any config key to how to sample it
+            properties[name] = {
+                "description": _describe(key), "type": "object", "minProperties": 1,
+                "properties": {dotted: _dimension(dotted, searched.rule) for dotted, searched in config_keys().items()},
+                "additionalProperties": False,
+            }
+        elif name == "prune":  # null, or a mapping of Prune's keys
+            properties[name] = {
+                "description": _describe(key), "default": None, "type": ["object", "null"],
+                "properties": _properties(Prune), "additionalProperties": False,
+            }
+        else:
+            properties[name] = _property(key, defaults(SearchConfig)[name])
     return {
-        "description": "Random search (scratchrun search CONFIG); scratchrun train ignores this section.",
+        "description": section_help(SearchConfig),
         "type": "object",
-        "properties": {
-            **counts,
-            "metric": {"description": _describe(SEARCH_HELP["metric"], "one of " + ", ".join(METRICS)),
-                       "default": defaults.metric, "enum": list(METRICS)},
-            "space": {"description": _describe(SEARCH_HELP["space"], "any config key, with one of "
-                                               "{log_uniform: [low, high]}, {uniform: [low, high]}, {choice: [a, b, ...]}"),
-                      "type": "object", "minProperties": 1,
-                      "properties": {key: _dimension(key, rule) for key, rule in config_keys().items()},
-                      "additionalProperties": False},
-            "prune": {"description": _describe(SEARCH_HELP["prune"], "{min_epochs: N, eta: M} or null"),
-                      "default": None, "type": ["object", "null"], "properties": prune, "additionalProperties": False},
-        },
-        "required": ["space"],
+        "properties": properties,
+        "required": [name for name, default in defaults(SearchConfig).items() if default is REQUIRED],
         "additionalProperties": False,
     }
+
+
+def _properties(cls: type) -> dict[str, Any]:
+    return {name: _property(key, defaults(cls)[name]) for name, key in declared(cls).items()}
 
 
 def _dimension(key: str, rule: Rule) -> dict[str, Any]:
@@ -233,7 +165,7 @@ def _dimension(key: str, rule: Rule) -> dict[str, Any]:
 def _search_conditions() -> list[dict[str, Any]]:
     """What the search checks against the rest of the config before its first trial."""
     conditions = []
-    hyperparameters = [f"optimizer.{key}" for key in HYPERPARAMETER_RULES]
+    hyperparameters = [f"optimizer.{key}" for key in HYPERPARAMETERS]
     for name in OPTIMIZERS:  # each range is tried on the config as written: its optimizer must take the key
         own = hyperparameter_defaults(name)
         foreign = [key for key in hyperparameters if key.removeprefix("optimizer.") not in own]

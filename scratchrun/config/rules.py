@@ -1,21 +1,16 @@
-"""Every config key's rule: its type, its allowed values, and the words an error uses to say what is allowed.
+"""What a config key accepts (its `Rule`), and `key()`, which declares a dataclass field as a config key.
 
-The loader validates with these rules; they are the single source for what a config may contain
-(the optimizer's own keys come from its constructor, their ranges from HYPERPARAMETER_RULES).
-`scratchrun schema` turns them into a JSON Schema through each rule's `json`.
+A key is declared once, on its field: `seed: int = key(0, integer(0), "help")`. The loader validates with the
+rule, `scratchrun schema` turns the rule into JSON Schema (`Rule.json`), and the README's table and every
+"allowed: ..." in an error use the rule's words, so none of them can drift from another.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import MISSING, dataclass, field, fields, is_dataclass
 from typing import Any
-
-from scratchrun.nn.initializers import INITIALIZERS
-from scratchrun.nn.layers import ACTIVATIONS
-from scratchrun.nn.optimizers import OPTIMIZERS
-from scratchrun.nn.schedules import SCHEDULES
 
 
 @dataclass(frozen=True)
@@ -32,7 +27,45 @@ class Rule:
         return self.describe() if callable(self.describe) else self.describe
 
 
-def _number(low: float, high: float | None = None, low_open: bool = False, high_open: bool = True) -> Rule:
+@dataclass(frozen=True)
+class Key:
+    """A declared key: what it accepts and what it means (one line, no final full stop)."""
+
+    rule: Rule
+    help: str
+
+
+REQUIRED: Any = MISSING  # the default of a key that must be given
+
+
+def key(default: Any, rule: Rule, help: str) -> Any:
+    """A dataclass field that is a config key: its default, its rule and its help, in one place."""
+    return field(default=default, metadata={"key": Key(rule, help)})
+
+
+def declared(cls: type) -> dict[str, Key | type]:
+    """A section's keys in order: name -> its `Key`, or the dataclass of a subsection (`data`, `model`, ...)."""
+    out: dict[str, Key | type] = {}
+    for f in fields(cls):
+        if "key" in f.metadata:
+            out[f.name] = f.metadata["key"]
+        elif is_dataclass(f.default_factory):
+            out[f.name] = f.default_factory
+    return out
+
+
+def defaults(cls: type) -> dict[str, Any]:
+    """Each declared key's default (`REQUIRED` when it has none)."""
+    return {f.name: f.default for f in fields(cls) if "key" in f.metadata}
+
+
+def section_help(cls: type) -> str:
+    """A section's help: the first line of its dataclass's docstring."""
+    return (cls.__doc__ or "").strip().splitlines()[0]
+
+
+# ----------------------------------------------------------------------------- the kinds of rule
+def number(low: float, high: float | None = None, low_open: bool = False, high_open: bool = True) -> Rule:
     def check(v):
         if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
             return None
@@ -52,7 +85,7 @@ def _number(low: float, high: float | None = None, low_open: bool = False, high_
     return Rule(f"a number {low_text}{high_text}", check, json=json)
 
 
-def _integer(low: int, nullable: bool = False) -> Rule:
+def integer(low: int, nullable: bool = False) -> Rule:
     def check(v):
         return v if isinstance(v, int) and not isinstance(v, bool) and v >= low else None
 
@@ -60,7 +93,7 @@ def _integer(low: int, nullable: bool = False) -> Rule:
     return Rule(text, check, nullable, json=lambda: {"type": "integer", "minimum": low})
 
 
-def _choice(registry: Callable[[], Iterable[str]]) -> Rule:
+def choice(registry: Callable[[], Iterable[str]]) -> Rule:
     # the registry is read at each use, not at import: tests may register a dataset
     return Rule(
         lambda: "one of " + ", ".join(registry()),
@@ -69,78 +102,27 @@ def _choice(registry: Callable[[], Iterable[str]]) -> Rule:
     )
 
 
-def _boolean() -> Rule:
+def boolean() -> Rule:
     return Rule("true or false", lambda v: v if isinstance(v, bool) else None, json=lambda: {"type": "boolean"})
 
 
-def _hidden(v):
-    if isinstance(v, list) and v and all(isinstance(n, int) and not isinstance(n, bool) and n >= 1 for n in v):
-        return tuple(v)
-    return None
+def layer_sizes() -> Rule:
+    def check(v):
+        if isinstance(v, list) and v and all(isinstance(n, int) and not isinstance(n, bool) and n >= 1 for n in v):
+            return tuple(v)
+        return None
+
+    return Rule(
+        "a non-empty list of positive integers, e.g. [100, 100]",
+        check,
+        json=lambda: {"type": "array", "items": {"type": "integer", "minimum": 1}, "minItems": 1},
+    )
 
 
-def _datasets():
-    from scratchrun.data.registry import DATASETS
-
-    return DATASETS
-
-
-def _name(v):
-    return v if isinstance(v, str) and v.strip() else None
-
-
-SCHEMA: dict[str, Any] = {
-    "name": Rule("a non-empty string or null", _name, nullable=True, json=lambda: {"type": "string", "pattern": r"\S"}),
-    "seed": _integer(0),
-    "data": {
-        "dataset": _choice(_datasets),
-        "val_fraction": _number(0, 1),
-        "train_size": _integer(1, nullable=True),
-        "test_size": _integer(1, nullable=True),
-        "train_on_val": _boolean(),
-    },
-    "model": {
-        "hidden": Rule(
-            "a non-empty list of positive integers, e.g. [100, 100]",
-            _hidden,
-            json=lambda: {"type": "array", "items": {"type": "integer", "minimum": 1}, "minItems": 1},
-        ),
-        "activation": _choice(lambda: ACTIVATIONS),
-        "init": _choice(lambda: INITIALIZERS),
-        "init_std": _number(0, low_open=True),
-        "batch_norm": _boolean(),
-        "dropout": _number(0, 1),
-        "weight_decay": _number(0),
-    },
-    "optimizer": {"name": _choice(lambda: OPTIMIZERS)},  # plus the named optimizer's own keys
-    "train": {
-        "epochs": _integer(1, nullable=True),
-        "iterations": _integer(1, nullable=True),
-        "batch_size": _integer(1),
-        "eval_every": _integer(1, nullable=True),
-        "lr_schedule": _choice(lambda: SCHEDULES),
-    },
-}
-
-# The optimizers' own keys: the allowed range of each.
-HYPERPARAMETER_RULES: dict[str, Rule] = {
-    "lr": _number(0, low_open=True),
-    "momentum": _number(0, 1),
-    "beta1": _number(0, 1),
-    "beta2": _number(0, 1),
-    "decay_rate": _number(0, 1),
-    "eps": _number(0, low_open=True),
-}
-
-
-def is_config_key(dotted: str) -> bool:
-    """Whether `a.b` names a value of the config (any optimizer's own keys included): what a search may vary."""
-    parts = dotted.split(".")
-    if len(parts) == 2 and parts[0] == "optimizer" and parts[1] in HYPERPARAMETER_RULES:
-        return True
-    node: Any = SCHEMA
-    for part in parts:
-        if not isinstance(node, dict) or part not in node:
-            return False
-        node = node[part]
-    return isinstance(node, Rule)
+def run_name() -> Rule:
+    return Rule(
+        "a non-empty string or null",
+        lambda v: v if isinstance(v, str) and v.strip() else None,
+        nullable=True,
+        json=lambda: {"type": "string", "pattern": r"\S"},
+    )

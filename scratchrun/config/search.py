@@ -1,25 +1,33 @@
-"""Random search of chapter 6.5, the parts that need no training: the search space, sampling, and narrowing.
+"""A config's `search:` section (chapter 6.5's random search): each key declared once, then parsed and checked.
 
-A config's `search:` section (ignored by `train`) declares how many trials, how many rounds, and a range per
-key. Trial i's values depend only on the search seed and i, never on how many workers run or which finishes
-first. After a round, every range narrows to the span of the best `keep` trials. Within a round, successive
-halving (`prune:`) may stop the weaker trials early: all train `min_epochs`, the best 1/eta go on to
-`min_epochs·eta`, and so on up to the full budget.
+`train` ignores the section. It says how many trials, how many rounds, which validation metric ranks them, a range
+per searched key and, optionally, successive halving (`prune:`). `load_search` reads it with its overrides and
+tries both ends of every range on the config, so no trial can fail on a bad value. The maths that runs a search
+is in `scratchrun.experiments.sampling`.
 """
 
 from __future__ import annotations
 
+import copy
 import math
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
 from typing import Any
 
-import numpy as np
-
+from scratchrun.config.loader import Config, config_from_dict, load_config, parse_yaml, to_dict
+from scratchrun.config.messages import show
+from scratchrun.config.overrides import parse_override, set_dotted
+from scratchrun.config.rules import REQUIRED, Key, Rule, declared, defaults, integer, key
+from scratchrun.config.schema import is_config_key
 from scratchrun.errors import ConfigError
 
 KINDS = ("log_uniform", "uniform", "choice")
 METRICS = {"val_acc": "max", "val_loss": "min"}  # always a validation metric: the test set is for the very end
+SPACE = Rule(
+    "any config key, with one of {log_uniform: [low, high]}, {uniform: [low, high]}, {choice: [a, b, ...]}",
+    lambda v: v if isinstance(v, Mapping) and v else None,
+)
 
 
 @dataclass(frozen=True)
@@ -35,42 +43,73 @@ class Dimension:
 
 @dataclass(frozen=True)
 class Prune:
-    min_epochs: int
-    eta: int
+    """Successive halving's schedule: where the first cut falls, and what share each cut keeps."""
+
+    min_epochs: int = key(1, integer(1), "epochs every trial trains before the first cut")
+    eta: int = key(3, integer(2), "each rung keeps the best 1/eta of its trials")
 
 
-@dataclass(frozen=True)
+PRUNE = Rule(
+    "{min_epochs: N, eta: M} or null",
+    lambda v: v if isinstance(v, Mapping) and set(v) <= set(declared(Prune)) else None,
+    nullable=True,
+)
+METRIC = Rule(
+    lambda: ", ".join(METRICS) + " (never a test metric)",
+    lambda v: v if isinstance(v, str) and v in METRICS else None,
+    json=lambda: {"enum": list(METRICS)},
+)
+
+
+@dataclass(frozen=True, kw_only=True)
 class SearchConfig:
-    trials: int = 20  # per round
-    rounds: int = 1
-    keep: int = 10
-    metric: str = "val_acc"
-    space: tuple[Dimension, ...] = ()
-    prune: Prune | None = None
+    """Random search (scratchrun search CONFIG); scratchrun train ignores this section."""
+
+    trials: int = key(20, integer(1), "trials per round")
+    rounds: int = key(1, integer(1), "rounds; after each one, every range narrows to the span of the best `keep` "
+                                     "trials")
+    keep: int = key(10, integer(1), "how many of the best trials set the next round's ranges")
+    metric: str = key("val_acc", METRIC, "the validation metric that ranks trials")
+    space: tuple[Dimension, ...] = key(REQUIRED, SPACE, "each searched config key and how to sample it")
+    prune: Prune | None = key(None, PRUNE, "successive halving: all trials train min_epochs, the best 1/eta go on to "
+                                           "min_epochs·eta, and so on up to train.epochs (which must be fixed); "
+                                           "null = off")
 
 
-def parse_search(raw: Any, source: str, known_key) -> SearchConfig:
+def search_keys() -> dict[str, tuple[Key, Any]]:
+    """Every key of the search: section, prune's own included, with its default (`REQUIRED`: none)."""
+    keys = {}
+    for cls, prefix in ((SearchConfig, ""), (Prune, "prune.")):
+        keys.update({prefix + name: (declared(cls)[name], default) for name, default in defaults(cls).items()})
+    return keys
+
+
+def parse_search(raw: Any, source: str, known_key: Callable[[str], bool] = is_config_key) -> SearchConfig:
     """Validate a `search:` section; `known_key(dotted)` says whether a config key exists (the space may use any)."""
     where = f"{source}: search"
+    names = list(declared(SearchConfig))
     if not isinstance(raw, Mapping):
-        raise ConfigError(f"{where} must be a mapping with trials, rounds, keep, metric, space and prune.")
-    allowed = {"trials", "rounds", "keep", "metric", "space", "prune"}
-    if unknown := sorted(set(raw) - allowed):
-        raise ConfigError(f"{where}: unknown key `search.{unknown[0]}`; allowed: {', '.join(sorted(allowed))}.")
-    counts = {}
-    for key, default in (("trials", 20), ("rounds", 1), ("keep", 10)):
-        value = raw.get(key, default)
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ConfigError(f"{where}.{key} = `{value}` is not allowed; allowed: an integer >= 1.")
-        counts[key] = value
-    metric = raw.get("metric", "val_acc")
-    if not isinstance(metric, str) or metric not in METRICS:
-        raise ConfigError(f"{where}.metric = `{metric}` is not allowed; allowed: {', '.join(METRICS)} (never a test metric).")
-    space = raw.get("space")
-    if not isinstance(space, Mapping) or not space:
-        raise ConfigError(f"{where}.space must map at least one config key to a range, e.g. optimizer.lr: {{log_uniform: [1.0e-6, 1.0e-2]}}.")
-    dims = tuple(_dimension(key, spec, where, known_key) for key, spec in space.items())
-    return SearchConfig(metric=metric, space=dims, prune=_prune(raw.get("prune"), where), **counts)
+        raise ConfigError(f"{where} must be a mapping with {', '.join(names[:-1])} and {names[-1]}.")
+    if unknown := sorted(set(raw) - set(names)):
+        raise ConfigError(f"{where}: unknown key `search.{unknown[0]}`; allowed: {', '.join(sorted(names))}.")
+    values = _values(raw, SearchConfig, where)
+    values["space"] = tuple(_dimension(key, spec, where, known_key) for key, spec in values["space"].items())
+    values["prune"] = None if values["prune"] is None else Prune(**_values(values["prune"], Prune, where + ".prune"))
+    return SearchConfig(**values)
+
+
+def _values(raw: Mapping, cls: type, where: str) -> dict[str, Any]:
+    """Each key `cls` declares, from `raw` or its default, checked against its rule."""
+    values = {}
+    for name, default in defaults(cls).items():
+        value, rule = raw.get(name, default), declared(cls)[name].rule
+        values[name] = None if value is None else rule.check(value)
+        if values[name] is None and not (value is None and rule.nullable):
+            if name == "space":  # the one refusal better said with an example
+                raise ConfigError(f"{where}.space must map at least one config key to a range, e.g. optimizer.lr: "
+                                  "{log_uniform: [1.0e-6, 1.0e-2]}.")
+            raise ConfigError(f"{where}.{name} = {show(value)} is not allowed; allowed: {rule.allowed}.")
+    return values
 
 
 def _dimension(key: Any, spec: Any, where: str, known_key) -> Dimension:
@@ -95,124 +134,42 @@ def _dimension(key: Any, spec: Any, where: str, known_key) -> Dimension:
     return Dimension(key, kind, low, high)
 
 
-def _prune(raw: Any, where: str) -> Prune | None:
-    if raw is None:
-        return None
-    if not isinstance(raw, Mapping) or set(raw) - {"min_epochs", "eta"}:
-        raise ConfigError(f"{where}.prune must be {{min_epochs: N, eta: M}}.")
-    min_epochs, eta = raw.get("min_epochs", 1), raw.get("eta", 3)
-    integers = all(isinstance(v, int) and not isinstance(v, bool) for v in (min_epochs, eta))
-    if not (integers and min_epochs >= 1 and eta >= 2):
-        raise ConfigError(f"{where}.prune: min_epochs must be an integer >= 1 and eta an integer >= 2.")
-    return Prune(min_epochs, eta)
+def load_search(config: Path, overrides: Sequence[str], trials: int | None) -> tuple[SearchConfig, Config, dict]:
+    """The validated search plan, the base config and its data; every range's ends are tried on the config.
 
-
-def sample(space: Sequence[Dimension], seed: int, trial: int) -> dict[str, Any]:
-    """Trial `trial`'s values: drawn from a generator seeded by (seed, trial) alone."""
-    rng = np.random.default_rng([seed, trial])
-    values = {}
-    for dim in space:
-        if dim.kind == "choice":
-            values[dim.key] = dim.choices[int(rng.integers(len(dim.choices)))]
-        elif dim.kind == "uniform":
-            values[dim.key] = float(rng.uniform(dim.low, dim.high))
-        else:  # log_uniform: uniform in log10 space, as chapter 6.5 samples lr = 10^U(-6, -2)
-            values[dim.key] = float(10 ** rng.uniform(math.log10(dim.low), math.log10(dim.high)))
-    return values
-
-
-def best_trials(trials: Sequence[dict], metric: str, keep: int, with_pruned: bool = False) -> list[dict]:
-    """The `keep` best completed trials by the validation metric (ties: the lower trial number).
-
-    Diverged and failed trials never count, nor, by default, pruned ones: a score after fewer epochs is not
-    comparable. `with_pruned` ranks them after the completed ones, those that went further first, as
-    successive halving did; narrowing uses that, since a pruned round may complete fewer than `keep` trials.
+    `search.KEY=VALUE` overrides set the section (`search.space.optimizer.lr=...` names one range), the others the
+    base config; `trials` (--trials) replaces the section's.
     """
-    allowed = ("completed", "pruned") if with_pruned else ("completed",)
-    scored = [t for t in trials if t.get("status") in allowed and _finite(t.get(metric))]
-    sign = -1 if METRICS[metric] == "max" else 1
-    return sorted(scored, key=lambda t: (t["status"] != "completed", -(t.get("epochs") or 0), sign * t[metric],
-                                         t["trial"]))[:keep]
+    searched = [o for o in overrides if o.startswith("search.")]
+    base_config = load_config(config, [o for o in overrides if not o.startswith("search.")])
+    raw = parse_yaml(config.read_text(encoding="utf-8"), str(config))
+    if "search" not in raw:
+        raise ConfigError(f"{config} has no search: section; add one (see README, \"Hyper-parameter search\").")
+    for override in searched:
+        set_dotted(raw, *parse_override(override))
+    plan = parse_search(raw["search"], str(config) + (" with overrides" if searched else ""))
+    plan = replace(plan, trials=trials or plan.trials)
+    base = to_dict(base_config)
+    if plan.prune is not None:
+        varied = {dim.key for dim in plan.space}
+        if base_config.train.epochs is None or varied & {"train.epochs", "train.iterations"}:
+            raise ConfigError(f"{config}: search.prune needs a fixed train.epochs budget (not train.iterations, and not "
+                              "searched); set train.epochs or remove prune.")
+    for dim in plan.space:  # the ends of a range (or every choice) must make valid configs, so every sample does
+        for value in dim.choices if dim.kind == "choice" else (dim.low, dim.high):
+            trial = copy.deepcopy(base)
+            set_dotted(trial, dim.key, value)
+            try:
+                config_from_dict(trial, f"{config} (search.space.{dim.key} = {value!r})")
+            except ConfigError as e:
+                raise ConfigError(f"{e} (a value search.space.{dim.key} can take)") from None
+    return plan, base_config, base
 
 
-def _finite(value: Any) -> bool:
-    return isinstance(value, float) and math.isfinite(value)
-
-
-def rung_epochs(epochs: int, prune: Prune | None) -> list[int]:
-    """The epochs at which successive halving ranks the trials: min_epochs·eta^k below the budget, then the budget."""
-    if prune is None:
-        return [epochs]
-    rungs, at = [], prune.min_epochs
-    while at < epochs:
-        rungs.append(at)
-        at *= prune.eta
-    return [*rungs, epochs]
-
-
-def promote(scores: Mapping[int, float | None], eta: int, metric: str) -> list[int]:
-    """The trials that go on to the next rung: the best len(scores) // eta (at least one) with a finite score."""
-    scored = [(trial, score) for trial, score in scores.items() if _finite(score)]
-    sign = -1 if METRICS[metric] == "max" else 1
-    ranked = sorted(scored, key=lambda ts: (sign * ts[1], ts[0]))
-    return sorted(trial for trial, _ in ranked[: max(1, len(scores) // eta)])
-
-
-def successive_halving(
-    trials: Sequence[int],
-    rungs: Sequence[int],
-    eta: int,
-    metric: str,
-    score: Callable[[list[int], int], Mapping[int, float | None]],
-    on_prune: Callable[[int, int], None] = lambda trial, epochs: None,
-) -> dict[int, int]:
-    """Train rung by rung, keeping the best 1/eta each time; returns {pruned trial: the epoch it stopped at}.
-
-    `score(trials, epochs)` trains those trials for that many epochs and returns each one's validation
-    score (None when it diverged or failed: such a trial is out, but not "pruned").
-    """
-    alive, pruned = list(trials), {}
-    for number, epochs in enumerate(rungs):
-        scores = score(alive, epochs)
-        if number == len(rungs) - 1 or not alive:
-            break
-        promoted = promote({trial: scores.get(trial) for trial in alive}, eta, metric)
-        for trial in alive:
-            if trial not in promoted and _finite(scores.get(trial)):
-                pruned[trial] = epochs
-                on_prune(trial, epochs)
-        alive = promoted
-    return pruned
-
-
-def narrow(space: Sequence[Dimension], best: Sequence[Mapping[str, Any]]) -> tuple[Dimension, ...]:
-    """Each range shrinks to the span of the best trials' values (choices to the values they used)."""
-    if not best:
-        return tuple(space)
-    narrowed = []
-    for dim in space:
-        values = [t[dim.key] for t in best]
-        if dim.kind == "choice":
-            narrowed.append(replace(dim, choices=tuple(c for c in dim.choices if c in values)))
-        else:
-            low, high = min(values), max(values)
-            if low == high:  # one best trial: keep a sliver around it rather than an empty range
-                low, high = (low / 1.01, high * 1.01) if dim.kind == "log_uniform" else (low - 1e-12, high + 1e-12)
-            narrowed.append(replace(dim, low=low, high=high))
-    return tuple(narrowed)
-
-
-def trial_seed(seed: int, trial: int) -> int:
-    """The run seed of trial `trial`: like its values, a function of the search seed and the trial number only."""
-    return int(np.random.SeedSequence([seed, trial, 1]).generate_state(1)[0])
-
-
-def describe(space: Sequence[Dimension]) -> dict[str, str]:
-    """Each range as text, for ranges.csv and the terminal: `[1e-06, 0.01] log` or `{sgd, adam}`."""
-    out = {}
-    for dim in space:
-        if dim.kind == "choice":
-            out[dim.key] = "{" + ", ".join(map(str, dim.choices)) + "}"
-        else:
-            out[dim.key] = f"[{dim.low:.3g}, {dim.high:.3g}]" + (" log" if dim.kind == "log_uniform" else "")
-    return out
+def search_section_data(plan: SearchConfig) -> dict:
+    """The effective search: section (--trials applied) as data: what search.yaml saves and a resume compares."""
+    data = {name: getattr(plan, name) for name in declared(SearchConfig)}
+    data["space"] = {dim.key: {"choice": list(dim.choices)} if dim.kind == "choice" else {dim.kind: [dim.low, dim.high]}
+                     for dim in plan.space}
+    data["prune"] = None if plan.prune is None else asdict(plan.prune)
+    return data

@@ -50,13 +50,14 @@ BOOK_ACTIVATIONS = ("sigmoid", "tanh", "relu")
 
 def base_config(config: Path | str | Mapping | None, overrides: Sequence[str], defaults: Mapping) -> dict:
     """A study's base config as resolved data: a file or a mapping, else the book's setting; then the overrides."""
-    from scratchrun.config.loader import apply_overrides, config_from_dict, load_config, to_dict
+    from scratchrun.config.loader import config_from_dict, load_config, to_dict
+    from scratchrun.config.overrides import apply_overrides
 
     if isinstance(config, Mapping):
-        return to_dict(config_from_dict(apply_overrides(dict(config), overrides, "<config>"), "<config>"))
+        return to_dict(config_from_dict(apply_overrides(dict(config), overrides), "<config>"))
     if config is not None:
         return to_dict(load_config(config, overrides))
-    return to_dict(config_from_dict(apply_overrides(dict(defaults), overrides, "<book setting>"), "<book setting>"))
+    return to_dict(config_from_dict(apply_overrides(dict(defaults), overrides), "<book setting>"))
 
 
 def sweep(config: Path | str | Mapping, axes: Sequence[str] | Mapping[str, Sequence[Any]]) -> StudyDefinition:

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from scratchrun.config.loader import Config
-from scratchrun.config.search import SearchConfig
+from scratchrun.config.search import SearchConfig, search_section_data
 from scratchrun.errors import Interrupted, ScratchrunError
 from scratchrun.records.provenance import Provenance
 
@@ -90,7 +90,7 @@ def run_search(
     observer = observer or SearchObserver()
     command = command or f"scratchrun search {source}"
     check_executor(executor, scheduler)
-    saved = {"search": search_section(plan), "base": base}
+    saved = {"search": search_section_data(plan), "base": base}
     if resume is not None:
         check_resumable(resume, saved)
     check_data_dir(data_dir)
@@ -122,7 +122,7 @@ def plan_search(plan: SearchConfig, base_config: Config, base: dict, source: str
     from scratchrun.experiments.search_rounds import SearchRun
 
     if resume is not None:
-        check_resumable(resume, {"search": search_section(plan), "base": base})
+        check_resumable(resume, {"search": search_section_data(plan), "base": base})
     return SearchRun(resume, plan, base, base_config.seed, source, read_only=True)
 
 
@@ -140,16 +140,6 @@ def retrain_best(run, best_config: Config, data_dir: Path | None, observer: Sear
     final = outcome.summary.get("final") or {}
     return {"run_dir": outcome.run_dir.name, "status": outcome.status, "train_samples": outcome.summary.get("train_samples"),
             "test_acc": final.get("test_acc"), "test_loss": final.get("test_loss")}
-
-
-def search_section(plan: SearchConfig) -> dict:
-    """The effective search section (with --trials applied), as saved in search.yaml and compared on resume."""
-    space = {}
-    for d in plan.space:
-        space[d.key] = {"choice": list(d.choices)} if d.kind == "choice" else {d.kind: [d.low, d.high]}
-    prune = None if plan.prune is None else {"min_epochs": plan.prune.min_epochs, "eta": plan.prune.eta}
-    return {"trials": plan.trials, "rounds": plan.rounds, "keep": plan.keep, "metric": plan.metric, "space": space,
-            "prune": prune}
 
 
 def _outcome(run, best_config: Config | None, final: dict | None) -> SearchOutcome:

@@ -45,6 +45,7 @@ def check_resumable(folder: Path, saved: dict) -> None:
 def write_search_tables(run, best_config, final: dict | None, command: str) -> None:
     """trials.csv, ranges.csv, search.json, best.yaml and the figures, from whatever has finished."""
     from scratchrun.config.loader import dump_yaml
+    from scratchrun.experiments.sampling import best_trials
     from scratchrun.plots.study import search_figure, top_figure
     from scratchrun.records.layout import trial_columns
     from scratchrun.records.writer import write_csv, write_json_atomic, write_text_atomic
@@ -65,7 +66,7 @@ def write_search_tables(run, best_config, final: dict | None, command: str) -> N
     })
     if rows:
         search_figure(run.folder / "search.png", rows, plan)
-        top_figure(run.folder / "top.png", run.folder, rows, plan.metric)
+        top_figure(run.folder / "top.png", run.folder, best_trials(rows, plan.metric, 20), plan.metric)
 
 
 def count_statuses(rows: Iterable[dict]) -> dict[str, int]:

@@ -17,9 +17,11 @@ from pathlib import Path
 from typing import Any
 
 from scratchrun.config.loader import Config, config_from_dict
-from scratchrun.config.search import (
-    Dimension,
-    SearchConfig,
+from scratchrun.config.overrides import set_dotted
+from scratchrun.config.search import Dimension, SearchConfig
+from scratchrun.errors import TooManyFailures
+from scratchrun.experiments.executors import RunResult, run_all
+from scratchrun.experiments.sampling import (
     best_trials,
     describe,
     narrow,
@@ -28,9 +30,7 @@ from scratchrun.config.search import (
     successive_halving,
     trial_seed,
 )
-from scratchrun.errors import TooManyFailures
-from scratchrun.experiments.executors import RunResult, run_all
-from scratchrun.experiments.specs import RunSpec, set_dotted
+from scratchrun.experiments.specs import RunSpec
 from scratchrun.records.provenance import Provenance
 from scratchrun.records.writer import update_summary
 

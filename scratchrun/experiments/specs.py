@@ -16,8 +16,8 @@ from typing import Any
 import yaml
 
 from scratchrun.config.loader import Config, config_from_dict
+from scratchrun.config.overrides import set_dotted
 from scratchrun.errors import ConfigError
-from scratchrun.nn.optimizers import OPTIMIZERS, hyperparameter_defaults
 from scratchrun.records.provenance import Provenance
 
 
@@ -56,24 +56,6 @@ def expand(base: Mapping[str, Any], variants: Sequence[Variant], seeds: Sequence
         raw["name"] = f"{variant.name}-seed{seed}"
         specs.append(RunSpec(len(specs), variant.name, seed, config_from_dict(raw, f"{source} (variant {variant.name})")))
     return specs
-
-
-def set_dotted(raw: dict, key: str, value: Any) -> None:
-    """Set `a.b.c` in nested dicts; switching the optimizer drops the old one's own keys (lr stays)."""
-    *parents, last = key.split(".")
-    node = raw
-    for part in parents:
-        child = node.get(part)
-        if not isinstance(child, dict):
-            child = node[part] = {}
-        node = child
-    node[last] = value
-    if key in ("train.epochs", "train.iterations"):  # exactly one of the pair: setting one clears the other
-        node["iterations" if last == "epochs" else "epochs"] = None
-    if key == "optimizer.name" and value in OPTIMIZERS:
-        allowed = {"name", *hyperparameter_defaults(value)}
-        for stale in [k for k in node if k not in allowed]:
-            del node[stale]
 
 
 def parse_axis(text: str) -> tuple[str, list[Any]]:

@@ -177,11 +177,8 @@ def search_figure(path: Path, rows: Sequence[dict], plan) -> None:
     fig.savefig(path, dpi=110)
 
 
-def top_figure(path: Path, folder: Path, rows: Sequence[dict], metric: str, top: int = 20) -> None:
-    """Validation accuracy per epoch of the best trials, one panel each, as the book's figure 6-24."""
-    from scratchrun.config.search import best_trials
-
-    best = best_trials(rows, metric, top)
+def top_figure(path: Path, folder: Path, best: Sequence[dict], metric: str) -> None:
+    """Validation accuracy per epoch of the best trials (best first), one panel each, as the book's figure 6-24."""
     if not best:
         return
     cols = 5
