@@ -6,12 +6,16 @@ Exit codes: 0 completed; 1 data, I/O or internal error; 2 bad config, override o
 
 from __future__ import annotations
 
+import importlib
 import sys
 
-# each module registers its commands on `app` (importing heavy dependencies only inside them); this order is the
-# order of the panels in `scratchrun --help`
-from scratchrun.cli import config, data, inspect, runs, search, studies, train  # noqa: F401, I001
-from scratchrun.cli.common import app, console, out  # noqa: F401
+from scratchrun.cli.common import app, console, out  # noqa: F401 - what tests and `python -m scratchrun` use
+
+# each group's module registers its commands on `app` (importing heavy dependencies only inside them); this order
+# is the order of the panels in `scratchrun --help`
+COMMAND_GROUPS = ("train", "studies", "search", "runs", "inspect", "config", "data")
+for _group in COMMAND_GROUPS:
+    importlib.import_module(f"scratchrun.cli.{_group}")
 
 
 def run() -> None:

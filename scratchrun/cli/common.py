@@ -45,7 +45,7 @@ class Terminated(KeyboardInterrupt):
 _signals_received: set[int] = set()
 
 
-def _on_sigterm(signum, frame) -> None:
+def on_sigterm(signum, frame) -> None:
     _signals_received.add(signum)
     raise Terminated()
 
@@ -62,6 +62,26 @@ DryRun = Annotated[
 ]
 
 
+# the options every study command (and search) takes
+RunsDir = Annotated[Path, typer.Option("--runs-dir", help="Folder that receives the study folder.")]
+Seeds = Annotated[int, typer.Option("--seeds", min=1, help="Repeat every variant with this many seeds (the config's seed, +1, ...).")]
+Jobs = Annotated[int, typer.Option("--jobs", "-j", min=0, help="Runs in parallel, one process and one BLAS thread each; 0 = the number of cores.")]
+Executor = Annotated[str, typer.Option("--executor", help="local (worker processes here) or dask (a Dask cluster).")]
+Scheduler = Annotated[
+    str | None,
+    typer.Option("--scheduler", help="A Dask scheduler's address, e.g. tcp://host:8786 (default with --executor dask: "
+                 "a LocalCluster of --jobs workers).", show_default=False),
+]
+StudyConfig = Annotated[
+    Path | None, typer.Argument(help="Base config (default: the book's setting for this study).", show_default=False)
+]
+Overrides = Annotated[list[str] | None, typer.Argument(help="KEY=VALUE settings for the base config.", show_default=False)]
+Resume = Annotated[
+    Path | None,
+    typer.Option("--resume", help="A study folder to finish: train only its runs that did not complete.", show_default=False),
+]
+
+
 def command_line() -> str:
     """The command as typed, arguments joined by spaces: `scratchrun train configs/mnist.yaml optimizer.lr=0.01`."""
     return " ".join(["scratchrun", *sys.argv[1:]])
@@ -72,7 +92,7 @@ def provenance() -> Provenance:
     return Provenance.here(command_line())
 
 
-def _interrupt_exit_code() -> int:
+def interrupt_exit_code() -> int:
     return EXIT_SIGTERM if signal.SIGTERM in _signals_received else EXIT_SIGINT
 
 
@@ -81,6 +101,6 @@ def main() -> None:
     """scratchrun: NumPy MLPs on MNIST, trained and recorded the way chapter 6 of Deep Learning from Scratch teaches."""
 
 
-def _fail(error: ScratchrunError) -> None:
+def fail(error: ScratchrunError) -> None:
     console.print(f"[red]error:[/] {error}", soft_wrap=True)
     raise typer.Exit(error.exit_code)

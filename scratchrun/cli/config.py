@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
-from scratchrun.cli.common import PANEL_SETUP, _fail, app, console, out
+from scratchrun.cli.common import PANEL_SETUP, app, console, fail, out
 from scratchrun.errors import ScratchrunError
 
 SOURCES = {  # where a value comes from -> (its line's style, its tag's style) on a terminal
@@ -41,7 +41,7 @@ def show_config(
         cfg = load_config(config, overrides)  # the same checks, and the same sentences, as train
         given = apply_overrides(parse_yaml(config.read_text(encoding="utf-8"), str(config)), overrides)
     except ScratchrunError as e:
-        _fail(e)
+        fail(e)
     if as_yaml:
         typer.echo(dump_yaml(cfg), nl=False)
         return
@@ -66,7 +66,7 @@ def show_schema(
     try:
         output.write_text(text, encoding="utf-8")
     except OSError as e:
-        _fail(ScratchrunError(f"Cannot write the schema to {output}: {e.strerror or e}; give a file in a folder that exists."))
+        fail(ScratchrunError(f"Cannot write the schema to {output}: {e.strerror or e}; give a file in a folder that exists."))
     console.print(f"wrote {output}; point a config at it with a first line `# yaml-language-server: $schema=PATH`", soft_wrap=True)
 
 

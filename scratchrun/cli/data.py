@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from scratchrun.cli.common import EXIT_SIGINT, PANEL_SETUP, DataDir, _fail, app, check_data_dir, console, out
+from scratchrun.cli.common import EXIT_SIGINT, PANEL_SETUP, DataDir, app, check_data_dir, console, fail, out
 from scratchrun.errors import DataError, ScratchrunError
 
 if TYPE_CHECKING:
@@ -111,7 +111,7 @@ def fetch(
             fetch_missing(lookup, todo, DownloadBar(console))
         lookup = locate(dataset, data_dir)
     except ScratchrunError as e:
-        _fail(e)
+        fail(e)
     except KeyboardInterrupt:
         console.print("[yellow]interrupted[/]: files fetched completely are in the cache; partial ones were discarded.")
         raise typer.Exit(EXIT_SIGINT) from None
@@ -137,7 +137,7 @@ def _locate_all(dataset: str | None, data_dir: Path | None) -> list[Lookup]:
         check_data_dir(data_dir)
         return [locate(name, data_dir) for name in ([dataset] if dataset is not None else list(DATASETS))]
     except ScratchrunError as e:
-        _fail(e)
+        fail(e)
 
 
 def _print_lookup(lookup: Lookup, checks: dict[str, str]) -> None:

@@ -9,19 +9,8 @@ from typing import Annotated
 
 import typer
 
-from scratchrun.cli.common import (
-    EXIT_SIGINT,
-    PANEL_RUNS,
-    DataDir,
-    _fail,
-    _interrupt_exit_code,
-    _on_sigterm,
-    app,
-    check_data_dir,
-    console,
-    out,
-    provenance,
-)
+from scratchrun.cli import common
+from scratchrun.cli.common import EXIT_SIGINT, PANEL_RUNS, DataDir, app, console, out
 from scratchrun.errors import ScratchrunError
 
 RunArg = Annotated[
@@ -51,9 +40,9 @@ def show(
         config = folder / "config.yaml"
         config_text = config.read_text(encoding="utf-8") if config.is_file() else "(no config.yaml)\n"
     except (OSError, UnicodeDecodeError) as e:
-        _fail(ScratchrunError(f"{folder / 'config.yaml'} cannot be read ({e})."))
+        common.fail(ScratchrunError(f"{folder / 'config.yaml'} cannot be read ({e})."))
     except ScratchrunError as e:
-        _fail(e)
+        common.fail(e)
     for line in _summary_lines(folder, summary, metrics):
         out.print(line, markup=False, soft_wrap=True)
     out.print("\nconfig (config.yaml):", markup=False)
@@ -103,39 +92,39 @@ def reproduce(
         evaluate_test = summary.get("test_samples") != 0  # 0: a search trial, which never looks at the test set
         stop_epochs = _stop_epochs(summary)
         destination = check_runs_dir(_rerun_destination(original, runs_dir))
-        check_data_dir(data_dir)
+        common.check_data_dir(data_dir)
         raw = load_raw(cfg.data.dataset, data_dir, reporter=DownloadBar(console))
         data = prepare_data(cfg, raw, with_test=evaluate_test)
-        origin = provenance()
+        origin = common.provenance()
     except ScratchrunError as e:
-        _fail(e)
+        common.fail(e)
     except KeyboardInterrupt:
         console.print("[yellow]interrupted[/] before training started; no run folder was made.")
         raise typer.Exit(EXIT_SIGINT) from None
     settings = [f"seed {cfg.seed}"] + ([] if evaluate_test else ["no test set, like the original"])
     settings += [f"stopped after {stop_epochs} epochs, like the original"] if stop_epochs else []
     console.print(f"reproducing {original} ({', '.join(settings)}) into {destination}", soft_wrap=True, markup=False)
-    previous = signal.signal(signal.SIGTERM, _on_sigterm)
+    previous = signal.signal(signal.SIGTERM, common.on_sigterm)
     progress = TrainingProgress(console)
     try:
         with progress:
             outcome = run_experiment(cfg, None, destination, [progress], data=data, evaluate_test=evaluate_test,
                                      stop_epochs=stop_epochs, provenance=origin)
     except ScratchrunError as e:
-        _fail(e)
+        common.fail(e)
     except KeyboardInterrupt:
         console.print("[red]interrupted[/] while writing the rerun's records.")
-        raise typer.Exit(_interrupt_exit_code()) from None
+        raise typer.Exit(common.interrupt_exit_code()) from None
     finally:
         signal.signal(signal.SIGTERM, previous)
     out.print(str(outcome.run_dir), soft_wrap=True, markup=False)
     if outcome.status == "interrupted":
         console.print(f"[yellow]interrupted:[/] {outcome.summary.get('message')}; nothing was compared.")
-        raise typer.Exit(_interrupt_exit_code())
+        raise typer.Exit(common.interrupt_exit_code())
     try:
         comparison = compare_runs(original, outcome.run_dir)
     except ScratchrunError as e:
-        _fail(e)
+        common.fail(e)
     out.print(comparison.report(), soft_wrap=True, markup=False)
     if not comparison.matches:
         raise typer.Exit(1)

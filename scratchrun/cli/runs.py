@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from scratchrun.cli.common import PANEL_RUNS, _fail, app, console, out
+from scratchrun.cli.common import PANEL_RUNS, app, console, fail, out
 from scratchrun.errors import ConfigError, ScratchrunError
 
 STATUS_STYLE = {"running": "cyan", "completed": "green", "diverged": "red", "failed": "red", "interrupted": "yellow",
@@ -47,7 +47,7 @@ def runs(
         selected = tb.select(entries, filters, status)
         table = tb.sort_rows(tb.rows(selected, expand), sort, keys)
     except ScratchrunError as e:
-        _fail(e)
+        fail(e)
     table = table[-limit:] if limit else table
     groups = not expand and any(isinstance(e, ix.GroupInfo) for e in selected)
     columns = ["time", "name", "status", *(["runs"] if groups else []),
@@ -82,7 +82,7 @@ def compare(
             raise ConfigError(f"--plot {plot}: the file must end in {', '.join(PLOT_SUFFIXES)}.")
         chosen = _runs_to_compare(targets, runs_dir)
     except ScratchrunError as e:
-        _fail(e)
+        fail(e)
     labels = _short_labels(chosen)
     table = Table(title=f"{len(chosen)} runs", title_justify="left")
     table.add_column("")
@@ -106,7 +106,7 @@ def compare(
         try:
             left_out = compare_figure(plot, chosen, labels)
         except OSError as e:
-            _fail(ScratchrunError(f"--plot {plot} cannot be written ({e.strerror or e})."))
+            fail(ScratchrunError(f"--plot {plot} cannot be written ({e.strerror or e})."))
         for label in left_out:
             console.print(f"[yellow]{label}:[/] no readable steps.csv or metrics.csv; left out of the figure")
         out.print(str(plot), soft_wrap=True)

@@ -9,19 +9,20 @@ from typing import Annotated
 
 import typer
 
+from scratchrun.cli import common
 from scratchrun.cli.common import (
     PANEL_SEARCH,
     DataDir,
     DryRun,
-    _fail,
-    _interrupt_exit_code,
-    _on_sigterm,
+    Executor,
+    Jobs,
+    Overrides,
+    RunsDir,
+    Scheduler,
     app,
-    command_line,
     console,
     out,
 )
-from scratchrun.cli.studies import Executor, Jobs, Overrides, RunsDir, Scheduler
 from scratchrun.errors import Interrupted, ScratchrunError
 
 
@@ -46,7 +47,7 @@ def search(
     from scratchrun.experiments.search import plan_search, run_search
 
     observer = _LiveSearch(executor, jobs or os.cpu_count() or 1)
-    previous = signal.signal(signal.SIGTERM, _on_sigterm)  # SIGTERM stops it like Ctrl-C: recorded, resumable
+    previous = signal.signal(signal.SIGTERM, common.on_sigterm)  # SIGTERM stops it like Ctrl-C: recorded, resumable
     try:
         plan, base_config, base = load_search(config, overrides or [], trials)
         if dry_run:
@@ -55,14 +56,14 @@ def search(
             return
         outcome = run_search(plan, base_config, base, str(config), jobs=jobs, executor=executor, scheduler=scheduler,
                              resume=resume, final_test=final_test, max_failures=max_failures, runs_dir=runs_dir,
-                             data_dir=data_dir, observer=observer, command=command_line())
+                             data_dir=data_dir, observer=observer, command=common.command_line())
     except Interrupted as e:
         observer.close()
         console.print(f"[yellow]interrupted:[/] {e}; finish it with: scratchrun search {config} --resume {e.folder}")
-        raise typer.Exit(_interrupt_exit_code()) from None
+        raise typer.Exit(common.interrupt_exit_code()) from None
     except ScratchrunError as e:
         observer.close()
-        _fail(e)
+        common.fail(e)
     except KeyboardInterrupt:
         observer.close()
         console.print("[yellow]interrupted[/] before the search started; no search folder was made.")

@@ -8,21 +8,8 @@ from typing import Annotated
 
 import typer
 
-from scratchrun.cli.common import (
-    EXIT_DIVERGED,
-    EXIT_SIGINT,
-    PANEL_TRAIN,
-    DataDir,
-    DryRun,
-    _fail,
-    _interrupt_exit_code,
-    _on_sigterm,
-    app,
-    check_data_dir,
-    console,
-    out,
-    provenance,
-)
+from scratchrun.cli import common
+from scratchrun.cli.common import EXIT_DIVERGED, EXIT_SIGINT, PANEL_TRAIN, DataDir, DryRun, app, console, out
 from scratchrun.errors import ScratchrunError
 
 
@@ -51,26 +38,26 @@ def train(
         if dry_run:
             _dry_run_train(cfg)
             return
-        check_data_dir(data_dir)
+        common.check_data_dir(data_dir)
         check_runs_dir(runs_dir)
         raw = load_raw(cfg.data.dataset, data_dir, reporter=None if quiet else DownloadBar(console))
         data = prepare_data(cfg, raw)  # the splits index the raw images; nothing is copied
-        origin = provenance()
+        origin = common.provenance()
     except ScratchrunError as e:
-        _fail(e)
+        common.fail(e)
     except KeyboardInterrupt:
         console.print("[yellow]interrupted[/] before training started; no run folder was made.")
         raise typer.Exit(EXIT_SIGINT) from None
-    previous = signal.signal(signal.SIGTERM, _on_sigterm)
+    previous = signal.signal(signal.SIGTERM, common.on_sigterm)
     progress = TrainingProgress(console, disable=quiet)
     try:
         with progress:
             outcome = run_experiment(cfg, None, runs_dir, [progress], data=data, provenance=origin)
     except ScratchrunError as e:
-        _fail(e)
+        common.fail(e)
     except KeyboardInterrupt:  # a second signal while the records were being written
         console.print("[red]interrupted[/] while writing the run's records.")
-        raise typer.Exit(_interrupt_exit_code()) from None
+        raise typer.Exit(common.interrupt_exit_code()) from None
     finally:
         signal.signal(signal.SIGTERM, previous)
     if not quiet:
@@ -81,7 +68,7 @@ def train(
         raise typer.Exit(EXIT_DIVERGED)
     if outcome.status == "interrupted":
         console.print(f"[yellow]interrupted:[/] {outcome.summary.get('message')}; everything measured so far is in the run folder.")
-        raise typer.Exit(_interrupt_exit_code())
+        raise typer.Exit(common.interrupt_exit_code())
 
 
 def _dry_run_train(cfg) -> None:

@@ -85,3 +85,75 @@ class StudyDisplay(LiveView):
         footer = Table.grid(padding=(0, 1))
         footer.add_row(ProgressBar(total=len(self.rows), completed=finished, width=40), f"{finished}/{len(self.rows)} runs finished")
         return Group(table, footer)
+
+
+class LiveStudy:
+    """The study's live table, fed by the library's StudyObserver calls (`started`, `progress`, `finished`)."""
+
+    wants_progress = True
+
+    def __init__(self, console: Console) -> None:
+        self.console, self.display = console, None
+
+    def started(self, plan) -> None:
+        from scratchrun.experiments.study import plan_summary
+
+        self.console.print(plan_summary(plan))
+        self.display = StudyDisplay(plan.specs, self.console, f"{plan.kind}: {len(plan.specs)} runs on {plan.workers} worker(s)")
+        for result in plan.kept.values():
+            self.display.finish(result)
+        self.display.__enter__()
+
+    def progress(self, event) -> None:
+        self.display.update(event)
+
+    def finished(self, result) -> None:
+        self.display.finish(result)
+
+    def close(self) -> None:
+        if self.display is not None:
+            self.display.__exit__(None, None, None)
+            self.display = None
+
+
+def print_dry_run(out: Console, kind: str, specs, jobs: int, evaluate_test: bool = True) -> None:
+    """What a study or search would train, each run's estimated time, and the total with `jobs` workers."""
+    from rich.table import Table
+
+    from scratchrun.experiments.study import workers_for
+    from scratchrun.training.estimate import duration, makespan, run_estimate
+
+    workers = workers_for(jobs, len(specs))
+    table = Table(title=f"{kind}: {len(specs)} run(s) would train on {workers} worker(s)", title_justify="left")
+    for column in ("run", "seed", "train images", "updates", "estimated"):
+        table.add_column(column, justify="left" if column == "run" else "right")
+    seconds = []
+    for spec in specs:
+        estimate = run_estimate(spec.config, spec.stop_epochs, evaluate_test)
+        seconds.append(estimate.seconds)
+        table.add_row(spec.config.name or spec.variant, str(spec.seed), f"{estimate.sizes.train:,}",
+                      f"{estimate.iterations:,}", duration(estimate.seconds))
+    out.print(table)
+    out.print(f"dry run: estimated {duration(makespan(seconds, workers))} on this machine with {workers} worker(s) "
+              "(speed measured just now, one BLAS thread per run); nothing was written.", soft_wrap=True)
+
+
+def print_summary(out: Console, kind: str, n_runs: int, summary: list[dict]) -> None:
+    """The per-variant table at the end of a study: mean ± std over seeds, and the train − val gap."""
+    from rich.table import Table
+
+    table = Table(title=f"{kind}: {n_runs} runs", title_justify="left")
+    for column in ("variant", "runs", "train acc", "val acc", "test acc", "train − val"):
+        table.add_column(column, justify="left" if column == "variant" else "right")
+    for row in summary:
+        train, val = row["train_acc_mean"], row["val_acc_mean"]
+        gap = f"{train - val:.2%}" if train is not None and val is not None else "-"
+        table.add_row(row["variant"], str(row["runs"]), *(_mean_std(row, m) for m in ("train_acc", "val_acc", "test_acc")), gap)
+    out.print(table)
+
+
+def _mean_std(row: dict, metric: str) -> str:
+    mean, std = row[f"{metric}_mean"], row[f"{metric}_std"]
+    if mean is None:
+        return "-"
+    return f"{mean:.2%}" if row["runs"] == 1 else f"{mean:.2%} ± {std:.2%}"
