@@ -5,8 +5,9 @@ Run by hand, never in CI:
     python benchmarks/cli_startup.py [--runs 20] [--command data status --help]
 
 Prints the min / median / max wall time of N fresh `scratchrun --help` processes, beside the same figures for
-a bare `python -c pass` (the interpreter's own start-up, which no change to scratchrun can remove), and the
-heavy modules that `import scratchrun.cli.app` pulls in (there should be none).
+a bare `python -c pass` (the interpreter's own start-up, which no change to scratchrun can remove), the
+heavy modules that `import scratchrun.cli.app` pulls in (there should be none), and the folder the timed
+`scratchrun` imported its code from (with PYTHONPATH=. a checkout's code, not an editable install elsewhere).
 """
 
 from __future__ import annotations
@@ -34,10 +35,16 @@ def wall_times(command: list[str], runs: int) -> list[float]:
     return times
 
 
-def heavy_imports(python: str) -> list[str]:
-    """The modules from HEAVY that importing the CLI loads."""
-    probe = f"import sys, scratchrun.cli.app; print(' '.join(m for m in {HEAVY!r} if m in sys.modules))"
-    return subprocess.run([python, "-c", probe], capture_output=True, text=True, check=True).stdout.split()
+def heavy_imports(python: str, cwd: Path) -> tuple[str, list[str]]:
+    """The folder scratchrun is imported from, and the modules from HEAVY that importing the CLI loads.
+
+    Run from `cwd`, the timed script's folder, so the import path is the script's (not the current folder's).
+    """
+    probe = (f"import sys, scratchrun, scratchrun.cli.app; print(scratchrun.__path__[0]); "
+             f"print(' '.join(m for m in {HEAVY!r} if m in sys.modules))")
+    out = subprocess.run([python, "-c", probe], capture_output=True, text=True, check=True,
+                         cwd=cwd).stdout.splitlines()
+    return out[0], out[1].split() if len(out) > 1 else []
 
 
 def line(label: str, times: list[float]) -> str:
@@ -61,7 +68,9 @@ def main() -> None:
     print(line(f"scratchrun {' '.join(args.command)}", help_times))
     print(line("python -c pass", python_times))
     print(f"scratchrun's own share (median): {statistics.median(help_times) - statistics.median(python_times):.3f} s")
-    print(f"heavy modules loaded by `import scratchrun.cli.app`: {', '.join(heavy_imports(sys.executable)) or 'none'}")
+    source, heavy = heavy_imports(sys.executable, Path(scratchrun).parent)
+    print(f"scratchrun's code imported from: {source}")
+    print(f"heavy modules loaded by `import scratchrun.cli.app`: {', '.join(heavy) or 'none'}")
     verdict = "within" if statistics.median(help_times) < BUDGET_S else "OVER"
     print(f"median is {verdict} the {BUDGET_S} s budget")
 

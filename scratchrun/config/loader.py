@@ -1,7 +1,7 @@
 """The run config: YAML and `key=value` overrides in, one frozen, validated `Config` out.
 
 This is the only place that sees raw dicts. What each key accepts and its default are declared once, in
-`schema.py`; validation, defaults, error messages and the saved config all walk those declarations.
+`config/schema.py`; validation, defaults, error messages and the saved config all walk those declarations.
 """
 
 from __future__ import annotations

@@ -115,7 +115,7 @@ def load_raw(name: str, data_dir: Path | None = None, *, cache_dir: Path | None 
              allow_download: bool = True, use_decoded: bool = True) -> RawDataset:
     """Find (or fetch into the cache) the dataset's four files, verify them, and return them as arrays.
 
-    After the first verified read, a decoded copy in the cache (see `decoded.py`) is mapped instead.
+    After the first verified read, a decoded copy in the cache (see `data/cache.py`) is mapped instead.
     """
     spec = _lookup(name)
     data_dir = data_dir if data_dir is not None else default_data_dir()

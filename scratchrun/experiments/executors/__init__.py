@@ -42,7 +42,7 @@ def run_all(
 
     An exception raised by `on_result` (a search that has seen too many failures) stops the rest: queued
     runs never start and running ones end as `interrupted`. `executor="dask"` runs them on a Dask cluster
-    (the one at `scheduler`, else a local one of `jobs` workers; see dask_executor), without `on_progress`.
+    (the one at `scheduler`, else a local one of `jobs` workers; see executors/dask.py), without `on_progress`.
     """
     data_dir_text = str(data_dir) if data_dir else None
     results = []
