@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import signal
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
@@ -80,6 +81,19 @@ Resume = Annotated[
     Path | None,
     typer.Option("--resume", help="A study folder to finish: train only its runs that did not complete.", show_default=False),
 ]
+
+
+@contextmanager
+def before_training():
+    """Around what a command does before a run folder exists: bad input gets its sentence (and exit code), and
+    Ctrl-C leaves nothing behind."""
+    try:
+        yield
+    except ScratchrunError as e:
+        fail(e)
+    except KeyboardInterrupt:
+        console.print("[yellow]interrupted[/] before training started; no run folder was made.")
+        raise typer.Exit(EXIT_SIGINT) from None
 
 
 def command_line() -> str:

@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 
 from scratchrun.cli import common
-from scratchrun.cli.common import EXIT_SIGINT, PANEL_RUNS, DataDir, app, console, out
+from scratchrun.cli.common import PANEL_RUNS, DataDir, app, console, out
 from scratchrun.errors import ScratchrunError
 
 RunArg = Annotated[
@@ -85,7 +85,7 @@ def reproduce(
     from scratchrun.records.writer import check_runs_dir
     from scratchrun.training.run import prepare_data, run_experiment
 
-    try:
+    with common.before_training():
         original = resolve(run, runs_dir or Path("runs"), runs_only=True)
         summary = read_summary(original)
         cfg = load_config(original / "config.yaml")
@@ -96,11 +96,6 @@ def reproduce(
         raw = load_raw(cfg.data.dataset, data_dir, reporter=DownloadBar(console))
         data = prepare_data(cfg, raw, with_test=evaluate_test)
         origin = common.provenance()
-    except ScratchrunError as e:
-        common.fail(e)
-    except KeyboardInterrupt:
-        console.print("[yellow]interrupted[/] before training started; no run folder was made.")
-        raise typer.Exit(EXIT_SIGINT) from None
     settings = [f"seed {cfg.seed}"] + ([] if evaluate_test else ["no test set, like the original"])
     settings += [f"stopped after {stop_epochs} epochs, like the original"] if stop_epochs else []
     console.print(f"reproducing {original} ({', '.join(settings)}) into {destination}", soft_wrap=True, markup=False)

@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from scratchrun.cli import common
-from scratchrun.cli.common import EXIT_DIVERGED, EXIT_SIGINT, PANEL_TRAIN, DataDir, DryRun, app, console, out
+from scratchrun.cli.common import EXIT_DIVERGED, PANEL_TRAIN, DataDir, DryRun, app, console, out
 from scratchrun.errors import ScratchrunError
 
 
@@ -33,7 +33,7 @@ def train(
     from scratchrun.records.writer import check_runs_dir
     from scratchrun.training.run import prepare_data, run_experiment
 
-    try:
+    with common.before_training():
         cfg = load_config(config, overrides or [], name=name)
         if dry_run:
             _dry_run_train(cfg)
@@ -43,11 +43,6 @@ def train(
         raw = load_raw(cfg.data.dataset, data_dir, reporter=None if quiet else DownloadBar(console))
         data = prepare_data(cfg, raw)  # the splits index the raw images; nothing is copied
         origin = common.provenance()
-    except ScratchrunError as e:
-        common.fail(e)
-    except KeyboardInterrupt:
-        console.print("[yellow]interrupted[/] before training started; no run folder was made.")
-        raise typer.Exit(EXIT_SIGINT) from None
     previous = signal.signal(signal.SIGTERM, common.on_sigterm)
     progress = TrainingProgress(console, disable=quiet)
     try:
