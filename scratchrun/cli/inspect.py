@@ -171,13 +171,16 @@ def _summary_lines(folder: Path, summary: dict, metrics: list[dict]) -> list[str
         lines.append(f"trained  {summary.get('epochs')} epochs, {summary['iterations']:,} iterations in "
                      f"{_format(summary.get('wall_time_s'), '.1f')} s{speed}")
     lines.append(f"seed     {summary.get('seed', '-')}, started {summary.get('started', '-')}")
+    if summary.get("command"):
+        lines.append(f"command  {summary['command']}")
     versions = summary.get("versions") or {}
     if versions:
         lines.append("versions " + ", ".join(f"{name} {version}" for name, version in versions.items()))
     if "blas" in summary:
         lines.append(f"BLAS     {summary['blas'] or '-'}")
     if "git_commit" in summary:
-        lines.append(f"git      {summary['git_commit'] or '-'}")
+        dirty = {True: " (with uncommitted changes)", False: " (clean)"}.get(summary.get("git_dirty"), "")
+        lines.append(f"git      {summary['git_commit'] or '-'}{dirty}")
     return lines
 
 
