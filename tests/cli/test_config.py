@@ -24,7 +24,7 @@ from scratchrun.config.search import load_search, parse_search
 from scratchrun.errors import ConfigError
 from scratchrun.nn.optimizers import OPTIMIZERS
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 runner = CliRunner()
 VALIDATOR = jsonschema.Draft202012Validator(config_schema())
 DRAFT7 = jsonschema.Draft7Validator(config_schema())  # what yaml-language-server validates with
@@ -358,7 +358,7 @@ def test_the_schema_shipped_in_configs_is_the_one_the_loader_would_generate():
 
     from scratchrun.config.json_schema import config_schema
 
-    configs = Path(__file__).resolve().parents[1] / "configs"
+    configs = Path(__file__).resolve().parents[2] / "configs"
     shipped = json.loads((configs / "scratchrun.schema.json").read_text(encoding="utf-8"))
     assert shipped == config_schema(), "run: scratchrun schema --output configs/scratchrun.schema.json"
     for config in configs.glob("*.yaml"):
