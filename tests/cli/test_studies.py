@@ -1,4 +1,4 @@
-"""Studies: the pure expansion into run configs, the sweep grid, and running them with any number of workers."""
+"""The study commands (sweep, compare-optimizers, the chapter-6 studies) with any number of workers, and resume."""
 
 from __future__ import annotations
 
@@ -9,58 +9,8 @@ import pytest
 from typer.testing import CliRunner
 
 from scratchrun.cli.app import app
-from scratchrun.config.loader import Config, config_from_dict, to_dict
-from scratchrun.errors import ConfigError
-from scratchrun.experiments.specs import Variant, expand, grid, parse_axis
 
 runner = CliRunner()
-BASE = to_dict(config_from_dict({"name": "base", "optimizer": {"name": "adam", "lr": 0.002}, "train": {"epochs": 2}}))
-
-
-def test_expand_gives_every_variant_every_seed_with_shared_seeds():
-    variants = [Variant("sgd", (("optimizer.name", "sgd"),)), Variant("adam", (("optimizer.name", "adam"),))]
-    specs = expand(BASE, variants, [0, 1])
-    assert [(s.variant, s.seed) for s in specs] == [("sgd", 0), ("sgd", 1), ("adam", 0), ("adam", 1)]
-    assert [s.index for s in specs] == [0, 1, 2, 3]
-    assert all(isinstance(s.config, Config) for s in specs)
-    assert [s.config.seed for s in specs] == [0, 1, 0, 1]  # variants of one seed share it
-    assert specs[0].config.optimizer.name == "sgd" and dict(specs[0].config.optimizer.params) == {"lr": 0.002}
-    assert specs[2].config.optimizer.params["beta1"] == 0.9
-    assert specs[0].config.model == specs[2].config.model and specs[0].config.data == specs[2].config.data
-    assert specs[1].config.name == "sgd-seed1"
-
-
-def test_expand_is_pure():
-    variants = [Variant("x", (("model.hidden", [10]),))]
-    before = repr(BASE)
-    assert expand(BASE, variants, [3]) == expand(BASE, variants, [3])
-    assert repr(BASE) == before
-
-
-def test_setting_iterations_clears_epochs():
-    (spec,) = expand(BASE, [Variant("it", (("train.iterations", 50),))], [0])
-    assert (spec.config.train.epochs, spec.config.train.iterations) == (None, 50)
-
-
-def test_grid_names_say_what_varies():
-    axes = [parse_axis("optimizer.name=sgd,adam"), parse_axis("train.batch_size=32,128"), parse_axis("seed=4")]
-    assert [v.name for v in grid(axes)] == ["sgd-32", "sgd-128", "adam-32", "adam-128"]
-    assert grid(axes)[1].overrides == (("optimizer.name", "sgd"), ("train.batch_size", 128), ("seed", 4))
-    assert parse_axis("model.hidden=[100,100],[50]") == ("model.hidden", [[100, 100], [50]])
-    assert [v.name for v in grid([parse_axis("model.hidden=[100,100],[50]")])] == ["100x100", "50"]
-    assert [v.name for v in grid([])] == ["base"]
-
-
-@pytest.mark.parametrize("axis", ["optimizer.name", "=1,2", "model..x=1", "a.b=[1,"])
-def test_malformed_axes_are_config_errors(axis):
-    with pytest.raises(ConfigError):
-        parse_axis(axis)
-
-
-def test_a_bad_value_in_a_variant_is_named():
-    with pytest.raises(ConfigError, match="variant rleu.*model.activation = `rleu`"):
-        expand(BASE, grid([parse_axis("model.activation=relu,rleu")]), [0])
-
 
 SMALL = "name: small\ndata: {dataset: tiny, val_fraction: 0.2}\nmodel: {hidden: [8]}\ntrain: {epochs: 2, batch_size: 32}\n"
 
@@ -197,19 +147,6 @@ def test_init_study_on_the_tiny_fixture(tiny, tmp_path):
 def test_init_study_rejects_a_bad_init(tiny, tmp_path):
     result = runner.invoke(app, ["init-study", "--inits", "std,he", "--runs-dir", str(tmp_path / "runs")])
     assert result.exit_code == 2 and "std:<positive number>" in result.output
-
-
-def test_activation_statistics_match_the_book():
-    import numpy as np
-
-    from scratchrun.experiments.initial_weights import activation_layers, activation_stats
-
-    saturated = activation_stats(activation_layers("std", 1.0, "sigmoid", np.random.default_rng(0)), "sigmoid")
-    assert saturated[-1]["saturated"] > 0.3  # std 1 with sigmoid piles up at 0 and 1
-    bunched = activation_stats(activation_layers("std", 0.01, "sigmoid", np.random.default_rng(0)), "sigmoid")
-    assert abs(bunched[-1]["mean"] - 0.5) < 0.01 and bunched[-1]["std"] < 0.05  # every unit says the same thing
-    xavier = activation_stats(activation_layers("xavier", 0.01, "tanh", np.random.default_rng(0)), "tanh")
-    assert xavier[-1]["std"] > 0.2 and xavier[-1]["saturated"] < 0.05
 
 
 @pytest.mark.mnist

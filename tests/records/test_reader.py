@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from scratchrun.errors import ScratchrunError
+from scratchrun.records import reader
 from scratchrun.records.layout import RESULT_COLUMNS, trial_columns
 from scratchrun.records.reader import read_results, read_trials
 from scratchrun.records.writer import write_csv
@@ -71,3 +72,10 @@ def test_missing_and_unreadable_tables_are_named(tmp_path):
     (tmp_path / "results.csv").write_bytes(b"\xff\xfe")
     with pytest.raises(ScratchrunError, match=rf"^{tmp_path / 'results.csv'} cannot be read"):
         read_results(tmp_path)
+
+
+def test_metric_values_are_numbers_or_none_and_a_row_that_is_no_number_is_left_out():
+    rows = [{"epoch": "1", "val_acc": "0.5", "test_acc": ""}, {"epoch": "2", "val_acc": "high"}, {"epoch": "3", "val_acc": "nan"}]
+    values = reader.metric_values(rows)
+    assert values[0] == {"epoch": 1.0, "val_acc": 0.5, "test_acc": None}
+    assert len(values) == 2 and values[1]["epoch"] == 3.0 and values[1]["val_acc"] != values[1]["val_acc"]  # nan kept

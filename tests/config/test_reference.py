@@ -8,7 +8,7 @@ from scratchrun.config.reference import markdown_table
 from scratchrun.config.schema import config_keys
 from scratchrun.config.search import search_keys
 
-README = Path(__file__).resolve().parents[1] / "README.md"
+README = Path(__file__).resolve().parents[2] / "README.md"
 START, END = "<!-- config-keys:start -->\n", "<!-- config-keys:end -->"
 
 

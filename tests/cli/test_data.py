@@ -8,12 +8,12 @@ from dataclasses import replace
 
 import pytest
 from idx_fixtures import write_tiny_dataset
-from test_datasets import dead_url, install_fake_npm, listing, make_package, mirror  # noqa: F401 (mirror: a fixture)
 from typer.testing import CliRunner
 
 from scratchrun.cli.app import app
 from scratchrun.data import registry as datasets
 from scratchrun.data.registry import DATASETS, default_cache_dir, load_raw
+from tests.data.test_registry import dead_url, install_fake_npm, listing, make_package, mirror  # noqa: F401 (mirror: a fixture)
 
 runner = CliRunner()
 FILENAMES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")

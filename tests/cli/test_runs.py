@@ -1,11 +1,10 @@
-"""`scratchrun runs` and `scratchrun compare`, the heartbeat and stale runs, on run folders made by real training."""
+"""`scratchrun runs` and `scratchrun compare`, on run folders made by real training."""
 
 from __future__ import annotations
 
 import csv
 import io
 import json
-import os
 import shutil
 import time
 from datetime import datetime, timedelta, timezone
@@ -18,13 +17,10 @@ from typer.testing import CliRunner
 
 from scratchrun.cli import app as cli
 from scratchrun.cli.app import app
-from scratchrun.config.loader import Config
 from scratchrun.data.registry import DATASETS
 from scratchrun.nn.optimizers import hyperparameter_defaults
 from scratchrun.records import index as run_index
 from scratchrun.records import reader
-from scratchrun.records import writer as runs
-from scratchrun.records.writer import RunRecord
 
 runner = CliRunner()
 
@@ -90,57 +86,6 @@ def _ago(seconds: float) -> str:
 
 def summary(folder: Path) -> dict:
     return json.loads((folder / "summary.json").read_text())
-
-
-# ----------------------------------------------------------------------------- heartbeat and stale
-def test_the_heartbeat_is_refreshed_at_most_every_5_seconds(tmp_path, monkeypatch):
-    clock, writes = [100.0], []
-    monkeypatch.setattr(RunRecord, "clock", staticmethod(lambda: clock[0]))
-    real_write = runs.write_json_atomic
-    monkeypatch.setattr(runs, "write_json_atomic", lambda path, data: (writes.append(dict(data)), real_write(path, data)))
-    record = RunRecord(tmp_path, Config(name="hb"))
-    assert len(writes) == 1 and writes[0]["status"] == "running" and writes[0]["pid"] == os.getpid()
-    beat = datetime.fromisoformat(writes[0]["heartbeat"])
-    assert beat.tzinfo is not None and abs(beat.timestamp() - time.time()) < 5
-    for t in (101.0, 103.0, 104.9):  # within 5 s: no write, however many steps
-        clock[0] = t
-        record.on_step(1, 1, 2.3)
-    assert len(writes) == 1
-    clock[0] = 105.0
-    record.on_step(2, 1, 2.2)
-    record.on_step(3, 1, 2.1)
-    assert len(writes) == 2
-    clock[0] = 110.5
-    record.on_eval({"epoch": 1, "iteration": 3, "train_loss": 2.0, "train_acc": 0.3, "val_loss": 2.1, "val_acc": 0.2, "seconds": 1.0})
-    assert len(writes) == 3
-    assert summary(tmp_path)["status"] == "running" and "heartbeat" in summary(tmp_path)
-    record.close("completed", {}, [], {})
-    assert summary(tmp_path)["status"] == "completed" and "heartbeat" not in summary(tmp_path)
-
-
-def test_a_running_record_whose_heartbeat_is_old_reads_as_stale(tmp_path):
-    now = time.time()
-    for name, status, beat_age, expected in [("old", "running", 61, "stale"), ("fresh", "running", 30, "running"),
-                                             ("done", "completed", 3600, "completed")]:
-        folder = tmp_path / name
-        folder.mkdir()
-        beat = datetime.fromtimestamp(now - beat_age, timezone.utc).isoformat(timespec="seconds")
-        (folder / "summary.json").write_text(json.dumps({"status": status, "heartbeat": beat}))
-        assert run_index.read_run(folder, now=now).status == expected, name
-    old = tmp_path / "no-heartbeat"  # an older record: the file's own time stands in for the heartbeat
-    old.mkdir()
-    (old / "summary.json").write_text('{"status": "running"}')
-    os.utime(old / "summary.json", (now - 120, now - 120))
-    assert run_index.read_run(old, now=now).status == "stale"
-    assert run_index.read_run(old, now=now - 100).status == "running"
-    odd = tmp_path / "odd"  # JSON, but not numbers where numbers belong
-    odd.mkdir()
-    (odd / "summary.json").write_text('{"status": "completed", "final": {"val_acc": "high"}}')
-    assert run_index.read_run(odd).status == "unreadable"
-
-
-def test_every_recorded_status_is_one_the_reader_knows():
-    assert set(run_index.KNOWN_STATUSES) == set(runs.STATUSES) | {"unreadable"}
 
 
 # ----------------------------------------------------------------------------- runs
@@ -309,37 +254,6 @@ def test_resolve_finds_names_only_inside_the_runs_folder(made, tmp_path):
     (outside / "secret" / "summary.json").write_text("{}")
     with pytest.raises(run_index.ConfigError, match="matches no run"):
         run_index.resolve("secret", runs_dir)
-
-
-def test_resolve_tries_names_as_they_are_then_without_stamps_then_prefixes_and_skips_links_out(tmp_path):
-    runs_dir = tmp_path / "runs"
-    for name in ("2024-01-01_00-00-00_small", "2024-01-01_00-00-01_small-2", "plain/old", "2024-01-02_00-00-00_search-s/t-1"):
-        (runs_dir / name).mkdir(parents=True)
-        (runs_dir / name / "summary.json").write_text("{}")
-    (runs_dir / "2024-01-02_00-00-00_search-s" / "search.yaml").write_text("name: s\n")
-    (runs_dir / "2024-01-03_00-00-00_fresh").mkdir()  # a run that has only just started: config.yaml, no summary yet
-    (runs_dir / "2024-01-03_00-00-00_fresh" / "config.yaml").write_text("name: fresh\n")
-    assert run_index.resolve("small", runs_dir) == runs_dir / "2024-01-01_00-00-00_small"  # not `small-2` too
-    assert run_index.resolve("old", runs_dir, runs_only=True) == runs_dir / "plain" / "old"  # a run one folder down
-    assert run_index.resolve("fresh", runs_dir, runs_only=True) == runs_dir / "2024-01-03_00-00-00_fresh"
-    assert run_index.resolve("search-s", runs_dir) == runs_dir / "2024-01-02_00-00-00_search-s"
-    with pytest.raises(run_index.ConfigError, match="matches 2 runs in .*_small, .*_small-2; give more"):
-        run_index.resolve("2024-01-01", runs_dir, runs_only=True)
-    with pytest.raises(run_index.ConfigError, match="is not a run folder .*the runs inside it are .*small"):
-        run_index.resolve(str(runs_dir), tmp_path / "none", runs_only=True)
-    secret = tmp_path / "elsewhere" / "secret"
-    secret.mkdir(parents=True)
-    (secret / "summary.json").write_text("{}")
-    (runs_dir / "link").symlink_to(secret)
-    with pytest.raises(run_index.ConfigError, match="`link` matches no run, study or search folder"):
-        run_index.resolve("link", runs_dir)
-
-
-def test_metric_values_are_numbers_or_none_and_a_row_that_is_no_number_is_left_out():
-    rows = [{"epoch": "1", "val_acc": "0.5", "test_acc": ""}, {"epoch": "2", "val_acc": "high"}, {"epoch": "3", "val_acc": "nan"}]
-    values = reader.metric_values(rows)
-    assert values[0] == {"epoch": 1.0, "val_acc": 0.5, "test_acc": None}
-    assert len(values) == 2 and values[1]["epoch"] == 3.0 and values[1]["val_acc"] != values[1]["val_acc"]  # nan kept
 
 
 # ----------------------------------------------------------------------------- speed

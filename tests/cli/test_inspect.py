@@ -1,11 +1,9 @@
-"""`scratchrun show` and `scratchrun reproduce`, the text chart and the run comparison, on real tiny runs."""
+"""`scratchrun show` and `scratchrun reproduce`, on real tiny runs."""
 
 from __future__ import annotations
 
 import json
-import re
 import shutil
-import time
 from pathlib import Path
 
 import numpy as np
@@ -13,16 +11,14 @@ import pytest
 from typer.testing import CliRunner
 
 from scratchrun.cli.app import app
-from scratchrun.cli.display.text_chart import line_chart
 from scratchrun.errors import ScratchrunError
 from scratchrun.records.reader import read_steps
-from scratchrun.records.reproduce import compare_runs
 from scratchrun.records.writer import update_summary
+from tests.cli.display.test_text_chart import BRAILLE
 
 runner = CliRunner()
 
 SMALL = "name: small\ndata: {dataset: tiny, val_fraction: 0.2}\nmodel: {hidden: [16, 16]}\ntrain: {epochs: 3, batch_size: 32}\n"
-BRAILLE = re.compile("[\u2801-\u28ff]")
 
 
 def invoke(*args):
@@ -117,74 +113,6 @@ def test_show_finds_a_run_by_name_or_prefix_only_inside_the_runs_folder(tiny, tm
     assert not_a_run.exit_code == 2 and "is not a run folder" in not_a_run.output
 
 
-# ----------------------------------------------------------------------------- the chart
-def test_chart_rows_are_the_asked_size_and_a_long_series_is_averaged_quickly():
-    rng = np.random.default_rng(0)
-    y = 2.3 * np.exp(-np.arange(30_000) / 3000) + 0.1 * rng.random(30_000)
-    start = time.perf_counter()
-    chart = line_chart(y, np.arange(1, 30_001), 60, 12, x_label="iteration")
-    assert time.perf_counter() - start < 0.5
-    rows = chart.splitlines()
-    assert len(rows) == 14 and all(len(re.findall("[\u2800-\u28ff]", row)) == 60 for row in rows[:12])
-    assert rows[0].lstrip().startswith(f"{y[:250].mean():.4g}")  # the first column is the mean of 250 losses
-    assert rows[-1].split() == ["1", "iteration", "30000"]
-
-
-def test_chart_leaves_out_nan_and_inf_and_says_where_they_start():
-    chart = line_chart([2.3, 2.0, 1.5, np.inf, np.nan], x_label="iteration")
-    assert "2 non-finite value(s) (inf, nan) not drawn, the first at iteration 4" in chart
-    assert chart.splitlines()[0].lstrip().startswith("2.3") and BRAILLE.search(chart)
-    assert line_chart([np.nan, np.inf]).startswith("(nothing to draw: 2 non-finite")
-    assert line_chart([]) == "(no values yet)"
-
-
-def test_chart_of_a_constant_and_of_a_single_point_draws_one_row():
-    for values in ([0.5, 0.5, 0.5], [0.5]):
-        rows = line_chart(values, width=20, height=4).splitlines()
-        drawn = [row for row in rows[:4] if BRAILLE.search(row)]
-        assert len(drawn) == 1, rows
-        assert rows[0].startswith("0.5 ┤") and rows[3].startswith("0.5 ┤")
-
-
-def test_chart_switches_to_a_log_scale_when_the_values_span_many_decades():
-    assert "log y" in line_chart([2.3, 50.0, 1e12])
-    assert "log y" not in line_chart([2.3, 1.0, 0.5])
-
-
-# ----------------------------------------------------------------------------- comparison
-def test_comparison_names_the_first_differing_iteration_evaluation_and_environment_change(tiny, tmp_path):
-    run = train(tmp_path, tmp_path / "runs")
-    copy = shutil.copytree(run, tmp_path / "copy")
-    same = compare_runs(run, copy)
-    assert same.matches and same.report() == ("reproduced: every one of 24 losses and 4 evaluations matches exactly, "
-                                              "and so do the 6 arrays of model.npz.")
-    old_loss = rewrite_cell(copy / "steps.csv", 7, 2, "0.5")
-    old_acc = rewrite_cell(copy / "metrics.csv", 3, 5, "0.125")
-    rewrite_cell(copy / "metrics.csv", 4, 6, "999.0")  # seconds: wall-clock time, never compared
-    summary = json.loads((copy / "summary.json").read_text())
-    summary["versions"]["numpy"] = "1.26.4"
-    (copy / "summary.json").write_text(json.dumps(summary))
-    differs = compare_runs(run, copy)
-    report = differs.report()
-    assert not differs.matches
-    assert f"the loss first differs at iteration 7: {old_loss} in the original, 0.5 in the rerun" in report
-    assert f"the evaluation at iteration 16 (epoch 2) differs: val_acc {old_acc} vs 0.125." in report
-    assert f"versions.numpy {np.__version__} → 1.26.4" in report
-    assert "seconds" not in report and "final" not in report
-
-
-def test_comparison_of_an_interrupted_original_checks_what_it_recorded(tiny, tmp_path):
-    run = train(tmp_path, tmp_path / "runs")
-    cut = shutil.copytree(run, tmp_path / "cut")
-    (cut / "steps.csv").write_text("".join(raw_text(run / "steps.csv").splitlines(True)[:11]), newline="")
-    (cut / "metrics.csv").write_text("".join(raw_text(run / "metrics.csv").splitlines(True)[:2]), newline="")
-    summary = json.loads((cut / "summary.json").read_text())
-    (cut / "summary.json").write_text(json.dumps({**summary, "status": "interrupted", "final": {"val_acc": 0.1}}))
-    comparison = compare_runs(cut, run)
-    assert comparison.matches and comparison.partial and comparison.n_losses == 10
-    assert not compare_runs(run, cut).matches  # the other way round, losses are missing
-
-
 # ----------------------------------------------------------------------------- reproduce
 def test_reproduce_a_run_by_name_into_a_new_folder_next_to_it(tiny, tmp_path):
     runs = tmp_path / "runs"
@@ -270,35 +198,9 @@ def test_reproduce_an_unknown_run_exits_2(tiny, tmp_path):
 @pytest.mark.mnist
 def test_reproduce_a_real_mnist_run(mnist_dir, tmp_path):
     runs = tmp_path / "runs"
-    trained = invoke("train", Path(__file__).parents[1] / "configs" / "mnist.yaml", "data.train_size=2000", "train.epochs=1", "--runs-dir", runs, "-q")
+    trained = invoke("train", Path(__file__).parents[2] / "configs" / "mnist.yaml", "data.train_size=2000", "train.epochs=1", "--runs-dir", runs, "-q")
     assert trained.exit_code == 0, trained.output
     result = invoke("reproduce", "adam-he", "--runs-dir", runs)
     assert result.exit_code == 0, result.output
     assert "reproduced: every one of 20 losses and 2 evaluations matches exactly" in result.stdout
     assert len(list(runs.iterdir())) == 2
-
-
-def test_a_chart_of_losses_near_the_float_limit_does_not_overflow():
-    from scratchrun.cli.display.text_chart import line_chart
-
-    chart = line_chart([2.3] * 300 + [1e307, 1.5e308, 1.6e308, 1.7e308], None, 60, 6)
-    assert len(chart.splitlines()) == 6 + 2 and "log y" in chart
-
-
-def test_comparison_checks_the_weights_and_refuses_an_empty_record(tiny, tmp_path):
-    run = train(tmp_path, tmp_path / "runs")
-    copy = shutil.copytree(run, tmp_path / "copy")
-    with np.load(copy / "model.npz", allow_pickle=False) as saved:
-        arrays = {name: saved[name] for name in saved.files}
-    arrays["W1"] = arrays["W1"].copy()
-    arrays["W1"][0, 0] += 1e-3
-    np.savez(copy / "model.npz", **arrays)
-    weights = compare_runs(run, copy)
-    assert not weights.matches and "the weights `W1` in model.npz differ" in weights.report()
-    empty = shutil.copytree(run, tmp_path / "empty")
-    for name in ("steps.csv", "metrics.csv"):
-        (empty / name).unlink()
-    summary = json.loads((empty / "summary.json").read_text())
-    (empty / "summary.json").write_text(json.dumps({**summary, "status": "interrupted"}))
-    nothing = compare_runs(empty, run)
-    assert not nothing.matches and "nothing to compare" in nothing.report()

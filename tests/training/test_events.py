@@ -1,19 +1,13 @@
-"""The live study view: throttled, typed progress events from workers, and the rows they update."""
+"""Typed progress events (training/events.py): throttled by the reporter, intact across processes."""
 
 from __future__ import annotations
 
-import io
 import pickle
 from multiprocessing import get_context
 from multiprocessing.managers import SyncManager
 
 import pytest
-from rich.console import Console
 
-from scratchrun.cli.display.search import SearchDisplay
-from scratchrun.cli.display.study import StudyDisplay
-from scratchrun.experiments.executors.local import RunResult
-from scratchrun.experiments.specs import RunSpec
 from scratchrun.training.events import Evaluated, ProgressReporter, RunStarted, Step
 
 EVENTS = [RunStarted(2, 500, 50), Step(2, 7, 1, 0.6931471805599453), Step(2, 8, 1, float("inf")),
@@ -65,26 +59,3 @@ def test_events_cross_a_manager_queue_intact():
     finally:
         manager.shutdown()
     assert received == EVENTS[:2]
-
-
-def test_display_rows_follow_events_and_results():
-    specs = [RunSpec(0, "sgd", 0, None), RunSpec(1, "adam", 0, None)]
-    display = StudyDisplay(specs, Console(file=io.StringIO(), width=100), "t")
-    with display:
-        display.update(RunStarted(0, 50, 10))
-        display.update(Step(0, 20, 2, 0.75))
-        display.update(Evaluated(0, 20, 2, {"train_loss": 0.7, "train_acc": 0.5, "val_loss": None, "val_acc": None}))
-        display.finish(RunResult(1, "adam", 0, "diverged", "", {"iterations": 7, "final": {"val_acc": None}}))
-    assert display.rows[0] == {"variant": "sgd", "seed": 0, "status": "running", "it": 20, "total": 50, "loss": 0.75, "acc": None}
-    assert display.rows[1]["status"] == "diverged" and display.rows[1]["it"] == 7
-    display.update(Evaluated(0, 30, 3, {"val_acc": 0.875}))
-    assert display.rows[0]["it"] == 30 and display.rows[0]["acc"] == 0.875
-
-
-def test_search_display_shows_running_trials_from_events():
-    display = SearchDisplay(["optimizer.lr"], "val_acc", 1, Console(file=io.StringIO(), width=120), "s")
-    with display:
-        for event in EVENTS:
-            display.update(event)
-    assert display.running[2] == {"it": 50, "total": 500, "loss": float("inf"), "acc": None}
-    assert "50/500 it" in display.live.console.file.getvalue()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from datetime import datetime
 from pathlib import Path
 
@@ -11,8 +12,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from scratchrun.config.loader import Config
 from scratchrun.errors import RunDirError, ScratchrunError
+from scratchrun.records import writer as runs
 from scratchrun.records.writer import (
+    RunRecord,
     create_run_dir,
     safe_name,
     update_summary,
@@ -20,6 +24,7 @@ from scratchrun.records.writer import (
     write_json_atomic,
     write_text_atomic,
 )
+from tests.cli.test_runs import summary
 
 
 @given(st.text(max_size=200))
@@ -116,3 +121,28 @@ def test_update_summary_refuses_a_damaged_summary_and_leaves_it(tmp_path):
     with pytest.raises(ScratchrunError, match=r"summary\.json: `epochs` is \"two\""):
         update_summary(tmp_path, message="pruned")
     assert (tmp_path / "summary.json").read_text() == '{"status": "pruned", "epochs": "two"}'
+
+
+def test_the_heartbeat_is_refreshed_at_most_every_5_seconds(tmp_path, monkeypatch):
+    clock, writes = [100.0], []
+    monkeypatch.setattr(RunRecord, "clock", staticmethod(lambda: clock[0]))
+    real_write = runs.write_json_atomic
+    monkeypatch.setattr(runs, "write_json_atomic", lambda path, data: (writes.append(dict(data)), real_write(path, data)))
+    record = RunRecord(tmp_path, Config(name="hb"))
+    assert len(writes) == 1 and writes[0]["status"] == "running" and writes[0]["pid"] == os.getpid()
+    beat = datetime.fromisoformat(writes[0]["heartbeat"])
+    assert beat.tzinfo is not None and abs(beat.timestamp() - time.time()) < 5
+    for t in (101.0, 103.0, 104.9):  # within 5 s: no write, however many steps
+        clock[0] = t
+        record.on_step(1, 1, 2.3)
+    assert len(writes) == 1
+    clock[0] = 105.0
+    record.on_step(2, 1, 2.2)
+    record.on_step(3, 1, 2.1)
+    assert len(writes) == 2
+    clock[0] = 110.5
+    record.on_eval({"epoch": 1, "iteration": 3, "train_loss": 2.0, "train_acc": 0.3, "val_loss": 2.1, "val_acc": 0.2, "seconds": 1.0})
+    assert len(writes) == 3
+    assert summary(tmp_path)["status"] == "running" and "heartbeat" in summary(tmp_path)
+    record.close("completed", {}, [], {})
+    assert summary(tmp_path)["status"] == "completed" and "heartbeat" not in summary(tmp_path)

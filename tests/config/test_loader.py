@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from scratchrun.config.loader import Config, config_from_dict, dump_yaml, load_config, to_dict
 from scratchrun.errors import ConfigError
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 
 def write(tmp_path: Path, text: str, name: str = "cfg.yaml") -> Path:

@@ -97,10 +97,10 @@ def test_a_search_on_a_local_cluster_gives_the_local_executors_trials(tiny, tmp_
     """The issue's check: both executors give the same trials.csv (pruning and all), timings aside."""
     import csv
 
-    from test_search import PRUNED
     from typer.testing import CliRunner
 
     from scratchrun.cli.app import app
+    from tests.cli.test_search import PRUNED
 
     config = tmp_path / "search.yaml"
     config.write_text(PRUNED)

@@ -5,9 +5,6 @@ from __future__ import annotations
 import pytest
 from typer.testing import CliRunner
 
-from scratchrun.config.loader import config_from_dict
-from scratchrun.training.estimate import makespan, run_estimate, split_sizes
-
 runner = CliRunner()
 CONFIG = """name: dry
 data: {dataset: tiny, val_fraction: 0.2}
@@ -31,22 +28,6 @@ def config(tiny, tmp_path):
     path = tmp_path / "dry.yaml"
     path.write_text(CONFIG)
     return path
-
-
-def test_split_sizes_and_updates_follow_the_config(tiny):
-    cfg = config_from_dict({"data": {"dataset": "tiny", "val_fraction": 0.2, "train_size": 100}, "train": {"epochs": 3, "batch_size": 32}})
-    sizes = split_sizes(cfg)
-    assert (sizes.train, sizes.val, sizes.test, sizes.features) == (100, 60, 60, 784)
-    estimate = run_estimate(cfg)
-    assert (estimate.iterations, estimate.evaluations) == (3 * 4, 4) and estimate.seconds > 0
-    assert run_estimate(cfg, stop_epochs=1).iterations == 4
-    both = config_from_dict({"data": {"dataset": "tiny", "val_fraction": 0.2, "train_on_val": True}})
-    assert (split_sizes(both).train, split_sizes(both).val) == (300, 0)
-
-
-def test_makespan_hands_runs_to_the_first_free_worker():
-    assert makespan([3.0, 1.0, 1.0, 1.0], 1) == 6.0
-    assert makespan([3.0, 1.0, 1.0, 1.0], 2) == pytest.approx(3.0 + 2.0)  # plus the workers' start-up
 
 
 @pytest.mark.parametrize("command", [
