@@ -98,6 +98,10 @@ def run_study_command(define: Callable, options: StudyOptions) -> None:
     except ScratchrunError as e:
         observer.close()
         fail(e)
+    except KeyboardInterrupt:  # while the data loaded, before any run folder was made
+        observer.close()
+        console.print("[yellow]interrupted[/] before the study started; no study folder was made.")
+        raise typer.Exit(EXIT_SIGINT) from None
     observer.close()
     for note in outcome.notes:
         console.print(note, markup=False, highlight=False)

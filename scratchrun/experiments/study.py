@@ -135,8 +135,7 @@ def run_study(
     check_executor(executor, scheduler)
     plan = plan_study(definition, seeds, jobs, resume)
     origin = Provenance.here(command)  # once, here: workers record where the study was started from
-    specs = [replace(spec, provenance=origin) for spec in plan.specs]
-    plan = StudyPlan(plan.kind, specs, plan.kept, plan.variants, plan.seeds, plan.workers)
+    plan = replace(plan, specs=[replace(spec, provenance=origin) for spec in plan.specs])
     check_data_dir(data_dir)
     if scheduler is None:  # a remote cluster's workers read their own copy of the data
         for dataset in sorted({spec.config.data.dataset for spec in plan.specs}):  # fetch (or fail) before any folder
@@ -144,7 +143,7 @@ def run_study(
     folder = resume if resume is not None else create_run_dir(runs_dir, definition.kind)
     if resume is None:
         write_study_yaml(folder, definition.kind, definition.base, plan.variants, plan.seeds)
-    plan = StudyPlan(plan.kind, plan.specs, plan.kept, plan.variants, plan.seeds, plan.workers, folder)
+    plan = replace(plan, folder=folder)
     for spec in plan.todo:  # an unfinished run's folder is replaced by its rerun
         shutil.rmtree(folder / safe_name(spec.config.name), ignore_errors=True)
     observer.started(plan)
