@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from scratchrun.data.cache import decoded_dir, load_decoded, save_decoded
+from scratchrun.data.cache import decoded_dir, open_decoded, save_decoded
 from scratchrun.data.fetch import FetchFailed, FetchReporter, NullReporter, download, npm_pack
 from scratchrun.data.idx import read_idx
 from scratchrun.errors import ConfigError, DataError
@@ -115,27 +115,33 @@ def load_raw(name: str, data_dir: Path | None = None, *, cache_dir: Path | None 
              allow_download: bool = True, use_decoded: bool = True) -> RawDataset:
     """Find (or fetch into the cache) the dataset's four files, verify them, and return them as arrays.
 
-    After the first verified read, a decoded copy in the cache (see `data/cache.py`) is mapped instead.
+    After the first verified read, a decoded copy in the cache (see `data/cache.py`) is mapped instead, once each of
+    its arrays matches its recorded SHA-256; a damaged copy is reported through `reporter.note` and rebuilt from the
+    IDX files, which are verified as always, so the caller gets correct data either way.
     """
     spec = _lookup(name)
     data_dir = data_dir if data_dir is not None else default_data_dir()
     cache = (cache_dir if cache_dir is not None else default_cache_dir()) / spec.name
     decoded = decoded_dir(cache, spec)
-    if use_decoded and (arrays := load_decoded(decoded, spec)) is not None:
-        return RawDataset(spec=spec, **arrays, sources={role: decoded / f"{role}.npy" for role in arrays})
+    reporter = reporter or NullReporter()
+    copy = open_decoded(decoded, spec) if use_decoded else None
+    if copy is not None and copy.arrays is not None:
+        return RawDataset(spec=spec, **copy.arrays, sources={role: decoded / f"{role}.npy" for role in copy.arrays})
+    if copy is not None and copy.problem:
+        reporter.note(f"the decoded copy {decoded} is damaged: {copy.problem}; rebuilding it from the verified IDX files")
     folders = list(source_folders(spec, data_dir, cache, system_dir).values())
     sources = {role: _find(f.filename, folders) for role, f in spec.files.items()}
     missing = {role: f for role, f in spec.files.items() if sources[role] is None}
     if missing:
-        reasons = _fetch(spec, missing, cache, reporter or NullReporter(), allow_download)
+        reasons = _fetch(spec, missing, cache, reporter, allow_download)
         sources |= {role: _find(f.filename, [cache]) for role, f in missing.items()}
         if any(sources[role] is None for role in missing):
             raise DataError(_not_found_message(spec, missing, folders, data_dir, cache, reasons))
     arrays = {role: _read_checked(sources[role], f) for role, f in spec.files.items()}
     for split in ("train", "test"):
         _check_labels(arrays[f"{split}_labels"], spec, sources[f"{split}_labels"])
-    if use_decoded:
-        save_decoded(decoded, arrays)
+    if copy is not None:
+        save_decoded(decoded, arrays, replaces=copy.problem)
     return RawDataset(spec=spec, **arrays, sources=sources)
 
 
