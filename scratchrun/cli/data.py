@@ -6,11 +6,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
+from rich.markup import escape
 
 from scratchrun.cli.common import EXIT_SIGINT, PANEL_SETUP, DataDir, app, check_data_dir, console, fail, out
 from scratchrun.errors import DataError, ScratchrunError
 
 if TYPE_CHECKING:
+    from scratchrun.data.cache import DecodedCopy
     from scratchrun.data.registry import Located, Lookup
 
 data_app = typer.Typer(no_args_is_help=True)
@@ -40,21 +42,24 @@ ROLE_NAMES = {"train_images": "train images", "train_labels": "train labels",
 
 @data_app.command()
 def status(dataset: AnyDataset = None, data_dir: DataDir = None) -> None:
-    """Where each file would be read from and its size; fast, as nothing is read or hashed (see `data verify`)."""
+    """Where each file would be read from and its size; fast, as nothing is hashed (see `data verify`)."""
+    from scratchrun.data.cache import open_decoded
+
     lookups = _locate_all(dataset, data_dir)
     for lookup in lookups:
         checks = {role: "not checked" if found.path else "-" for role, found in lookup.files.items()}
-        _print_lookup(lookup, checks)
+        _print_lookup(lookup, checks, open_decoded(lookup.decoded, lookup.spec, full=False))
         missing = [found.file.filename for found in lookup.files.values() if found.path is None]
         if missing:
-            out.print(f"{len(missing)} of {len(lookup.files)} files missing: run {_fetch_command(lookup)} "
-                      f"to fetch them into {lookup.cache}.", soft_wrap=True)
+            out.print(escape(f"{len(missing)} of {len(lookup.files)} files missing: run {_fetch_command(lookup)} "
+                             f"to fetch them into {lookup.cache}."), soft_wrap=True)
         out.print()
 
 
 @data_app.command()
 def verify(dataset: AnyDataset = None, data_dir: DataDir = None) -> None:
-    """Check every file found (IDX header and SHA-256 of the uncompressed bytes); exit 1 if one is missing or bad."""
+    """Check every file found (IDX header, SHA-256) and the decoded copy (each array's SHA-256); exit 1 if one is bad."""
+    from scratchrun.data.cache import open_decoded
     from scratchrun.data.registry import check_file
 
     problems = []
@@ -68,14 +73,18 @@ def verify(dataset: AnyDataset = None, data_dir: DataDir = None) -> None:
                 check_file(lookup.spec, role, found.path)
                 checks[role] = "[green]ok[/]"
             except DataError as e:
-                checks[role] = f"[red]BAD[/]: {_reason(str(e), found)}"
+                checks[role] = f"[red]BAD[/]: {escape(_reason(str(e), found))}"
                 problems.append(_bad_sentence(str(e), found, lookup))
-        _print_lookup(lookup, checks)
+        copy = open_decoded(lookup.decoded, lookup.spec)
+        _print_lookup(lookup, checks, copy, verified=True)
         out.print()
         if missing := [found for found in lookup.files.values() if found.path is None]:
             problems.append(_missing_sentence(missing, lookup))
+        if copy.problem:
+            problems.append(f"The decoded copy {copy.folder} is damaged: {copy.problem}; the next run rebuilds it from "
+                            f"the verified files, or run {_fetch_command(lookup)} to rebuild it now.")
     for sentence in problems:
-        console.print(f"[red]error:[/] {sentence}", soft_wrap=True)
+        console.print(f"[red]error:[/] {escape(sentence)}", soft_wrap=True)
     if problems:
         raise typer.Exit(1)
 
@@ -87,9 +96,13 @@ def fetch(
     ] = "mnist",
     data_dir: DataDir = None,
 ) -> None:
-    """Fetch a dataset into the user cache now, for a machine that will be offline later; valid files are kept."""
+    """Fetch a dataset into the user cache now, for a machine that will be offline later; valid files are kept.
+
+    The decoded copy is made (or rebuilt if damaged) too, so the first run maps it at once.
+    """
     from scratchrun.cli.display.progress import DownloadBar
-    from scratchrun.data.registry import check_file, fetch_missing, locate
+    from scratchrun.data.cache import open_decoded
+    from scratchrun.data.registry import check_file, fetch_missing, load_raw, locate
 
     try:
         check_data_dir(data_dir)
@@ -104,20 +117,23 @@ def fetch(
             except DataError:
                 if found.source != "cache":
                     raise  # a file outside the cache would still be read first: only the user can replace it
-                console.print(f"[yellow]{found.path} is damaged; fetching a good copy in its place.[/]", soft_wrap=True)
+                console.print(f"[yellow]{escape(str(found.path))} is damaged; fetching a good copy in its place.[/]",
+                              soft_wrap=True)
                 _remove(found.path)
                 todo.append(role)
         if todo:
             fetch_missing(lookup, todo, DownloadBar(console))
         lookup = locate(dataset, data_dir)
+        load_raw(dataset, data_dir, reporter=DownloadBar(console), allow_download=False)  # verifies or (re)builds the copy
     except ScratchrunError as e:
         fail(e)
     except KeyboardInterrupt:
         console.print("[yellow]interrupted[/]: files fetched completely are in the cache; partial ones were discarded.")
         raise typer.Exit(EXIT_SIGINT) from None
-    _print_lookup(lookup, {role: "[green]ok[/], fetched" if role in todo else "[green]ok[/]" for role in lookup.files})
-    out.print(f"{dataset}: {len(todo)} file(s) fetched into {lookup.cache}, {len(lookup.files) - len(todo)} already "
-              "present and valid; runs will not need the network for it.", soft_wrap=True)
+    _print_lookup(lookup, {role: "[green]ok[/], fetched" if role in todo else "[green]ok[/]" for role in lookup.files},
+                  open_decoded(lookup.decoded, lookup.spec, full=False))
+    out.print(escape(f"{dataset}: {len(todo)} file(s) fetched into {lookup.cache}, {len(lookup.files) - len(todo)} "
+                     "already present and valid; runs will not need the network for it."), soft_wrap=True)
 
 
 def _remove(path: Path) -> None:
@@ -140,18 +156,16 @@ def _locate_all(dataset: str | None, data_dir: Path | None) -> list[Lookup]:
         fail(e)
 
 
-def _print_lookup(lookup: Lookup, checks: dict[str, str]) -> None:
-    """The folders searched, then one row per file: where it would be read from (or missing), its size, `checks`."""
+def _print_lookup(lookup: Lookup, checks: dict[str, str], copy: DecodedCopy, verified: bool = False) -> None:
+    """The folders searched, one row per file (where it would be read from, its size, `checks`), the decoded copy."""
     from rich import box
     from rich.table import Table
-
-    from scratchrun.data.cache import load_decoded
 
     out.print(f"[bold]{lookup.spec.name}[/], searched in this order:")
     if "data dir" not in lookup.folders:
         out.print("  data dir  (none: --data-dir or SCRATCHRUN_DATA_DIR)")
     for kind, folder in lookup.folders.items():
-        out.print(f"  {kind:<9} {folder}", soft_wrap=True)
+        out.print(f"  {kind:<9} {escape(str(folder))}", soft_wrap=True)
     table = Table(box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True)
     for header in ("role", "file", "source", "size", "verified"):  # narrow terminals wrap the last
         table.add_column(header, justify="right" if header == "size" else "left", no_wrap=header != "verified")
@@ -160,10 +174,22 @@ def _print_lookup(lookup: Lookup, checks: dict[str, str]) -> None:
                       found.source or "[red]missing[/]", _size(found.path.stat().st_size) if found.path else "-",
                       checks[role])
     out.print(table)
-    if load_decoded(lookup.decoded, lookup.spec) is not None:
-        out.print(f"decoded copy: present in {lookup.decoded} (runs map it instead of reading the files)", soft_wrap=True)
-    else:
-        out.print("decoded copy: none yet (the first run that reads the files verifies them and writes it)", soft_wrap=True)
+    out.print(_decoded_line(copy, verified), soft_wrap=True)
+
+
+def _decoded_line(copy: DecodedCopy, verified: bool) -> str:
+    """One line on the decoded copy: none yet, damaged (and why), or present (rebuilt, and why, if it was)."""
+    folder = escape(str(copy.folder))
+    if copy.state == "absent":
+        return "decoded copy: none yet (the first run that reads the files verifies them and writes it)"
+    if copy.state == "damaged":
+        return (f"decoded copy: [red]damaged[/] in {folder}: {escape(copy.problem)}; the next run rebuilds it "
+                "from the verified files")
+    checked = ("[green]ok[/], each array matches its SHA-256" if verified
+               else "sizes and headers match; runs check each array's SHA-256 when they map it")
+    rebuilt = (f"; rebuilt {escape(copy.created or '')} because the copy before it was damaged: "
+               f"{escape(copy.replaced)}" if copy.replaced else "")
+    return f"decoded copy: present in {folder} ({checked}){rebuilt}"
 
 
 def _size(nbytes: int) -> str:

