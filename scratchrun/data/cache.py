@@ -193,11 +193,13 @@ def _swap(staging: Path, folder: Path) -> None:
         os.replace(folder, old)
     except FileNotFoundError:  # another process is swapping its own copy in
         pass
-    os.replace(staging, folder)
-    if old.is_dir() and not old.is_symlink():
-        shutil.rmtree(old, ignore_errors=True)
-    else:
-        old.unlink(missing_ok=True)
+    try:
+        os.replace(staging, folder)  # fails only if another process's copy got there first, which is as good
+    finally:
+        if old.is_dir() and not old.is_symlink():
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            old.unlink(missing_ok=True)
 
 
 def _sweep(parent: Path) -> None:

@@ -136,12 +136,15 @@ def load_raw(name: str, data_dir: Path | None = None, *, cache_dir: Path | None 
         reasons = _fetch(spec, missing, cache, reporter, allow_download)
         sources |= {role: _find(f.filename, [cache]) for role, f in missing.items()}
         if any(sources[role] is None for role in missing):
+            if copy is not None and copy.problem:  # say why the cache did not spare the files
+                reasons.append(f"the decoded copy {decoded} cannot stand in for them ({copy.problem})")
             raise DataError(_not_found_message(spec, missing, folders, data_dir, cache, reasons))
     arrays = {role: _read_checked(sources[role], f) for role, f in spec.files.items()}
     for split in ("train", "test"):
         _check_labels(arrays[f"{split}_labels"], spec, sources[f"{split}_labels"])
-    if copy is not None:
-        save_decoded(decoded, arrays, replaces=copy.problem)
+    if copy is not None and not save_decoded(decoded, arrays, replaces=copy.problem) and copy.problem:
+        reporter.note(f"the damaged copy {decoded} could not be replaced (the cache is full or not writable); "
+                      "runs will read the IDX files until it can be")
     return RawDataset(spec=spec, **arrays, sources=sources)
 
 

@@ -151,8 +151,10 @@ def test_a_damaged_copy_without_the_idx_files_is_an_error_not_used(tiny, tmp_pat
     for path in (tiny / "tiny").iterdir():
         path.unlink()
     recorder = Recorder()
-    with pytest.raises(DataError, match="Cannot find the tiny files"):
+    with pytest.raises(DataError, match="Cannot find the tiny files") as info:
         load_raw("tiny", cache_dir=cache, allow_download=False, reporter=recorder)
+    assert (f"downloading was turned off and the decoded copy {folder} cannot stand in for them "
+            "(train_images.npy does not match the SHA-256 its manifest.json records)") in str(info.value)
     assert len(notes(recorder)) == 1 and "does not match the SHA-256" in notes(recorder)[0]
     assert open_decoded(folder, DATASETS["tiny"]).problem  # left as found, and still refused
 
@@ -195,6 +197,54 @@ def test_staging_folders_of_a_killed_writer_are_swept_after_an_hour(tiny, tmp_pa
     os.utime(old, (hour_ago, hour_ago))
     save_decoded(folder, expected_arrays())
     assert sorted(p.name for p in (cache / "tiny").iterdir()) == [".decoded-live", folder.name]
+
+
+@pytest.mark.parametrize("point", ["an array", "the manifest"])
+def test_a_full_disk_during_the_rebuild_keeps_the_old_copy_refused_and_the_run_correct(tiny, tmp_path, monkeypatch,
+                                                                                         point):
+    import errno
+
+    from scratchrun.data import cache as cache_module
+
+    cache, folder = cached(tmp_path)
+    flip_one_pixel(folder)
+    damaged = (folder / "train_images.npy").read_bytes()
+    target = "_write_array" if point == "an array" else "_write_synced"
+    real = getattr(cache_module, target)
+
+    def full(path, data):
+        real(path, data)  # a part of it lands in the staging folder, then the disk is full
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(cache_module, target, full)
+    recorder = Recorder()
+    raw = load_raw("tiny", cache_dir=cache, allow_download=False, reporter=recorder)
+    for role, array in expected_arrays().items():
+        np.testing.assert_array_equal(getattr(raw, role), array)
+    assert len(notes(recorder)) == 2 and "is damaged" in notes(recorder)[0]
+    assert notes(recorder)[1] == (f"the damaged copy {folder} could not be replaced (the cache is full or not "
+                                  "writable); runs will read the IDX files until it can be")
+    assert [p.name for p in (cache / "tiny").iterdir()] == [folder.name]  # no staging folder left
+    assert (folder / "train_images.npy").read_bytes() == damaged
+    assert open_decoded(folder, DATASETS["tiny"]).state == "damaged"
+
+
+def test_four_processes_rebuilding_at_once_all_get_correct_data(tiny, tmp_path):
+    import multiprocessing
+
+    cache, folder = cached(tmp_path)
+    flip_one_pixel(folder)
+    context = multiprocessing.get_context("fork")
+    with context.Pool(4) as pool:
+        sums = pool.map(_train_images_sum, [cache] * 4)
+    assert sums == [int(expected_arrays()["train_images"].sum(dtype=np.int64))] * 4
+    assert open_decoded(folder, DATASETS["tiny"]).state == "ok"
+    assert [p.name for p in (cache / "tiny").iterdir()] == [folder.name]
+
+
+def _train_images_sum(cache) -> int:
+    """In a worker: load `tiny` (rebuilding the copy if it is damaged) and sum its training images."""
+    return int(load_raw("tiny", cache_dir=cache, allow_download=False).train_images.sum(dtype=np.int64))
 
 
 def test_an_unwritable_cache_only_costs_the_decoded_copy(tiny, tmp_path):
