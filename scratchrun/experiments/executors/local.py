@@ -86,7 +86,8 @@ def run_one(spec: RunSpec, runs_dir: str, data_dir: str | None, send=None, evalu
 
 def init_worker(extra_datasets: dict) -> None:
     """One BLAS thread per worker, any dataset registered in the parent (tests register small ones), and Ctrl-C
-    that interrupts the current run (recorded as such) and keeps any later one from starting."""
+    (or SIGTERM, sent to the whole process group by a service manager, say) that interrupts the current run
+    (recorded as such) and keeps any later one from starting."""
     for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ[var] = "1"
     from scratchrun.data.registry import DATASETS
@@ -95,6 +96,7 @@ def init_worker(extra_datasets: dict) -> None:
     global _in_worker
     _in_worker = True
     signal.signal(signal.SIGINT, _on_sigint)
+    signal.signal(signal.SIGTERM, _on_sigint)
 
 
 def _on_sigint(signum, frame) -> None:

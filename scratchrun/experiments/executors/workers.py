@@ -99,8 +99,11 @@ class _Pool:
         parent_end, child_end = self.context.Pipe()
         process = self.context.Process(target=serve, args=(child_end, *self.setup), daemon=True,
                                        name=f"scratchrun-worker-{len(self.workers) + 1}")
-        with sigint_ignored():  # inherited through exec: a Ctrl-C while the worker starts must not kill it with a
-            process.start()  # traceback (it installs its own handler, local.init_worker, before its first run)
+        try:
+            with sigint_ignored():  # inherited through exec: a Ctrl-C while the worker starts must not kill it with a
+                process.start()  # traceback (it installs its own handler, local.init_worker, before its first run)
+        except OSError as e:  # no memory or no process slots left for another interpreter
+            raise ScratchrunError(f"A worker process cannot be started ({e.strerror or e}); try fewer --jobs.") from None
         child_end.close()  # the worker's end lives in the worker alone: its death closes the pipe
         worker = _Worker(process, parent_end, spec)
         self.workers.append(worker)
@@ -114,24 +117,21 @@ class _Pool:
         watched = {w.conn: w for w in self.workers} | {w.process.sentinel: w for w in self.workers}
         ready = {watched[r] for r in wait(list(watched), timeout)}
         for worker in [w for w in self.workers if w in ready]:
-            try:
-                while worker.conn.poll():
-                    kind, payload = worker.conn.recv()
-                    if kind == "event":
-                        if progress and self.on_progress is not None:
-                            self.on_progress(payload)
-                    elif kind == "result":
-                        worker.spec = None
-                        yield payload
-                    else:  # an error that is not a run's (the dataset cannot be loaded): the parent raises it
-                        raise payload
-                if worker.process.is_alive():
+            messages, ended = _read(worker)
+            for kind, payload in messages:
+                if kind == "event":
+                    if progress and self.on_progress is not None:
+                        self.on_progress(payload)
                     continue
-            except (EOFError, OSError):
-                pass
-            self._drop(worker)
-            if worker.spec is not None:
-                yield dead_run(worker.spec, worker.process.pid, worker.process.exitcode, Path(self.runs_dir))
+                worker.spec = None
+                if kind == "error":  # not a run's own failure (the dataset cannot be loaded): raised here
+                    raise payload
+                yield payload
+            if ended:
+                spec = worker.spec
+                self._drop(worker)
+                if spec is not None:
+                    yield dead_run(spec, worker.process.pid, worker.process.exitcode, Path(self.runs_dir))
 
     def stop(self) -> Iterator[RunResult]:
         """Interrupt the running runs (a terminal's Ctrl-C reached them already; a SIGINT sent to this process alone
@@ -164,6 +164,17 @@ class _Pool:
         worker.conn.close()
         if worker in self.workers:
             self.workers.remove(worker)
+
+
+def _read(worker: _Worker) -> tuple[list[tuple[str, object]], bool]:
+    """The messages a worker has sent so far, and whether it has ended (its pipe closed: it exited or was killed)."""
+    messages = []
+    try:
+        while worker.conn.poll():
+            messages.append(worker.conn.recv())
+    except (EOFError, OSError):
+        return messages, True
+    return messages, not worker.process.is_alive()
 
 
 def _signal(worker: _Worker, signum: int) -> None:
