@@ -34,7 +34,7 @@ def show(
         folder = resolve(run, runs_dir, runs_only=True)
         summary = read_summary(folder) if (folder / "summary.json").exists() else {}
         if summary:
-            summary["status"] = read_run(folder).status  # `stale` when the heartbeat stopped
+            summary["status"] = read_run(folder).status  # `stale` when its process died
         steps = read_steps(folder)  # (N, 3): iteration, epoch, loss
         metrics = metric_values(read_metrics(folder))
         config = folder / "config.yaml"
@@ -153,7 +153,7 @@ def _summary_lines(folder: Path, summary: dict, metrics: list[dict]) -> list[str
     if status == "running":
         status += " (still training: its heartbeat is recent)"
     elif status == "stale":
-        status += " (recorded as running, but its heartbeat stopped over a minute ago: its process died)"
+        status += " (recorded as running, but its process died: its pid is gone from this host, or its heartbeat stopped)"
     lines = [f"run      {folder}", f"status   {status}"]
     if summary.get("message"):
         lines.append(f"message  {summary['message']}")

@@ -78,42 +78,57 @@ def run_search(
     observer: SearchObserver | None = None,
     command: str | None = None,
 ) -> SearchOutcome:
-    """Run (or resume) the search `plan` over `base` into `runs_dir/<time>_search-<name>/`, and write its tables."""
+    """Run (or resume) the search `plan` over `base` into `runs_dir/<time>_search-<name>/`, and write its tables.
+
+    The search folder is locked while this works in it (records.lock): resuming a search that another process
+    is still running raises RunDirError naming that process.
+    """
     import os
+    import shutil
+    from contextlib import ExitStack
 
     from scratchrun.data.data_dir import check_data_dir
     from scratchrun.experiments.executors import check_executor, preload
     from scratchrun.experiments.search_folder import check_resumable, write_search_tables, write_search_yaml
     from scratchrun.experiments.search_rounds import SearchRun
+    from scratchrun.records.lock import lock_folder
     from scratchrun.records.writer import create_run_dir
 
     observer = observer or SearchObserver()
     command = command or f"scratchrun search {source}"
     check_executor(executor, scheduler)
     saved = {"search": search_section_data(plan), "base": base}
-    if resume is not None:
-        check_resumable(resume, saved)
-    check_data_dir(data_dir)
-    if executor == "local" or final_test:
-        preload(base_config.data.dataset, data_dir)  # fetch (or fail) before any folder exists
-    folder = resume if resume is not None else create_run_dir(runs_dir, f"search-{base_config.name}")
-    if resume is None:
-        write_search_yaml(folder, saved)
-    run = SearchRun(folder, plan, base, base_config.seed, source, data_dir, jobs or os.cpu_count() or 1, executor,
-                    scheduler, max_failures, observer, on_narrow=observer.narrowed, provenance=Provenance.here(command))
-    observer.started(run)
-    try:
-        run.run()
-    except KeyboardInterrupt:
-        write_search_tables(run, None, None, command)
-        raise Interrupted(f"{_outcome(run, None, None).counts}", folder) from None
-    except ScratchrunError:  # too many failures, or a Dask scheduler that went away: keep what finished
-        write_search_tables(run, None, None, command)
-        raise
-    best_config = run.best_config()
-    final = retrain_best(run, best_config, data_dir, observer) if final_test and best_config is not None else None
-    write_search_tables(run, best_config, final, command)
-    return _outcome(run, best_config, final)
+    with ExitStack() as held:
+        if resume is not None:
+            check_resumable(resume, saved)
+            held.callback(lock_folder(resume).release)  # before its journal is read: one writer at a time
+        check_data_dir(data_dir)
+        if executor == "local" or final_test:
+            preload(base_config.data.dataset, data_dir)  # fetch (or fail) before any folder exists
+        folder = resume if resume is not None else create_run_dir(runs_dir, f"search-{base_config.name}")
+        if resume is None:
+            try:
+                held.callback(lock_folder(folder).release)
+                write_search_yaml(folder, saved)
+            except BaseException:  # a search folder without its search.yaml could never be resumed: leave none
+                shutil.rmtree(folder, ignore_errors=True)
+                raise
+        run = SearchRun(folder, plan, base, base_config.seed, source, data_dir, jobs or os.cpu_count() or 1, executor,
+                        scheduler, max_failures, observer, on_narrow=observer.narrowed,
+                        provenance=Provenance.here(command))
+        observer.started(run)
+        try:
+            run.run()
+        except KeyboardInterrupt:
+            write_search_tables(run, None, None, command)
+            raise Interrupted(f"{_outcome(run, None, None).counts}", folder) from None
+        except ScratchrunError:  # too many failures, or a Dask scheduler that went away: keep what finished
+            write_search_tables(run, None, None, command)
+            raise
+        best_config = run.best_config()
+        final = retrain_best(run, best_config, data_dir, observer) if final_test and best_config is not None else None
+        write_search_tables(run, best_config, final, command)
+        return _outcome(run, best_config, final)
 
 
 def plan_search(plan: SearchConfig, base_config: Config, base: dict, source: str, resume: Path | None = None):

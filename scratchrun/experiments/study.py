@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import Callable
+from contextlib import ExitStack
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -124,26 +125,47 @@ def run_study(
     """Train a study into `runs_dir/<time>_<kind>/` (or finish the one in `resume`) and write its tables and figures.
 
     Every run's result is in the outcome, failed ones included. Ctrl-C writes the tables and figures of what
-    finished, then raises `Interrupted` naming the folder to resume.
+    finished, then raises `Interrupted` naming the folder to resume. The study folder is locked while this
+    works in it (records.lock): resuming a study that another process is still running raises RunDirError.
     """
     from scratchrun.data.data_dir import check_data_dir
-    from scratchrun.experiments.executors import check_executor, preload, run_all
-    from scratchrun.experiments.study_folder import write_readme, write_results, write_study_yaml
-    from scratchrun.records.writer import create_run_dir, safe_name
+    from scratchrun.experiments.executors import check_executor, preload
+    from scratchrun.experiments.study_folder import read_study, write_study_yaml
+    from scratchrun.records.lock import lock_folder
+    from scratchrun.records.writer import create_run_dir
 
     observer = observer or StudyObserver()
     check_executor(executor, scheduler)
-    plan = plan_study(definition, seeds, jobs, resume)
-    origin = Provenance.here(command)  # once, here: workers record where the study was started from
-    plan = replace(plan, specs=[replace(spec, provenance=origin) for spec in plan.specs])
-    check_data_dir(data_dir)
-    if scheduler is None:  # a remote cluster's workers read their own copy of the data
-        for dataset in sorted({spec.config.data.dataset for spec in plan.specs}):  # fetch (or fail) before any folder
-            preload(dataset, data_dir)
-    folder = resume if resume is not None else create_run_dir(runs_dir, definition.kind)
-    if resume is None:
-        write_study_yaml(folder, definition.kind, definition.base, plan.variants, plan.seeds)
-    plan = replace(plan, folder=folder)
+    with ExitStack() as held:
+        if resume is not None:  # a folder that is no study is refused before anything is written in it
+            read_study(resume)
+            held.callback(lock_folder(resume).release)  # before reading which runs completed: one writer at a time
+        plan = plan_study(definition, seeds, jobs, resume)
+        origin = Provenance.here(command)  # once, here: workers record where the study was started from
+        plan = replace(plan, specs=[replace(spec, provenance=origin) for spec in plan.specs])
+        check_data_dir(data_dir)
+        if scheduler is None:  # a remote cluster's workers read their own copy of the data
+            for dataset in sorted({spec.config.data.dataset for spec in plan.specs}):  # fetch (or fail) before any folder
+                preload(dataset, data_dir)
+        folder = resume if resume is not None else create_run_dir(runs_dir, definition.kind)
+        if resume is None:
+            try:
+                held.callback(lock_folder(folder).release)
+                write_study_yaml(folder, definition.kind, definition.base, plan.variants, plan.seeds)
+            except BaseException:  # a study folder without its study.yaml could never be resumed: leave none
+                shutil.rmtree(folder, ignore_errors=True)
+                raise
+        return _train(definition, replace(plan, folder=folder), data_dir, executor, scheduler, observer, command)
+
+
+def _train(definition: StudyDefinition, plan: StudyPlan, data_dir: Path | None, executor: str, scheduler: str | None,
+           observer: StudyObserver, command: str | None) -> StudyOutcome:
+    """Train what the plan has still to do into its folder, then write the tables, figures and README."""
+    from scratchrun.experiments.executors import run_all
+    from scratchrun.experiments.study_folder import write_readme, write_results
+    from scratchrun.records.writer import safe_name
+
+    folder = plan.folder
     for spec in plan.todo:  # an unfinished run's folder is replaced by its rerun
         shutil.rmtree(folder / safe_name(spec.config.name), ignore_errors=True)
     observer.started(plan)

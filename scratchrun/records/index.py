@@ -18,6 +18,7 @@ from typing import Any
 import yaml
 
 from scratchrun.errors import ConfigError, ScratchrunError
+from scratchrun.records.host import host_name, process_gone
 from scratchrun.records.reader import read_summary
 
 STALE_AFTER_S = 60.0  # a running record whose heartbeat (every 5 s, see writer.RunRecord) is older: its process died
@@ -86,7 +87,7 @@ def read_run(path: Path, group: str | None = None, now: float | None = None) -> 
     except ScratchrunError as e:
         return RunInfo(path, "unreadable", started, config, {}, group, str(e))
     status = str(summary.get("status", "unreadable"))
-    if status == "running" and _silent_for(path, summary, now) > STALE_AFTER_S:
+    if status == "running" and _process_died(path, summary, now):
         status = "stale"
     return RunInfo(path, status, started or _parse_time(summary.get("started")), config, summary, group, problem)
 
@@ -99,6 +100,14 @@ def _read_config(path: Path) -> tuple[dict[str, Any], str | None]:
         return {}, None
     except (OSError, ValueError, yaml.YAMLError, AttributeError) as e:  # AttributeError: YAML that is not a mapping
         return {}, f"config.yaml: {type(e).__name__}: {e}"
+
+
+def _process_died(path: Path, summary: dict, now: float | None) -> bool:
+    """A running record's process is gone: its pid is dead on this host (the host it names), or, for a record
+    of another host (or one without a host), its heartbeat has been silent for over a minute."""
+    if summary.get("host") == host_name() and process_gone(summary.get("pid")):
+        return True
+    return _silent_for(path, summary, now) > STALE_AFTER_S
 
 
 def _silent_for(path: Path, summary: dict, now: float | None) -> float:

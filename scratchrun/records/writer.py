@@ -24,6 +24,7 @@ import numpy as np
 from scratchrun import __version__
 from scratchrun.config.loader import Config, dump_yaml
 from scratchrun.errors import RunDirError
+from scratchrun.records.host import host_name
 from scratchrun.records.layout import METRIC_COLUMNS, STEP_COLUMNS
 from scratchrun.records.provenance import UNKNOWN, Provenance
 from scratchrun.records.reader import read_summary
@@ -137,7 +138,7 @@ class RunRecord:
         self.started = time.time()
         write_text_atomic(path / "config.yaml", dump_yaml(config))
         self.summary: dict = {"status": "running", "seed": config.seed, "started": datetime.now().isoformat(timespec="seconds"),
-                              "pid": os.getpid(), **provenance.fields()}
+                              "pid": os.getpid(), "host": host_name(), **provenance.fields()}
         self._beat()
         self._steps_file = open(path / "steps.csv", "w", newline="", encoding="utf-8")
         self._steps = csv.writer(self._steps_file)

@@ -88,6 +88,26 @@ def test_show_an_unfinished_run_uses_what_is_there(tiny, tmp_path):
     assert "training loss per update (10 updates)" in result.stdout and "(not written yet)" in result.stdout
 
 
+def test_show_calls_a_running_record_whose_process_is_gone_from_this_host_stale(tiny, tmp_path):
+    import socket
+    import subprocess
+    import sys
+    from datetime import datetime, timezone
+
+    run = train(tmp_path, tmp_path / "runs")
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()  # its pid is gone, and reaped
+    beat = datetime.now(timezone.utc).isoformat(timespec="seconds")  # a heartbeat this recent alone says alive
+    for host, expected in [(socket.gethostname(), "stale (recorded as running, but its process died: its pid is gone"),
+                           ("another-host", "running (still training")]:
+        (run / "summary.json").write_text(json.dumps({"status": "running", "seed": 0, "started": "2024-01-01T00:00:00",
+                                                      "pid": child.pid, "host": host, "heartbeat": beat}))
+        result = invoke("show", run)
+        assert result.exit_code == 0, result.output
+        assert f"status {expected}" in " ".join(result.stdout.split()), host
+        assert json.loads((run / "summary.json").read_text())["status"] == "running"  # a reader never rewrites it
+
+
 def test_show_finds_a_run_by_name_or_prefix_only_inside_the_runs_folder(tiny, tmp_path):
     runs = tmp_path / "runs"
     alpha, beta = train(tmp_path, runs, name="alpha"), train(tmp_path, runs, name="beta")

@@ -36,6 +36,25 @@ def test_a_running_record_whose_heartbeat_is_old_reads_as_stale(tmp_path):
     assert run_index.read_run(odd).status == "unreadable"
 
 
+def test_a_running_record_whose_pid_is_gone_from_this_host_is_stale_at_once(tmp_path):
+    import socket
+    import subprocess
+    import sys
+
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    beat = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    cases = [(child.pid, socket.gethostname(), "stale"),  # dead here: no need to wait a minute
+             (os.getpid(), socket.gethostname(), "running"),  # alive here
+             (child.pid, "another-host", "running"),  # a pid of another machine means nothing here: the heartbeat rules
+             (child.pid, None, "running")]  # a record written before hosts were recorded: the heartbeat rules too
+    for pid, host, expected in cases:
+        folder = tmp_path / f"{pid}-{host}"
+        folder.mkdir()
+        (folder / "summary.json").write_text(json.dumps({"status": "running", "heartbeat": beat, "pid": pid, "host": host}))
+        assert run_index.read_run(folder).status == expected, (pid, host)
+
+
 def test_every_recorded_status_is_one_the_reader_knows():
     assert set(run_index.KNOWN_STATUSES) == set(runs.STATUSES) | {"unreadable"}
 

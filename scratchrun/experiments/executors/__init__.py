@@ -41,7 +41,8 @@ def run_all(
     """Run every spec (in `jobs` processes when jobs > 1) and return the results in spec order.
 
     An exception raised by `on_result` (a search that has seen too many failures) stops the rest: queued
-    runs never start and running ones end as `interrupted`. `executor="dask"` runs them on a Dask cluster
+    runs never start and running ones end as `interrupted`. A local worker that dies costs its own run only
+    (`failed`, naming the signal; see executors/workers.py). `executor="dask"` runs them on a Dask cluster
     (the one at `scheduler`, else a local one of `jobs` workers; see executors/dask.py), without `on_progress`.
     """
     data_dir_text = str(data_dir) if data_dir else None
@@ -50,10 +51,14 @@ def run_all(
         from scratchrun.experiments.executors.dask import dask_results  # the only import of Dask
 
         stream = dask_results(specs, str(runs_dir), data_dir_text, jobs, scheduler, evaluate_test)
-    elif executor == "local":
-        from scratchrun.experiments.executors.local import local_results
+    elif executor == "local" and (jobs <= 1 or len(specs) <= 1):
+        from scratchrun.experiments.executors.local import serial_results
 
-        stream = local_results(specs, str(runs_dir), data_dir_text, jobs, on_progress, evaluate_test)
+        stream = serial_results(specs, str(runs_dir), data_dir_text, on_progress, evaluate_test)
+    elif executor == "local":
+        from scratchrun.experiments.executors.workers import worker_results
+
+        stream = worker_results(specs, str(runs_dir), data_dir_text, jobs, on_progress, evaluate_test)
     else:
         raise ConfigError(f"Executor `{executor}` is not one of local, dask.")
     try:

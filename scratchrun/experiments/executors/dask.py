@@ -9,17 +9,15 @@ for digit. Dask is imported here only, and only when this executor is asked for.
 from __future__ import annotations
 
 import logging
-import signal
 import tempfile
 import uuid
 from collections.abc import Iterator, Sequence
 from concurrent.futures import CancelledError
-from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path, PurePosixPath
 
 from scratchrun.errors import RunDirError, ScratchrunError
-from scratchrun.experiments.executors.local import RunResult
+from scratchrun.experiments.executors.local import RunResult, sigint_ignored
 from scratchrun.experiments.specs import RunSpec
 
 CONNECT_TIMEOUT = 10  # seconds: a scheduler that does not answer by then is reported, not waited for
@@ -116,7 +114,7 @@ def _connect(scheduler: str | None, workers: int):
     except ImportError:
         raise ScratchrunError("--executor dask needs dask.distributed: pip install 'scratchrun[dask]'.") from None
     if scheduler is None:
-        with _sigint_ignored():
+        with sigint_ignored():  # a terminal's Ctrl-C reaches only the client, which cancels the runs and closes the cluster
             cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1",
                                    dashboard_address=None, silence_logs=logging.ERROR)
         try:
@@ -129,18 +127,3 @@ def _connect(scheduler: str | None, workers: int):
     except Exception as e:  # noqa: BLE001 - refused, timed out, malformed, or something else answering: all say the same
         raise ScratchrunError(f"Cannot reach a Dask scheduler at {scheduler} ({type(e).__name__}: {e}); start one "
                               f"with `dask scheduler` and workers with `dask worker {scheduler}`.") from None
-
-
-@contextmanager
-def _sigint_ignored():
-    """Worker processes started here inherit an ignored SIGINT, so a terminal's Ctrl-C reaches only the client,
-    which cancels the runs and closes the cluster, instead of every worker printing its own traceback."""
-    try:
-        previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
-    except ValueError:  # not the main thread: the signal is not ours to change
-        yield
-        return
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)

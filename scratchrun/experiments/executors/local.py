@@ -1,20 +1,18 @@
-"""Running a study's runs, one after another or in parallel worker processes with one BLAS thread each.
+"""Running one run of a study or search, in this process or in a worker process, and the runs one after another.
 
 A run is a pure function from its config to its run folder, so the results do not depend on how many
 workers there are or in which order they finish. Each worker loads a dataset once and keeps it for every
-run it is given; the decoded cache is memory-mapped, so the workers share one copy of the images.
+run it is given; the decoded cache is memory-mapped, so the workers share one copy of the images. The worker
+processes themselves are started and watched in executors/workers.py; what a worker does on Ctrl-C is here.
 """
 
 from __future__ import annotations
 
 import os
-import queue
 import signal
 from collections.abc import Iterator, Sequence
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from contextlib import contextmanager
 from dataclasses import dataclass
-from multiprocessing import get_context
-from multiprocessing.managers import SyncManager
 from pathlib import Path
 
 from scratchrun.experiments.specs import RunSpec
@@ -86,9 +84,10 @@ def run_one(spec: RunSpec, runs_dir: str, data_dir: str | None, send=None, evalu
     return RunResult(spec.index, spec.variant, spec.seed, outcome.status, str(outcome.run_dir), outcome.summary)
 
 
-def _worker_init(extra_datasets: dict) -> None:
+def init_worker(extra_datasets: dict) -> None:
     """One BLAS thread per worker, any dataset registered in the parent (tests register small ones), and Ctrl-C
-    that interrupts the current run (recorded as such) and keeps any later one from starting."""
+    (or SIGTERM, sent to the whole process group by a service manager, say) that interrupts the current run
+    (recorded as such) and keeps any later one from starting."""
     for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ[var] = "1"
     from scratchrun.data.registry import DATASETS
@@ -97,6 +96,7 @@ def _worker_init(extra_datasets: dict) -> None:
     global _in_worker
     _in_worker = True
     signal.signal(signal.SIGINT, _on_sigint)
+    signal.signal(signal.SIGTERM, _on_sigint)
 
 
 def _on_sigint(signum, frame) -> None:
@@ -113,65 +113,26 @@ def _on_sigint(signum, frame) -> None:
         raise KeyboardInterrupt
 
 
-def local_results(specs: Sequence[RunSpec], runs_dir: str, data_dir: str | None, jobs: int, on_progress,
-             evaluate_test: bool) -> Iterator[RunResult]:
-    if jobs <= 1 or len(specs) <= 1:
-        for spec in specs:
-            result = run_one(spec, runs_dir, data_dir, on_progress, evaluate_test)
-            yield result
-            if result.status == "interrupted":  # Ctrl-C stopped this run (and recorded it): the rest must not start
-                raise KeyboardInterrupt
-        return
-    from scratchrun.data.registry import DATASETS
+def serial_results(specs: Sequence[RunSpec], runs_dir: str, data_dir: str | None, on_progress,
+                   evaluate_test: bool) -> Iterator[RunResult]:
+    """The runs one after another in this process (`--jobs 1`, or a single run); see executors/workers.py for more."""
+    for spec in specs:
+        result = run_one(spec, runs_dir, data_dir, on_progress, evaluate_test)
+        yield result
+        if result.status == "interrupted":  # Ctrl-C stopped this run (and recorded it): the rest must not start
+            raise KeyboardInterrupt
 
-    used = {spec.config.data.dataset for spec in specs}
-    extra = {name: DATASETS[name] for name in used}
-    context = get_context("spawn")  # a fresh interpreter: BLAS reads its one-thread setting at import
-    manager = SyncManager(ctx=context)
-    manager.start(signal.signal, (signal.SIGINT, signal.SIG_IGN))  # Ctrl-C must not kill the progress channel
+
+@contextmanager
+def sigint_ignored():
+    """Worker processes started here inherit an ignored SIGINT (through exec), so a Ctrl-C that arrives while they
+    start cannot kill them with a traceback; each then decides what SIGINT means to it (`init_worker`, Dask's own)."""
     try:
-        with ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=_worker_init, initargs=(extra,)) as pool:
-            events = manager.Queue() if on_progress else None
-            send = events.put if events is not None else None
-            pending = {pool.submit(run_one, spec, runs_dir, data_dir, send, evaluate_test) for spec in specs}
-            try:
-                while pending:
-                    done, pending = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
-                    _drain(events, on_progress)
-                    for future in done:
-                        yield future.result()
-            except KeyboardInterrupt:
-                yield from _stop(pool, pending)
-                raise
-            except GeneratorExit:  # the caller stopped early: stop the workers rather than wait for every run
-                for _ in _stop(pool, pending):
-                    pass
-                raise
+        previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    except ValueError:  # not the main thread: the signal is not ours to change
+        yield
+        return
+    try:
+        yield
     finally:
-        manager.shutdown()
-
-
-def _stop(pool: ProcessPoolExecutor, pending) -> Iterator[RunResult]:
-    """Cancel the queued runs, interrupt the running ones (they record themselves), and collect what they return."""
-    for future in pending:
-        future.cancel()
-    for process in list(getattr(pool, "_processes", {}).values()):  # a terminal's Ctrl-C reached them already;
-        try:  # a SIGINT sent to this process alone did not
-            os.kill(process.pid, signal.SIGINT)
-        except OSError:
-            pass
-    for future in pending:
-        if not future.cancelled():
-            try:
-                yield future.result(timeout=120)
-            except Exception:  # noqa: BLE001 - a worker that died: its run folder says what it could
-                continue
-
-
-def _drain(events, on_progress) -> None:
-    """Pass on every progress event the workers have sent so far."""
-    while events is not None:
-        try:
-            on_progress(events.get_nowait())
-        except queue.Empty:
-            return
+        signal.signal(signal.SIGINT, previous)
