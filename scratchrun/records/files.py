@@ -57,7 +57,10 @@ def _fsync_folder(folder: Path) -> None:
 
 
 def write_text_atomic(path: Path, text: str, newline: str | None = None) -> None:
-    """A text file in UTF-8, written atomically. `newline` is `open`'s: None writes the system's line ends, "" the text's own."""
+    """A text file in UTF-8, written atomically.
+
+    `newline` is `open`'s: None writes the system's line ends, "" the text's own.
+    """
     if newline != "":
         text = text.replace("\n", newline or os.linesep)
     data = text.encode("utf-8")

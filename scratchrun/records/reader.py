@@ -56,7 +56,8 @@ def missing_parts(run: Path) -> list[str]:
     return missing
 
 
-_ZIP_END = struct.Struct("<4s4H2LH")  # a zip's end-of-central-directory record: signature, disks, entries, index size and offset, comment length
+# a zip's end-of-central-directory record: signature, 2 disk numbers, 2 entry counts, index size and offset, comment length
+_ZIP_END = struct.Struct("<4s4H2LH")
 
 
 def _weights_problem(path: Path) -> str | None:

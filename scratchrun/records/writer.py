@@ -39,6 +39,7 @@ from scratchrun.records.reader import read_summary
 # the last two are derived on read: stale (a running record gone silent), incomplete (a completed one missing a file)
 STATUSES = ("running", "completed", "diverged", "interrupted", "failed", "pruned", "stale", "incomplete")
 HEARTBEAT_EVERY_S = 5.0  # how often a running record says it is alive; records.index calls it stale after 60 s of silence
+RESERVE_BYTES = 16 * 1024  # held in `.reserve` while a run trains, freed for its final summary: a full disk still gets one
 
 
 def safe_name(name: str | None) -> str:
@@ -108,7 +109,7 @@ class RunRecord:
     training, summary.json says `running` with a heartbeat refreshed every few seconds, so a reader can tell a
     live run from one whose process died without a word (`records.index` calls that `stale`). A write that fails
     raises `RecordError` naming the file and the cause; until the final summary is written, the folder never says
-    `completed`.
+    `completed`, and room is held back for that summary so that a disk that fills up still gets it.
     """
 
     clock = staticmethod(time.monotonic)  # a class attribute so that tests can move time on
@@ -124,6 +125,8 @@ class RunRecord:
         writing = path / "config.yaml"
         try:  # nothing is measured yet: a folder that cannot even start is removed, not left half-made
             write_text_atomic(writing, dump_yaml(config))
+            writing = path / ".reserve"
+            write_atomic(writing, lambda f: f.write(bytes(RESERVE_BYTES)))
             writing = path / "summary.json"
             self._beat()
             writing = path / "steps.csv"
@@ -219,6 +222,8 @@ class RunRecord:
             **environment(),
             **self.provenance.fields(),
         }
+        with suppress(OSError):  # the room held back for this file, on a disk that may have filled up meanwhile
+            (self.path / ".reserve").unlink(missing_ok=True)
         try:
             write_json_atomic(self.path / "summary.json", _finite_or_none(summary))
         except OSError as e:

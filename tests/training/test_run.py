@@ -227,10 +227,11 @@ def fill(disk: Path, leave: int = 0) -> None:
     os.truncate(disk / "filler", max(0, (disk / "filler").stat().st_size - leave))
 
 
-@pytest.mark.parametrize("case", ["full from the start", "no room for the weights"])
+@pytest.mark.parametrize("case", ["full from the start", "full while training", "no room for the weights"])
 def test_a_real_full_disk_gives_a_sentence_and_an_honest_folder(tiny, tmp_path, small_disk, case):
-    """A real ENOSPC: a disk full from the start leaves no folder; weights bigger than the room left (1,024 hidden
-    units: 3.2 MB of float32 in model.npz on a 2 MB disk) end the run failed, its logs readable."""
+    """A real ENOSPC: a disk full from the start leaves no folder; one that fills while steps.csv grows, or weights
+    bigger than the room left (1,024 hidden units: 3.2 MB of float32 in model.npz on a 2 MB disk), end the run
+    failed, its logs readable and ending in whole rows."""
     from scratchrun.records.index import read_run
     from tests.cli.test_inspect import invoke
 
@@ -238,9 +239,11 @@ def test_a_real_full_disk_gives_a_sentence_and_an_honest_folder(tiny, tmp_path, 
     config.write_text(SMALL)
     runs = small_disk / "runs"
     runs.mkdir()
-    if case == "full from the start":
-        fill(small_disk)
-    result = invoke("train", config, "model.hidden=[1024]", "train.epochs=1", "--runs-dir", runs, "--quiet")
+    if case != "no room for the weights":  # 64 KiB: the first files (a page each), then ~1,000 losses
+        fill(small_disk, leave=0 if case == "full from the start" else 64 * 1024)
+    shape = (["train.batch_size=1", "train.epochs=10"] if case == "full while training"
+             else ["model.hidden=[1024]", "train.epochs=1"])
+    result = invoke("train", config, *shape, "--runs-dir", runs, "--quiet")
     assert result.exit_code == 1, result.output
     assert "Traceback" not in result.output and result.output.count("\n") == 1
     if case == "full from the start":
@@ -249,8 +252,14 @@ def test_a_real_full_disk_gives_a_sentence_and_an_honest_folder(tiny, tmp_path, 
         assert list(runs.iterdir()) == []
         return
     (folder,) = runs.iterdir()
-    assert result.output == (f"error: The run stopped because {folder / 'model.npz'} cannot be written ({ENOSPC}); it is "
+    file = "steps.csv" if case == "full while training" else "model.npz"
+    assert result.output == (f"error: The run stopped because {folder / file} cannot be written ({ENOSPC}); it is "
                              f"recorded as failed in {folder}, with everything measured before that.\n")
-    assert read_run(folder).status == "failed"
-    assert (whole_rows(folder / "steps.csv", 3), whole_rows(folder / "metrics.csv", 7)) == (8, 2)
+    summary = json.loads((folder / "summary.json").read_text())  # written in the room held back for it
+    assert summary["status"] == "failed" and read_run(folder).status == "failed"
+    steps, evaluations = whole_rows(folder / "steps.csv", 3), whole_rows(folder / "metrics.csv", 7)
+    if case == "full while training":
+        assert 200 < steps < 2400 and summary["iterations"] >= steps and evaluations >= 1
+    else:
+        assert (steps, evaluations) == (8, 2)
     assert sorted(p.name for p in folder.iterdir()) == ["config.yaml", "metrics.csv", "steps.csv", "summary.json"]
