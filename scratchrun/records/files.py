@@ -42,18 +42,17 @@ def _open(path: Path, buffering: int = -1) -> BinaryIO:
 
 
 def _fsync_folder(folder: Path) -> None:
-    """Make a rename in `folder` durable; a file system that cannot fsync a folder (EINVAL) is left as it is."""
-    try:
+    """Make a rename in `folder` durable, as far as the system lets us.
+
+    Best effort: the new file is in place and whole whatever happens here, so a folder that cannot be opened or
+    fsynced (a file system that does not support it, a folder we may write but not read) is not a failed write.
+    """
+    with suppress(OSError):
         fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
-    except OSError:  # a folder we may write into but not read: the rename stands, only its durability is the system's
-        return
-    try:
-        os.fsync(fd)
-    except OSError as e:
-        if e.errno != errno.EINVAL:
-            raise
-    finally:
-        os.close(fd)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
 
 
 def write_text_atomic(path: Path, text: str, newline: str | None = None) -> None:

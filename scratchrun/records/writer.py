@@ -158,21 +158,23 @@ class RunRecord:
             self.beat()
 
     def on_eval(self, row: dict) -> None:
-        self._metrics.row(["" if row[c] is None else row[c] for c in METRIC_COLUMNS])
-        for log in (self._metrics, self._steps):  # every evaluation reaches the disk with the losses before it
-            try:
-                log.flush()
-            except OSError as e:
-                raise self._failed(log.path, e) from None
+        self._flush(self._metrics, ["" if row[c] is None else row[c] for c in METRIC_COLUMNS])
+        self._flush(self._steps)  # every evaluation reaches the disk with the losses before it
         if self.clock() - self._last_beat >= HEARTBEAT_EVERY_S:
             self.beat()
 
+    def _flush(self, log: CsvLog, row: list | None = None) -> None:
+        """Add `row` (if any) to `log` and write what it has gathered; a failure is a RecordError naming the file."""
+        try:
+            if row is not None:
+                log.row(row)
+            log.flush()
+        except OSError as e:
+            raise self._failed(log.path, e) from None
+
     def beat(self) -> None:
         """The losses so far to disk, and the running summary rewritten with the time now."""
-        try:
-            self._steps.flush()
-        except OSError as e:
-            raise self._failed(self._steps.path, e) from None
+        self._flush(self._steps)
         try:
             self._beat()
         except OSError as e:
