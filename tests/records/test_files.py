@@ -14,23 +14,24 @@ from scratchrun.records.files import CsvLog, cause, write_atomic, write_text_ato
 
 
 class FillingFile(io.FileIO):
-    """A file on a disk that fills up: `room` more bytes go in (a write may get only part in), then ENOSPC."""
+    """A file on a disk that fills up: `room` more bytes go in (a write may get only part in), then ENOSPC (or the
+    error `code` given: EIO, EDQUOT, ...)."""
 
-    def __init__(self, path, room: int) -> None:
+    def __init__(self, path, room: int, code: int = errno.ENOSPC) -> None:
         super().__init__(path, "wb")
-        self.room = room
+        self.room, self.code = room, code
 
     def write(self, data) -> int:
         if self.room <= 0:
-            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+            raise OSError(self.code, os.strerror(self.code))
         part = bytes(data[: self.room])
         self.room -= len(part)
         return super().write(part)
 
 
-def filling(path, room: int, buffering: int = -1):
+def filling(path, room: int, buffering: int = -1, code: int = errno.ENOSPC):
     """`files._open` on a disk with `room` bytes left: buffered like `open` unless asked not to be."""
-    raw = FillingFile(path, room)
+    raw = FillingFile(path, room, code)
     return raw if buffering == 0 else io.BufferedWriter(raw)
 
 

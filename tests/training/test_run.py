@@ -3,6 +3,7 @@ be written ends the run `failed` with what it measured, or leaves no folder, and
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import re
@@ -116,6 +117,30 @@ def test_a_write_that_fails_during_a_run_ends_it_failed_with_what_it_measured(ti
     assert (folder / "model.npz").exists() == (point == "curves.png")
     assert not (folder / "curves.png").exists()
     assert sorted(p.name for p in folder.iterdir() if p.name.startswith(".")) == []  # no temporary file left
+
+
+@pytest.mark.parametrize("code, cause", [(errno.EIO, "Input/output error, EIO"), (errno.EDQUOT, "Disk quota exceeded, EDQUOT"),
+                                         (errno.EROFS, "Read-only file system, EROFS")])
+def test_any_write_error_ends_the_run_failed_naming_its_cause(tiny, tmp_path, monkeypatch, code, cause):
+    from scratchrun.config.loader import config_from_dict
+    from scratchrun.data.registry import load_raw
+    from scratchrun.errors import RecordError
+    from scratchrun.records import files
+    from scratchrun.records.index import read_run
+    from scratchrun.training.run import run_experiment
+    from tests.records.test_files import filling
+
+    real = files._open
+    monkeypatch.setattr(files, "_open", lambda path, buffering=-1: filling(path, 63 + 100, buffering, code)
+                        if Path(path).name == "metrics.csv" else real(path, buffering))
+    config = config_from_dict({"name": "r", "data": {"dataset": "tiny", "val_fraction": 0.2}, "model": {"hidden": [8]},
+                               "train": {"epochs": 3, "batch_size": 32}})
+    with pytest.raises(RecordError) as raised:
+        run_experiment(config, load_raw("tiny", tiny), tmp_path / "runs")
+    folder = raised.value.run_dir
+    assert str(raised.value).startswith(f"The run stopped because {folder / 'metrics.csv'} cannot be written ({cause});")
+    assert raised.value.summary["status"] == "failed" and read_run(folder).status == "failed"
+    assert whole_rows(folder / "metrics.csv", 7) == 1 and whole_rows(folder / "steps.csv", 3) == 8
 
 
 def test_a_run_whose_final_summary_cannot_be_written_never_reads_as_completed(tiny, tmp_path, monkeypatch):
