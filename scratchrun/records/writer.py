@@ -133,12 +133,14 @@ class RunRecord:
             self._steps = CsvLog(writing, STEP_COLUMNS)
             writing = path / "metrics.csv"
             self._metrics = CsvLog(writing, METRIC_COLUMNS)
-        except OSError as e:
+        except BaseException as e:  # a write that failed, or Ctrl-C: no half-made folder either way
             for log in (self._steps, self._metrics):
                 if log is not None:
                     with suppress(OSError):
                         log.close()
             shutil.rmtree(path, ignore_errors=True)
+            if not isinstance(e, OSError):
+                raise
             message = f"{writing} cannot be written ({cause(e)})"
             raise RecordError(f"{message}; nothing had been measured yet, so the run folder {path} was removed.", "",
                               {**self.summary, "status": "failed", "message": message}) from None

@@ -89,6 +89,26 @@ def test_a_run_that_cannot_write_its_first_files_leaves_no_folder(tiny, tmp_path
     assert list((tmp_path / "runs").iterdir()) == []
 
 
+def test_ctrl_c_while_a_run_folder_is_being_made_leaves_no_folder(tiny, tmp_path, monkeypatch):
+    from scratchrun.config.loader import config_from_dict
+    from scratchrun.data.registry import load_raw
+    from scratchrun.records import files
+    from scratchrun.training.run import run_experiment
+
+    real = files._open
+
+    def interrupted(path, buffering=-1):
+        if Path(path).name == "metrics.csv":
+            raise KeyboardInterrupt
+        return real(path, buffering)
+
+    monkeypatch.setattr(files, "_open", interrupted)
+    config = config_from_dict({"name": "r", "data": {"dataset": "tiny", "val_fraction": 0.2}, "model": {"hidden": [8]}})
+    with pytest.raises(KeyboardInterrupt):
+        run_experiment(config, load_raw("tiny", tiny), tmp_path / "runs")
+    assert list((tmp_path / "runs").iterdir()) == []
+
+
 @pytest.mark.parametrize("point", ["steps.csv", "metrics.csv", "heartbeat", "model.npz", "curves.png"])
 def test_a_write_that_fails_during_a_run_ends_it_failed_with_what_it_measured(tiny, tmp_path, monkeypatch, point):
     from scratchrun.records.index import read_run
