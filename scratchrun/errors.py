@@ -44,5 +44,11 @@ class RunFailed(ScratchrunError):
         self.run_dir, self.summary = run_dir, summary
 
 
+class RecordError(RunFailed):
+    """A run's record could not be written (a full disk, an I/O error, a quota): the run ends `failed` as far as its
+    folder can still say so, and what was measured before stays readable (exit code 1). `run_dir` is "" when no
+    folder was kept (its config.yaml could not be written)."""
+
+
 class TooManyFailures(ScratchrunError):
     """`--max-failures` reached: the search stops, keeping everything recorded so far (exit code 1)."""

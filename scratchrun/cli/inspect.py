@@ -33,8 +33,10 @@ def show(
     try:
         folder = resolve(run, runs_dir, runs_only=True)
         summary = read_summary(folder) if (folder / "summary.json").exists() else {}
-        if summary:
-            summary["status"] = read_run(folder).status  # `stale` when its process died
+        problem = None
+        if summary:  # `stale` when the heartbeat stopped, `incomplete` when a completed run lacks a file
+            info = read_run(folder)
+            summary["status"], problem = info.status, info.problem
         steps = read_steps(folder)  # (N, 3): iteration, epoch, loss
         metrics = metric_values(read_metrics(folder))
         config = folder / "config.yaml"
@@ -43,7 +45,7 @@ def show(
         common.fail(ScratchrunError(f"{folder / 'config.yaml'} cannot be read ({e})."))
     except ScratchrunError as e:
         common.fail(e)
-    for line in _summary_lines(folder, summary, metrics):
+    for line in _summary_lines(folder, summary, metrics, problem):
         out.print(line, markup=False, soft_wrap=True)
     out.print("\nconfig (config.yaml):", markup=False)
     out.print(config_text.rstrip("\n"), markup=False, soft_wrap=True)
@@ -147,13 +149,15 @@ def _stop_epochs(summary: dict) -> int | None:
     return int(stop)
 
 
-def _summary_lines(folder: Path, summary: dict, metrics: list[dict]) -> list[str]:
+def _summary_lines(folder: Path, summary: dict, metrics: list[dict], problem: str | None = None) -> list[str]:
     """The run's outcome, metrics, speed and environment, one fact per line."""
     status = summary.get("status", "(no summary.json)")
     if status == "running":
         status += " (still training: its heartbeat is recent)"
     elif status == "stale":
         status += " (recorded as running, but its process died: its pid is gone from this host, or its heartbeat stopped)"
+    elif status == "incomplete":
+        status += f" (recorded as completed, but {problem})"
     lines = [f"run      {folder}", f"status   {status}"]
     if summary.get("message"):
         lines.append(f"message  {summary['message']}")

@@ -13,7 +13,7 @@ from scratchrun.cli.common import PANEL_RUNS, app, console, fail, out
 from scratchrun.errors import ConfigError, ScratchrunError
 
 STATUS_STYLE = {"running": "cyan", "completed": "green", "diverged": "red", "failed": "red", "interrupted": "yellow",
-                "pruned": "blue", "stale": "magenta", "unreadable": "red"}
+                "pruned": "blue", "stale": "magenta", "incomplete": "red", "unreadable": "red"}
 HEADERS = {"val_acc": "val acc", "test_acc": "test acc", "wall_time_s": "wall time"}
 PLOT_SUFFIXES = (".png", ".svg", ".pdf")
 
@@ -22,7 +22,7 @@ PLOT_SUFFIXES = (".png", ".svg", ".pdf")
 def runs(
     runs_dir: Annotated[Path, typer.Argument(metavar="RUNS_DIR", help="The folder of run folders.")] = Path("runs"),
     where: Annotated[list[str] | None, typer.Option("--where", help="KEY=VALUE (YAML): only runs whose config has this value, e.g. optimizer.name=adam or status=completed; repeatable.", show_default=False)] = None,
-    status: Annotated[str | None, typer.Option("--status", help="Only runs with this status (stale = running, but its process died: its pid is gone, or it has been silent for over a minute).", show_default=False)] = None,
+    status: Annotated[str | None, typer.Option("--status", help="Only runs with this status (stale = running, but its process died: its pid is gone, or it has been silent for over a minute; incomplete = completed, but a file is missing or damaged).", show_default=False)] = None,
     sort: Annotated[str, typer.Option("--sort", help="A column or config key to sort by; -KEY for descending.")] = "time",
     limit: Annotated[int | None, typer.Option("--limit", min=1, help="Only the last N rows after sorting.", show_default=False)] = None,
     expand: Annotated[bool, typer.Option("--expand", help="A row per run of each study or search, instead of one per folder.")] = False,

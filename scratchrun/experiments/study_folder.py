@@ -8,11 +8,10 @@ from pathlib import Path
 
 import yaml
 
-from scratchrun.errors import ScratchrunError
 from scratchrun.experiments.executors.local import RunResult
 from scratchrun.experiments.specs import RunSpec, Variant
+from scratchrun.records.index import read_run
 from scratchrun.records.layout import FINAL_METRICS, RESULT_COLUMNS
-from scratchrun.records.reader import read_summary
 from scratchrun.records.writer import safe_name, write_csv, write_text_atomic
 
 
@@ -104,14 +103,11 @@ def read_study(folder: Path) -> tuple[str, dict, list[Variant], list[int]]:
 
 
 def finished_results(folder: Path, specs: Sequence[RunSpec]) -> dict[int, RunResult]:
-    """The runs of a study folder that completed, read back from their own summary.json."""
+    """The runs of a study folder that completed and hold everything a completed run holds, read back from their own
+    records; any other (missing, damaged, stopped, `incomplete`) is trained again."""
     done = {}
     for spec in specs:
-        run_dir = folder / safe_name(spec.config.name)
-        try:
-            summary = read_summary(run_dir)
-        except ScratchrunError:  # missing or damaged: the run is done again
-            continue
-        if summary.get("status") == "completed":
-            done[spec.index] = RunResult(spec.index, spec.variant, spec.seed, "completed", str(run_dir), summary)
+        run = read_run(folder / safe_name(spec.config.name), folder.name)
+        if run.status == "completed":
+            done[spec.index] = RunResult(spec.index, spec.variant, spec.seed, "completed", str(run.path), run.summary)
     return done

@@ -19,12 +19,13 @@ import yaml
 
 from scratchrun.errors import ConfigError, ScratchrunError
 from scratchrun.records.host import host_name, process_gone
-from scratchrun.records.reader import read_summary
+from scratchrun.records.reader import missing_parts, read_summary
 
 STALE_AFTER_S = 60.0  # a running record whose heartbeat (every 5 s, see writer.RunRecord) is older: its process died
 # a file that makes a folder a study or a search folder
 GROUP_FILES = (("study.yaml", "study"), ("search.yaml", "search"), ("search.json", "search"))
-KNOWN_STATUSES = ("running", "completed", "diverged", "interrupted", "failed", "pruned", "stale", "unreadable")  # writer.STATUSES + ours
+KNOWN_STATUSES = ("running", "completed", "diverged", "interrupted", "failed", "pruned", "stale", "incomplete",
+                  "unreadable")  # writer.STATUSES + ours
 _LISTED = 10  # names shown in an error before "and N more"
 _STAMP = re.compile(r"(\d{4}-\d\d-\d\d_\d\d-\d\d-\d\d)_(.+)")
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # still the safe loader, in C: YAML parsing dominates listing
@@ -32,7 +33,8 @@ _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # still the safe loader
 
 @dataclass(frozen=True)
 class RunInfo:
-    """One run folder as recorded; `status` is the recorded one, or `stale`, or `unreadable` (see `problem`)."""
+    """One run folder as recorded; `status` is the recorded one, or `stale`, or `incomplete` or `unreadable` (see
+    `problem`)."""
 
     path: Path
     status: str
@@ -40,7 +42,7 @@ class RunInfo:
     config: dict[str, Any]  # flat dotted keys: {"optimizer.lr": 0.001, "model.hidden": [100, 100], ...}
     summary: dict[str, Any]
     group: str | None = None  # the study or search folder it belongs to
-    problem: str | None = None
+    problem: str | None = None  # why it is incomplete or unreadable, or why its config.yaml cannot be read
 
     @property
     def name(self) -> str:
@@ -79,7 +81,8 @@ Entry = RunInfo | GroupInfo
 
 
 def read_run(path: Path, group: str | None = None, now: float | None = None) -> RunInfo:
-    """The run in `path` (a folder holding summary.json); a corrupt summary gives status `unreadable`, never an error."""
+    """The run in `path` (a folder holding summary.json); a corrupt summary gives status `unreadable`, never an error,
+    and a `completed` one whose folder lacks a file a completed run has (model.npz, curves.png, the logs) `incomplete`."""
     started = stamp_time(path.name)
     config, problem = _read_config(path / "config.yaml")
     try:
@@ -89,6 +92,8 @@ def read_run(path: Path, group: str | None = None, now: float | None = None) -> 
     status = str(summary.get("status", "unreadable"))
     if status == "running" and _process_died(path, summary, now):
         status = "stale"
+    if status == "completed" and (missing := missing_parts(path)):
+        status, problem = "incomplete", "; ".join([*missing, *([problem] if problem else [])])
     return RunInfo(path, status, started or _parse_time(summary.get("started")), config, summary, group, problem)
 
 

@@ -7,7 +7,7 @@ works on two run folders only, and says where the first difference is and what c
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -31,6 +31,7 @@ class Comparison:
     environment_changes: list[str] = field(default_factory=list)
     weights_difference: str | None = None
     n_weights: int = 0  # arrays of model.npz compared (0: not compared, e.g. an unfinished original)
+    weights_unchecked: str | None = None  # why the weights of a finished original could not be compared
 
     @property
     def nothing_to_compare(self) -> bool:
@@ -39,20 +40,28 @@ class Comparison:
     @property
     def matches(self) -> bool:
         return (not self.nothing_to_compare and self.loss_difference is None and self.evaluation_difference is None
-                and not self.final_differences and self.weights_difference is None)
+                and not self.final_differences and self.weights_difference is None and self.weights_unchecked is None)
+
+    @property
+    def _only_weights_unchecked(self) -> bool:
+        return self.weights_unchecked is not None and replace(self, weights_unchecked=None).matches
 
     def report(self) -> str:
         """The verdict in a sentence or a few, for the terminal."""
         if self.nothing_to_compare:
             lines = ["not reproduced: the original recorded no losses and no evaluations, so there is nothing to compare."]
-        elif self.matches:
+        elif self.matches or self._only_weights_unchecked:
             scope = " the original recorded before it stopped" if self.partial else ""
             weights = f", and so do the {self.n_weights} arrays of model.npz" if self.n_weights else ""
             counts = f"{self.n_losses:,} losses and {self.n_evaluations:,} evaluations{scope}"
-            lines = [f"reproduced: every one of {counts} matches exactly{weights}."]
+            lines = [f"reproduced: every one of {counts} matches exactly{weights}." if self.matches else
+                     f"not confirmed: every one of {counts} matches exactly, but the weights could not be compared: "
+                     f"{self.weights_unchecked}."]
         else:
+            unchecked = f"the weights could not be compared: {self.weights_unchecked}." if self.weights_unchecked else None
             lines = ["not reproduced:"] + [f"  {line}" for line in (self.loss_difference, self.evaluation_difference,
-                                                                   *self.final_differences, self.weights_difference) if line]
+                                                                   *self.final_differences, self.weights_difference,
+                                                                   unchecked) if line]
         if self.environment_changes:
             lines.append("environment changes between the two summaries: " + "; ".join(self.environment_changes) + ".")
         elif not self.matches:
@@ -79,20 +88,37 @@ def compare_runs(original: Path, rerun: Path) -> Comparison:
 
 
 def weights_comparison(original: Path, rerun: Path) -> dict:
-    """The final weights, array by array and bit for bit (loaded without pickle); nothing when either is missing."""
-    if not (original.is_file() and rerun.is_file()):
-        return {}
+    """The final weights, array by array and bit for bit (loaded without pickle); when either file is missing or does
+    not load, why they could not be compared (`weights_unchecked`)."""
     try:
-        with np.load(original, allow_pickle=False) as a, np.load(rerun, allow_pickle=False) as b:
-            if sorted(a.files) != sorted(b.files):
-                return {"weights_difference": f"model.npz holds {sorted(a.files)} in the original and {sorted(b.files)} "
-                                              "in the rerun.", "n_weights": len(a.files)}
-            for name in a.files:
-                if not np.array_equal(a[name], b[name], equal_nan=True):
-                    return {"weights_difference": f"the weights `{name}` in model.npz differ.", "n_weights": len(a.files)}
-            return {"n_weights": len(a.files)}
-    except (OSError, ValueError) as e:
-        return {"weights_difference": f"model.npz cannot be read ({e})."}
+        a, b = _weights(original, "original"), _weights(rerun, "rerun")
+    except _Unreadable as e:
+        return {"weights_unchecked": str(e)}
+    if sorted(a) != sorted(b):
+        return {"weights_difference": f"model.npz holds {sorted(a)} in the original and {sorted(b)} in the rerun.",
+                "n_weights": len(a)}
+    for name in a:
+        if not np.array_equal(a[name], b[name], equal_nan=True):
+            return {"weights_difference": f"the weights `{name}` in model.npz differ.", "n_weights": len(a)}
+    return {"n_weights": len(a)}
+
+
+class _Unreadable(Exception):
+    """A model.npz that cannot be compared, and why."""
+
+
+def _weights(path: Path, which: str) -> dict[str, np.ndarray]:
+    """Every array of a model.npz, read in full (a damaged one fails here, not half-way through a comparison)."""
+    import zipfile
+    import zlib
+
+    if not path.is_file():
+        raise _Unreadable(f"the {which}'s {path} is missing")
+    try:
+        with np.load(path, allow_pickle=False) as saved:
+            return {name: saved[name] for name in saved.files}
+    except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile, zlib.error) as e:
+        raise _Unreadable(f"the {which}'s {path} cannot be read ({type(e).__name__}: {e})") from None
 
 
 def first_loss_difference(steps: np.ndarray, steps_again: np.ndarray, prefix: bool = False) -> str | None:

@@ -1,5 +1,5 @@
-"""The run folder: created without collisions, written as training goes, closed with a summary; and the one
-writer of every record file (atomic: a reader never sees half of one).
+"""The run folder: created without collisions, written as training goes, closed with a summary written last; and
+the one writer of every record file (through `records.files`: a reader never sees half of one).
 
 Layout of `runs/<YYYY-MM-DD_HH-MM-SS>_<name>/`: config.yaml (the resolved config), steps.csv (every
 minibatch loss), metrics.csv (every evaluation), summary.json (outcome, environment and provenance),
@@ -8,29 +8,39 @@ model.npz and curves.png.
 
 from __future__ import annotations
 
-import csv
-import io
-import json
 import os
 import platform
 import re
+import shutil
 import time
-from collections.abc import Sequence
+from collections.abc import Callable
+from contextlib import suppress
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 
 from scratchrun import __version__
 from scratchrun.config.loader import Config, dump_yaml
-from scratchrun.errors import RunDirError
+from scratchrun.errors import RecordError, RunDirError
+from scratchrun.records.files import (  # noqa: F401 - the writers' primitives, imported from here by studies and searches
+    CsvLog,
+    cause,
+    write_atomic,
+    write_csv,
+    write_json_atomic,
+    write_text_atomic,
+)
 from scratchrun.records.host import host_name
 from scratchrun.records.layout import METRIC_COLUMNS, STEP_COLUMNS
 from scratchrun.records.provenance import UNKNOWN, Provenance
 from scratchrun.records.reader import read_summary
 
-STATUSES = ("running", "completed", "diverged", "interrupted", "failed", "pruned", "stale")  # stale: derived on read
+# the last two are derived on read: stale (a running record gone silent), incomplete (a completed one missing a file)
+STATUSES = ("running", "completed", "diverged", "interrupted", "failed", "pruned", "stale", "incomplete")
 HEARTBEAT_EVERY_S = 5.0  # how often a running record says it is alive; records.index calls it stale after 60 s of silence
+RESERVE_BYTES = 16 * 1024  # held in `.reserve` while a run trains, freed for its final summary: a full disk still gets one
 
 
 def safe_name(name: str | None) -> str:
@@ -72,34 +82,6 @@ def create_run_dir(runs_dir: Path, name: str | None, now: datetime | None = None
     raise RunDirError(f"Too many runs named {base} in {runs_dir}.")
 
 
-def write_text_atomic(path: Path, text: str, newline: str | None = None) -> None:
-    """Write a file through a temporary one in the same folder and a rename, so a reader never sees half a file.
-
-    `newline` is `open`'s: None writes the system's line ends, "" writes `text`'s own.
-    """
-    tmp = path.with_name(f".{path.name}.tmp")
-    try:
-        tmp.write_text(text, encoding="utf-8", newline=newline)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-
-
-def write_json_atomic(path: Path, data: dict) -> None:
-    write_text_atomic(path, json.dumps(data, indent=2, allow_nan=False) + "\n")
-
-
-def write_csv(path: Path, rows: Sequence[dict], columns: Sequence[str]) -> None:
-    """A table with a header row, written atomically; None is an empty cell, a key not in `columns` is left out."""
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=list(columns))
-    writer.writeheader()
-    for row in rows:
-        writer.writerow({k: "" if row.get(k) is None else row[k] for k in columns})
-    write_text_atomic(path, buffer.getvalue(), newline="")
-
-
 def update_summary(run_dir: Path, **changes) -> dict:
     """Change keys of a finished run's summary.json: read through the reader (a damaged one is an error naming it),
     written atomically. Returns the new summary."""
@@ -122,11 +104,13 @@ def blas_description() -> str | None:
 
 
 class RunRecord:
-    """Writes a run's files as training goes; `close` writes the summary whatever the outcome.
+    """Writes a run's files as training goes, then its weights and figure, then its summary, last.
 
     It is a training callback by its three hooks alone: records sit below training and never import it. While
     training, summary.json says `running` with a heartbeat refreshed every few seconds, so a reader can tell a
-    live run from one whose process died without a word (`records.index` calls that `stale`).
+    live run from one whose process died without a word (`records.index` calls that `stale`). A write that fails
+    raises `RecordError` naming the file and the cause; until the final summary is written, the folder never says
+    `completed`, and room is held back for that summary so that a disk that fills up still gets it.
     """
 
     clock = staticmethod(time.monotonic)  # a class attribute so that tests can move time on
@@ -136,16 +120,31 @@ class RunRecord:
         self.config = config
         self.provenance = provenance
         self.started = time.time()
-        write_text_atomic(path / "config.yaml", dump_yaml(config))
         self.summary: dict = {"status": "running", "seed": config.seed, "started": datetime.now().isoformat(timespec="seconds"),
                               "pid": os.getpid(), "host": host_name(), **provenance.fields()}
-        self._beat()
-        self._steps_file = open(path / "steps.csv", "w", newline="", encoding="utf-8")
-        self._steps = csv.writer(self._steps_file)
-        self._steps.writerow(STEP_COLUMNS)
-        self._metrics_file = open(path / "metrics.csv", "w", newline="", encoding="utf-8")
-        self._metrics = csv.writer(self._metrics_file)
-        self._metrics.writerow(METRIC_COLUMNS)
+        self._steps = self._metrics = None
+        writing = path / "config.yaml"
+        try:  # nothing is measured yet: a folder that cannot even start is removed, not left half-made
+            write_text_atomic(writing, dump_yaml(config))
+            writing = path / ".reserve"
+            write_atomic(writing, lambda f: f.write(bytes(RESERVE_BYTES)))
+            writing = path / "summary.json"
+            self._beat()
+            writing = path / "steps.csv"
+            self._steps = CsvLog(writing, STEP_COLUMNS)
+            writing = path / "metrics.csv"
+            self._metrics = CsvLog(writing, METRIC_COLUMNS)
+        except BaseException as e:  # a write that failed, or Ctrl-C: no half-made folder either way
+            for log in (self._steps, self._metrics):
+                if log is not None:
+                    with suppress(OSError):
+                        log.close()
+            shutil.rmtree(path, ignore_errors=True)
+            if not isinstance(e, OSError):
+                raise
+            message = f"{writing} cannot be written ({cause(e)})"
+            raise RecordError(f"{message}; nothing had been measured yet, so the run folder {path} was removed.", "",
+                              {**self.summary, "status": "failed", "message": message}) from None
 
     @classmethod
     def create(cls, runs_dir: Path, config: Config, stamp: bool = True, provenance: Provenance = UNKNOWN) -> RunRecord:
@@ -154,16 +153,35 @@ class RunRecord:
     def on_train_start(self, total_iterations: int, per_epoch: int) -> None: ...
 
     def on_step(self, iteration: int, epoch: int, loss: float) -> None:
-        self._steps.writerow([iteration, epoch, repr(loss)])
+        try:
+            self._steps.row([iteration, epoch, repr(loss)])
+        except OSError as e:
+            raise self._failed(self._steps.path, e) from None
         if self.clock() - self._last_beat >= HEARTBEAT_EVERY_S:  # a clock read per step; a file write every few seconds
-            self._beat()
+            self.beat()
 
     def on_eval(self, row: dict) -> None:
-        self._metrics.writerow(["" if row[c] is None else row[c] for c in METRIC_COLUMNS])
-        self._metrics_file.flush()
-        self._steps_file.flush()
+        self._flush(self._metrics, ["" if row[c] is None else row[c] for c in METRIC_COLUMNS])
+        self._flush(self._steps)  # every evaluation reaches the disk with the losses before it
         if self.clock() - self._last_beat >= HEARTBEAT_EVERY_S:
+            self.beat()
+
+    def _flush(self, log: CsvLog, row: list | None = None) -> None:
+        """Add `row` (if any) to `log` and write what it has gathered; a failure is a RecordError naming the file."""
+        try:
+            if row is not None:
+                log.row(row)
+            log.flush()
+        except OSError as e:
+            raise self._failed(log.path, e) from None
+
+    def beat(self) -> None:
+        """The losses so far to disk, and the running summary rewritten with the time now."""
+        self._flush(self._steps)
+        try:
             self._beat()
+        except OSError as e:
+            raise self._failed(self.path / "summary.json", e) from None
 
     def _beat(self) -> None:
         """Rewrite the running summary with the time now (UTC, so any reader's time zone agrees)."""
@@ -171,13 +189,34 @@ class RunRecord:
         self.summary["heartbeat"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
         write_json_atomic(self.path / "summary.json", self.summary)
 
+    def close_logs(self) -> None:
+        """Write the rest of steps.csv and metrics.csv and close them (both, even when one fails)."""
+        failure = None
+        for log in (self._steps, self._metrics):
+            try:
+                log.close()
+            except OSError as e:
+                failure = failure or self._failed(log.path, e)
+        if failure is not None:
+            raise failure
+
+    def save_model(self, state: dict[str, np.ndarray]) -> None:
+        """model.npz: plain arrays, loadable with `np.load(..., allow_pickle=False)`."""
+        self.save_file("model.npz", lambda f: np.savez(f, **state))
+
+    def save_file(self, name: str, write: Callable[[BinaryIO], object]) -> None:
+        """A file of the run (model.npz, curves.png, error.txt) written atomically by `write`."""
+        try:
+            write_atomic(self.path / name, write)
+        except OSError as e:
+            raise self._failed(self.path / name, e) from None
+
     def close(self, status: str, final: dict, history: list[dict], extra: dict) -> dict:
-        """Flush the logs and write summary.json; returns the summary."""
-        self._steps_file.close()
-        self._metrics_file.close()
+        """Close the logs and write the final summary.json, the last file of a run; returns the summary."""
+        self.close_logs()
         with_val = [row for row in history if row.get("val_acc") is not None]
         best = max(with_val, key=lambda row: row["val_acc"], default=None)  # first of equals: the earliest
-        self.summary = {
+        summary = {
             "status": status,
             "final": final,
             "best_val_acc": best["val_acc"] if best else None,
@@ -188,12 +227,17 @@ class RunRecord:
             **environment(),
             **self.provenance.fields(),
         }
-        write_json_atomic(self.path / "summary.json", _finite_or_none(self.summary))
-        return self.summary
+        with suppress(OSError):  # the room held back for this file, on a disk that may have filled up meanwhile
+            (self.path / ".reserve").unlink(missing_ok=True)
+        try:
+            write_json_atomic(self.path / "summary.json", _finite_or_none(summary))
+        except OSError as e:
+            raise RecordError(f"{self.path / 'summary.json'} cannot be written ({cause(e)})", self.path, summary) from None
+        self.summary = summary
+        return summary
 
-    def save_model(self, state: dict[str, np.ndarray]) -> None:
-        """model.npz: plain arrays, loadable with `np.load(..., allow_pickle=False)`."""
-        np.savez(self.path / "model.npz", **state)
+    def _failed(self, path: Path, error: OSError) -> RecordError:
+        return RecordError(f"{path} cannot be written ({cause(error)})", self.path, dict(self.summary))
 
 
 def _finite_or_none(value):

@@ -9,6 +9,7 @@ from __future__ import annotations
 import time
 import traceback
 from collections.abc import Iterable
+from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,9 +19,10 @@ from threadpoolctl import threadpool_limits
 from scratchrun.config.loader import Config
 from scratchrun.data.registry import RawDataset
 from scratchrun.data.splits import Data, make_data
-from scratchrun.errors import RunFailed
+from scratchrun.errors import RecordError, RunFailed
 from scratchrun.nn.model import MLP
 from scratchrun.nn.optimizers import OPTIMIZERS, Optimizer
+from scratchrun.plots.run import save_curves
 from scratchrun.records.provenance import Provenance
 from scratchrun.records.writer import RunRecord, blas_description
 from scratchrun.training.seeding import streams
@@ -37,13 +39,27 @@ class RunOutcome:
 
 
 class _LossLog(Callback):
-    """Keeps every minibatch loss for the curves figure."""
+    """Keeps every minibatch loss for the curves figure, and every evaluation, so that a run stopped by a record
+    that cannot be written still knows how far it got."""
 
     def __init__(self) -> None:
         self.losses: list[float] = []
+        self.history: list[dict] = []
+        self.per_epoch = 1
+
+    def on_train_start(self, total_iterations: int, per_epoch: int) -> None:
+        self.per_epoch = per_epoch
 
     def on_step(self, iteration: int, epoch: int, loss: float) -> None:
         self.losses.append(loss)
+
+    def on_eval(self, row: dict) -> None:
+        self.history.append(row)
+
+    def so_far(self, message: str) -> TrainResult:
+        """A failed result holding what was measured before the failure."""
+        iterations = len(self.losses)
+        return TrainResult("failed", iterations, round(iterations / self.per_epoch, 4), history=self.history, message=message)
 
 
 def build(config: Config, data: Data) -> tuple[MLP, Optimizer, object]:
@@ -84,42 +100,61 @@ def run_experiment(
     log = _LossLog()
     started = time.perf_counter()
     result = TrainResult(status="failed")
-    error: BaseException | None = None
+    error: BaseException | None = None  # a bug
+    failure: RecordError | None = None  # a record file that could not be written
     blas = None
     try:
         # one BLAS thread by default: the sums, and so every digit, then do not depend on how many runs share the machine
         with threadpool_limits(limits=blas_threads, user_api="blas"):
             blas = blas_description()
-            result = train(model, optimizer, data, config.train, batch_rng, [record, log, *callbacks], stop_epochs)
+            # the log first: when a record write fails, it has seen every step the record wrote
+            result = train(model, optimizer, data, config.train, batch_rng, [log, record, *callbacks], stop_epochs)
+    except RecordError as e:  # a full disk, not a bug: no traceback, what was measured is kept
+        failure, result = e, log.so_far(str(e))
     except Exception as e:  # a bug, not bad input: keep the record and the traceback, then re-raise
         error = e
         result.status, result.message = "failed", f"{type(e).__name__}: {e}"
-        (record.path / "error.txt").write_text(traceback.format_exc(), encoding="utf-8")
+        text = traceback.format_exc()
+        with suppress(RecordError):  # the summary still says `failed`, with the bug's message
+            record.save_file("error.txt", lambda f: f.write(text.encode("utf-8")))
+    try:  # the weights and the figure before the summary: a folder that says `completed` has them
+        record.close_logs()
+        if failure is None:
+            record.save_model(model.state())
+            title = f"{record.path.name} ({result.status})"
+            record.save_file("curves.png", lambda f: save_curves(f, log.losses, result.history, title))
+    except RecordError as e:
+        failure = failure or e
+    if failure is not None:
+        result.status, result.message = "failed", str(failure)
     with threadpool_limits(limits=blas_threads, user_api="blas"):  # the test metrics too: same digits everywhere
         final = _final_metrics(model, data, result, evaluate_test)
-    summary = record.close(
-        "pruned" if result.status == "stopped" else result.status,  # stopped early for successive halving
-        final,
-        result.history,
-        {
-            "message": result.message or (f"stopped after {stop_epochs} epochs for successive halving"
-                                          if result.status == "stopped" else None),
-            "iterations": result.iterations,
-            "epochs": result.epochs,
-            "stop_epochs": stop_epochs,  # a rerun stops where this run was asked to (null: it was not)
-            "wall_time_s": round(time.perf_counter() - started, 3),
-            "train_time_s": round(result.train_seconds, 3),
-            "samples_per_s": round(result.samples / result.train_seconds, 1) if result.train_seconds else None,
-            "train_samples": len(data.train),
-            "val_samples": len(data.val) if data.val is not None else 0,
-            "test_samples": len(data.test) if evaluate_test and data.test is not None else 0,
-            "blas": blas,
-        },
-    )
-    record.save_model(model.state())
-    from scratchrun.plots.run import save_curves
-
-    save_curves(record.path / "curves.png", log.losses, result.history, f"{record.path.name} ({result.status})")
+    try:
+        summary = record.close(
+            "pruned" if result.status == "stopped" else result.status,  # stopped early for successive halving
+            final,
+            result.history,
+            {
+                "message": result.message or (f"stopped after {stop_epochs} epochs for successive halving"
+                                              if result.status == "stopped" else None),
+                "iterations": result.iterations,
+                "epochs": result.epochs,
+                "stop_epochs": stop_epochs,  # a rerun stops where this run was asked to (null: it was not)
+                "wall_time_s": round(time.perf_counter() - started, 3),
+                "train_time_s": round(result.train_seconds, 3),
+                "samples_per_s": round(result.samples / result.train_seconds, 1) if result.train_seconds else None,
+                "train_samples": len(data.train),
+                "val_samples": len(data.val) if data.val is not None else 0,
+                "test_samples": len(data.test) if evaluate_test and data.test is not None else 0,
+                "blas": blas,
+            },
+        )
+    except RecordError as e:  # summary.json still says `running`: readers never take the run for a finished one
+        reason = str(failure) if failure else f"of an internal error ({result.message})" if error else None
+        raise RecordError(_unrecorded(reason, e, record.path), record.path, {**e.summary, "status": "failed"}) from error
+    if failure is not None:
+        raise RecordError(f"The run stopped because {failure}; it is recorded as failed in {record.path}, with "
+                          "everything measured before that.", record.path, summary) from None
     if error is not None:
         raise RunFailed(
             f"The run failed with an internal error ({result.message}); it is recorded in {record.path}, "
@@ -128,6 +163,13 @@ def run_experiment(
             summary,
         ) from error
     return RunOutcome(result.status, record.path, summary)
+
+
+def _unrecorded(reason: str | None, summary_error: RecordError, run_dir: Path) -> str:
+    """The sentence for a run whose final summary could not be written, after an earlier failure (`reason`) or none."""
+    what = f"The run stopped because {reason}, and {summary_error} either" if reason else f"The run ended, but {summary_error}"
+    return (f"{what}: {run_dir} keeps what was measured, and its summary.json still says running (listed as stale once "
+            "this process has ended), so it is not taken for a finished run.")
 
 
 def _final_metrics(model: MLP, data: Data, result: TrainResult, evaluate_test: bool = True) -> dict:

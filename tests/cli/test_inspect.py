@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -161,6 +164,47 @@ def test_reproduce_reports_the_first_difference_and_exits_1(tiny, tmp_path):
     assert result.exit_code == 1, result.output
     assert f"the loss first differs at iteration 5: 0.25 in the original, {old} in the rerun." in result.stdout
     assert "the two summaries record the same environment" in result.stdout
+
+
+@pytest.mark.parametrize("damage", ["deleted", "truncated"])
+def test_reproduce_says_when_the_original_weights_cannot_be_compared(tiny, tmp_path, damage):
+    """Losses and evaluations match, but a missing or truncated model.npz is named, never taken for a match."""
+    runs = tmp_path / "runs"
+    run = train(tmp_path, runs)
+    weights = run / "model.npz"
+    if damage == "deleted":
+        weights.unlink()
+        why = f"the original's {weights} is missing"
+    else:
+        weights.write_bytes(weights.read_bytes()[:1000])
+        why = f"the original's {weights} cannot be read (BadZipFile: File is not a zip file)"
+    result = invoke("reproduce", run)
+    assert result.exit_code == 1, result.output
+    assert "Traceback" not in result.output and "reproduced:" not in result.stdout
+    assert (f"not confirmed: every one of 24 losses and 4 evaluations matches exactly, but the weights could not be "
+            f"compared: {why}.") in result.stdout
+    (rerun,) = [p for p in runs.iterdir() if p != run]
+    assert np.load(rerun / "model.npz")["W1"].shape == (784, 16)  # the rerun is whole
+    assert json.loads((rerun / "summary.json").read_text())["status"] == "completed"
+
+
+def test_show_and_runs_call_a_completed_record_without_its_weights_incomplete(tiny, tmp_path):
+    runs = tmp_path / "runs"
+    run = train(tmp_path, runs)
+    other = train(tmp_path, runs, "seed=1", name="other")
+    (run / "model.npz").unlink()
+    shown = invoke("show", run)
+    assert shown.exit_code == 0, shown.output
+    assert "status   incomplete (recorded as completed, but model.npz is missing)" in shown.stdout
+    listed = invoke("runs", runs, "--csv")
+    assert listed.exit_code == 0, listed.output
+    assert {r["name"]: r["status"] for r in csv.DictReader(io.StringIO(listed.stdout))} == {
+        "small": "incomplete", "other": "completed"}
+    only = invoke("runs", runs, "--status", "incomplete", "--csv")
+    assert [r["path"] for r in csv.DictReader(io.StringIO(only.stdout))] == [str(run)]
+    compared = invoke("compare", run, other)
+    assert compared.exit_code == 0 and re.search(r"status\W+incomplete\W+completed", compared.stdout), compared.stdout
+    assert (run / "summary.json").is_file() and not (run / "model.npz").exists()  # reading changed nothing
 
 
 def test_reproduce_a_pruned_search_trial_keeps_its_epochs_and_leaves_the_test_set_alone(tiny, tmp_path):

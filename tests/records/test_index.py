@@ -13,6 +13,7 @@ import pytest
 
 from scratchrun.records import index as run_index
 from scratchrun.records import writer as runs
+from tests.records.test_reader import complete_files
 
 
 def test_a_running_record_whose_heartbeat_is_old_reads_as_stale(tmp_path):
@@ -23,6 +24,7 @@ def test_a_running_record_whose_heartbeat_is_old_reads_as_stale(tmp_path):
         folder.mkdir()
         beat = datetime.fromtimestamp(now - beat_age, timezone.utc).isoformat(timespec="seconds")
         (folder / "summary.json").write_text(json.dumps({"status": status, "heartbeat": beat}))
+        complete_files(folder)
         assert run_index.read_run(folder, now=now).status == expected, name
     old = tmp_path / "no-heartbeat"  # an older record: the file's own time stands in for the heartbeat
     old.mkdir()
@@ -81,3 +83,20 @@ def test_resolve_tries_names_as_they_are_then_without_stamps_then_prefixes_and_s
     (runs_dir / "link").symlink_to(secret)
     with pytest.raises(run_index.ConfigError, match="`link` matches no run, study or search folder"):
         run_index.resolve("link", runs_dir)
+
+
+def test_a_completed_record_without_what_a_completed_run_has_reads_as_incomplete(tmp_path):
+    """A summary that says completed is trusted only beside its logs, its weights and its figure."""
+    (tmp_path / "summary.json").write_text('{"status": "completed", "final": {"val_acc": 0.5}}')
+    (tmp_path / "config.yaml").write_text("name: x\n")
+    complete_files(tmp_path)
+    assert run_index.read_run(tmp_path).status == "completed"
+    (tmp_path / "model.npz").write_bytes((tmp_path / "model.npz").read_bytes()[:100])  # truncated by a full disk
+    (tmp_path / "curves.png").unlink()
+    run = run_index.read_run(tmp_path)
+    assert (run.status, run.problem) == (
+        "incomplete", "curves.png is missing; model.npz is damaged (it does not end in a zip index: truncated or overwritten)")
+    assert run.final == {"val_acc": 0.5}  # what it says is still shown
+    for status in ("failed", "interrupted", "diverged"):  # a run that did not complete owes no weights or figure
+        (tmp_path / "summary.json").write_text(json.dumps({"status": status}))
+        assert run_index.read_run(tmp_path).status == status

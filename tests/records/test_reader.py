@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import numpy as np
 import pytest
 
 from scratchrun.errors import ScratchrunError
 from scratchrun.records import reader
-from scratchrun.records.layout import RESULT_COLUMNS, trial_columns
+from scratchrun.records.layout import METRIC_COLUMNS, RESULT_COLUMNS, trial_columns
 from scratchrun.records.reader import read_results, read_trials
 from scratchrun.records.writer import write_csv
 
@@ -15,6 +18,14 @@ RESULT = {"variant": "sgd-0.01", "seed": 3, "status": "completed", "run_dir": "s
 TRIAL = {"trial": 4, "round": 2, "optimizer.lr": 1e-05, "optimizer.name": "adam", "train.batch_size": 128,
          "status": "pruned", "val_acc": 0.5, "epochs": 2, "seconds": 3.25, "run_dir": "trial-004"}
 KEYS = ["optimizer.lr", "optimizer.name", "train.batch_size"]
+
+
+def complete_files(folder: Path) -> None:
+    """The files beside summary.json that make a `completed` record complete: the logs, real weights and a figure."""
+    (folder / "steps.csv").write_text("iteration,epoch,loss\n1,1,2.3\n")
+    (folder / "metrics.csv").write_text(",".join(METRIC_COLUMNS) + "\n")
+    np.savez(folder / "model.npz", W1=np.ones((2, 2)), b1=np.zeros(2))
+    (folder / "curves.png").write_bytes(b"\x89PNG\r\n\x1a\n")
 
 
 def test_results_read_back_typed(tmp_path):
@@ -79,3 +90,30 @@ def test_metric_values_are_numbers_or_none_and_a_row_that_is_no_number_is_left_o
     values = reader.metric_values(rows)
     assert values[0] == {"epoch": 1.0, "val_acc": 0.5, "test_acc": None}
     assert len(values) == 2 and values[1]["epoch"] == 3.0 and values[1]["val_acc"] != values[1]["val_acc"]  # nan kept
+
+
+TRUNCATED = "model.npz is damaged (it does not end in a zip index: truncated or overwritten)"
+
+
+def test_a_complete_run_folder_misses_nothing_and_each_missing_or_damaged_part_is_named(tmp_path):
+    complete_files(tmp_path)
+    assert reader.missing_parts(tmp_path) == []
+    whole = (tmp_path / "model.npz").read_bytes()
+    for damage, expected in [
+        (lambda: (tmp_path / "model.npz").write_bytes(whole[: len(whole) // 2]), TRUNCATED),
+        (lambda: (tmp_path / "model.npz").write_bytes(b""), TRUNCATED),
+        (lambda: (tmp_path / "model.npz").write_bytes(whole[:100] + whole[-22:]),  # its middle lost, its end kept
+         "model.npz is damaged (its zip index points past its end)"),
+        (lambda: (tmp_path / "model.npz").unlink(), "model.npz is missing"),
+        (lambda: (tmp_path / "curves.png").unlink(), "curves.png is missing"),
+        (lambda: (tmp_path / "steps.csv").unlink(), "steps.csv is missing"),
+    ]:
+        damage()
+        assert expected in reader.missing_parts(tmp_path)
+    assert reader.missing_parts(tmp_path) == ["steps.csv is missing", "model.npz is missing", "curves.png is missing"]
+    import zipfile
+
+    with zipfile.ZipFile(tmp_path / "model.npz", "w"):  # a zip, but of nothing
+        pass
+    assert "model.npz holds no arrays" in reader.missing_parts(tmp_path)
+    assert reader.missing_parts(tmp_path / "nowhere") == ["the folder cannot be read (No such file or directory)"]

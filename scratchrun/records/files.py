@@ -1,0 +1,145 @@
+"""Record files written so that no reader, and no crash, ever sees half of one.
+
+A whole file (config.yaml, summary.json, model.npz, curves.png, a study's tables) goes through a temporary file in
+the same folder, is fsynced and renamed over its name. A log that grows while a run trains (steps.csv,
+metrics.csv) is appended in whole rows, and a write that fails is cut back to the last whole row. Every file is
+opened through `_open`, the one place tests replace to make a write fail the way a full disk does.
+"""
+
+from __future__ import annotations
+
+import csv
+import errno
+import io
+import json
+import os
+from collections.abc import Callable, Sequence
+from contextlib import suppress
+from pathlib import Path
+from typing import BinaryIO
+
+
+def write_atomic(path: Path, write: Callable[[BinaryIO], object]) -> None:
+    """Fill a temporary file with `write`, fsync it, rename it over `path`, fsync the folder: the old file or the
+    new one, whatever happens; a failure (a full disk, an I/O error) leaves the old file and no temporary one."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    try:
+        with _open(tmp) as f:
+            write(f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with suppress(OSError):
+            tmp.unlink(missing_ok=True)
+        raise
+    _fsync_folder(path.parent)
+
+
+def _open(path: Path, buffering: int = -1) -> BinaryIO:
+    """A record file opened for writing, created or emptied (bytes)."""
+    return open(path, "wb", buffering=buffering)
+
+
+def _fsync_folder(folder: Path) -> None:
+    """Make a rename in `folder` durable, as far as the system lets us.
+
+    Best effort: the new file is in place and whole whatever happens here, so a folder that cannot be opened or
+    fsynced (a file system that does not support it, a folder we may write but not read) is not a failed write.
+    """
+    with suppress(OSError):
+        fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def write_text_atomic(path: Path, text: str, newline: str | None = None) -> None:
+    """A text file in UTF-8, written atomically.
+
+    `newline` is `open`'s: None writes the system's line ends, "" the text's own.
+    """
+    if newline != "":
+        text = text.replace("\n", newline or os.linesep)
+    data = text.encode("utf-8")
+    write_atomic(path, lambda f: f.write(data))
+
+
+def write_json_atomic(path: Path, data: dict) -> None:
+    write_text_atomic(path, json.dumps(data, indent=2, allow_nan=False) + "\n")
+
+
+def write_csv(path: Path, rows: Sequence[dict], columns: Sequence[str]) -> None:
+    """A table with a header row, written atomically; None is an empty cell, a key not in `columns` is left out."""
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=list(columns))
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({k: "" if row.get(k) is None else row[k] for k in columns})
+    write_text_atomic(path, buffer.getvalue(), newline="")
+
+
+def cause(error: OSError) -> str:
+    """Why a write failed, as a person and a search engine read it: `No space left on device, ENOSPC`."""
+    name = errno.errorcode.get(error.errno) if isinstance(error.errno, int) else None
+    text = error.strerror or str(error) or type(error).__name__
+    return f"{text}, {name}" if name else text
+
+
+class CsvLog:
+    """A CSV file that grows row by row while a run trains, and is only ever seen in whole rows.
+
+    Rows gather in memory and go to the file as whole lines on `flush` (and whenever 64 KiB have gathered). A write
+    that fails part-way is cut back to the last whole row and its rows stay pending, so the file on disk always
+    ends at a line end. csv's own line ends (\\r\\n), as a study's tables have.
+    """
+
+    FLUSH_AT = 1 << 16  # bytes gathered before they are written without being asked
+
+    def __init__(self, path: Path, columns: Sequence[str]) -> None:
+        self.path = path
+        self._file: BinaryIO | None = _open(path, buffering=0)  # unbuffered: a failed write leaves nothing behind
+        self._size = 0  # bytes of whole rows on disk
+        self._rows = io.StringIO()
+        self._csv = csv.writer(self._rows)
+        self.row(columns)
+        self.flush()
+
+    def row(self, cells: Sequence) -> None:
+        self._csv.writerow(cells)
+        if self._rows.tell() >= self.FLUSH_AT:
+            self.flush()
+
+    def flush(self) -> None:
+        """Write the gathered rows; on any failure the file is cut back to its whole rows and the error raised."""
+        data = self._rows.getvalue().encode("utf-8")
+        if not data or self._file is None:
+            return
+        try:
+            view = memoryview(data)
+            while view:  # a raw write may write only part (a disk filling up): go on from where it stopped
+                view = view[self._file.write(view):]
+        except BaseException:
+            with suppress(OSError):
+                os.ftruncate(self._file.fileno(), self._size)
+                self._file.seek(self._size)
+            raise
+        self._size += len(data)
+        self._rows.seek(0)
+        self._rows.truncate()
+
+    def close(self) -> None:
+        """Flush and fsync, then close; the file is closed even when that fails (rows not written are dropped)."""
+        if self._file is None:
+            return
+        try:
+            self.flush()
+            os.fsync(self._file.fileno())
+        finally:
+            self._file.close()
+            self._file = None
+
+    @property
+    def closed(self) -> bool:
+        return self._file is None
