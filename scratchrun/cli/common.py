@@ -16,6 +16,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.text import Text
 
 from scratchrun.data.data_dir import check_data_dir  # noqa: F401 - the commands' shared check
 from scratchrun.errors import ScratchrunError
@@ -27,8 +28,9 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
-console = Console(stderr=True, highlight=False)
-out = Console(highlight=False)
+# no emoji codes: a path such as `:smile:/x.yaml` is printed as typed (markup is off wherever a user value is shown)
+console = Console(stderr=True, highlight=False, emoji=False)
+out = Console(highlight=False, emoji=False)
 
 # the groups `scratchrun --help` lists its commands in
 PANEL_TRAIN, PANEL_STUDIES, PANEL_SEARCH = "Train", "Studies (chapter 6)", "Search (chapter 6.5)"
@@ -115,6 +117,12 @@ def main() -> None:
     """scratchrun: NumPy MLPs on MNIST, trained and recorded the way chapter 6 of Deep Learning from Scratch teaches."""
 
 
+def say(label: str, style: str, message: str, to: Console | None = None) -> None:
+    """`label` in `style`, then `message` exactly as written (on stderr unless `to` says otherwise): a value such
+    as `[adam]` or a path such as `[bold]x/cfg.yaml` is never read as rich markup."""
+    (to or console).print(Text.assemble((label, style), " ", message), soft_wrap=True)
+
+
 def fail(error: ScratchrunError) -> None:
-    console.print(f"[red]error:[/] {error}", soft_wrap=True)
+    say("error:", "red", str(error))
     raise typer.Exit(error.exit_code)

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from scratchrun.cli.common import EXIT_SIGINT, PANEL_SETUP, DataDir, app, check_data_dir, console, fail, out
+from scratchrun.cli.common import EXIT_SIGINT, PANEL_SETUP, DataDir, app, check_data_dir, console, fail, out, say
 from scratchrun.errors import DataError, ScratchrunError
 
 if TYPE_CHECKING:
@@ -75,7 +75,7 @@ def verify(dataset: AnyDataset = None, data_dir: DataDir = None) -> None:
         if missing := [found for found in lookup.files.values() if found.path is None]:
             problems.append(_missing_sentence(missing, lookup))
     for sentence in problems:
-        console.print(f"[red]error:[/] {sentence}", soft_wrap=True)
+        say("error:", "red", sentence)
     if problems:
         raise typer.Exit(1)
 
@@ -104,7 +104,8 @@ def fetch(
             except DataError:
                 if found.source != "cache":
                     raise  # a file outside the cache would still be read first: only the user can replace it
-                console.print(f"[yellow]{found.path} is damaged; fetching a good copy in its place.[/]", soft_wrap=True)
+                console.print(f"{found.path} is damaged; fetching a good copy in its place.", style="yellow", soft_wrap=True,
+                              markup=False)
                 _remove(found.path)
                 todo.append(role)
         if todo:
@@ -117,7 +118,7 @@ def fetch(
         raise typer.Exit(EXIT_SIGINT) from None
     _print_lookup(lookup, {role: "[green]ok[/], fetched" if role in todo else "[green]ok[/]" for role in lookup.files})
     out.print(f"{dataset}: {len(todo)} file(s) fetched into {lookup.cache}, {len(lookup.files) - len(todo)} already "
-              "present and valid; runs will not need the network for it.", soft_wrap=True)
+              "present and valid; runs will not need the network for it.", soft_wrap=True, markup=False)
 
 
 def _remove(path: Path) -> None:

@@ -59,12 +59,13 @@ def train(
         signal.signal(signal.SIGTERM, previous)
     if not quiet:
         print_summary(out, cfg, outcome)
-    out.print(str(outcome.run_dir), soft_wrap=True)
+    out.print(str(outcome.run_dir), soft_wrap=True, markup=False)
     if outcome.status == "diverged":
-        console.print(f"[red]error:[/] the run diverged: {outcome.summary.get('message')}; try a smaller optimizer.lr.")
+        common.say("error:", "red", f"the run diverged: {outcome.summary.get('message')}; try a smaller optimizer.lr.")
         raise typer.Exit(EXIT_DIVERGED)
     if outcome.status == "interrupted":
-        console.print(f"[yellow]interrupted:[/] {outcome.summary.get('message')}; everything measured so far is in the run folder.")
+        common.say("interrupted:", "yellow", f"{outcome.summary.get('message')}; everything measured so far is in the run "
+                   "folder.")
         raise typer.Exit(common.interrupt_exit_code())
 
 
