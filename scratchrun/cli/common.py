@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import signal
 import sys
+import warnings
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
@@ -115,6 +116,9 @@ def interrupt_exit_code() -> int:
 @app.callback()
 def main() -> None:
     """scratchrun: NumPy MLPs on MNIST, trained and recorded the way chapter 6 of Deep Learning from Scratch teaches."""
+    # a run name in a script the plotting font lacks (日本語-run) is drawn as boxes in its figure, while its folder
+    # keeps the letters: matplotlib's warning per missing glyph is noise on a terminal
+    warnings.filterwarnings("ignore", message=r"Glyph \d+ .* missing from font", category=UserWarning)
 
 
 def say(label: str, style: str, message: str, to: Console | None = None) -> None:
