@@ -99,9 +99,11 @@ def train(config: ConfigLike, overrides: Iterable[str] = (), *, runs_dir: PathLi
     from scratchrun.data.registry import load_raw
     from scratchrun.records.provenance import Provenance
     from scratchrun.records.writer import check_runs_dir
+    from scratchrun.training.footprint import check_fits
     from scratchrun.training.run import prepare_data, run_experiment
 
     cfg = _config(config, list(overrides), name)
+    check_fits(cfg)  # before the data is fetched or read
     data_dir = Path(data_dir) if data_dir is not None else None
     check_data_dir(data_dir)
     check_runs_dir(Path(runs_dir))

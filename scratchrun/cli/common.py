@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import signal
 import sys
+import warnings
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.text import Text
 
 from scratchrun.data.data_dir import check_data_dir  # noqa: F401 - the commands' shared check
 from scratchrun.errors import ScratchrunError
@@ -27,8 +29,9 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
-console = Console(stderr=True, highlight=False)
-out = Console(highlight=False)
+# no emoji codes: a path such as `:smile:/x.yaml` is printed as typed (markup is off wherever a user value is shown)
+console = Console(stderr=True, highlight=False, emoji=False)
+out = Console(highlight=False, emoji=False)
 
 # the groups `scratchrun --help` lists its commands in
 PANEL_TRAIN, PANEL_STUDIES, PANEL_SEARCH = "Train", "Studies (chapter 6)", "Search (chapter 6.5)"
@@ -113,8 +116,17 @@ def interrupt_exit_code() -> int:
 @app.callback()
 def main() -> None:
     """scratchrun: NumPy MLPs on MNIST, trained and recorded the way chapter 6 of Deep Learning from Scratch teaches."""
+    # a run name in a script the plotting font lacks (日本語-run) is drawn as boxes in its figure, while its folder
+    # keeps the letters: matplotlib's warning per missing glyph is noise on a terminal
+    warnings.filterwarnings("ignore", message=r"Glyph \d+ .* missing from font", category=UserWarning)
+
+
+def say(label: str, style: str, message: str, to: Console | None = None) -> None:
+    """`label` in `style`, then `message` exactly as written (on stderr unless `to` says otherwise): a value such
+    as `[adam]` or a path such as `[bold]x/cfg.yaml` is never read as rich markup."""
+    (to or console).print(Text.assemble((label, style), " ", message), soft_wrap=True)
 
 
 def fail(error: ScratchrunError) -> None:
-    console.print(f"[red]error:[/] {error}", soft_wrap=True)
+    say("error:", "red", str(error))
     raise typer.Exit(error.exit_code)

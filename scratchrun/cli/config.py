@@ -29,17 +29,18 @@ def show_config(
     as_yaml: Annotated[bool, typer.Option("--yaml", help="Print only the resolved config, as the run's config.yaml would hold it.")] = False,
 ) -> None:
     """Show the fully resolved config, each value marked as set in the file, overridden, or a default."""
-    from scratchrun.config.loader import dump_yaml, load_config, parse_yaml, to_dict
+    from scratchrun.config.loader import config_from_yaml, dump_yaml, read_yaml, to_dict
     from scratchrun.config.overrides import apply_overrides
 
     searched = [o for o in overrides or [] if o.startswith("search.")]
     overrides = [o for o in overrides or [] if not o.startswith("search.")]
     if searched:  # accepted by `scratchrun search`, so not an error here; but they are not part of a run's config
         console.print(f"note: {', '.join(searched)} only change(s) the search: section, which `scratchrun search` reads; "
-                      "shown below is the run config", soft_wrap=True)
+                      "shown below is the run config", soft_wrap=True, markup=False)
     try:
-        cfg = load_config(config, overrides)  # the same checks, and the same sentences, as train
-        given = apply_overrides(parse_yaml(config.read_text(encoding="utf-8"), str(config)), overrides)
+        raw, lines = read_yaml(config)  # the same checks, and the same sentences, as train
+        cfg = config_from_yaml(raw, lines, config, overrides)
+        given = apply_overrides(raw, overrides)
     except ScratchrunError as e:
         fail(e)
     if as_yaml:
@@ -67,7 +68,8 @@ def show_schema(
         output.write_text(text, encoding="utf-8")
     except OSError as e:
         fail(ScratchrunError(f"Cannot write the schema to {output}: {e.strerror or e}; give a file in a folder that exists."))
-    console.print(f"wrote {output}; point a config at it with a first line `# yaml-language-server: $schema=PATH`", soft_wrap=True)
+    console.print(f"wrote {output}; point a config at it with a first line `# yaml-language-server: $schema=PATH`",
+                  soft_wrap=True, markup=False)
 
 
 def sources(given: dict, override_keys: list[str], resolved: dict) -> dict[str, str]:

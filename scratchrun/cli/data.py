@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.markup import escape
 
-from scratchrun.cli.common import EXIT_SIGINT, PANEL_SETUP, DataDir, app, check_data_dir, console, fail, out
+from scratchrun.cli.common import EXIT_SIGINT, PANEL_SETUP, DataDir, app, check_data_dir, console, fail, out, say
 from scratchrun.errors import DataError, ScratchrunError
 
 if TYPE_CHECKING:
@@ -84,7 +84,7 @@ def verify(dataset: AnyDataset = None, data_dir: DataDir = None) -> None:
             problems.append(f"The decoded copy {copy.folder} is damaged: {copy.problem}; the next run rebuilds it from "
                             f"the verified files, or run {_fetch_command(lookup)} to rebuild it now.")
     for sentence in problems:
-        console.print(f"[red]error:[/] {escape(sentence)}", soft_wrap=True)
+        say("error:", "red", sentence)
     if problems:
         raise typer.Exit(1)
 
@@ -117,8 +117,8 @@ def fetch(
             except DataError:
                 if found.source != "cache":
                     raise  # a file outside the cache would still be read first: only the user can replace it
-                console.print(f"[yellow]{escape(str(found.path))} is damaged; fetching a good copy in its place.[/]",
-                              soft_wrap=True)
+                console.print(f"{found.path} is damaged; fetching a good copy in its place.", style="yellow", soft_wrap=True,
+                              markup=False)
                 _remove(found.path)
                 todo.append(role)
         if todo:
@@ -132,8 +132,8 @@ def fetch(
         raise typer.Exit(EXIT_SIGINT) from None
     _print_lookup(lookup, {role: "[green]ok[/], fetched" if role in todo else "[green]ok[/]" for role in lookup.files},
                   open_decoded(lookup.decoded, lookup.spec, full=False))
-    out.print(escape(f"{dataset}: {len(todo)} file(s) fetched into {lookup.cache}, {len(lookup.files) - len(todo)} "
-                     "already present and valid; runs will not need the network for it."), soft_wrap=True)
+    out.print(f"{dataset}: {len(todo)} file(s) fetched into {lookup.cache}, {len(lookup.files) - len(todo)} already "
+              "present and valid; runs will not need the network for it.", soft_wrap=True, markup=False)
 
 
 def _remove(path: Path) -> None:

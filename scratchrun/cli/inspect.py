@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 
 from scratchrun.cli import common
-from scratchrun.cli.common import PANEL_RUNS, DataDir, app, console, out
+from scratchrun.cli.common import PANEL_RUNS, DataDir, app, console, out, say
 from scratchrun.errors import ScratchrunError
 
 RunArg = Annotated[
@@ -116,7 +116,7 @@ def reproduce(
         signal.signal(signal.SIGTERM, previous)
     out.print(str(outcome.run_dir), soft_wrap=True, markup=False)
     if outcome.status == "interrupted":
-        console.print(f"[yellow]interrupted:[/] {outcome.summary.get('message')}; nothing was compared.")
+        say("interrupted:", "yellow", f"{outcome.summary.get('message')}; nothing was compared.")
         raise typer.Exit(common.interrupt_exit_code())
     try:
         comparison = compare_runs(original, outcome.run_dir)

@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from scratchrun.cli.common import PANEL_RUNS, app, console, fail, out
+from scratchrun.cli.common import PANEL_RUNS, app, console, fail, out, say
 from scratchrun.errors import ConfigError, ScratchrunError
 
 STATUS_STYLE = {"running": "cyan", "completed": "green", "diverged": "red", "failed": "red", "interrupted": "yellow",
@@ -108,8 +108,8 @@ def compare(
         except OSError as e:
             fail(ScratchrunError(f"--plot {plot} cannot be written ({e.strerror or e})."))
         for label in left_out:
-            console.print(f"[yellow]{label}:[/] no readable steps.csv or metrics.csv; left out of the figure")
-        out.print(str(plot), soft_wrap=True)
+            say(f"{label}:", "yellow", "no readable steps.csv or metrics.csv; left out of the figure")
+        out.print(str(plot), soft_wrap=True, markup=False)
 
 
 def _runs_to_compare(targets: list[str], runs_dir: Path) -> list:

@@ -59,7 +59,7 @@ def search(
                              data_dir=data_dir, observer=observer, command=common.command_line())
     except Interrupted as e:
         observer.close()
-        console.print(f"[yellow]interrupted:[/] {e}; finish it with: scratchrun search {config} --resume {e.folder}")
+        common.say("interrupted:", "yellow", f"{e}; finish it with: scratchrun search {config} --resume {e.folder}")
         raise typer.Exit(common.interrupt_exit_code()) from None
     except ScratchrunError as e:
         observer.close()
@@ -74,17 +74,18 @@ def search(
     best, metric = outcome.best, outcome.plan.metric
     if best is not None:
         values = ", ".join(f"{k} = {_fmt(best[k])}" for k in outcome.keys)
-        out.print(f"best: trial {best['trial']}, {metric} {best[metric]:.4f}: {values} ({outcome.counts})", soft_wrap=True)
+        out.print(f"best: trial {best['trial']}, {metric} {best[metric]:.4f}: {values} ({outcome.counts})", soft_wrap=True,
+                  markup=False)
     else:
         console.print(f"[yellow]no trial completed[/] ({outcome.counts}); see trials.csv")
     final = outcome.final_test
     if final is not None:
         out.print(f"final test (trained on {final['train_samples']} training + validation images, scored once): "
                   f"test_acc {final['test_acc']:.4f}, test_loss {final['test_loss']:.4f}", soft_wrap=True)
-    out.print(str(outcome.folder), soft_wrap=True)
+    out.print(str(outcome.folder), soft_wrap=True, markup=False)
     if outcome.failed:  # the search went on without them, as it should; but a bug must not pass unseen
-        console.print(f"[yellow]note:[/] {len(outcome.failed)} trial(s) failed with an internal error; see "
-                      f"{outcome.folder / outcome.failed[0]['run_dir'] / 'error.txt'}", soft_wrap=True)
+        common.say("note:", "yellow", f"{len(outcome.failed)} trial(s) failed with an internal error; see "
+                   f"{outcome.folder / outcome.failed[0]['run_dir'] / 'error.txt'}")
 
 
 class _LiveSearch:
@@ -103,7 +104,7 @@ class _LiveSearch:
                                      f"search {run.base['name']}: {plan.trials} trials × {plan.rounds} round(s), "
                                      f"{self.executor} executor, {self.workers} worker(s)")
         if run.journal:
-            console.print(f"resuming {run.folder}: {len(run.journal)} finished trial run(s) kept")
+            console.print(f"resuming {run.folder}: {len(run.journal)} finished trial run(s) kept", markup=False)
         self.display.__enter__()
 
     def stage(self, *args) -> None:
@@ -123,7 +124,8 @@ class _LiveSearch:
         from scratchrun.cli.display.progress import TrainingProgress
 
         self.close()
-        console.print(f"final run: the best config on training + validation images, then the test set ({folder})")
+        console.print(f"final run: the best config on training + validation images, then the test set ({folder})",
+                      markup=False)
         self.progress = TrainingProgress(console)
         self.progress.__enter__()
         return [self.progress]

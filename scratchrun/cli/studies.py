@@ -33,6 +33,7 @@ from scratchrun.cli.common import (
     console,
     fail,
     out,
+    say,
 )
 from scratchrun.errors import ConfigError, Interrupted, ScratchrunError
 
@@ -93,7 +94,7 @@ def run_study_command(define: Callable, options: StudyOptions) -> None:
                             scheduler=options.scheduler, observer=observer, command=command_line())
     except Interrupted as e:
         observer.close()
-        console.print(f"[yellow]interrupted:[/] {e}")
+        say("interrupted:", "yellow", str(e))
         raise typer.Exit(EXIT_SIGINT) from None
     except ScratchrunError as e:
         observer.close()
@@ -106,11 +107,10 @@ def run_study_command(define: Callable, options: StudyOptions) -> None:
     for note in outcome.notes:
         console.print(note, markup=False, highlight=False)
     print_summary(out, outcome.kind, len(outcome.specs), outcome.summary)
-    out.print(str(outcome.folder), soft_wrap=True)
+    out.print(str(outcome.folder), soft_wrap=True, markup=False)
     if outcome.failed:  # a bug, not a result: recorded with the others, but the study must not look like a success
-        console.print(f"[red]error:[/] {len(outcome.failed)} run(s) failed with an internal error, e.g. "
-                      f"{Path(outcome.failed[0].run_dir) / 'error.txt'}; the other runs and the tables are complete.",
-                      soft_wrap=True)
+        say("error:", "red", f"{len(outcome.failed)} run(s) failed with an internal error, e.g. "
+            f"{Path(outcome.failed[0].run_dir) / 'error.txt'}; the other runs and the tables are complete.")
         raise typer.Exit(1)
 
 

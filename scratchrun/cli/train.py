@@ -31,6 +31,7 @@ def train(
     from scratchrun.config.loader import load_config
     from scratchrun.data.registry import load_raw
     from scratchrun.records.writer import check_runs_dir
+    from scratchrun.training.footprint import check_fits
     from scratchrun.training.run import prepare_data, run_experiment
 
     with common.before_training():
@@ -38,6 +39,7 @@ def train(
         if dry_run:
             _dry_run_train(cfg)
             return
+        check_fits(cfg)  # before the data is fetched or read (run_experiment checks again, for every caller)
         common.check_data_dir(data_dir)
         check_runs_dir(runs_dir)
         raw = load_raw(cfg.data.dataset, data_dir, reporter=None if quiet else DownloadBar(console))
@@ -57,12 +59,13 @@ def train(
         signal.signal(signal.SIGTERM, previous)
     if not quiet:
         print_summary(out, cfg, outcome)
-    out.print(str(outcome.run_dir), soft_wrap=True)
+    out.print(str(outcome.run_dir), soft_wrap=True, markup=False)
     if outcome.status == "diverged":
-        console.print(f"[red]error:[/] the run diverged: {outcome.summary.get('message')}; try a smaller optimizer.lr.")
+        common.say("error:", "red", f"the run diverged: {outcome.summary.get('message')}; try a smaller optimizer.lr.")
         raise typer.Exit(EXIT_DIVERGED)
     if outcome.status == "interrupted":
-        console.print(f"[yellow]interrupted:[/] {outcome.summary.get('message')}; everything measured so far is in the run folder.")
+        common.say("interrupted:", "yellow", f"{outcome.summary.get('message')}; everything measured so far is in the run "
+                   "folder.")
         raise typer.Exit(common.interrupt_exit_code())
 
 

@@ -13,6 +13,7 @@ from typing import Any
 
 import yaml
 
+from scratchrun.config.bounded_yaml import parse_bounded, read_config_text
 from scratchrun.config.messages import did_you_mean, show
 from scratchrun.config.overrides import apply_overrides
 from scratchrun.config.rules import Key, declared, defaults
@@ -21,23 +22,30 @@ from scratchrun.errors import ConfigError
 from scratchrun.nn.optimizers import hyperparameter_defaults
 
 # the config's types are imported from here as well: the loader is how the rest of scratchrun meets the config
-__all__ = ["Config", "DataConfig", "ModelConfig", "OptimizerConfig", "TrainConfig", "config_from_dict", "dump_yaml",
-           "load_config", "parse_yaml", "to_dict"]
+__all__ = ["Config", "DataConfig", "ModelConfig", "OptimizerConfig", "TrainConfig", "config_from_dict",
+           "config_from_yaml", "dump_yaml", "load_config", "read_yaml", "to_dict"]
 
 
 # ----------------------------------------------------------------------------- loading
 def load_config(path: Path | str, overrides: Iterable[str] = (), name: str | None = None) -> Config:
     """Read a YAML config, apply `key=value` overrides, validate, and fill in every default."""
     path = Path(path)
-    if not path.is_file():
-        what = "is a folder, not a file" if path.is_dir() else "does not exist"
-        raise ConfigError(f"Config file {path} {what}: give the path of a YAML config such as configs/mnist.yaml.")
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as e:
-        raise ConfigError(f"Config file {path} cannot be read: {e}.") from None
-    raw = parse_yaml(text, str(path))
-    lines: dict[str, int | str] = dict(_key_lines(text))
+    raw, lines = read_yaml(path)
+    return config_from_yaml(raw, lines, path, overrides, name)
+
+
+def read_yaml(path: Path) -> tuple[dict, dict[str, int]]:
+    """A config file's mapping as YAML gives it, and the line of each dotted key; read and parsed once, in bounds."""
+    text = read_config_text(path)
+    root = _parse(text, str(path))
+    return _mapping(root, str(path)), _key_lines(root[1])
+
+
+def config_from_yaml(raw: dict, lines: Mapping[str, int], path: Path, overrides: Iterable[str] = (),
+                     name: str | None = None) -> Config:
+    """The `Config` of a file's mapping (`read_yaml`) with `overrides` applied: errors point at a line or an override."""
+    overrides = list(overrides)
+    lines: dict[str, int | str] = dict(lines)
     for override in overrides:  # a value that came from the command line is named as such, not by a file line
         key = override.partition("=")[0].strip()
         lines.update({k: f"override `{override}`" for k in list(lines) if k == key or k.startswith(key + ".")})
@@ -50,15 +58,19 @@ def load_config(path: Path | str, overrides: Iterable[str] = (), name: str | Non
     return config_from_dict(merged, str(path), lines)
 
 
-def parse_yaml(text: str, source: str) -> dict:
-    """`yaml.safe_load`, with a syntax error turned into one sentence that gives the line."""
+def _parse(text: str, source: str) -> tuple[Any, Any]:
+    """The data and node graph of a config's text; a syntax error or a crossed bound becomes one sentence."""
     try:
-        raw = yaml.safe_load(text)
+        return parse_bounded(text, source)
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         where = f", line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = getattr(e, "problem", None) or str(e).splitlines()[0]
         raise ConfigError(f"{source}{where}: YAML syntax error: {problem}.") from None
+
+
+def _mapping(parsed: tuple[Any, Any], source: str) -> dict:
+    raw = parsed[0]
     if raw is None:
         return {}
     if not isinstance(raw, dict):
@@ -175,12 +187,8 @@ def _bad(key: str, value: Any, allowed: str, where) -> ConfigError:
     return ConfigError(f"{where(key)}: {key} = {show(value)} is not allowed; allowed: {allowed}.")
 
 
-def _key_lines(text: str) -> dict[str, int]:
-    """Map each dotted key of a YAML mapping to its 1-based line, so errors can point at it."""
-    try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.YAMLError:
-        return {}
+def _key_lines(root) -> dict[str, int]:
+    """Map each dotted key of a YAML mapping's node graph to its 1-based line, so errors can point at it."""
     lines: dict[str, int] = {}
 
     def walk(node, prefix):

@@ -14,6 +14,7 @@ from typing import Any
 
 import yaml
 
+from scratchrun.config.bounded_yaml import parse_bounded
 from scratchrun.config.messages import did_you_mean
 from scratchrun.config.rules import Key, declared
 from scratchrun.config.schema import Config
@@ -47,8 +48,10 @@ def parse_override(text: str) -> tuple[str, Any]:
 
 
 def parse_yaml_value(text: str, override: str) -> Any:
+    """A value from the command line, parsed as YAML within the same bounds as a config file."""
     try:
-        return yaml.safe_load(text) if text.strip() else None
+        shown = override if len(override) <= 80 else override[:77] + "..."  # a sentence, not a copy of the bomb
+        return parse_bounded(text, f"Override `{shown}`")[0] if text.strip() else None
     except yaml.YAMLError as e:
         problem = getattr(e, "problem", None) or "not valid YAML"
         raise ConfigError(f"Override `{override}`: the value is not valid YAML ({problem}).") from None
@@ -67,7 +70,7 @@ def set_dotted(raw: dict, key: str, value: Any, keep: Collection[str] = ()) -> N
     other = EXCLUSIVE.get(key)
     if other is not None and other not in keep:  # exactly one of the pair
         node.pop(other.rpartition(".")[2], None)
-    if key == "optimizer.name" and value in OPTIMIZERS:
+    if key == "optimizer.name" and isinstance(value, str) and value in OPTIMIZERS:  # a list is refused later
         allowed = {"name", *hyperparameter_defaults(value)}
         for stale in [k for k in node if k not in allowed and f"optimizer.{k}" not in keep]:
             del node[stale]

@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from scratchrun.config.loader import Config, config_from_dict, load_config, parse_yaml, to_dict
+from scratchrun.config.loader import Config, config_from_dict, config_from_yaml, read_yaml, to_dict
 from scratchrun.config.messages import show
 from scratchrun.config.overrides import parse_override, set_dotted
 from scratchrun.config.rules import REQUIRED, Key, Rule, declared, defaults, integer, key
@@ -141,8 +141,8 @@ def load_search(config: Path, overrides: Sequence[str], trials: int | None) -> t
     base config; `trials` (--trials) replaces the section's.
     """
     searched = [o for o in overrides if o.startswith("search.")]
-    base_config = load_config(config, [o for o in overrides if not o.startswith("search.")])
-    raw = parse_yaml(config.read_text(encoding="utf-8"), str(config))
+    raw, lines = read_yaml(config)  # read and parsed once, for the base config and the section
+    base_config = config_from_yaml(raw, lines, config, [o for o in overrides if not o.startswith("search.")])
     if "search" not in raw:
         raise ConfigError(f"{config} has no search: section; add one (see README, \"Hyper-parameter search\").")
     for override in searched:
@@ -155,15 +155,22 @@ def load_search(config: Path, overrides: Sequence[str], trials: int | None) -> t
         if base_config.train.epochs is None or varied & {"train.epochs", "train.iterations"}:
             raise ConfigError(f"{config}: search.prune needs a fixed train.epochs budget (not train.iterations, and not "
                               "searched); set train.epochs or remove prune.")
-    for dim in plan.space:  # the ends of a range (or every choice) must make valid configs, so every sample does
+    edge_configs(plan, base, str(config))
+    return plan, base_config, base
+
+
+def edge_configs(plan: SearchConfig, base: dict, source: str) -> list[Config]:
+    """The base config with each range's ends (or each choice) set in turn; each must be valid, so every sample is."""
+    configs = []
+    for dim in plan.space:
         for value in dim.choices if dim.kind == "choice" else (dim.low, dim.high):
             trial = copy.deepcopy(base)
             set_dotted(trial, dim.key, value)
             try:
-                config_from_dict(trial, f"{config} (search.space.{dim.key} = {value!r})")
+                configs.append(config_from_dict(trial, f"{source} (search.space.{dim.key} = {value!r})"))
             except ConfigError as e:
                 raise ConfigError(f"{e} (a value search.space.{dim.key} can take)") from None
-    return plan, base_config, base
+    return configs
 
 
 def search_section_data(plan: SearchConfig) -> dict:

@@ -97,6 +97,7 @@ def run_search(
     observer = observer or SearchObserver()
     command = command or f"scratchrun search {source}"
     check_executor(executor, scheduler)
+    check_search_fits(plan, base_config, base, source)
     saved = {"search": search_section_data(plan), "base": base}
     with ExitStack() as held:
         if resume is not None:
@@ -138,7 +139,17 @@ def plan_search(plan: SearchConfig, base_config: Config, base: dict, source: str
 
     if resume is not None:
         check_resumable(resume, {"search": search_section_data(plan), "base": base})
+    check_search_fits(plan, base_config, base, source)
     return SearchRun(resume, plan, base, base_config.seed, source, read_only=True)
+
+
+def check_search_fits(plan: SearchConfig, base_config: Config, base: dict, source: str) -> None:
+    """The base config and each range's ends sized before any trial runs (each trial is checked again as it starts)."""
+    from scratchrun.config.search import edge_configs
+    from scratchrun.training.footprint import check_fits
+
+    for config in (base_config, *edge_configs(plan, base, source)):
+        check_fits(config)
 
 
 def retrain_best(run, best_config: Config, data_dir: Path | None, observer: SearchObserver) -> dict:

@@ -15,6 +15,7 @@ from typing import Any
 
 import yaml
 
+from scratchrun.config.bounded_yaml import parse_bounded
 from scratchrun.config.loader import Config, config_from_dict
 from scratchrun.config.overrides import set_dotted
 from scratchrun.errors import ConfigError
@@ -64,8 +65,8 @@ def parse_axis(text: str) -> tuple[str, list[Any]]:
     key = key.strip()
     if not sep or not key or not all(part.isidentifier() for part in key.split(".")):
         raise ConfigError(f"Sweep axis `{text}` is malformed: write KEY=V1,V2,... e.g. optimizer.name=sgd,adam.")
-    try:
-        parsed = yaml.safe_load(f"[{values}]")
+    try:  # within a config file's bounds: an alias bomb on the command line is refused too
+        parsed = parse_bounded(f"[{values}]", f"Sweep axis `{key}`")[0]
     except yaml.YAMLError:
         parsed = None
     if not isinstance(parsed, list) or not parsed:

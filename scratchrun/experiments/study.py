@@ -92,6 +92,7 @@ def plan_study(definition: StudyDefinition, seeds: int = 1, jobs: int = 0, resum
     from scratchrun.config.loader import config_from_dict
     from scratchrun.experiments.specs import expand
     from scratchrun.experiments.study_folder import finished_results, read_study
+    from scratchrun.training.footprint import check_fits
 
     base, variants = definition.base, definition.variants
     if resume is not None:
@@ -104,6 +105,8 @@ def plan_study(definition: StudyDefinition, seeds: int = 1, jobs: int = 0, resum
         first_seed = config_from_dict(base).seed
         seed_list = [first_seed + i for i in range(seeds)]
     specs = expand(base, variants, seed_list, definition.kind)
+    for spec in specs:  # every network sized before the folder, the data or a worker exists
+        check_fits(spec.config)
     kept = finished_results(resume, specs) if resume is not None else {}
     todo = len(specs) - len(kept)
     return StudyPlan(definition.kind, specs, kept, tuple(variants), seed_list, workers_for(jobs, todo), resume)

@@ -43,10 +43,28 @@ HEARTBEAT_EVERY_S = 5.0  # how often a running record says it is alive; records.
 RESERVE_BYTES = 16 * 1024  # held in `.reserve` while a run trains, freed for its final summary: a full disk still gets one
 
 
+NAME_CHARS, NAME_BYTES = 64, 128  # a run name's part of a folder name; with the stamp, far below 255 bytes
+
+
 def safe_name(name: str | None) -> str:
-    """A run name as a safe file-name part: no `/`, no `..`, no control characters, at most 64 characters."""
-    text = re.sub(r"[^A-Za-z0-9_.+-]+", "-", name or "")
-    text = re.sub(r"\.{2,}", ".", text).strip("-.")[:64].strip("-.")
+    """A run name as a safe file-name part: letters and digits of any script (NFC, with their accents and vowel
+    signs) and `_.+-`, every other run of characters one `-`; no `/`, no `..`, no control or invisible characters,
+    no leading dot; at most NAME_CHARS characters and NAME_BYTES bytes of UTF-8. ASCII only where the file system's
+    encoding cannot hold the letters."""
+    import sys
+    import unicodedata
+
+    chars, on_letter = [], False
+    for ch in unicodedata.normalize("NFC", name or ""):
+        keep = ch.isalnum() or (on_letter and unicodedata.category(ch).startswith("M"))  # a mark stays on its letter
+        chars.append(ch if keep or ch in "_.+-" else "\0")
+        on_letter = keep
+    text = re.sub(r"\.{2,}", ".", re.sub("\0+", "-", "".join(chars))).strip("-.")
+    text = text[:NAME_CHARS].encode("utf-8")[:NAME_BYTES].decode("utf-8", "ignore").strip("-.")
+    try:
+        text.encode(sys.getfilesystemencoding())
+    except UnicodeEncodeError:
+        text = re.sub(r"-*[^A-Za-z0-9_.+-]+-*", "-", text).strip("-.")
     return text or "run"
 
 

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from scratchrun.config.loader import Config
+from scratchrun.training.footprint import check_fits
 
 RUN_OVERHEAD_S = 0.4  # per run: the run folder, model.npz and curves.png
 WORKER_START_S = 2.0  # per parallel study: spawning workers that import NumPy and map the dataset
@@ -62,6 +63,7 @@ def measure(config: Config, sizes: Sizes) -> tuple[float, float]:
     """Seconds per training sample and per evaluated sample for this config's network, batch size and optimizer."""
     key = (config.model, config.optimizer.name, config.train.batch_size, sizes.features, sizes.classes)
     if key not in _speeds:
+        check_fits(config)  # measuring builds the network: one too big for this machine is refused first
         _speeds[key] = _measure(config, sizes)
     return _speeds[key]
 

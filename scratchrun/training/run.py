@@ -25,6 +25,7 @@ from scratchrun.nn.optimizers import OPTIMIZERS, Optimizer
 from scratchrun.plots.run import save_curves
 from scratchrun.records.provenance import Provenance
 from scratchrun.records.writer import RunRecord, blas_description
+from scratchrun.training.footprint import check_fits
 from scratchrun.training.seeding import streams
 from scratchrun.training.trainer import Callback, TrainResult, evaluate, train
 
@@ -94,6 +95,7 @@ def run_experiment(
     command that started the run and the git state it started from, computed once by whoever starts the runs;
     without it, the working folder's git state is recorded, and no command.
     """
+    check_fits(config)  # a network too big for this machine is refused before any array or folder exists
     data = data or prepare_data(config, raw, with_test=evaluate_test)  # `raw` may be None when `data` is given
     model, optimizer, batch_rng = build(config, data)
     record = RunRecord.create(runs_dir, config, stamp=stamp, provenance=provenance or Provenance.here(None))

@@ -6,6 +6,7 @@ import csv
 import json
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -102,6 +103,18 @@ def test_name_option_is_made_a_safe_file_name(tiny, tmp_path):
     run = only_run(runs)
     assert run.parent == runs and ".." not in run.name and "\n" not in run.name
     assert run.name.endswith("_etc-pass-wd")
+
+
+def test_a_unicode_run_name_keeps_its_letters(tiny, tmp_path):
+    runs = tmp_path / "runs"
+    with warnings.catch_warnings(record=True) as caught:  # the figure's font has no CJK glyphs: no noise about it
+        result = invoke("train", config_file(tmp_path), "train.epochs=1", "--runs-dir", runs, "--name", "日本語-run")
+    assert result.exit_code == 0, result.output
+    assert not [w for w in caught if "Glyph" in str(w.message)] and "Glyph" not in result.output
+    run = only_run(runs)
+    assert run.name.endswith("_日本語-run") and str(run) in result.output
+    assert (run / "curves.png").stat().st_size > 0
+    assert json.loads((run / "summary.json").read_text())["status"] == "completed"
 
 
 def test_quiet_prints_only_the_run_folder(tiny, tmp_path):

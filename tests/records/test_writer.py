@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import time
+import unicodedata
 from datetime import datetime
 from pathlib import Path
 
@@ -30,18 +32,32 @@ from tests.cli.test_runs import summary
 @given(st.text(max_size=200))
 def test_any_name_becomes_a_safe_file_name(name):
     safe = safe_name(name)
-    assert safe and len(safe) <= 64
+    assert safe and len(safe) <= runs.NAME_CHARS and len(safe.encode("utf-8")) <= runs.NAME_BYTES
     assert "/" not in safe and "\\" not in safe and ".." not in safe
     assert not safe.startswith((".", "-"))
-    assert all(ch.isascii() and ch.isprintable() for ch in safe)
+    assert all(ch.isalnum() or ch in "_.+-" or unicodedata.category(ch).startswith("M") for ch in safe)
+    assert unicodedata.normalize("NFC", safe) == safe and safe_name(safe) == safe
 
 
 @pytest.mark.parametrize(
     "name, expected",
-    [("adam-he", "adam-he"), ("../../etc/passwd", "etc-passwd"), ("a b\tc", "a-b-c"), ("", "run"), (None, "run"), ("...", "run")],
+    [("adam-he", "adam-he"), ("../../etc/passwd", "etc-passwd"), ("a b\tc", "a-b-c"), ("", "run"), (None, "run"), ("...", "run"),
+     ("日本語-run", "日本語-run"), ("cafe\u0301", "caf\u00e9"), ("हिन्दी", "हिन्दी"), ("x\u202eevil", "x-evil"), ("a\u200bb", "a-b"),
+     ("\u0301abc", "abc"), ("Ωmega/../ω", "Ωmega-.-ω"), ("日" * 70, "日" * 42), ("𝐀" * 40, "𝐀" * 32)],
 )
 def test_safe_name_examples(name, expected):
     assert safe_name(name) == expected
+
+
+def test_unicode_letters_fall_back_to_ascii_where_the_file_system_cannot_name_them(monkeypatch):
+    monkeypatch.setattr(sys, "getfilesystemencoding", lambda: "ascii")
+    assert safe_name("日本語-run") == "run" and safe_name("café au lait") == "caf-au-lait"
+
+
+def test_a_unicode_run_name_names_a_real_folder(tmp_path):
+    path = create_run_dir(tmp_path, "日本語-run", datetime(2026, 1, 2, 3, 4, 5))
+    assert path.is_dir() and path.name == "2026-01-02_03-04-05_日本語-run"
+    assert len(create_run_dir(tmp_path, "𝐀" * 64).name.encode("utf-8")) < 255
 
 
 def test_create_run_dir_adds_a_suffix_when_the_name_is_taken(tmp_path):

@@ -1,0 +1,60 @@
+"""How long `load_config` takes to refuse (or read) the hostile configs of issue 11, and the memory it uses doing so.
+
+Run by hand, never in CI:
+
+    PYTHONPATH=. python benchmarks/hostile_yaml.py
+
+Writes each config into a temporary folder, loads it 5 times, and prints the fastest wall time, the peak of
+Python's traced memory (NumPy arrays included) and the first words of the sentence. The bounds are in
+`scratchrun/config/bounded_yaml.py`; the largest config that passes them (1 MB at most, 10,000 nodes) is here too.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+import tracemalloc
+from pathlib import Path
+
+from scratchrun.config.loader import load_config
+from scratchrun.errors import ConfigError
+
+
+def billion_laughs() -> str:
+    lines = ['a0: &a0 ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]']
+    lines += [f"a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * 9) + "]" for i in range(1, 9)]
+    return "\n".join(lines) + "\n"
+
+
+CONFIGS = {
+    "billion laughs (10^9 strings)": billion_laughs(),
+    "10,000-deep flow mapping": "{a: " * 10_000 + "1" + "}" * 10_000,
+    "50 MB of comments": "name: x\n" + ("#" * 99 + "\n") * 500_000,
+    "1 MB, 4,900 keys (passes the bounds)": "name: x\nnotes:\n" + "".join(f"  k{i}: {'v' * 190}\n" for i in range(4900)),
+    "configs/mnist.yaml": Path("configs/mnist.yaml").read_text(encoding="utf-8"),
+}
+
+
+def main() -> None:
+    print(f"{'config':<40} {'bytes':>11} {'fastest':>9} {'peak memory':>12}  outcome")
+    with tempfile.TemporaryDirectory() as folder:
+        for name, text in CONFIGS.items():
+            path = Path(folder) / "cfg.yaml"
+            path.write_text(text, encoding="utf-8")
+            times = []
+            for _ in range(5):
+                tracemalloc.start()
+                start = time.perf_counter()
+                try:
+                    load_config(path)
+                    outcome = "loaded"
+                except ConfigError as e:
+                    outcome = str(e).replace(str(path), "cfg.yaml")[:70]
+                times.append(time.perf_counter() - start)
+                peak = tracemalloc.get_traced_memory()[1]
+                tracemalloc.stop()
+            print(f"{name:<40} {path.stat().st_size:>11,} {min(times) * 1000:>7.1f}ms {peak / 1e6:>10.1f}MB  {outcome}")
+
+
+if __name__ == "__main__":
+    main()
