@@ -99,6 +99,19 @@ def before_training():
         raise typer.Exit(EXIT_SIGINT) from None
 
 
+def failures_sentence(count: int, noun: str, run_dir: Path) -> str:
+    """`2 run(s) failed, e.g. <folder>: <why>`: the first failure's own message (a bug, a dead worker, a full disk),
+    and where its traceback is when it has one."""
+    from scratchrun.records.reader import read_summary
+
+    try:
+        why = read_summary(run_dir).get("message") or "no message recorded"
+    except ScratchrunError as e:
+        why = str(e)
+    traceback = f"; its traceback is in {run_dir / 'error.txt'}" if (run_dir / "error.txt").is_file() else ""
+    return f"{count} {noun}(s) failed, e.g. {run_dir}: {why}{traceback}."
+
+
 def command_line() -> str:
     """The command as typed, arguments joined by spaces: `scratchrun train configs/mnist.yaml optimizer.lr=0.01`."""
     return " ".join(["scratchrun", *sys.argv[1:]])

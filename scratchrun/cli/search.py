@@ -42,6 +42,7 @@ def search(
     dry_run: DryRun = False,
 ) -> None:
     """Random search (chapter 6.5): sample every range, train briefly, score on the validation set, narrow, repeat."""
+    from scratchrun.cli.display.progress import DownloadBar
     from scratchrun.config.search import load_search
     from scratchrun.experiments.executors import check_executor
     from scratchrun.experiments.search import plan_search, run_search
@@ -56,7 +57,8 @@ def search(
             return
         outcome = run_search(plan, base_config, base, str(config), jobs=jobs, executor=executor, scheduler=scheduler,
                              resume=resume, final_test=final_test, max_failures=max_failures, runs_dir=runs_dir,
-                             data_dir=data_dir, observer=observer, command=common.command_line())
+                             data_dir=data_dir, observer=observer, command=common.command_line(),
+                             reporter=DownloadBar(console))
     except Interrupted as e:
         observer.close()
         common.say("interrupted:", "yellow", f"{e}; finish it with: scratchrun search {config} --resume {e.folder}")
@@ -83,9 +85,10 @@ def search(
         out.print(f"final test (trained on {final['train_samples']} training + validation images, scored once): "
                   f"test_acc {final['test_acc']:.4f}, test_loss {final['test_loss']:.4f}", soft_wrap=True)
     out.print(str(outcome.folder), soft_wrap=True, markup=False)
-    if outcome.failed:  # the search went on without them, as it should; but a bug must not pass unseen
-        common.say("note:", "yellow", f"{len(outcome.failed)} trial(s) failed with an internal error; see "
-                   f"{outcome.folder / outcome.failed[0]['run_dir'] / 'error.txt'}")
+    if outcome.failed:  # the search went on without them, as it should; but it must not look like a success
+        sentence = common.failures_sentence(len(outcome.failed), "trial", outcome.folder / outcome.failed[0]["run_dir"])
+        common.say("error:", "red", f"{sentence} The other trials and the tables are complete.")
+        raise typer.Exit(1)
 
 
 class _LiveSearch:

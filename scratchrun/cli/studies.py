@@ -32,6 +32,7 @@ from scratchrun.cli.common import (
     command_line,
     console,
     fail,
+    failures_sentence,
     out,
     say,
 )
@@ -79,6 +80,7 @@ def study_command(name: str, own: list[inspect.Parameter], help_text: str) -> Ca
 
 def run_study_command(define: Callable, options: StudyOptions) -> None:
     """What every study command does once its options are parsed: `define()` the study, then run or plan it."""
+    from scratchrun.cli.display.progress import DownloadBar
     from scratchrun.cli.display.study import LiveStudy, print_dry_run, print_summary
     from scratchrun.experiments.study import plan_study, run_study
 
@@ -91,7 +93,8 @@ def run_study_command(define: Callable, options: StudyOptions) -> None:
             return
         outcome = run_study(definition, seeds=options.seeds, jobs=options.jobs, runs_dir=options.runs_dir,
                             data_dir=options.data_dir, resume=options.resume, executor=options.executor,
-                            scheduler=options.scheduler, observer=observer, command=command_line())
+                            scheduler=options.scheduler, observer=observer, command=command_line(),
+                            reporter=DownloadBar(console))
     except Interrupted as e:
         observer.close()
         say("interrupted:", "yellow", str(e))
@@ -108,9 +111,9 @@ def run_study_command(define: Callable, options: StudyOptions) -> None:
         console.print(note, markup=False, highlight=False)
     print_summary(out, outcome.kind, len(outcome.specs), outcome.summary)
     out.print(str(outcome.folder), soft_wrap=True, markup=False)
-    if outcome.failed:  # a bug, not a result: recorded with the others, but the study must not look like a success
-        say("error:", "red", f"{len(outcome.failed)} run(s) failed with an internal error, e.g. "
-            f"{Path(outcome.failed[0].run_dir) / 'error.txt'}; the other runs and the tables are complete.")
+    if outcome.failed:  # not a result: recorded with the others, but the study must not look like a success
+        sentence = failures_sentence(len(outcome.failed), "run", Path(outcome.failed[0].run_dir))
+        say("error:", "red", f"{sentence} The other runs and the tables are complete.")
         raise typer.Exit(1)
 
 

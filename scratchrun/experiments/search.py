@@ -77,6 +77,7 @@ def run_search(
     data_dir: Path | None = None,
     observer: SearchObserver | None = None,
     command: str | None = None,
+    reporter=None,
 ) -> SearchOutcome:
     """Run (or resume) the search `plan` over `base` into `runs_dir/<time>_search-<name>/`, and write its tables.
 
@@ -105,7 +106,7 @@ def run_search(
             held.callback(lock_folder(resume).release)  # before its journal is read: one writer at a time
         check_data_dir(data_dir)
         if executor == "local" or final_test:
-            preload(base_config.data.dataset, data_dir)  # fetch (or fail) before any folder exists
+            preload(base_config.data.dataset, data_dir, reporter)  # fetch (or fail) before any folder exists
         folder = resume if resume is not None else create_run_dir(runs_dir, f"search-{base_config.name}")
         if resume is None:
             try:

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import yaml
 
+from scratchrun.config.bounded_yaml import parse_bounded
 from scratchrun.errors import ConfigError
 
 SEARCH_YAML = "search.yaml"
@@ -30,7 +31,7 @@ def check_resumable(folder: Path, saved: dict) -> None:
     if not path.is_file():
         raise ConfigError(f"--resume {folder}: there is no search.yaml in it; give a folder made by scratchrun search.")
     try:
-        before = yaml.safe_load(path.read_text(encoding="utf-8"))
+        before, _ = parse_bounded(path.read_text(encoding="utf-8"), str(path))
     except yaml.YAMLError as e:
         raise ConfigError(f"--resume {folder}: search.yaml cannot be read ({e}).") from None
     if before != saved:

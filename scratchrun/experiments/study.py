@@ -124,8 +124,11 @@ def run_study(
     scheduler: str | None = None,
     observer: StudyObserver | None = None,
     command: str | None = None,
+    reporter=None,
 ) -> StudyOutcome:
     """Train a study into `runs_dir/<time>_<kind>/` (or finish the one in `resume`) and write its tables and figures.
+
+    `reporter` (a data.fetch.FetchReporter) sees the dataset being fetched, or its damaged cache being rebuilt.
 
     Every run's result is in the outcome, failed ones included. Ctrl-C writes the tables and figures of what
     finished, then raises `Interrupted` naming the folder to resume. The study folder is locked while this
@@ -149,7 +152,7 @@ def run_study(
         check_data_dir(data_dir)
         if scheduler is None:  # a remote cluster's workers read their own copy of the data
             for dataset in sorted({spec.config.data.dataset for spec in plan.specs}):  # fetch (or fail) before any folder
-                preload(dataset, data_dir)
+                preload(dataset, data_dir, reporter)
         folder = resume if resume is not None else create_run_dir(runs_dir, definition.kind)
         if resume is None:
             try:

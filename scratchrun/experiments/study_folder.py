@@ -8,6 +8,7 @@ from pathlib import Path
 
 import yaml
 
+from scratchrun.config.bounded_yaml import parse_bounded
 from scratchrun.experiments.executors.local import RunResult
 from scratchrun.experiments.specs import RunSpec, Variant
 from scratchrun.records.index import read_run
@@ -94,7 +95,7 @@ def read_study(folder: Path) -> tuple[str, dict, list[Variant], list[int]]:
 
     path = folder / "study.yaml"
     try:
-        study = yaml.safe_load(path.read_text(encoding="utf-8"))
+        study, _ = parse_bounded(path.read_text(encoding="utf-8"), str(path))
         variants = [Variant(v["name"], tuple(v["set"].items())) for v in study["variants"]]
         return study["study"], study["base"], variants, [int(s) for s in study["seeds"]]
     except (OSError, yaml.YAMLError, KeyError, TypeError, AttributeError) as e:

@@ -17,6 +17,7 @@ from typing import Any
 
 import yaml
 
+from scratchrun.config.bounded_yaml import parse_bounded
 from scratchrun.errors import ConfigError, ScratchrunError
 from scratchrun.records.host import host_name, process_gone
 from scratchrun.records.reader import missing_parts, read_summary
@@ -28,7 +29,6 @@ KNOWN_STATUSES = ("running", "completed", "diverged", "interrupted", "failed", "
                   "unreadable")  # writer.STATUSES + ours
 _LISTED = 10  # names shown in an error before "and N more"
 _STAMP = re.compile(r"(\d{4}-\d\d-\d\d_\d\d-\d\d-\d\d)_(.+)")
-_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # still the safe loader, in C: YAML parsing dominates listing
 
 
 @dataclass(frozen=True)
@@ -100,10 +100,11 @@ def read_run(path: Path, group: str | None = None, now: float | None = None) -> 
 def _read_config(path: Path) -> tuple[dict[str, Any], str | None]:
     """The flat config and, when it cannot be read, why (the config is then empty)."""
     try:
-        return flatten(yaml.load(path.read_text(encoding="utf-8"), Loader=_LOADER) or {}), None
+        data, _ = parse_bounded(path.read_text(encoding="utf-8"), str(path))  # a hand-made bomb is refused, not expanded
+        return flatten(data or {}), None
     except FileNotFoundError:
         return {}, None
-    except (OSError, ValueError, yaml.YAMLError, AttributeError) as e:  # AttributeError: YAML that is not a mapping
+    except (OSError, ValueError, yaml.YAMLError, AttributeError, ScratchrunError) as e:  # AttributeError: not a mapping
         return {}, f"config.yaml: {type(e).__name__}: {e}"
 
 

@@ -13,6 +13,7 @@ from typing import Any
 
 import yaml
 
+from scratchrun.config.bounded_yaml import parse_bounded
 from scratchrun.errors import ConfigError
 from scratchrun.records.index import Entry, GroupInfo, RunInfo, runs_of, status_counts, strip_stamp
 
@@ -91,7 +92,7 @@ def parse_where(items: Sequence[str], valid: Iterable[str]) -> list[tuple[str, A
             problem = "is malformed: write KEY=VALUE" if not sep or not key else f"names an unknown key `{key}`"
             raise ConfigError(f"--where `{item}` {problem}; keys: {', '.join(valid)}.")
         try:
-            filters.append((key, yaml.safe_load(text) if text.strip() else None))
+            filters.append((key, parse_bounded(text, f"--where `{item}`")[0] if text.strip() else None))
         except yaml.YAMLError:
             raise ConfigError(f"--where `{item}`: the value is not valid YAML.") from None
     return filters
