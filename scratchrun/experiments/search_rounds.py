@@ -60,7 +60,7 @@ class SearchRun:
     provenance: Provenance | None = None  # the command and git state the search was started from, for every trial
 
     def __post_init__(self) -> None:
-        self.journal = read_journal(self.folder) if self.folder is not None else {}
+        self.journal = without_incomplete(self.folder, read_journal(self.folder)) if self.folder is not None else {}
         if self.journal and not self.read_only:  # rewritten whole: a line cut short by a crash must not swallow the next
             lines = [json.dumps({**row, "stop_epochs": stop}) for (_, stop), row in self.journal.items()]
             (self.folder / JOURNAL).write_text("".join(line + "\n" for line in lines), encoding="utf-8")
@@ -202,3 +202,18 @@ def read_journal(folder: Path) -> dict[tuple[int, int | None], dict]:
             row["run_dir"] = f"trial-{row['trial']:03d}"  # never a path taken from the file: it stays in the search
             entries[(row["trial"], stop)] = row
     return entries
+
+
+def without_incomplete(folder: Path, journal: dict[tuple[int, int | None], dict]) -> dict[tuple[int, int | None], dict]:
+    """The journal less each trial's latest completed run whose folder is no longer whole (a file lost or cut short
+    after it finished): that run is trained again, as a study's --resume does. Earlier rungs stand as decided."""
+    from scratchrun.records.index import read_run
+
+    latest: dict[int, tuple[int, int | None]] = {}
+    for trial, stop in journal:  # a trial's folder holds its latest run: the full budget (None) after any rung
+        if trial not in latest or stop is None or (latest[trial][1] is not None and stop > latest[trial][1]):
+            latest[trial] = (trial, stop)
+    broken = {key for key in latest.values() if journal[key]["status"] == "completed"
+              and read_run(folder / journal[key]["run_dir"]).status != "completed"}
+    return {key: row for key, row in journal.items() if key not in broken}
+

@@ -337,3 +337,16 @@ def test_a_failed_trial_does_not_stop_the_search_but_is_reported_and_exits_1(tin
     output = " ".join(result.output.split())
     assert "trial(s) failed, e.g." in output and "RuntimeError: boom" in output and "error.txt" in output
     assert (folder / "search.json").is_file() and "Traceback" not in result.output
+
+
+def test_resume_trains_again_a_finished_trial_whose_folder_is_no_longer_whole(tiny, tmp_path):
+    config = write_config(tmp_path, SEARCH.replace("rounds: 3", "rounds: 1"))
+    assert invoke("search", config, "--runs-dir", tmp_path / "runs", "--jobs", "1").exit_code == 0
+    (folder,) = (tmp_path / "runs").iterdir()
+    complete = read_csv(folder / "trials.csv")
+    (folder / "trial-001" / "model.npz").unlink()  # lost after the trial finished: the record no longer holds up
+    result = invoke("search", config, "--resume", folder, "--runs-dir", tmp_path / "runs", "--jobs", "1")
+    assert result.exit_code == 0, result.output
+    assert f"{len(complete) - 1} finished trial run(s) kept" in " ".join(result.output.split())
+    assert (folder / "trial-001" / "model.npz").is_file()  # trained again, whole
+    assert without_seconds(read_csv(folder / "trials.csv")) == without_seconds(complete)
