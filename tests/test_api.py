@@ -98,6 +98,12 @@ def test_study_options_are_checked_before_anything_is_written(tiny, tmp_path):
         scratchrun.compare_optimizers(overrides=STUDY_OVERRIDES, optimizers=["sgd", "adamw"], runs_dir=tmp_path / "runs")
     with pytest.raises(ConfigError, match="Study `nope` is not allowed"):
         scratchrun.study("nope", runs_dir=tmp_path / "runs")
+    with pytest.raises(ConfigError, match="--seeds 0 is not allowed"):
+        scratchrun.compare_optimizers(overrides=STUDY_OVERRIDES, seeds=0, runs_dir=tmp_path / "runs")
+    with pytest.raises(ConfigError, match="--scales 0 is not allowed"):
+        scratchrun.bn_study(overrides=STUDY_OVERRIDES, scales=0, runs_dir=tmp_path / "runs")
+    with pytest.raises(ConfigError, match="lists no values"):
+        scratchrun.sweep({"data": {"dataset": "tiny"}}, {"optimizer.name": []}, runs_dir=tmp_path / "runs")
     with pytest.raises(ScratchrunError, match="--executor `spark` is not allowed"):
         scratchrun.bn_study(overrides=STUDY_OVERRIDES, scales=1, executor="spark", runs_dir=tmp_path / "runs")
     assert not (tmp_path / "runs").exists()

@@ -132,3 +132,24 @@ search:
         reference = list(csv.DictReader(f))
     strip = lambda rows: [{k: v for k, v in r.items() if k != "seconds"} for r in rows]
     assert strip(trials) == strip(reference)  # and the resumed search is the one an uninterrupted run gives
+
+
+def test_sigterm_stops_a_study_writes_its_tables_and_exits_143(mnist_dir, tmp_path):
+    """A study stopped by SIGTERM (a scheduler's, a container's) is recorded like Ctrl-C: tables written, resumable."""
+    command = [sys.executable, "-m", "scratchrun", "compare-optimizers", "--optimizers", "sgd,adam",
+               "data.train_size=2000", "train.iterations=100000", "--jobs", "1", "--runs-dir", str(tmp_path / "runs")]
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "COLUMNS": "200"})
+    deadline = time.monotonic() + 60
+    while not any(steps.read_text().count("\n") > 20 for steps in (tmp_path / "runs").glob("*/*/steps.csv")):
+        assert proc.poll() is None and time.monotonic() < deadline, "the study never trained"
+        time.sleep(0.1)
+    proc.send_signal(signal.SIGTERM)
+    _, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 143, stderr
+    assert "interrupted:" in stderr and "--resume" in stderr and "Traceback" not in stderr
+    (folder,) = (tmp_path / "runs").iterdir()
+    with open(folder / "results.csv", newline="") as f:
+        statuses = [row["status"] for row in csv.DictReader(f)]
+    assert statuses == ["interrupted", "interrupted"]  # the first run stopped; the second never started
+    assert json.loads((folder / "sgd-seed0" / "summary.json").read_text())["status"] == "interrupted"

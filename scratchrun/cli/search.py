@@ -81,7 +81,7 @@ def search(
     else:
         console.print(f"[yellow]no trial completed[/] ({outcome.counts}); see trials.csv")
     final = outcome.final_test
-    if final is not None:
+    if final is not None and final["test_acc"] is not None:
         out.print(f"final test (trained on {final['train_samples']} training + validation images, scored once): "
                   f"test_acc {final['test_acc']:.4f}, test_loss {final['test_loss']:.4f}", soft_wrap=True)
     out.print(str(outcome.folder), soft_wrap=True, markup=False)
@@ -89,6 +89,10 @@ def search(
         sentence = common.failures_sentence(len(outcome.failed), "trial", outcome.folder / outcome.failed[0]["run_dir"])
         common.say("error:", "red", f"{sentence} The other trials and the tables are complete.")
         raise typer.Exit(1)
+    if final is not None and final["test_acc"] is None:  # it diverged or failed: the test set was not scored
+        common.say("error:", "red", f"the final run ended {final['status']}, so the test set was not scored; see "
+                   f"{outcome.folder / final['run_dir']}.")
+        raise typer.Exit(common.EXIT_DIVERGED if final["status"] == "diverged" else 1)
 
 
 class _LiveSearch:

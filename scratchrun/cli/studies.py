@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import signal
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,7 +17,6 @@ from typing import Annotated, Any
 import typer
 
 from scratchrun.cli.common import (
-    EXIT_SIGINT,
     PANEL_STUDIES,
     DataDir,
     DryRun,
@@ -33,6 +33,8 @@ from scratchrun.cli.common import (
     console,
     fail,
     failures_sentence,
+    interrupt_exit_code,
+    on_sigterm,
     out,
     say,
 )
@@ -85,6 +87,7 @@ def run_study_command(define: Callable, options: StudyOptions) -> None:
     from scratchrun.experiments.study import plan_study, run_study
 
     observer = LiveStudy(console)
+    previous = signal.signal(signal.SIGTERM, on_sigterm)  # SIGTERM stops it like Ctrl-C: tables written, resumable
     try:
         definition = define()
         if options.dry_run:
@@ -98,14 +101,16 @@ def run_study_command(define: Callable, options: StudyOptions) -> None:
     except Interrupted as e:
         observer.close()
         say("interrupted:", "yellow", str(e))
-        raise typer.Exit(EXIT_SIGINT) from None
+        raise typer.Exit(interrupt_exit_code()) from None
     except ScratchrunError as e:
         observer.close()
         fail(e)
     except KeyboardInterrupt:  # while the data loaded, before any run folder was made
         observer.close()
         console.print("[yellow]interrupted[/] before the study started; no study folder was made.")
-        raise typer.Exit(EXIT_SIGINT) from None
+        raise typer.Exit(interrupt_exit_code()) from None
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     observer.close()
     for note in outcome.notes:
         console.print(note, markup=False, highlight=False)

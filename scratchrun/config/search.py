@@ -148,7 +148,9 @@ def load_search(config: Path, overrides: Sequence[str], trials: int | None) -> t
     for override in searched:
         set_dotted(raw, *parse_override(override))
     plan = parse_search(raw["search"], str(config) + (" with overrides" if searched else ""))
-    plan = replace(plan, trials=trials or plan.trials)
+    if trials is not None and (isinstance(trials, bool) or not isinstance(trials, int) or trials < 1):
+        raise ConfigError(f"--trials {trials!r} is not allowed; allowed: an integer >= 1 (trials per round).")
+    plan = replace(plan, trials=trials if trials is not None else plan.trials)
     base = to_dict(base_config)
     if plan.prune is not None:
         varied = {dim.key for dim in plan.space}

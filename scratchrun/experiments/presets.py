@@ -67,6 +67,8 @@ def sweep(config: Path | str | Mapping, axes: Sequence[str] | Mapping[str, Seque
     base = base_config(config, (), {})
     parsed = [(key, list(values)) for key, values in axes.items()] if isinstance(axes, Mapping) \
         else [parse_axis(axis) for axis in axes]
+    if empty := [key for key, values in parsed if not values]:
+        raise ConfigError(f"Sweep axis `{empty[0]}` lists no values; allowed: one or more values to try.")
     return StudyDefinition(f"sweep-{base['name']}", base, tuple(grid(parsed)))
 
 
@@ -120,6 +122,8 @@ def batch_norm(base: dict, scales: int = 16) -> StudyDefinition:
     """6.3.2: with and without batch norm at each initial weight scale: where does the plain net stop learning?"""
     import numpy as np
 
+    if isinstance(scales, bool) or not isinstance(scales, int) or scales < 1:
+        raise ConfigError(f"--scales {scales!r} is not allowed; allowed: an integer >= 1.")
     stds = [float(f"{s:.3g}") for s in np.logspace(0, -4, scales)]
     variants = tuple(
         Variant(f"{'bn' if bn else 'plain'}-{std:g}", (("model.init", "std"), ("model.init_std", std), ("model.batch_norm", bn)))

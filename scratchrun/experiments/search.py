@@ -7,7 +7,7 @@ that goes away, write them too and raise their own error.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -128,8 +128,12 @@ def run_search(
             write_search_tables(run, None, None, command)
             raise
         best_config = run.best_config()
-        final = retrain_best(run, best_config, data_dir, observer) if final_test and best_config is not None else None
+        final = None
+        if final_test and best_config is not None:  # the test set is scored once: a resumed search keeps its score
+            final = earlier_final_test(folder, best_config) or retrain_best(run, best_config, data_dir, observer)
         write_search_tables(run, best_config, final, command)
+        if final is not None and final["status"] == "interrupted":
+            raise Interrupted(f"{_outcome(run, best_config, None).counts}; the final run was interrupted", folder)
         return _outcome(run, best_config, final)
 
 
@@ -167,6 +171,24 @@ def retrain_best(run, best_config: Config, data_dir: Path | None, observer: Sear
     final = outcome.summary.get("final") or {}
     return {"run_dir": outcome.run_dir.name, "status": outcome.status, "train_samples": outcome.summary.get("train_samples"),
             "test_acc": final.get("test_acc"), "test_loss": final.get("test_loss")}
+
+
+def earlier_final_test(folder: Path, best_config: Config) -> dict | None:
+    """The final test a resumed search already ran for this same best config, if its run is whole: never a second
+    look at the test set."""
+    from scratchrun.config.loader import load_config
+    from scratchrun.experiments.search_folder import read_search_json
+    from scratchrun.records.index import read_run
+
+    final = (read_search_json(folder) or {}).get("final_test")
+    if not isinstance(final, dict) or final.get("status") != "completed" or not isinstance(final.get("run_dir"), str):
+        return None
+    run_dir = folder / Path(final["run_dir"]).name  # never a path taken from the file: it stays in the search
+    if read_run(run_dir).status != "completed":
+        return None
+    trained = load_config(run_dir / "config.yaml")
+    expected = replace(best_config, name="final", data=replace(best_config.data, train_on_val=True))
+    return final if trained == expected else None
 
 
 def _outcome(run, best_config: Config | None, final: dict | None) -> SearchOutcome:

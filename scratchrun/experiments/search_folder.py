@@ -32,7 +32,7 @@ def check_resumable(folder: Path, saved: dict) -> None:
         raise ConfigError(f"--resume {folder}: there is no search.yaml in it; give a folder made by scratchrun search.")
     try:
         before, _ = parse_bounded(path.read_text(encoding="utf-8"), str(path))
-    except yaml.YAMLError as e:
+    except (OSError, ValueError, yaml.YAMLError) as e:  # ValueError: not UTF-8 too
         raise ConfigError(f"--resume {folder}: search.yaml cannot be read ({e}).") from None
     if before != saved:
         old = yaml.safe_dump(before, sort_keys=False).splitlines()
@@ -44,7 +44,16 @@ def check_resumable(folder: Path, saved: dict) -> None:
 
 
 def write_search_tables(run, best_config, final: dict | None, command: str) -> None:
-    """trials.csv, ranges.csv, search.json, best.yaml and the figures, from whatever has finished."""
+    """trials.csv, ranges.csv, search.json, best.yaml and the figures, from whatever has finished; a write that fails
+    is one sentence (the trials stay in the journal, and --resume writes the tables again)."""
+    from scratchrun.records.files import folder_writes
+
+    with folder_writes(run.folder, f"the trials are recorded in its journal.jsonl; --resume {run.folder} writes the "
+                                   "tables again."):
+        _write_search_tables(run, best_config, final, command)
+
+
+def _write_search_tables(run, best_config, final: dict | None, command: str) -> None:
     from scratchrun.config.loader import dump_yaml
     from scratchrun.experiments.sampling import best_trials
     from scratchrun.plots.study import search_figure, top_figure
@@ -76,3 +85,15 @@ def count_statuses(rows: Iterable[dict]) -> dict[str, int]:
     for row in rows:
         statuses[row["status"]] = statuses.get(row["status"], 0) + 1
     return statuses
+
+
+def read_search_json(folder: Path) -> dict | None:
+    """search.json as written by `write_search_tables`; None when it is missing or not one."""
+    import json
+
+    try:
+        data = json.loads((folder / "search.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 import shutil
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -31,8 +32,9 @@ from scratchrun.experiments.sampling import (
     trial_seed,
 )
 from scratchrun.experiments.specs import RunSpec
+from scratchrun.records.files import folder_writes
 from scratchrun.records.provenance import Provenance
-from scratchrun.records.writer import update_summary
+from scratchrun.records.writer import update_summary, write_text_atomic
 
 JOURNAL = "journal.jsonl"
 FAILURES = ("diverged", "failed")
@@ -63,7 +65,7 @@ class SearchRun:
         self.journal = without_incomplete(self.folder, read_journal(self.folder)) if self.folder is not None else {}
         if self.journal and not self.read_only:  # rewritten whole: a line cut short by a crash must not swallow the next
             lines = [json.dumps({**row, "stop_epochs": stop}) for (_, stop), row in self.journal.items()]
-            (self.folder / JOURNAL).write_text("".join(line + "\n" for line in lines), encoding="utf-8")
+            write_text_atomic(self.folder / JOURNAL, "".join(line + "\n" for line in lines), newline="")
         epochs = self.base.get("train", {}).get("epochs")
         self.rungs = rung_epochs(epochs, self.plan.prune) if self.plan.prune else [None]
 
@@ -129,7 +131,7 @@ class SearchRun:
         def finished(result: RunResult) -> None:
             row = self._row(result, round_number, values[result.index])
             self._record(row)
-            if result.status != "interrupted":
+            if result.status not in ("interrupted", "failed"):  # both are trained again by --resume
                 self._append_journal(row, stop)
             failures = sum(r["status"] in FAILURES for r in self.rows.values())
             if self.max_failures is not None and failures >= self.max_failures:
@@ -155,8 +157,12 @@ class SearchRun:
             self.display.finish(self.rows[row["trial"]])
 
     def _append_journal(self, row: dict, stop: int | None) -> None:
-        with open(self.folder / JOURNAL, "a", encoding="utf-8") as journal:
+        """One whole line, on disk before the trial counts as finished (a cut line is ignored on resume)."""
+        with folder_writes(self.folder, f"the trial's run is in {self.folder / row['run_dir']}; --resume trains it "
+                                        "again."), open(self.folder / JOURNAL, "a", encoding="utf-8") as journal:
             journal.write(json.dumps({**row, "stop_epochs": stop}) + "\n")
+            journal.flush()
+            os.fsync(journal.fileno())
         self.journal[(row["trial"], stop)] = row
 
     def _prune(self, trial: int, epochs: int) -> None:
@@ -206,7 +212,8 @@ def read_journal(folder: Path) -> dict[tuple[int, int | None], dict]:
 
 def without_incomplete(folder: Path, journal: dict[tuple[int, int | None], dict]) -> dict[tuple[int, int | None], dict]:
     """The journal less each trial's latest completed run whose folder is no longer whole (a file lost or cut short
-    after it finished): that run is trained again, as a study's --resume does. Earlier rungs stand as decided."""
+    after it finished) and less failed runs: those are trained again, as a study's --resume does. Earlier rungs
+    stand as decided."""
     from scratchrun.records.index import read_run
 
     latest: dict[int, tuple[int, int | None]] = {}
@@ -215,5 +222,6 @@ def without_incomplete(folder: Path, journal: dict[tuple[int, int | None], dict]
             latest[trial] = (trial, stop)
     broken = {key for key in latest.values() if journal[key]["status"] == "completed"
               and read_run(folder / journal[key]["run_dir"]).status != "completed"}
-    return {key: row for key, row in journal.items() if key not in broken}
+    failed = {key for key, row in journal.items() if row["status"] == "failed"}  # journals from before: tried again
+    return {key: row for key, row in journal.items() if key not in broken | failed}
 

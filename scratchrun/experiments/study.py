@@ -91,6 +91,10 @@ def plan_study(definition: StudyDefinition, seeds: int = 1, jobs: int = 0, resum
     """
     from scratchrun.config.loader import config_from_dict
     from scratchrun.experiments.specs import expand
+
+    for name, value, low in (("--seeds", seeds, 1), ("--jobs", jobs, 0)):  # the CLI checks these too; the API may not
+        if isinstance(value, bool) or not isinstance(value, int) or value < low:
+            raise ConfigError(f"{name} {value!r} is not allowed; allowed: an integer >= {low}.")
     from scratchrun.experiments.study_folder import finished_results, read_study
     from scratchrun.training.footprint import check_fits
 
@@ -169,6 +173,7 @@ def _train(definition: StudyDefinition, plan: StudyPlan, data_dir: Path | None, 
     """Train what the plan has still to do into its folder, then write the tables, figures and README."""
     from scratchrun.experiments.executors import run_all
     from scratchrun.experiments.study_folder import write_readme, write_results
+    from scratchrun.records.files import folder_writes
     from scratchrun.records.writer import safe_name
 
     folder = plan.folder
@@ -186,15 +191,17 @@ def _train(definition: StudyDefinition, plan: StudyPlan, data_dir: Path | None, 
         results = [*plan.kept.values(), *run_all(plan.todo, folder, data_dir, plan.workers, finished, on_progress,
                                                  executor=executor, scheduler=scheduler)]
     except KeyboardInterrupt:
-        write_results(folder, plan.specs, done)
-        completed = [r for r in done if r.status == "completed"]
-        if definition.figures is not None and completed:
-            definition.figures(folder, completed)
+        with folder_writes(folder, f"the runs themselves are recorded in {folder}; --resume {folder} writes it again."):
+            write_results(folder, plan.specs, done)
+            completed = [r for r in done if r.status == "completed"]
+            if definition.figures is not None and completed:
+                definition.figures(folder, completed)
         raise Interrupted(f"{len(done)} of {len(plan.specs)} runs finished; results so far in {folder}; finish it "
                           f"with --resume {folder}", folder) from None
-    summary = write_results(folder, plan.specs, results)
-    notes = (definition.figures(folder, results) or []) if definition.figures is not None else []
-    write_readme(folder, definition.kind, command or f"scratchrun {definition.kind}", summary, len(plan.specs))
+    with folder_writes(folder, f"the runs themselves are recorded in {folder}; --resume {folder} writes it again."):
+        summary = write_results(folder, plan.specs, results)
+        notes = (definition.figures(folder, results) or []) if definition.figures is not None else []
+        write_readme(folder, definition.kind, command or f"scratchrun {definition.kind}", summary, len(plan.specs))
     return StudyOutcome(definition.kind, folder, plan.specs, sorted(results, key=lambda r: r.index), summary, notes)
 
 

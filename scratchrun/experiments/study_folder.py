@@ -96,9 +96,11 @@ def read_study(folder: Path) -> tuple[str, dict, list[Variant], list[int]]:
     path = folder / "study.yaml"
     try:
         study, _ = parse_bounded(path.read_text(encoding="utf-8"), str(path))
-        variants = [Variant(v["name"], tuple(v["set"].items())) for v in study["variants"]]
+        variants = [Variant(str(v["name"]), tuple(v["set"].items())) for v in study["variants"]]
+        if not isinstance(study["base"], dict) or not isinstance(study["study"], str):
+            raise TypeError("its study is not a name, or its base is not a mapping of config keys")
         return study["study"], study["base"], variants, [int(s) for s in study["seeds"]]
-    except (OSError, yaml.YAMLError, KeyError, TypeError, AttributeError) as e:
+    except (OSError, ValueError, yaml.YAMLError, KeyError, TypeError, AttributeError) as e:  # ValueError: not UTF-8 too
         raise ConfigError(f"{path} is not a study this version can resume ({type(e).__name__}: {e}); "
                           "give the folder a study command wrote.") from None
 

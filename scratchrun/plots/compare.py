@@ -14,7 +14,7 @@ def compare_figure(path: Path, chosen: list, labels: list[str]) -> list[str]:
 
     Returns the labels of the runs left out because they have no readable steps.csv or metrics.csv.
     """
-    from scratchrun.plots.figure import subplots
+    from scratchrun.plots.figure import save, subplots
     from scratchrun.plots.run import smooth
     from scratchrun.records.reader import metric_values, read_metrics, read_steps
 
@@ -51,5 +51,5 @@ def compare_figure(path: Path, chosen: list, labels: list[str]) -> list[str]:
         ax.grid(alpha=0.3)
     if ax_loss.lines:
         ax_loss.legend(loc="best", fontsize=8)
-    fig.savefig(path, dpi=110)
+    save(fig, path, dpi=110)
     return left_out

@@ -6,6 +6,7 @@ closing; matplotlib is imported on the first figure only, so `scratchrun --help`
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 
@@ -16,3 +17,11 @@ def subplots(nrows: int = 1, ncols: int = 1, *, figsize: tuple[float, float] | N
 
     fig = Figure(figsize=figsize, layout="constrained" if constrained_layout else None)
     return fig, fig.subplots(nrows, ncols, **kwargs)
+
+
+def save(fig, path: Path, dpi: int = 110) -> None:
+    """Write a figure atomically (a temporary name, fsync, rename): a crash or a full disk never leaves half a PNG."""
+    from scratchrun.records.files import write_atomic
+
+    write_atomic(path, lambda f: fig.savefig(f, format=path.suffix.lstrip(".") or "png", dpi=dpi))
+

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from scratchrun.plots.figure import subplots
+from scratchrun.plots.figure import save, subplots
 from scratchrun.plots.run import smooth
 from scratchrun.records.reader import metric_values, read_metrics, read_steps
 
@@ -46,7 +46,7 @@ def loss_figure(path: Path, results: Sequence, title: str, window: int = 20) -> 
     ax.set(xlabel="update", ylabel=f"minibatch loss (moving average of {window})", title=title, yscale="log")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
-    fig.savefig(path, dpi=110)
+    save(fig, path, dpi=110)
 
 
 def metric_figure(path: Path, results: Sequence, metric: str, title: str, ylabel: str) -> None:
@@ -61,7 +61,7 @@ def metric_figure(path: Path, results: Sequence, metric: str, title: str, ylabel
     ax.set(xlabel="update", ylabel=ylabel, title=title)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
-    fig.savefig(path, dpi=110)
+    save(fig, path, dpi=110)
 
 
 def toy_paths(path: Path, optimizers: dict[str, object], start=(-7.0, 2.0), steps: int = 30) -> None:
@@ -85,7 +85,7 @@ def toy_paths(path: Path, optimizers: dict[str, object], start=(-7.0, 2.0), step
     for ax in list(axes.flat)[n:]:
         ax.axis("off")
     fig.suptitle(f"{steps} updates on f(x, y) = x²/20 + y² from {start}")
-    fig.savefig(path, dpi=110)
+    save(fig, path, dpi=110)
 
 
 def panels_figure(path: Path, results: Sequence, groups: list[tuple[str, list[tuple[str, str]]]], metric_styles,
@@ -119,7 +119,7 @@ def panels_figure(path: Path, results: Sequence, groups: list[tuple[str, list[tu
     for ax in axes[:, 0]:
         ax.set_ylabel(ylabel)
     fig.suptitle(title)
-    fig.savefig(path, dpi=110)
+    save(fig, path, dpi=110)
 
 
 def activation_histograms(path: Path, grid: list[tuple[str, list[np.ndarray]]]) -> None:
@@ -138,7 +138,7 @@ def activation_histograms(path: Path, grid: list[tuple[str, list[np.ndarray]]]) 
                 ax.set_title(f"layer {c + 1}", fontsize=8)
         axes[r, 0].set_ylabel(label, fontsize=7, rotation=0, ha="right", va="center")
     fig.suptitle("activations of 5 layers of 100 units for 1,000 Gaussian inputs")
-    fig.savefig(path, dpi=100)
+    save(fig, path, dpi=100)
 
 
 def gradient_figure(path: Path, norms: dict[str, list[float]], activation: str) -> None:
@@ -152,7 +152,7 @@ def gradient_figure(path: Path, norms: dict[str, list[float]], activation: str) 
            title=f"gradient size per layer before training ({activation})")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
-    fig.savefig(path, dpi=110)
+    save(fig, path, dpi=110)
 
 
 def search_figure(path: Path, rows: Sequence[dict], plan) -> None:
@@ -174,7 +174,7 @@ def search_figure(path: Path, rows: Sequence[dict], plan) -> None:
         ax.set(xlabel=dim.key, ylabel=plan.metric)
         ax.grid(alpha=0.3)
     axes[0][0].legend(fontsize=8)
-    fig.savefig(path, dpi=110)
+    save(fig, path, dpi=110)
 
 
 def top_figure(path: Path, folder: Path, best: Sequence[dict], metric: str) -> None:
@@ -195,4 +195,4 @@ def top_figure(path: Path, folder: Path, best: Sequence[dict], metric: str) -> N
     for ax in list(axes.flat)[len(best):]:
         ax.axis("off")
     fig.suptitle(f"the best {len(best)} trials: validation (solid) and training (dashed) accuracy per epoch")
-    fig.savefig(path, dpi=100)
+    save(fig, path, dpi=100)

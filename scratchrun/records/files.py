@@ -14,7 +14,7 @@ import io
 import json
 import os
 from collections.abc import Callable, Sequence
-from contextlib import suppress
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import BinaryIO
 
@@ -78,6 +78,18 @@ def write_csv(path: Path, rows: Sequence[dict], columns: Sequence[str]) -> None:
     for row in rows:
         writer.writerow({k: "" if row.get(k) is None else row[k] for k in columns})
     write_text_atomic(path, buffer.getvalue(), newline="")
+
+
+@contextmanager
+def folder_writes(folder: Path, what: str):
+    """A study's or a search's own files (tables, figures, journal): a write that fails becomes one sentence naming
+    the file, the cause and `what` was kept, instead of a traceback."""
+    from scratchrun.errors import RunDirError
+
+    try:
+        yield
+    except OSError as e:
+        raise RunDirError(f"{e.filename or folder} cannot be written ({cause(e)}); {what}") from None
 
 
 def cause(error: OSError) -> str:

@@ -46,17 +46,23 @@ class ProgressReporter:
     def __init__(self, index: int, send: Callable[[Event], None], interval: float = 0.25) -> None:
         self.index, self.send, self.interval = index, send, interval
         self.last = 0.0
+        self.unsent: Step | None = None  # the latest step, when the throttle held it back
 
     def on_train_start(self, total_iterations: int, per_epoch: int) -> None:
         self._send(RunStarted(self.index, total_iterations, per_epoch))
 
     def on_step(self, iteration: int, epoch: int, loss: float) -> None:
         now = self.clock()
+        self.unsent = Step(self.index, iteration, epoch, loss)
         if now - self.last >= self.interval:
             self.last = now
-            self._send(Step(self.index, iteration, epoch, loss))
+            self._send(self.unsent)
+            self.unsent = None
 
     def on_eval(self, row: dict) -> None:
+        if self.unsent is not None:  # the view shows the loss at this evaluation, not the last one let through
+            self._send(self.unsent)
+            self.unsent = None
         metrics = {key: value for key, value in row.items() if key not in ("iteration", "epoch")}
         self._send(Evaluated(self.index, row["iteration"], row["epoch"], metrics))
 

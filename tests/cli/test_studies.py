@@ -233,3 +233,37 @@ def test_a_run_that_fails_with_a_bug_is_recorded_and_the_study_exits_1(tiny, tmp
     assert (rows["sgd"]["status"], rows["adam"]["status"]) == ("failed", "completed")  # the other run still trained
     assert "RuntimeError: boom" in (folder / rows["sgd"]["run_dir"] / "error.txt").read_text()
     assert (folder / "summary.csv").is_file()
+
+
+def test_a_study_folder_file_that_cannot_be_written_is_one_sentence(tiny, tmp_path, monkeypatch):
+    """A full disk when the tables or figures are written: the runs are kept, the sentence says what to do."""
+    import errno
+
+    from scratchrun.experiments import study_folder
+
+    def full(path, rows, columns):
+        raise OSError(errno.ENOSPC, "No space left on device", str(path))
+
+    monkeypatch.setattr(study_folder, "write_csv", full)
+    config = tmp_path / "small.yaml"
+    config.write_text(SMALL)
+    result = runner.invoke(app, ["sweep", str(config), "optimizer.name=sgd,adam", "--jobs", "1",
+                                 "--runs-dir", str(tmp_path / "runs")])
+    output = " ".join(result.output.split())
+    assert result.exit_code == 1, result.output
+    assert "cannot be written (No space left on device, ENOSPC)" in output and "--resume" in output
+    assert "Traceback" not in result.output
+    (folder,) = (tmp_path / "runs").iterdir()
+    assert not (folder / "results.csv").exists() and (folder / "sgd-seed0" / "summary.json").is_file()
+
+
+def test_a_damaged_study_yaml_is_a_sentence_on_resume(tiny, tmp_path):
+    folder = tmp_path / "runs" / "2026-01-01_00-00-00_sweep-small"
+    folder.mkdir(parents=True)
+    (folder / "study.yaml").write_bytes(b"study: sweep-small\nbase: \xff\xfe\n")
+    config = tmp_path / "small.yaml"
+    config.write_text(SMALL)
+    result = runner.invoke(app, ["sweep", str(config), "optimizer.name=sgd", "--resume", str(folder)])
+    assert result.exit_code == 2 and "is not a study this version can resume" in " ".join(result.output.split())
+    assert "Traceback" not in result.output and sorted(p.name for p in folder.iterdir()) == [".lock", "study.yaml"] \
+        or sorted(p.name for p in folder.iterdir()) == ["study.yaml"]

@@ -30,6 +30,7 @@ def test_reporter_sends_start_evaluations_and_at_most_one_step_per_interval():
     assert 3 <= len(steps) <= 4 and len(sent) == len(steps) + 2
     assert all(event.index == 3 and event.epoch == 1 for event in steps)
     assert [s.iteration for s in steps] == sorted(s.iteration for s in steps) and steps[0] == Step(3, 3, 1, 1.0 / 3)
+    assert sent[-2] == Step(3, 10, 1, 0.1)  # the loss at the evaluation, though the throttle held that step back
 
 
 def test_reporter_survives_a_closed_channel():
