@@ -209,6 +209,24 @@ def test_final_test_retrains_on_train_plus_validation_and_scores_the_test_set_on
         assert json.loads((folder / t["run_dir"] / "summary.json").read_text())["final"]["test_acc"] is None
 
 
+
+def test_a_resumed_final_test_keeps_its_score_instead_of_scoring_the_test_set_again(tiny, tmp_path):
+    import json
+
+    config = write_config(tmp_path, SEARCH.replace("rounds: 3", "rounds: 1"))
+    assert invoke("search", config, "--runs-dir", tmp_path / "runs", "--jobs", "1", "--final-test").exit_code == 0
+    (folder,) = (tmp_path / "runs").iterdir()
+    first = json.loads((folder / "search.json").read_text())["final_test"]
+    result = invoke("search", config, "--resume", folder, "--runs-dir", tmp_path / "runs", "--jobs", "1", "--final-test")
+    assert result.exit_code == 0, result.output
+    assert json.loads((folder / "search.json").read_text())["final_test"] == first
+    assert sorted(p.name for p in folder.glob("final*")) == ["final"]  # no second final run, no second look
+    (folder / "final" / "model.npz").unlink()  # a final run no longer whole is not trusted: it is trained again
+    result = invoke("search", config, "--resume", folder, "--runs-dir", tmp_path / "runs", "--jobs", "1", "--final-test")
+    assert result.exit_code == 0, result.output
+    assert json.loads((folder / "search.json").read_text())["final_test"]["run_dir"] == "final-2"
+
+
 class Untouchable:
     """Stands in for the test arrays: any use at all fails the run."""
 
