@@ -54,6 +54,12 @@ class Run:
 
         return read_steps(self.folder)
 
+    def curves(self) -> Path:
+        """The run's curves.png, drawn from its records first if it has none (a study's runs leave it to this)."""
+        from scratchrun.plots.run import draw_curves
+
+        return draw_curves(self.folder)
+
 
 @dataclass(frozen=True)
 class Study:

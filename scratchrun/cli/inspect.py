@@ -58,8 +58,21 @@ def show(
         out.print(f"\nvalidation accuracy per evaluation ({len(evaluated)}):", markup=False)
         chart = line_chart([r["val_acc"] for r in evaluated], [r["epoch"] for r in evaluated], 60, 6, "epoch")
         out.print(chart, markup=False, soft_wrap=True)
-    curves = folder / "curves.png"
-    out.print(f"\ncurves: {curves}" + ("" if curves.is_file() else " (not written yet)"), markup=False, soft_wrap=True)
+    out.print(f"\ncurves: {_curves(folder, summary)}", markup=False, soft_wrap=True)
+
+
+def _curves(folder: Path, summary: dict) -> str:
+    """curves.png's path, drawn now if the run has finished without one (a study's runs leave it to their first `show`)."""
+    from scratchrun.plots.run import CURVES, draw_curves
+
+    if (folder / CURVES).is_file():
+        return str(folder / CURVES)
+    if summary.get("status") in (None, "running", "stale", "unreadable"):
+        return f"{folder / CURVES} (not written yet)"
+    try:
+        return f"{draw_curves(folder)} (drawn now)"
+    except (OSError, ScratchrunError) as e:
+        return f"{folder / CURVES} (cannot be drawn: {getattr(e, 'strerror', None) or e})"
 
 
 @app.command(rich_help_panel=PANEL_RUNS)

@@ -1,4 +1,9 @@
-"""Figures of a run: curves.png, drawn on a figure of its own (plots/figure.py), never through pyplot."""
+"""Figures of a run: curves.png, drawn on a figure of its own (plots/figure.py), never through pyplot.
+
+curves.png is derived from the run's records (steps.csv and metrics.csv), never a record itself: `scratchrun train`
+draws it as the run ends, while the runs of a study or search leave it to whoever opens them first (`draw_curves`),
+because drawing it costs more than a small run's training steps (issue 12).
+"""
 
 from __future__ import annotations
 
@@ -18,8 +23,14 @@ def smooth(values: np.ndarray, window: int) -> np.ndarray:
     return (cumsum[ends] - cumsum[starts]) / (ends - starts)
 
 
-def save_curves(path: Path, losses: list[float], history: list[dict], title: str) -> None:
-    """curves.png: minibatch loss (raw and smoothed) with evaluated losses, and accuracy per evaluation."""
+def save_curves(path, losses: list[float], history: list[dict], title: str) -> None:
+    """curves.png into `path` (a file name or an open binary file)."""
+    curves_figure(losses, history, title).savefig(path, format="png", dpi=110)
+
+
+def curves_figure(losses: list[float], history: list[dict], title: str):
+    """Minibatch loss (raw and smoothed) with evaluated losses, and accuracy per evaluation; a split that was not
+    scored at every evaluation (`train.track`) is drawn at the evaluations that scored it."""
     from scratchrun.plots.figure import subplots
 
     fig, (ax_loss, ax_acc) = subplots(1, 2, figsize=(11, 4.2), constrained_layout=True)
@@ -30,12 +41,12 @@ def save_curves(path: Path, losses: list[float], history: list[dict], title: str
         ax_loss.plot(steps[finite], loss_values[finite], color="0.8", lw=0.6, label="minibatch loss")
         window = max(1, len(losses) // 50)
         ax_loss.plot(steps[finite], smooth(loss_values[finite], window), color="C0", lw=1.4, label=f"smoothed ({window})")
-    iterations = [row["iteration"] for row in history]
     for key, color, style in (("train", "C1", "o-"), ("val", "C2", "s-")):
-        values = [row[f"{key}_loss"] for row in history]
-        if history and values[0] is not None:
-            ax_loss.plot(iterations, values, style, color=color, ms=3, lw=1, label=f"{key} loss")
-            ax_acc.plot(iterations, [row[f"{key}_acc"] for row in history], style, color=color, ms=3, lw=1, label=f"{key} accuracy")
+        scored = [row for row in history if row.get(f"{key}_loss") is not None]
+        if scored:
+            iterations = [row["iteration"] for row in scored]
+            ax_loss.plot(iterations, [row[f"{key}_loss"] for row in scored], style, color=color, ms=3, lw=1, label=f"{key} loss")
+            ax_acc.plot(iterations, [row[f"{key}_acc"] for row in scored], style, color=color, ms=3, lw=1, label=f"{key} accuracy")
     ax_loss.set(xlabel="iteration", ylabel="cross-entropy loss", title="loss")
     if finite.any() and loss_values[finite].min() > 0:
         ax_loss.set_yscale("log")
@@ -45,4 +56,26 @@ def save_curves(path: Path, losses: list[float], history: list[dict], title: str
         if ax.get_legend_handles_labels()[0]:
             ax.legend(loc="best", fontsize=8)
     fig.suptitle(title, fontsize=10)
-    fig.savefig(path, dpi=110)
+    return fig
+
+
+CURVES = "curves.png"
+
+
+def draw_curves(run: Path) -> Path:
+    """Draw a finished run's curves.png from its records when it has none yet (atomically); its path either way.
+
+    Raises ScratchrunError when the records cannot be read, OSError when the figure cannot be written.
+    """
+    from scratchrun.plots.figure import save
+    from scratchrun.records.reader import metric_values, read_metrics, read_steps, read_summary
+
+    path = run / CURVES
+    if path.is_file():
+        return path
+    status = read_summary(run).get("status")
+    losses = read_steps(run)[:, 2].tolist()
+    history = metric_values(read_metrics(run))
+    fig = curves_figure(losses, history, f"{run.name} ({status})")
+    save(fig, path, dpi=110)
+    return path

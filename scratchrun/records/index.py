@@ -82,7 +82,7 @@ Entry = RunInfo | GroupInfo
 
 def read_run(path: Path, group: str | None = None, now: float | None = None) -> RunInfo:
     """The run in `path` (a folder holding summary.json); a corrupt summary gives status `unreadable`, never an error,
-    and a `completed` one whose folder lacks a file a completed run has (model.npz, curves.png, the logs) `incomplete`."""
+    and a `completed` one whose folder lacks a file a completed run has (model.npz, the logs) `incomplete`."""
     started = stamp_time(path.name)
     config, problem = _read_config(path / "config.yaml")
     try:

@@ -36,7 +36,8 @@ def read_summary(run: Path) -> dict:
     return _checked(summary, path)
 
 
-COMPLETED_FILES = ("steps.csv", "metrics.csv", "model.npz", "curves.png")  # what a completed run holds besides its summary
+# what a completed run holds besides its summary; curves.png is not one: it is drawn from these (plots/run.py)
+COMPLETED_FILES = ("steps.csv", "metrics.csv", "model.npz")
 
 
 def missing_parts(run: Path) -> list[str]:

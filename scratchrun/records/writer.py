@@ -3,7 +3,8 @@ the one writer of every record file (through `records.files`: a reader never see
 
 Layout of `runs/<YYYY-MM-DD_HH-MM-SS>_<name>/`: config.yaml (the resolved config), steps.csv (every
 minibatch loss), metrics.csv (every evaluation), summary.json (outcome, environment and provenance),
-model.npz and curves.png.
+model.npz, and curves.png (drawn from steps.csv and metrics.csv: by `train` as the run ends, on first `show` for
+the runs of a study or search).
 """
 
 from __future__ import annotations

@@ -87,13 +87,15 @@ def run_experiment(
     evaluate_test: bool = True,
     stop_epochs: int | None = None,
     provenance: Provenance | None = None,
+    draw_curves: bool = True,
 ) -> RunOutcome:
     """Train one config and record it; the summary is written whether the run completes, diverges, is interrupted or fails.
 
     `stop_epochs` stops the run after that many epochs (see `trainer.train`): the outcome says `stopped`, the
     record says `pruned`, which it becomes unless a search promotes it and trains it again. `provenance` is the
     command that started the run and the git state it started from, computed once by whoever starts the runs;
-    without it, the working folder's git state is recorded, and no command.
+    without it, the working folder's git state is recorded, and no command. `draw_curves=False` leaves curves.png
+    to whoever opens the run first (`plots.run.draw_curves`): a study's runs do, so as not to wait on figures.
     """
     check_fits(config)  # a network too big for this machine is refused before any array or folder exists
     data = data or prepare_data(config, raw, with_test=evaluate_test)  # `raw` may be None when `data` is given
@@ -119,10 +121,11 @@ def run_experiment(
         text = traceback.format_exc()
         with suppress(RecordError):  # the summary still says `failed`, with the bug's message
             record.save_file("error.txt", lambda f: f.write(text.encode("utf-8")))
-    try:  # the weights and the figure before the summary: a folder that says `completed` has them
+    try:  # the weights (and the figure) before the summary: a folder that says `completed` has them
         record.close_logs()
         if failure is None:
             record.save_model(model.state())
+        if failure is None and draw_curves:
             title = f"{record.path.name} ({result.status})"
             record.save_file("curves.png", lambda f: save_curves(f, log.losses, result.history, title))
     except RecordError as e:

@@ -268,3 +268,34 @@ def test_a_damaged_study_yaml_is_a_sentence_on_resume(tiny, tmp_path):
     assert "Traceback" not in result.output
     assert {p.name for p in folder.iterdir()} <= {".lock", "study.yaml"}  # nothing trained, nothing deleted
     assert (folder / "study.yaml").read_bytes() == b"study: sweep-small\nbase: \xff\xfe\n"
+
+
+def test_a_study_run_gets_its_curves_on_first_show_not_while_the_study_waits(tiny, tmp_path):
+    folder = sweep(tmp_path, "runs", "--jobs", "1")
+    run = folder / read_rows(folder / "results.csv")[0]["run_dir"]
+    assert not (run / "curves.png").exists()  # the study did not wait for it
+    first = runner.invoke(app, ["show", str(run)])
+    assert first.exit_code == 0, first.output
+    assert f"curves: {run / 'curves.png'} (drawn now)" in " ".join(first.output.split())
+    drawn = (run / "curves.png").read_bytes()
+    assert drawn.startswith(b"\x89PNG") and len(drawn) > 10_000
+    second = runner.invoke(app, ["show", str(run)])
+    assert "(drawn now)" not in second.output and (run / "curves.png").read_bytes() == drawn
+
+
+def test_show_says_why_a_run_curves_cannot_be_drawn(tiny, tmp_path, monkeypatch):
+    import errno
+
+    import scratchrun.plots.figure as figure
+
+    folder = sweep(tmp_path, "runs", "--jobs", "1")
+    run = folder / read_rows(folder / "results.csv")[0]["run_dir"]
+
+    def full_disk(fig, path, dpi=110):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(figure, "save", full_disk)
+    result = runner.invoke(app, ["show", str(run)])
+    assert result.exit_code == 0, result.output
+    assert "(cannot be drawn: No space left on device)" in result.output
+    assert not (run / "curves.png").exists()

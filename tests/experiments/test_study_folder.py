@@ -14,7 +14,7 @@ from scratchrun.records.reader import COMPLETED_FILES
 runner = CliRunner()
 
 
-def test_resume_trains_again_a_completed_run_whose_weights_or_figure_are_gone(tiny, tmp_path):
+def test_resume_trains_again_a_completed_run_whose_weights_or_logs_are_gone(tiny, tmp_path):
     """As a full disk or a kill -9 between the summary and the weights left them with an older scratchrun."""
     args = ["compare-optimizers", "data.dataset=tiny", "train.iterations=6", "--optimizers", "sgd,adam,momentum",
             "--runs-dir", str(tmp_path / "runs"), "--jobs", "1"]
@@ -24,7 +24,7 @@ def test_resume_trains_again_a_completed_run_whose_weights_or_figure_are_gone(ti
         before = list(csv.DictReader(f))
     weights = folder / "sgd-seed0" / "model.npz"
     weights.write_bytes(weights.read_bytes()[:200])  # truncated
-    (folder / "adam-seed0" / "curves.png").unlink()
+    (folder / "adam-seed0" / "metrics.csv").unlink()
     assert [read_run(folder / run).status for run in ("sgd-seed0", "adam-seed0", "momentum-seed0")] == [
         "incomplete", "incomplete", "completed"]
     kept = (folder / "momentum-seed0" / "steps.csv").stat().st_mtime_ns

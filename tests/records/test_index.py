@@ -86,16 +86,16 @@ def test_resolve_tries_names_as_they_are_then_without_stamps_then_prefixes_and_s
 
 
 def test_a_completed_record_without_what_a_completed_run_has_reads_as_incomplete(tmp_path):
-    """A summary that says completed is trusted only beside its logs, its weights and its figure."""
+    """A summary that says completed is trusted only beside its logs and its weights (its figure is drawn from them)."""
     (tmp_path / "summary.json").write_text('{"status": "completed", "final": {"val_acc": 0.5}}')
     (tmp_path / "config.yaml").write_text("name: x\n")
     complete_files(tmp_path)
     assert run_index.read_run(tmp_path).status == "completed"
     (tmp_path / "model.npz").write_bytes((tmp_path / "model.npz").read_bytes()[:100])  # truncated by a full disk
-    (tmp_path / "curves.png").unlink()
+    (tmp_path / "metrics.csv").unlink()
     run = run_index.read_run(tmp_path)
     assert (run.status, run.problem) == (
-        "incomplete", "curves.png is missing; model.npz is damaged (it does not end in a zip index: truncated or overwritten)")
+        "incomplete", "metrics.csv is missing; model.npz is damaged (it does not end in a zip index: truncated or overwritten)")
     assert run.final == {"val_acc": 0.5}  # what it says is still shown
     for status in ("failed", "interrupted", "diverged"):  # a run that did not complete owes no weights or figure
         (tmp_path / "summary.json").write_text(json.dumps({"status": status}))

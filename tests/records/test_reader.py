@@ -105,12 +105,12 @@ def test_a_complete_run_folder_misses_nothing_and_each_missing_or_damaged_part_i
         (lambda: (tmp_path / "model.npz").write_bytes(whole[:100] + whole[-22:]),  # its middle lost, its end kept
          "model.npz is damaged (its zip index points past its end)"),
         (lambda: (tmp_path / "model.npz").unlink(), "model.npz is missing"),
-        (lambda: (tmp_path / "curves.png").unlink(), "curves.png is missing"),
+        (lambda: (tmp_path / "metrics.csv").unlink(), "metrics.csv is missing"),
         (lambda: (tmp_path / "steps.csv").unlink(), "steps.csv is missing"),
     ]:
         damage()
         assert expected in reader.missing_parts(tmp_path)
-    assert reader.missing_parts(tmp_path) == ["steps.csv is missing", "model.npz is missing", "curves.png is missing"]
+    assert reader.missing_parts(tmp_path) == ["steps.csv is missing", "metrics.csv is missing", "model.npz is missing"]
     import zipfile
 
     with zipfile.ZipFile(tmp_path / "model.npz", "w"):  # a zip, but of nothing

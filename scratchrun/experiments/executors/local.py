@@ -57,7 +57,8 @@ def run_one(spec: RunSpec, runs_dir: str, data_dir: str | None, send=None, evalu
     """Train one spec into `runs_dir` and report its outcome (the run folder holds everything else).
 
     `send`, when given, receives progress events (see training.events): a queue's `put`
-    in a worker process, or a plain function in this one. A run that fails with a bug is reported as
+    in a worker process, or a plain function in this one. The run's curves.png is drawn when the run is first
+    opened, not here: it costs more than a small run's training steps. A run that fails with a bug is reported as
     `failed` (its folder keeps the traceback) so that one bad run does not stop the others.
     """
     from scratchrun.training.events import ProgressReporter
@@ -72,7 +73,7 @@ def run_one(spec: RunSpec, runs_dir: str, data_dir: str | None, send=None, evalu
         raw = _raw(spec.config.data.dataset, data_dir)
         callbacks = [ProgressReporter(spec.index, send)] if send is not None else []
         outcome = run_experiment(spec.config, raw, Path(runs_dir), callbacks, stamp=False, evaluate_test=evaluate_test,
-                                 stop_epochs=spec.stop_epochs, provenance=spec.provenance)
+                                 stop_epochs=spec.stop_epochs, provenance=spec.provenance, draw_curves=False)
     except RunFailed as e:
         return RunResult(spec.index, spec.variant, spec.seed, "failed", str(e.run_dir), e.summary)
     except KeyboardInterrupt:  # before training started (loading the data); in this process, the caller stops

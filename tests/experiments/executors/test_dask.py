@@ -18,7 +18,7 @@ from scratchrun.experiments.specs import Variant, expand
 
 BASE = {"name": "small", "data": {"dataset": "tiny", "val_fraction": 0.2}, "model": {"hidden": [8]},
         "train": {"epochs": 2, "batch_size": 32}}  # validated by `expand`, once the `tiny` fixture has registered it
-FILES = {"config.yaml", "steps.csv", "metrics.csv", "summary.json", "model.npz", "curves.png"}
+FILES = {"config.yaml", "steps.csv", "metrics.csv", "summary.json", "model.npz"}  # curves.png: drawn on first show
 
 
 def four_specs():

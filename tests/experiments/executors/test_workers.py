@@ -148,7 +148,7 @@ def test_workers_of_a_killed_parent_stop_their_runs_and_resume_takes_the_folder_
     for name in live:
         summary = json.loads((folder / name / "summary.json").read_text())
         assert summary["status"] == "interrupted" and 0 < summary["iterations"] < 2000, name
-        assert (folder / name / "curves.png").is_file()
+        assert (folder / name / "model.npz").is_file()
     assert not (folder / "results.csv").exists()  # the parent was killed before it could write one
     assert json.loads((folder / ".lock").read_text())["pid"] == proc.pid  # left by kill -9; nobody holds it now
 
