@@ -44,9 +44,11 @@ class Split:
             return np.divide(raw, np.float32(255), out=target)
         return np.take(self.images, source, axis=0, out=target, mode="clip")  # "clip": unbuffered; rows are valid
 
-    def chunks(self, size: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-        """Consecutive chunks of at most `size` rows as float32, through one reused buffer (for evaluation)."""
-        buffer = np.empty((min(size, len(self)), self.n_features), np.float32)
+    def chunks(self, size: int, buffer: np.ndarray | None = None) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """Consecutive chunks of at most `size` rows as float32, through one reused buffer (for evaluation): `buffer`
+        when given (at least `size` rows, or the split's length), else a new one."""
+        if buffer is None:
+            buffer = np.empty((min(size, len(self)), self.n_features), np.float32)
         for start in range(0, len(self), size):
             rows = np.arange(start, min(start + size, len(self)))
             yield self.gather(rows, buffer), self.y[start : start + size]

@@ -39,7 +39,8 @@ class Affine(Layer):
         self.x: np.ndarray | None = None
 
     def forward(self, x: np.ndarray, train: bool) -> np.ndarray:
-        self.x = x  # (B, n_in)
+        if train:  # an evaluation chunk is not kept alive after its pass
+            self.x = x  # (B, n_in)
         y = np.matmul(x, self.params["W"])  # (B, n_out)
         y += self.params["b"]  # in place: one array per call, not two
         return y
@@ -54,7 +55,8 @@ class ReLU(Layer):
     """y = max(0, x); the gradient passes where x > 0."""
 
     def forward(self, x: np.ndarray, train: bool) -> np.ndarray:
-        self.positive = x > 0
+        if train:  # evaluation needs no mask: one pass over the activations fewer
+            self.positive = x > 0
         return np.maximum(x, 0)
 
     def backward(self, dout: np.ndarray) -> np.ndarray:
