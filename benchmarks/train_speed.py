@@ -1,19 +1,28 @@
 """Training speed of scratchrun against PyTorch (CPU) and a float64 "textbook" NumPy net, plus start-up and memory.
 
-Run by hand, never in CI (about 10 minutes with the defaults on a 2-core machine):
+Run by hand, never in CI (roughly 25 minutes with the defaults on a 2-core machine):
 
     SCRATCHRUN_DATA_DIR=../shared/data python benchmarks/train_speed.py
     python benchmarks/train_speed.py --quick --cases book-b100-adam --threads 1    # smoke test
 
-Options: --repeats N (default 5), --quick (2 repeats), --threads 1,2, --cases NAME,NAME, --out FILE
-(default benchmarks/results/train_speed.json), --data-dir DIR (real MNIST, for start-up and memory), --no-extras.
+Options: --repeats N (default 6), --rounds N (default 3), --quick (2 repeats), --threads 1,2, --cases NAME,NAME,
+--out FILE (default benchmarks/results/train_speed.json), --data-dir DIR (real MNIST, for start-up and memory),
+--no-extras.
 
 What it measures, for every case (network, batch size, optimizer) and BLAS thread count:
   training samples per second on MNIST-shaped random data (54,000 x 784 uint8 pixels, labels 0..9, fixed
   seed), median and min-max of --repeats repeats after one warm-up repeat, for
     scratchrun  its own trainer through `run_experiment`, the code path `scratchrun train` uses (float32);
-    PyTorch     the same network in torch.nn on the CPU, same optimizer and hyper-parameters (float32);
+    PyTorch     the same network in torch.nn on the CPU, same optimizer and hyper-parameters (float32),
+                with the optimizer's default implementation (on the CPU that is the per-parameter for-loop);
+    PyTorch foreach   the same with `foreach=True`: one multi-tensor kernel per operation over all parameters
+                (Adam and SGD cases);
+    PyTorch fused     the same with `fused=True`: one fused kernel does the whole update (Adam cases only);
     textbook    the book's `common/` code style written out below: layers creating new arrays, float64.
+  A PyTorch variant this torch build refuses (its constructor or first step raises) is recorded as
+  unavailable, with the reason, and the other columns are measured all the same.
+  Ratios: scratchrun / PyTorch default, scratchrun / the fastest PyTorch variant of that case (PyTorch at its
+  best), scratchrun / textbook. The targets stay defined against PyTorch's default.
   A repeat is one full epoch (54,000 samples), except where the table says "N steps": there, each repeat
   is N consecutive minibatch steps (reshuffling at epoch ends), because a full epoch would take too long.
 Every measurement runs in a fresh worker process (this file with --worker), so PyTorch's OpenMP threads,
@@ -50,7 +59,10 @@ N_TRAIN, N_FEATURES, N_CLASSES, N_TEST = 54_000, 784, 10, 1_000
 SEED = 0
 HYPER = {"sgd": {"lr": 0.01}, "adam": {"lr": 0.001, "beta1": 0.9, "beta2": 0.999, "eps": 1e-8}}
 TORCH_INSTALL = "pip install torch==2.13.0"  # a CPU build of exactly this version is on the project's machines
-IMPLS = ("scratchrun", "pytorch", "textbook")
+IMPLS = ("scratchrun", "pytorch", "pytorch_foreach", "pytorch_fused", "textbook")
+# The PyTorch implementations: the optimizer's keyword arguments of each ("pytorch" is torch's own default).
+TORCH_VARIANTS = {"pytorch": {}, "pytorch_foreach": {"foreach": True}, "pytorch_fused": {"fused": True}}
+TORCH_LABEL = {"pytorch": "default", "pytorch_foreach": "foreach", "pytorch_fused": "fused"}
 BOOK = (100, 100, 100, 100)
 
 
@@ -65,6 +77,10 @@ class Case:
     textbook_steps: int | None = None  # None: a repeat is a full epoch; else this many steps (textbook only)
     torch_target: float | None = None  # required scratchrun / PyTorch ratio at 1 BLAS thread
     textbook_target: float | None = None  # required scratchrun / textbook ratio at 1 BLAS thread
+
+    def impls(self) -> tuple[str, ...]:
+        """The implementations measured for this case: fused PyTorch only for Adam."""
+        return tuple(impl for impl in IMPLS if impl != "pytorch_fused" or self.optimizer == "adam")
 
     def describe(self) -> str:
         extras = [x for x, on in (("BatchNorm", self.batch_norm), (f"dropout {self.dropout}", self.dropout)) if on]
@@ -180,8 +196,12 @@ def run_scratchrun(case: Case, threads: int, repeats: int) -> dict:
 
 
 # ----------------------------------------------------------------------------- 2. PyTorch
-def run_pytorch(case: Case, threads: int, repeats: int) -> dict:
-    """The same network and optimizer in torch.nn on the CPU, float32, full epochs."""
+def run_pytorch(case: Case, threads: int, repeats: int, variant: str = "pytorch") -> dict:
+    """The same network and optimizer in torch.nn on the CPU, float32, full epochs.
+
+    `variant` names the optimizer implementation (TORCH_VARIANTS): torch's default, `foreach=True` or
+    `fused=True`. If this torch build refuses a non-default one, the result is {"unavailable": reason}.
+    """
     import torch
     from torch import nn
 
@@ -202,11 +222,7 @@ def run_pytorch(case: Case, threads: int, repeats: int) -> dict:
             nn.init.kaiming_normal_(layer.weight, nonlinearity="relu")
             nn.init.zeros_(layer.bias)
     model = nn.Sequential(*layers).train()
-    h = HYPER[case.optimizer]
-    if case.optimizer == "sgd":
-        optimizer = torch.optim.SGD(model.parameters(), lr=h["lr"])
-    else:
-        optimizer = torch.optim.Adam(model.parameters(), lr=h["lr"], betas=(h["beta1"], h["beta2"]), eps=h["eps"])
+    h, flags = HYPER[case.optimizer], TORCH_VARIANTS[variant]
     loss_fn = nn.CrossEntropyLoss()
     x, y, _, _ = random_data()
     xs, ys = torch.from_numpy(x.astype(np.float32) / 255), torch.from_numpy(y.astype(np.int64))
@@ -219,12 +235,26 @@ def run_pytorch(case: Case, threads: int, repeats: int) -> dict:
         optimizer.step()
         loss.item()  # scratchrun hands every loss back as a Python float; so does this loop
 
+    try:  # a build may refuse foreach or fused in the constructor or only at the first step: try both here
+        if case.optimizer == "sgd":
+            optimizer = torch.optim.SGD(model.parameters(), lr=h["lr"], **flags)
+        else:
+            optimizer = torch.optim.Adam(model.parameters(), lr=h["lr"], betas=(h["beta1"], h["beta2"]),
+                                         eps=h["eps"], **flags)
+        step(torch.arange(case.batch_size))  # before the warm-up repeat, outside the clock, for every variant
+    except (RuntimeError, ValueError, TypeError, NotImplementedError) as e:
+        if not flags:
+            raise  # torch's default implementation failing is an error, not a missing feature
+        reason = (str(e).strip().splitlines() or [""])[0]
+        return {"unavailable": f"{type(e).__name__}: {reason}"[:300], "variant": variant, "torch": torch.__version__}
     indices = index_batches(N_TRAIN, case.batch_size, lambda n: torch.randperm(n, generator=generator))
     per_epoch = -(-N_TRAIN // case.batch_size)
     rates = timed_repeats(step, indices, per_epoch, repeats)
     info = torch.__config__.parallel_info()
     keep = ("get_num_threads", "Math Kernel Library", "MKL-DNN", "parallel backend")
-    return {**summarize(rates, "epoch"), "torch": torch.__version__, "torch_threads": torch.get_num_threads(),
+    return {**summarize(rates, "epoch"), "variant": variant,
+            "optimizer_flags": {k: optimizer.defaults.get(k) for k in ("foreach", "fused")},
+            "torch": torch.__version__, "torch_threads": torch.get_num_threads(),
             "parallel_info": [line.strip() for line in info.splitlines() if any(k in line for k in keep)],
             "mkl": (re.findall(r"Math Kernel Library Version ([\d.]*\d)", info) or ["?"])[0],
             "onednn": (re.findall(r"MKL-DNN (v\S+)", info) or ["?"])[0],
@@ -519,13 +549,16 @@ def measure_process(data_dir: Path, repeats: int = 3) -> dict:
 
 
 # ----------------------------------------------------------------------------- orchestration
-WORKERS = {"scratchrun": run_scratchrun, "pytorch": run_pytorch, "textbook": run_textbook}
+WORKERS = {"scratchrun": run_scratchrun, "textbook": run_textbook}
 
 
 def worker(spec: dict) -> dict:
     if spec["kind"] == "evaluate":
         return run_evaluate(spec["threads"])
-    return WORKERS[spec["kind"]](CASE_BY_NAME[spec["case"]], spec["threads"], spec["repeats"])
+    case = CASE_BY_NAME[spec["case"]]
+    if spec["kind"] in TORCH_VARIANTS:
+        return run_pytorch(case, spec["threads"], spec["repeats"], spec["kind"])
+    return WORKERS[spec["kind"]](case, spec["threads"], spec["repeats"])
 
 
 def busy_cpu_seconds() -> float | None:
@@ -560,10 +593,15 @@ def in_worker(spec: dict) -> dict:
     return result
 
 
-def rate(result: dict | None) -> str:
-    """A table cell: the median, then the min–max and the unit of a repeat when it is not a full epoch."""
+def rate(result: dict | None, short: bool = False) -> str:
+    """A table cell: the median, then the min–max and the unit of a repeat when it is not a full epoch.
+
+    `short`: an unavailable PyTorch variant is the one word (the table prints the reasons under it).
+    """
     if result is None:
         return "skipped"
+    if "unavailable" in result:
+        return "[yellow]unavailable[/]" + ("" if short else f": {result['unavailable'][:60]}")
     if "error" in result:
         return f"[red]error[/]: {result['error'][:60]}"
     unit = "" if result["unit"] == "epoch" else f" [dim]/{result['unit']}[/]"
@@ -575,6 +613,12 @@ def ratio_of(a: dict | None, b: dict | None) -> float | None:
     return a["median"] / b["median"] if ok else None
 
 
+def best_pytorch(row: dict) -> str | None:
+    """The fastest PyTorch variant of a result row (highest median samples/s), None if none was measured."""
+    measured = [impl for impl in TORCH_VARIANTS if "median" in (row.get(impl) or {})]
+    return max(measured, key=lambda impl: row[impl]["median"]) if measured else None
+
+
 def met(value: float | None, target: float, higher_is_better: bool = True) -> bool:
     return value is not None and (value >= target if higher_is_better else value < target)
 
@@ -584,11 +628,13 @@ def mark(ok: bool) -> str:
 
 
 def blas_line(result: dict | None) -> str:
-    if not result or "error" in result:
+    if not result or "error" in result or "unavailable" in result:
         return "—"
     if "torch_threads" in result:
+        flags = ", ".join(f"{k}={v}" for k, v in result.get("optimizer_flags", {}).items())
         return (f"torch {result['torch']}: MKL {result['mkl']}, oneDNN {result['onednn']} "
-                f"(mkldnn available: {result['mkldnn']}), torch.get_num_threads() = {result['torch_threads']}")
+                f"(mkldnn available: {result['mkldnn']}), torch.get_num_threads() = {result['torch_threads']}"
+                + (f"; optimizer {flags}" if flags else ""))
     return "; ".join(
         f"{p.get('internal_api')} {p.get('version')} ({p.get('architecture') or p.get('corename', '?')}, "
         f"{p.get('threading_layer', '?')}), {p.get('num_threads')} thread(s)" for p in result["blas"]) or "no BLAS seen"
@@ -599,8 +645,9 @@ def measure_speed(cases: list[Case], threads: list[int], repeats: int, rounds: i
     """Every (thread count, case, implementation), interleaved in `rounds` so that a pair sees the same machine.
 
     On a shared virtual machine the speed drifts by ±10% over minutes. Each round runs one worker per
-    implementation in turn (scratchrun, PyTorch, textbook), each timing its share of the repeats after its
-    own warm-up; the rates of all rounds are pooled. Drift then hits both sides of a ratio alike.
+    implementation in turn (scratchrun, PyTorch default, PyTorch foreach, PyTorch fused for Adam, textbook),
+    each timing its share of the repeats after its own warm-up; the rates of all rounds are pooled. Drift then
+    hits both sides of a ratio alike. A PyTorch variant found unavailable is not tried again in later rounds.
     """
     per_round = max(1, -(-repeats // rounds))
     results = []
@@ -610,16 +657,21 @@ def measure_speed(cases: list[Case], threads: list[int], repeats: int, rounds: i
             for impl in IMPLS:
                 row[impl] = None
             for _ in range(rounds):
-                for impl in IMPLS:
-                    if impl == "pytorch" and not have_torch:
+                for impl in case.impls():
+                    if (impl in TORCH_VARIANTS and not have_torch) or "unavailable" in (row[impl] or {}):
                         continue
                     part = in_worker({"kind": impl, "case": case.name, "threads": t, "repeats": per_round})
                     row[impl] = _pool(row[impl], part)
-            for impl in IMPLS:
+            for impl in case.impls():
                 bg = (row[impl] or {}).get("background_cores")
-                console.print(f"  {case.name:<26} {t} thread(s)  {impl:<10} {rate(row[impl]).replace(chr(10), '  ')}"
+                console.print(f"  {case.name:<26} {t} thread(s)  {impl:<15} {rate(row[impl]).replace(chr(10), '  ')}"
                               + (f"  [dim](other load {bg:.2f} cores)[/]" if bg is not None else ""))
             row["vs_pytorch"] = ratio_of(row["scratchrun"], row["pytorch"])
+            row["vs_pytorch_foreach"] = ratio_of(row["scratchrun"], row["pytorch_foreach"])
+            row["vs_pytorch_fused"] = ratio_of(row["scratchrun"], row["pytorch_fused"])
+            row["pytorch_best"] = best_pytorch(row)
+            best = row[row["pytorch_best"]] if row["pytorch_best"] else None
+            row["vs_pytorch_best"] = ratio_of(row["scratchrun"], best)
             row["vs_textbook"] = ratio_of(row["scratchrun"], row["textbook"])
             results.append(row)
     return results
@@ -627,9 +679,9 @@ def measure_speed(cases: list[Case], threads: list[int], repeats: int, rounds: i
 
 def _pool(pooled: dict | None, part: dict) -> dict:
     """Merge one round's result into the pooled one: all rates together, the worst background load."""
-    if pooled is None or "error" in part:
+    if pooled is None or "error" in part or "unavailable" in part:
         return part
-    if "error" in pooled:
+    if "error" in pooled or "unavailable" in pooled:
         return pooled
     merged = {**part, **summarize(pooled["rates"] + part["rates"], part["unit"])}
     loads = [r.get("background_cores") for r in (pooled, part) if r.get("background_cores") is not None]
@@ -639,13 +691,18 @@ def _pool(pooled: dict | None, part: dict) -> dict:
 
 
 def speed_table(results: list[dict], repeats: int, targets: list[dict]):
-    """The samples/s table with both ratios, each next to its target (1 BLAS thread); appends to `targets`."""
+    """The samples/s table with the ratios, each next to its target (1 BLAS thread); appends to `targets`.
+
+    scratchrun / PyTorch is against torch's default optimizer (the targets are defined so); scratchrun / best
+    PyTorch is against the fastest of default, foreach and fused for that case, named under the ratio.
+    """
     from rich.table import Table
 
     table = Table(title=f"Training samples/s, median and min–max of {repeats} repeats after a warm-up "
                         f"(MNIST-shaped random data, 54,000 x 784)")
-    for column in ("case", "BLAS\nthreads", "scratchrun\nfloat32", "PyTorch CPU\nfloat32", "textbook\nfloat64",
-                   "scratchrun /\nPyTorch", "scratchrun /\ntextbook", "other\nload"):
+    for column in ("case", "BLAS\nthreads", "scratchrun\nfloat32", "PyTorch CPU\nfloat32", "PyTorch\nforeach",
+                   "PyTorch\nfused", "textbook\nfloat64", "scratchrun /\nPyTorch", "scratchrun /\nbest PyTorch",
+                   "scratchrun /\ntextbook", "other\nload"):
         table.add_column(column, justify="left" if column == "case" else "right")
     for row in results:
         case = CASE_BY_NAME[row["case"]]
@@ -659,8 +716,13 @@ def speed_table(results: list[dict], repeats: int, targets: list[dict]):
                                 "measured": f"{value:.2f}x" if value is not None else "n/a",
                                 "met": met(value, target)})
             cells.append(cell)
-        load = max((row[impl] or {}).get("background_cores", 0.0) for impl in IMPLS)
-        table.add_row(case.name, str(row["threads"]), *(rate(row[impl]) for impl in IMPLS), *cells,
+        best = row.get("pytorch_best")
+        best_cell = (f"{row['vs_pytorch_best']:.2f}x\n[dim]{TORCH_LABEL[best]}[/]"
+                     if row.get("vs_pytorch_best") is not None else "—")
+        cells.insert(1, best_cell)
+        load = max((row.get(impl) or {}).get("background_cores", 0.0) for impl in IMPLS)
+        speeds = [rate(row.get(impl), short=True) if impl in case.impls() else "[dim]n/a[/]" for impl in IMPLS]
+        table.add_row(case.name, str(row["threads"]), *speeds, *cells,
                       f"{load:.2f}" if load < 0.1 else f"[red]{load:.2f}[/]", end_section=True)
     return table
 
@@ -675,7 +737,7 @@ def blas_table(results: list[dict]):
     for row in results:
         if row["threads"] not in seen:
             seen.add(row["threads"])
-            for impl in IMPLS:
+            for impl in CASE_BY_NAME[row["case"]].impls():
                 table.add_row(str(row["threads"]), impl, blas_line(row[impl]))
     return table
 
@@ -764,10 +826,10 @@ def main() -> None:
 
     from rich.console import Console
 
-    console = Console(highlight=False, width=None if sys.stdout.isatty() else 150)
+    console = Console(highlight=False, width=None if sys.stdout.isatty() else 200)
     have_torch = importlib.util.find_spec("torch") is not None
     if not have_torch:
-        console.print(f"[yellow]PyTorch is not installed, so its column is skipped; install it with `{TORCH_INSTALL}`.[/]")
+        console.print(f"[yellow]PyTorch is not installed, so its columns are skipped; install it with `{TORCH_INSTALL}`.[/]")
     started, wall_start, load_start = datetime.now(), time.perf_counter(), os.getloadavg()
     console.print(f"train_speed: {len(cases)} case(s) x BLAS threads {threads} x {repeats} repeats in {rounds} "
                   f"interleaved round(s) (+1 warm-up per worker); "
@@ -784,7 +846,14 @@ def main() -> None:
                   + "".join(f"the textbook on {c.name}: /{c.textbook_steps} steps = {c.textbook_steps} consecutive "
                             f"steps ({c.textbook_steps * c.batch_size:,} samples) per repeat, as its full epoch is slow; "
                             for c in cases if c.textbook_steps) + "`other load`: cores kept busy by other processes "
-                  "during the measurement (red above 0.1: the numbers are disturbed).")
+                  "during the measurement (red above 0.1: the numbers are disturbed). PyTorch: torch's default "
+                  "optimizer, then `foreach=True` and `fused=True` (fused for Adam only: n/a for SGD); "
+                  "`best PyTorch` divides by the fastest of them, named below the ratio.")
+    for row in results:
+        for impl in TORCH_VARIANTS:
+            if "unavailable" in (row.get(impl) or {}):
+                console.print(f"[yellow]{TORCH_LABEL[impl]} PyTorch unavailable[/] ({row['case']}, {row['threads']} "
+                              f"thread(s)): {row[impl]['unavailable']}")
     console.print("Cases: " + "; ".join(f"{c.name} = {c.describe()}" for c in cases))
     console.print(blas_table(results))
 
