@@ -109,6 +109,7 @@ def to_dict(config: Config) -> dict:
     """The fully resolved config as plain YAML-ready data: `config_from_dict(to_dict(c)) == c`."""
     out = asdict(config)
     out["model"]["hidden"] = list(config.model.hidden)
+    out["train"]["track"] = list(config.train.track)
     params = out["optimizer"].pop("params")
     out["optimizer"].update(params)
     return out

@@ -119,6 +119,19 @@ def layer_sizes() -> Rule:
     )
 
 
+def subset(options: tuple[str, ...]) -> Rule:
+    def check(v):
+        if isinstance(v, list) and all(isinstance(s, str) and s in options for s in v) and len(set(v)) == len(v):
+            return tuple(s for s in options if s in v)  # one order, whatever the file's
+        return None
+
+    return Rule(
+        f"a list of distinct items of {', '.join(options)} (may be empty), e.g. [{options[-1]}]",
+        check,
+        json=lambda: {"type": "array", "items": {"enum": list(options)}, "uniqueItems": True},
+    )
+
+
 def run_name() -> Rule:
     return Rule(
         "a non-empty string or null",

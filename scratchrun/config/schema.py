@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from scratchrun.config.rules import Key, boolean, choice, declared, integer, key, layer_sizes, number, run_name
+from scratchrun.config.rules import Key, boolean, choice, declared, integer, key, layer_sizes, number, run_name, subset
 from scratchrun.nn.initializers import INITIALIZERS
 from scratchrun.nn.layers import ACTIVATIONS
 from scratchrun.nn.optimizers import OPTIMIZERS, hyperparameter_defaults
@@ -30,6 +30,8 @@ class DataConfig:
     dataset: str = key("mnist", choice(_datasets), "the dataset to train, validate and test on")
     val_fraction: float = key(0.1, number(0, 1), "share of the official training images held out for validation; "
                                                  "0 = none")
+    val_size: int | None = key(None, integer(0, nullable=True), "validation images held out, as a number (the book's "
+                                                                "search: 100); null = val_fraction decides")
     train_size: int | None = key(None, integer(1, nullable=True), "training images used; null = every remaining "
                                                                   "one, 300 = the first 300 of them")
     test_size: int | None = key(None, integer(1, nullable=True), "test images scored; null = the whole official "
@@ -82,6 +84,8 @@ class TrainConfig:
     batch_size: int = key(100, integer(1), "images per minibatch update")
     eval_every: int | None = key(None, integer(1, nullable=True), "updates between evaluations; null = at the end "
                                                                   "of every epoch")
+    track: tuple[str, ...] = key(("train", "val"), subset(("train", "val")), "splits scored at every evaluation; "
+                                 "the last one scores both, so the run's final numbers are the same either way")
     lr_schedule: str = key("constant", choice(lambda: SCHEDULES), "constant, or cosine: lr·½(1 + cos(π·(t−1)/T)), "
                                                                   "full rate first, near 0 at the end")
 

@@ -72,6 +72,16 @@ def check_test_size(config: DataConfig, n_test: int) -> int:
     return test_size
 
 
+def held_out(config: DataConfig, n_train_total: int) -> int:
+    """How many training images validate: `val_size` when set, else the `val_fraction` share."""
+    if config.val_size is None:
+        return round(config.val_fraction * n_train_total)
+    if config.val_size >= n_train_total:
+        raise ConfigError(f"data.val_size = {config.val_size} leaves no training image of the {n_train_total}; "
+                          f"allowed: 0 to {n_train_total - 1}, or null.")
+    return config.val_size
+
+
 def check_train_size(config: DataConfig, n_pool: int, n_val: int) -> None:
     """`train_size` must fit in what is left of the training images after the validation ones are held out."""
     if config.train_size is not None and config.train_size > n_pool:
@@ -87,7 +97,7 @@ def split_indices(n_train_total: int, config: DataConfig, rng: np.random.Generat
     The validation images are a seeded random sample; the training images are the rest in their original
     order, of which `train_size` keeps the first (so train_size 300 means "the first 300 images", as in the book).
     """
-    n_val = round(config.val_fraction * n_train_total)
+    n_val = held_out(config, n_train_total)
     order = rng.permutation(n_train_total)
     val = np.sort(order[:n_val])
     pool = np.sort(order[n_val:])

@@ -113,6 +113,19 @@ class MLP:
             self.packed_grads["all"][: self.n_weights] += self.weight_decay * self.packed_params["all"][: self.n_weights]
         return loss + self.penalty()
 
+    def snapshot(self) -> list[np.ndarray]:
+        """Copies of every array a forward pass in evaluation mode reads (the parameter buffer, the BatchNorm running
+        statistics): cheap, one buffer; `restore` puts them back."""
+        return [array.copy() for array in self._evaluated_arrays()]
+
+    def restore(self, snapshot: list[np.ndarray]) -> None:
+        for array, saved in zip(self._evaluated_arrays(), snapshot, strict=True):
+            array[...] = saved
+
+    def _evaluated_arrays(self) -> list[np.ndarray]:
+        running = [a for bn in self.batch_norms.values() for a in (bn.running_mean, bn.running_var)]
+        return [self.packed_params["all"], *running]
+
     def state(self) -> dict[str, np.ndarray]:
         """Every array needed to rebuild the trained network: parameters and BatchNorm running statistics."""
         state = dict(self.params)

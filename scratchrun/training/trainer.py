@@ -3,6 +3,10 @@
 The loop never prints and never writes files; a run record and a progress bar are just callbacks.
 It stops on the first non-finite loss (`diverged`) and on Ctrl-C or SIGTERM (`interrupted`), returning
 what it measured so far.
+
+An evaluation scores the splits in `train.track`; the last one scores both, so a study that draws only its
+training curves does not pay for a validation pass every epoch, and still reports the same final numbers. A run
+that stops early has its last evaluation completed from a snapshot of the weights it was taken with.
 """
 
 from __future__ import annotations
@@ -107,6 +111,8 @@ class _Loop:
         self.stop_at = self.total if stop_epochs is None else min(self.total, stop_epochs * self.per_epoch)
         self.schedule, self.base_lr = SCHEDULES[config.lr_schedule], optimizer.lr
         self.scored = {"train": EvalSplit(data.train), "val": EvalSplit(data.val) if data.val is not None else None}
+        self.untracked = [name for name, split in self.scored.items() if split is not None and name not in config.track]
+        self.snapshot: tuple[dict, list[np.ndarray]] | None = None  # an evaluation that left a split out, its weights
         self.result = TrainResult()
         self.started = time.perf_counter()
         self.eval_seconds = 0.0
@@ -121,6 +127,7 @@ class _Loop:
         except KeyboardInterrupt:
             self.result.status = "interrupted"
             self.result.message = f"interrupted at iteration {self.result.iterations}"
+        self._complete_last_evaluation()
         self.optimizer.lr = self.base_lr
         self.result.train_seconds = time.perf_counter() - self.started - self.eval_seconds
         self.result.epochs = _epochs(self.result.iterations, self.per_epoch)
@@ -166,19 +173,42 @@ class _Loop:
             result.message = f"the training loss became {loss} at iteration {result.iterations}"
 
     def _evaluate(self) -> None:
-        """Loss and accuracy on the training and validation splits; its time is kept out of samples/s."""
+        """Loss and accuracy on the tracked splits (the last evaluation: every split); its time is kept out of samples/s."""
         start = time.perf_counter()
         row = {"epoch": _epochs(self.result.iterations, self.per_epoch), "iteration": self.result.iterations}
-        row["train_loss"], row["train_acc"] = evaluate(self.model, self.scored["train"])
-        val = self.scored["val"]
-        row["val_loss"], row["val_acc"] = evaluate(self.model, val) if val is not None else (None, None)
+        last = self.result.iterations >= self.stop_at
+        for name, split in self.scored.items():
+            scored = split is not None and (last or name not in self.untracked)
+            row[f"{name}_loss"], row[f"{name}_acc"] = evaluate(self.model, split) if scored else (None, None)
+        if self.untracked and not last:
+            self.snapshot = (row, self.model.snapshot())
         row["seconds"] = round(time.perf_counter() - self.started, 3)
         self.result.history.append(row)
         for callback in self.callbacks:
             callback.on_eval(row)
-        if not math.isfinite(row["train_loss"]) and self.result.status == "running":  # the last update blew up
+        split = "train" if row["train_loss"] is not None else "val"  # the training loss, or the one scored instead
+        loss = row[f"{split}_loss"]
+        if loss is not None and not math.isfinite(loss) and self.result.status == "running":  # the last update blew up
             self.result.status = "diverged"
-            self.result.message = f"the evaluated training loss became {row['train_loss']} at iteration {row['iteration']}"
+            self.result.message = f"the evaluated {'training' if split == 'train' else 'validation'} loss became " \
+                                  f"{loss} at iteration {row['iteration']}"
+        self.eval_seconds += time.perf_counter() - start
+
+    def _complete_last_evaluation(self) -> None:
+        """A run that stopped before its last evaluation (diverged, interrupted) reports its latest one, whole: the
+        splits it left out are scored now, with the weights it was taken with, so the final numbers are the same
+        whatever `train.track` says. The row in metrics.csv keeps its empty cells; the summary's are filled."""
+        history = self.result.history
+        if self.snapshot is None or not history or self.snapshot[0] is not history[-1]:
+            return
+        start = time.perf_counter()
+        row, current = history[-1], self.model.snapshot()
+        self.model.restore(self.snapshot[1])
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            for name in self.untracked:
+                if row[f"{name}_loss"] is None:
+                    row[f"{name}_loss"], row[f"{name}_acc"] = evaluate(self.model, self.scored[name])
+        self.model.restore(current)
         self.eval_seconds += time.perf_counter() - start
 
 
