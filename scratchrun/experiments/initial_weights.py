@@ -60,18 +60,17 @@ def gradient_norms(model_config: ModelConfig, x: np.ndarray, y: np.ndarray, seed
     return [float(np.linalg.norm(model.grads[key])) for key in model.params if key.startswith("W")]
 
 
-def initial_weight_figures(folder: Path, results: list, base: dict, inits: dict[str, tuple[str, float]],
-                           activations: list[str], data_dir: Path | None) -> list[str]:
-    """init-study's figures: the loss per init, the activation histograms (and activations.csv), the first gradients.
+def initial_weight_figures(folder: Path, base: dict, inits: dict[str, tuple[str, float]], activations: list[str],
+                           data_dir: Path | None) -> list[str]:
+    """init-study's figures before any training: the activation histograms (and activations.csv), the first gradients.
 
     Returns a line per init and activation with the statistics of the fifth layer, the book's figure 6-10 in words.
     """
     from scratchrun.config.loader import config_from_dict
     from scratchrun.experiments.executors import preload
     from scratchrun.experiments.study_folder import write_csv
-    from scratchrun.plots.study import activation_histograms, gradient_figure, loss_figure
+    from scratchrun.plots.study import activation_histograms, gradient_figure
 
-    loss_figure(folder / "loss.png", results, f"minibatch loss by initial weights ({base['model']['activation']})")
     seed = base["seed"]
     grid, rows = [], []
     for name, (init, std) in inits.items():

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -21,6 +22,7 @@ from scratchrun.experiments.specs import RunSpec, Variant
 from scratchrun.records.provenance import Provenance
 
 Figures = Callable[[Path, list[RunResult]], list[str] | None]  # draws into the folder; returns lines worth showing
+SideFigures = Callable[[Path], list[str] | None]  # figures that need no run: drawn while the runs train
 
 
 @dataclass(frozen=True)
@@ -31,6 +33,7 @@ class StudyDefinition:
     base: dict[str, Any]
     variants: tuple[Variant, ...]
     figures: Figures | None = None
+    side_figures: SideFigures | None = None  # drawn by this process while its workers train, not after them
 
 
 @dataclass(frozen=True)
@@ -187,10 +190,16 @@ def _train(definition: StudyDefinition, plan: StudyPlan, data_dir: Path | None, 
         observer.finished(result)
 
     on_progress = observer.progress if observer.wants_progress and executor == "local" else None
-    try:
-        results = [*plan.kept.values(), *run_all(plan.todo, folder, data_dir, plan.workers, finished, on_progress,
-                                                 executor=executor, scheduler=scheduler)]
-    except KeyboardInterrupt:
+    # the figures that need no run are drawn meanwhile (and matplotlib imported), so the study does not wait on them
+    # after its last run; this thread mostly waits for the workers anyway
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="study-figures") as side:
+        side_figures = side.submit(_side_figures, definition, folder)
+        try:
+            results = [*plan.kept.values(), *run_all(plan.todo, folder, data_dir, plan.workers, finished, on_progress,
+                                                     executor=executor, scheduler=scheduler)]
+        except KeyboardInterrupt:
+            results = None
+    if results is None:
         with folder_writes(folder, f"the runs themselves are recorded in {folder}; --resume {folder} writes it again."):
             write_results(folder, plan.specs, done)
             completed = [r for r in done if r.status == "completed"]
@@ -200,9 +209,18 @@ def _train(definition: StudyDefinition, plan: StudyPlan, data_dir: Path | None, 
                           f"with --resume {folder}", folder) from None
     with folder_writes(folder, f"the runs themselves are recorded in {folder}; --resume {folder} writes it again."):
         summary = write_results(folder, plan.specs, results)
-        notes = (definition.figures(folder, results) or []) if definition.figures is not None else []
+        notes = side_figures.result() or []
+        notes += (definition.figures(folder, results) or []) if definition.figures is not None else []
         write_readme(folder, definition.kind, command or f"scratchrun {definition.kind}", summary, len(plan.specs))
     return StudyOutcome(definition.kind, folder, plan.specs, sorted(results, key=lambda r: r.index), summary, notes)
+
+
+def _side_figures(definition: StudyDefinition, folder: Path) -> list[str] | None:
+    """The study's figures that need no run, after importing what every figure needs."""
+    from scratchrun.plots.figure import warm_up
+
+    warm_up()
+    return definition.side_figures(folder) if definition.side_figures is not None else None
 
 
 def plan_summary(plan: StudyPlan) -> str:

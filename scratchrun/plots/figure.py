@@ -19,6 +19,12 @@ def subplots(nrows: int = 1, ncols: int = 1, *, figsize: tuple[float, float] | N
     return fig, fig.subplots(nrows, ncols, **kwargs)
 
 
+def warm_up() -> None:
+    """Import what drawing and saving a figure needs (about 0.3 s), e.g. while a study's runs train."""
+    import matplotlib.backends.backend_agg  # noqa: F401
+    import matplotlib.figure  # noqa: F401
+
+
 def save(fig, path: Path, dpi: int = 110) -> None:
     """Write a figure atomically (a temporary name, fsync, rename): a crash or a full disk never leaves half a PNG."""
     from scratchrun.records.files import write_atomic

@@ -96,7 +96,7 @@ def panels_figure(path: Path, results: Sequence, groups: list[tuple[str, list[tu
     """
     variants = by_variant(results)
     rows = -(-len(groups) // cols)
-    fig, axes = subplots(rows, cols, figsize=(3.3 * cols, 2.6 * rows), constrained_layout=True, squeeze=False,
+    fig, axes = subplots(rows, cols, figsize=(3.3 * cols, 2.6 * rows), constrained_layout=False, squeeze=False,
                              sharex=True, sharey=True)
     for ax, (panel_title, members) in zip(axes.flat, groups):
         for i, (variant, label) in enumerate(members):
@@ -119,19 +119,25 @@ def panels_figure(path: Path, results: Sequence, groups: list[tuple[str, list[tu
     for ax in axes[:, 0]:
         ax.set_ylabel(ylabel)
     fig.suptitle(title)
-    save(fig, path, dpi=110)
+    fig.subplots_adjust(left=0.06, right=0.98, bottom=0.07, top=0.9, hspace=0.3, wspace=0.12)  # fixed: faster than
+    save(fig, path, dpi=110)  # a constrained layout, which a grid of equal panels does not need
 
 
 def activation_histograms(path: Path, grid: list[tuple[str, list[np.ndarray]]]) -> None:
     """One row per (init, activation), one column per layer: the histogram of that layer's activations."""
     rows, cols = len(grid), len(grid[0][1])
-    fig, axes = subplots(rows, cols, figsize=(2.2 * cols, 1.35 * rows), constrained_layout=True, squeeze=False)
+    # a fixed layout and one filled outline per histogram (`stairs`), not 30 bars: the same picture, several times
+    # faster to draw for the dozens of panels of this grid
+    fig, axes = subplots(rows, cols, figsize=(2.2 * cols, 1.35 * rows), squeeze=False)
+    fig.subplots_adjust(left=0.16, right=0.98, bottom=0.5 / (1.35 * rows), top=1 - 0.75 / (1.35 * rows),
+                        hspace=0.45, wspace=0.1)
     for r, (label, outputs) in enumerate(grid):
         for c, a in enumerate(outputs):
             ax = axes[r, c]
             finite = a[np.isfinite(a)]
             fixed = {"sigmoid": (0, 1), "tanh": (-1, 1)}.get(label.split()[-1])  # the book's axes: saturation shows
-            ax.hist(finite.ravel(), bins=30, range=fixed, color=f"C{r % 10}")
+            counts, edges = np.histogram(finite.ravel(), bins=30, range=fixed)
+            ax.stairs(counts, edges, fill=True, color=f"C{r % 10}")
             ax.set_yticks([])
             ax.tick_params(labelsize=6)
             if r == 0:

@@ -43,7 +43,7 @@ class SearchDisplay(LiveView):
 
     def update(self, event: Event) -> None:
         follow(self.running.setdefault(event.index, {"it": 0, "total": None, "loss": None, "acc": None}), event)
-        self.live.update(self.render())
+        self.redraw(throttled=True)
 
     def finish(self, row: dict) -> None:
         self.running.pop(row["trial"], None)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 
 from rich.console import Console, Group
@@ -12,6 +13,8 @@ from rich.text import Text
 
 from scratchrun.training.events import Evaluated, Event, RunStarted, Step
 
+RENDER_EVERY_S = 0.25  # a progress event redraws the table at most this often: the screen refreshes at 4 Hz anyway,
+# and a table built for every event costs the parent CPU time its workers need
 STATUS_STYLE = {"queued": "dim", "running": "cyan", "completed": "green", "diverged": "red", "failed": "red",
                 "interrupted": "yellow", "stopped": "blue", "pruned": "dim"}
 
@@ -33,7 +36,15 @@ class LiveView:
     """A rich Live view of whatever `render()` draws, shown while the `with` block runs and left on screen after."""
 
     def start_live(self, console: Console) -> None:
+        self.rendered_at = 0.0
         self.live = Live(self.render(), console=console, refresh_per_second=4, transient=False)
+
+    def redraw(self, throttled: bool = False) -> None:
+        """Hand the view a new table; a progress event (`throttled`) does so at most every RENDER_EVERY_S."""
+        now = time.monotonic()
+        if not throttled or now - self.rendered_at >= RENDER_EVERY_S:
+            self.rendered_at = now
+            self.live.update(self.render())
 
     def render(self) -> Group:
         raise NotImplementedError
@@ -63,7 +74,7 @@ class StudyDisplay(LiveView):
         row = self.rows[event.index]
         row["status"] = "running"
         follow(row, event)
-        self.live.update(self.render())
+        self.redraw(throttled=True)
 
     def finish(self, result) -> None:
         row = self.rows[result.index]
