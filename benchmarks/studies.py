@@ -25,14 +25,17 @@ Then, per study, where scratchrun's time went, from what its run folders record 
 - training steps: the sum of the runs' `train_time_s` (the training loop minus its evaluations: batches, steps,
   updates, loss logging);
 - evaluations: the sum of (last `seconds` of metrics.csv - `train_time_s`): the loop's train/validation passes;
-- after the loop: the sum of (`wall_time_s` - last `seconds`): closing the logs, model.npz, curves.png and the
-  final test-set score, together (the records do not separate them);
+- after the loop: the sum of (`wall_time_s` - last `seconds`): closing the logs, model.npz and the final test-set
+  score, together (the records do not separate them; a study's runs leave curves.png to `show`);
 - outside the runs: command wall x workers - the sum of `wall_time_s`: interpreter start-up and imports, loading
   MNIST and making the splits, building each model and run folder, handing runs to workers and back, the study's
   own tables and figures, and workers idle (fewer runs left than workers, uneven run lengths). It is a remainder,
   not a measurement of any one of these.
 
 "floor" is (training steps + evaluations) / workers: the loop's own work, back to back on the available cores.
+
+"dry-run s" is what `--dry-run` estimated for the same command just before it ran, and "error" its distance from
+the measured wall time (the goal: within 25%).
 """
 
 from __future__ import annotations
@@ -152,10 +155,22 @@ def breakdown(folder: Path, wall: float, workers: int) -> dict:
             "outside_s": wall * workers - in_runs, "floor_s": (train + evals) / workers}
 
 
+def estimate(arguments: list[str], env: dict[str, str]) -> float:
+    """What `--dry-run` says the command will take, in seconds (it measures this machine's speed for a moment)."""
+    done = subprocess.run([sys.executable, "-m", "scratchrun", *arguments, "--dry-run"], cwd=REPO, env=env,
+                          capture_output=True, text=True, check=True)
+    text = " ".join(done.stdout.split())
+    match = re.search(r"dry run: estimated ([0-9.]+) (s|min|h) ", text)
+    if not match:
+        sys.exit(f"--dry-run printed no estimate: {text[-300:]!r}")
+    return float(match.group(1)) * {"s": 1, "min": 60, "h": 3600}[match.group(2)]
+
+
 def ours(name: str, arguments: list[str], runs_dir: Path, logs: Path) -> dict:
-    """One scratchrun study at its defaults, in a fresh folder, with this checkout's code."""
+    """One scratchrun study at its defaults, in a fresh folder, with this checkout's code; and its dry run first."""
     target = runs_dir / name
     env = {**os.environ, "PYTHONPATH": str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    estimated = estimate(arguments, env)
     result = measured([sys.executable, "-m", "scratchrun", *arguments, "--runs-dir", str(target)],
                       logs / f"{runs_dir.name}-{name}.log", env)
     folders = [p for p in target.iterdir() if p.is_dir()]
@@ -165,7 +180,7 @@ def ours(name: str, arguments: list[str], runs_dir: Path, logs: Path) -> dict:
                if json.loads(p.read_text(encoding="utf-8")).get("train_time_s") is not None)
     workers = max(1, min(os.cpu_count() or 1, runs))  # --jobs 0: one per core, never more than the runs
     result.pop("stdout")
-    return {**result, "runs": runs, "breakdown": breakdown(folders[0], result["wall_s"], workers)}
+    return {**result, "runs": runs, "estimate_s": estimated, "breakdown": breakdown(folders[0], result["wall_s"], workers)}
 
 
 def median(rows: list[dict], key: str) -> float:
@@ -213,17 +228,20 @@ def main() -> None:
     print(f"\n{os.cpu_count()} cores, python {sys.version.split()[0]}; medians of {args.repeats} repeat(s); "
           "CPU = user + sys of the process tree; RSS max = largest process, RSS sum = whole tree (sampled)")
     header = (f"{'study':<20} {'side':<10} {'runs':>4} {'wall s':>8} {'CPU s':>8} {'RSS max MB':>10} {'RSS sum MB':>10} "
-              f"{'wall/run s':>10} {'book/ours':>9}")
+              f"{'wall/run s':>10} {'book/ours':>9} {'dry-run s':>9} {'error':>6}")
     print(header)
     print("-" * len(header))
     for name in studies:
         book_rows, our_rows = raw[name]["book"], raw[name]["ours"]
         book_per = median(book_rows, "wall_s") / book_rows[0]["runs"]
         our_per = statistics.median(r["wall_s"] / r["runs"] for r in our_rows)
-        for side, rows, per, ratio in (("book", book_rows, book_per, ""), ("scratchrun", our_rows, our_per,
-                                                                             f"{book_per / our_per:.2f}x")):
+        guess = median(our_rows, "estimate_s")
+        error = f"{100 * (guess / median(our_rows, 'wall_s') - 1):+.0f}%"
+        for side, rows, per, ratio, dry in (("book", book_rows, book_per, "", ""),
+                                            ("scratchrun", our_rows, our_per, f"{book_per / our_per:.2f}x",
+                                             f"{guess:>9.1f} {error:>6}")):
             print(f"{name:<20} {side:<10} {rows[0]['runs']:>4} {median(rows, 'wall_s'):>8.1f} {median(rows, 'cpu_s'):>8.1f} "
-                  f"{median(rows, 'max_rss_mb'):>10.0f} {median(rows, 'tree_rss_mb'):>10.0f} {per:>10.2f} {ratio:>9}")
+                  f"{median(rows, 'max_rss_mb'):>10.0f} {median(rows, 'tree_rss_mb'):>10.0f} {per:>10.2f} {ratio:>9} {dry}")
 
     print("\nWhere scratchrun's time went (worker-seconds, summed over runs; medians of the repeats):")
     for name in studies:
@@ -236,7 +254,7 @@ def main() -> None:
               f"worker-s; floor (steps + evaluations on {workers} cores) {floor:.1f} s, wall is {wall / floor:.1f}x it")
         for key, label in (("train_s", "training steps (train_time_s)"),
                            ("eval_s", "evaluations in the loop (train + val passes)"),
-                           ("after_s", "after the loop: model, curves.png, test set, summary"),
+                           ("after_s", "after the loop: model.npz, test set, summary"),
                            ("outside_s", "outside the runs: start-up, data, set-up, hand-off, study files, idle")):
             value = median(parts, key)
             print(f"    {label:<72} {value:8.1f} s  {100 * value / capacity:5.1f}%")

@@ -20,6 +20,16 @@ def isolated_cache(tmp_path_factory, monkeypatch):
     monkeypatch.setenv("SCRATCHRUN_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
 
 
+@pytest.fixture(autouse=True)
+def fresh_dataset_memo():
+    """A study keeps each dataset it loaded for the rest of the process; a test that stands in for one (a guarded
+    test set, say) must not leave it to the next test."""
+    from scratchrun.experiments.executors import local
+
+    yield
+    local._datasets.clear()
+
+
 @pytest.fixture
 def tiny(tmp_path, monkeypatch):
     """A 300/60-image MNIST-shaped dataset named `tiny`, found through SCRATCHRUN_DATA_DIR."""

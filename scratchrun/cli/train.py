@@ -74,7 +74,7 @@ def _dry_run_train(cfg) -> None:
     from scratchrun.config.loader import dump_yaml
     from scratchrun.training.estimate import duration, run_estimate
 
-    estimate = run_estimate(cfg)
+    estimate = run_estimate(cfg, curves=True)
     out.print(dump_yaml(cfg), end="", soft_wrap=True)
     sizes = estimate.sizes
     out.print(f"dry run: would train on {sizes.train:,} images ({sizes.val:,} validation, {sizes.test:,} test), "

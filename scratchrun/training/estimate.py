@@ -16,8 +16,12 @@ from dataclasses import dataclass
 from scratchrun.config.loader import Config
 from scratchrun.training.footprint import check_fits
 
-RUN_OVERHEAD_S = 0.4  # per run: the run folder, model.npz and curves.png
-WORKER_START_S = 2.0  # per parallel study: spawning workers that import NumPy and map the dataset
+RUN_OVERHEAD_S = 0.02  # per run: its folder, config.yaml, model.npz, summary.json
+CURVES_S = 0.4  # curves.png, which `train` draws as the run ends (a study's runs leave it to `show`)
+WORKER_START_S = 0.6  # per parallel study: spawning workers that import NumPy and map the dataset
+STUDY_FILES_S = 0.4  # per study or search: its tables and the figures drawn after its last run
+SHARED_SLOWDOWN = 1.12  # a run beside others is this much slower than alone: caches, memory bandwidth, the parent
+# (measured on the chapter-6 studies with 2 workers on 2 cores: 1.06 to 1.19)
 MEASURE_S = 0.15  # time spent measuring each network shape
 
 
@@ -42,12 +46,12 @@ class RunEstimate:
 def split_sizes(config: Config) -> Sizes:
     """The number of training, validation and test images the config asks for, from the dataset's published shapes."""
     from scratchrun.data.registry import DATASETS
-    from scratchrun.data.splits import check_test_size, check_train_size
+    from scratchrun.data.splits import check_test_size, check_train_size, held_out
 
     spec = DATASETS[config.data.dataset]
     n_total, *image = spec.files["train_images"].shape
     data = config.data
-    n_val = round(data.val_fraction * n_total)
+    n_val = held_out(data, n_total)
     check_train_size(data, n_total - n_val, n_val)  # what a real run would refuse, a dry run refuses too
     n_test = check_test_size(data, spec.files["test_images"].shape[0])
     n_train = n_total - n_val if data.train_size is None else data.train_size
@@ -99,8 +103,10 @@ def _measure(config: Config, sizes: Sizes) -> tuple[float, float]:
     return per_train, per_eval
 
 
-def run_estimate(config: Config, stop_epochs: int | None = None, evaluate_test: bool = True) -> RunEstimate:
-    """A run's wall time: its updates, its evaluations (training and validation sets each time) and the test pass."""
+def run_estimate(config: Config, stop_epochs: int | None = None, evaluate_test: bool = True,
+                 curves: bool = False) -> RunEstimate:
+    """A run's wall time: its updates, its evaluations (the tracked splits each time, both at the last one), the test
+    pass, and its files (`curves`: with curves.png, as `train` draws it)."""
     sizes = split_sizes(config)
     per_train, per_eval = measure(config, sizes)
     batch = max(1, min(config.train.batch_size, sizes.train))
@@ -110,23 +116,27 @@ def run_estimate(config: Config, stop_epochs: int | None = None, evaluate_test: 
         iterations = min(iterations, stop_epochs * per_epoch)
     every = config.train.eval_every or per_epoch
     evaluations = 1 + -(-iterations // every)
-    seconds = (iterations * batch * per_train + evaluations * (sizes.train + sizes.val) * per_eval
-               + (sizes.test * per_eval if evaluate_test else 0.0) + RUN_OVERHEAD_S)
+    tracked = sum(size for split, size in (("train", sizes.train), ("val", sizes.val)) if split in config.train.track)
+    evaluated = (evaluations - 1) * tracked + sizes.train + sizes.val + (sizes.test if evaluate_test else 0)
+    seconds = iterations * batch * per_train + evaluated * per_eval + RUN_OVERHEAD_S + (CURVES_S if curves else 0.0)
     return RunEstimate(seconds, sizes, iterations, evaluations, 1 / per_train)
 
 
 def makespan(seconds: Sequence[float], workers: int) -> float:
-    """Wall time of runs handed in order to the first free of `workers` workers (how the executors schedule)."""
+    """Wall time of a study's or search's runs handed in order to the first free of `workers` workers (how the
+    executors schedule), with the workers' start and the study's own files."""
     if workers <= 1 or len(seconds) <= 1:
-        return float(sum(seconds))
+        return float(sum(seconds)) + STUDY_FILES_S
     free = [0.0] * min(workers, len(seconds))
     for s in seconds:
-        heapq.heappush(free, heapq.heappop(free) + s)
-    return max(free) + WORKER_START_S
+        heapq.heappush(free, heapq.heappop(free) + s * SHARED_SLOWDOWN)
+    return max(free) + WORKER_START_S + STUDY_FILES_S
 
 
 def duration(seconds: float) -> str:
-    """`42 s`, `3.5 min`, `1.2 h`: an estimate's precision, no more."""
+    """`4.2 s`, `42 s`, `3.5 min`, `1.2 h`: an estimate's precision, no more."""
+    if seconds < 10:
+        return f"{seconds:.1f} s"
     if seconds < 90:
         return f"{seconds:.0f} s"
     if seconds < 5400:

@@ -5,7 +5,14 @@ from __future__ import annotations
 import pytest
 
 from scratchrun.config.loader import config_from_dict
-from scratchrun.training.estimate import makespan, run_estimate, split_sizes
+from scratchrun.training.estimate import (
+    SHARED_SLOWDOWN,
+    STUDY_FILES_S,
+    WORKER_START_S,
+    makespan,
+    run_estimate,
+    split_sizes,
+)
 
 
 def test_split_sizes_and_updates_follow_the_config(tiny):
@@ -20,5 +27,13 @@ def test_split_sizes_and_updates_follow_the_config(tiny):
 
 
 def test_makespan_hands_runs_to_the_first_free_worker():
-    assert makespan([3.0, 1.0, 1.0, 1.0], 1) == 6.0
-    assert makespan([3.0, 1.0, 1.0, 1.0], 2) == pytest.approx(3.0 + 2.0)  # plus the workers' start-up
+    assert makespan([3.0, 1.0, 1.0, 1.0], 1) == pytest.approx(6.0 + STUDY_FILES_S)
+    # 3 s on one worker, the three 1 s runs on the other; plus the workers' start-up and the study's files
+    assert makespan([3.0, 1.0, 1.0, 1.0], 2) == pytest.approx(3.0 * SHARED_SLOWDOWN + WORKER_START_S + STUDY_FILES_S)
+
+
+def test_tracking_fewer_splits_estimates_fewer_evaluated_images(tiny):
+    every = run_estimate(config_from_dict({"data": {"dataset": "tiny", "val_fraction": 0.2}, "train": {"epochs": 5}}))
+    fewer = run_estimate(config_from_dict({"data": {"dataset": "tiny", "val_fraction": 0.2},
+                                           "train": {"epochs": 5, "track": ["train"]}}))
+    assert fewer.seconds < every.seconds
