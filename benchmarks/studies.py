@@ -160,7 +160,7 @@ def estimate(arguments: list[str], env: dict[str, str]) -> float:
     done = subprocess.run([sys.executable, "-m", "scratchrun", *arguments, "--dry-run"], cwd=REPO, env=env,
                           capture_output=True, text=True, check=True)
     text = " ".join(done.stdout.split())
-    match = re.search(r"dry run: estimated ([0-9.]+) (s|min|h) ", text)
+    match = re.search(r"dry run: .*?estimated ([0-9.]+) (s|min|h) on ", text)
     if not match:
         sys.exit(f"--dry-run printed no estimate: {text[-300:]!r}")
     return float(match.group(1)) * {"s": 1, "min": 60, "h": 3600}[match.group(2)]
