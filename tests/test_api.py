@@ -93,6 +93,15 @@ def test_sweep_takes_a_mapping_of_axes(tiny, tmp_path):
     assert study.kind == "sweep-small" and [r["variant"] for r in study.summary] == ["sgd", "adam"]
 
 
+def test_a_study_run_draws_its_curves_when_asked(tiny, tmp_path):
+    config = tmp_path / "small.yaml"
+    config.write_text(SMALL)
+    study = scratchrun.sweep(config, {"optimizer.name": ["sgd"]}, jobs=1, runs_dir=tmp_path / "runs")
+    (run,) = study.runs
+    assert not (run.folder / "curves.png").exists()
+    assert run.curves() == run.folder / "curves.png" and run.curves().read_bytes().startswith(b"\x89PNG")
+
+
 def test_study_options_are_checked_before_anything_is_written(tiny, tmp_path):
     with pytest.raises(ConfigError, match="adamw"):
         scratchrun.compare_optimizers(overrides=STUDY_OVERRIDES, optimizers=["sgd", "adamw"], runs_dir=tmp_path / "runs")

@@ -257,6 +257,31 @@ def test_a_study_folder_file_that_cannot_be_written_is_one_sentence(tiny, tmp_pa
     assert not (folder / "results.csv").exists() and (folder / "sgd-seed0" / "summary.json").is_file()
 
 
+def test_a_figure_drawn_while_the_runs_train_that_cannot_be_written_is_one_sentence(tiny, tmp_path, monkeypatch):
+    """init-study draws its activation histograms in a thread while its runs train: a full disk there is the same
+    sentence as anywhere in the study folder, after the runs and their table."""
+    import errno
+
+    import scratchrun.plots.figure as figure
+
+    real = figure.save
+
+    def full_for_activations(fig, path, dpi=110):
+        if path.name == "activations.png":
+            raise OSError(errno.ENOSPC, "No space left on device", str(path))
+        real(fig, path, dpi)
+
+    monkeypatch.setattr(figure, "save", full_for_activations)
+    result = runner.invoke(app, ["init-study", "data.dataset=tiny", "train.iterations=4", "--inits", "std:0.01,he",
+                                 "--activations", "relu", "--jobs", "1", "--runs-dir", str(tmp_path / "runs")])
+    output = " ".join(result.output.split())
+    assert result.exit_code == 1, result.output
+    assert "activations.png cannot be written (No space left on device, ENOSPC)" in output and "--resume" in output
+    assert "Traceback" not in result.output
+    (folder,) = (tmp_path / "runs").iterdir()
+    assert (folder / "results.csv").is_file() and not (folder / "activations.png").exists()
+
+
 def test_a_damaged_study_yaml_is_a_sentence_on_resume(tiny, tmp_path):
     folder = tmp_path / "runs" / "2026-01-01_00-00-00_sweep-small"
     folder.mkdir(parents=True)
