@@ -14,7 +14,8 @@ What is counted, in float32 (4 bytes), P being the number of parameters:
   keep the last batch's caches while evaluating: per hidden unit and row, the activation's output and its mask
   or cache (2 arrays; in training +2 for BatchNorm's x̂ and output, +2 for dropout's mask and output), per row
   3 arrays as wide as the widest layer (an Affine output, backward's dout and dx) and 3 per class (logits,
-  softmax, gradient), plus the float32 buffers the rows are scaled into.
+  softmax, gradient), plus the float32 buffers the rows are scaled into, and the small training and validation
+  splits a run keeps as float32 for its evaluations (trainer.EvalSplit: at most 2·EVAL_CACHE_BYTES).
 The dataset itself is not counted: it is memory-mapped and shared by every run on the machine.
 """
 
@@ -29,7 +30,7 @@ from pathlib import Path
 from scratchrun.config.loader import Config
 from scratchrun.errors import ConfigError
 from scratchrun.nn.optimizers import OPTIMIZERS
-from scratchrun.training.trainer import EVAL_CHUNK
+from scratchrun.training.trainer import EVAL_CACHE_BYTES, EVAL_CHUNK
 
 MEMORY_SHARE = 0.5  # of this machine's memory (or its cgroup's limit): the most one run may plan to use
 FLOAT = 4  # bytes of a float32
@@ -75,6 +76,7 @@ def footprint(config: Config) -> Footprint:
     batch = min(config.train.batch_size, n_train)
     chunk = min(EVAL_CHUNK, max(n_train, spec.files["test_images"].shape[0]))
     inputs = (batch + chunk) * features * FLOAT + chunk * features  # the float32 buffers, and a chunk's uint8 rows
+    inputs += min(2 * EVAL_CACHE_BYTES, n_train * features * FLOAT)  # small train/validation splits kept as float32
     running = 2 * sum(hidden) * FLOAT if model.batch_norm else 0  # BatchNorm's running mean and variance
     return Footprint(
         parameters=n_params,
