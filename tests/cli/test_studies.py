@@ -262,16 +262,16 @@ def test_a_figure_drawn_while_the_runs_train_that_cannot_be_written_is_one_sente
     sentence as anywhere in the study folder, after the runs and their table."""
     import errno
 
-    import scratchrun.plots.figure as figure
+    import scratchrun.plots.study as study_figures
 
-    real = figure.save
+    real = study_figures.save
 
     def full_for_activations(fig, path, dpi=110):
         if path.name == "activations.png":
             raise OSError(errno.ENOSPC, "No space left on device", str(path))
         real(fig, path, dpi)
 
-    monkeypatch.setattr(figure, "save", full_for_activations)
+    monkeypatch.setattr(study_figures, "save", full_for_activations)
     result = runner.invoke(app, ["init-study", "data.dataset=tiny", "train.iterations=4", "--inits", "std:0.01,he",
                                  "--activations", "relu", "--jobs", "1", "--runs-dir", str(tmp_path / "runs")])
     output = " ".join(result.output.split())
