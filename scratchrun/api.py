@@ -54,6 +54,31 @@ class Run:
 
         return read_steps(self.folder)
 
+    @property
+    def tags(self) -> tuple[str, ...]:
+        """The tags a person added (`scratchrun tag`, `tag()`), sorted."""
+        from scratchrun.records.annotations import read_annotations
+
+        return read_annotations(self.folder).tags
+
+    @property
+    def note(self) -> str | None:
+        from scratchrun.records.annotations import read_annotations
+
+        return read_annotations(self.folder).note
+
+    def tag(self, *tags: str, remove: bool = False) -> tuple[str, ...]:
+        """Add (or remove) tags; kept in the run's tags.json, never in its summary.json. Returns the tags after."""
+        from scratchrun.records.annotations import tag
+
+        return tag(self.folder, remove=tags) if remove else tag(self.folder, add=tags)
+
+    def annotate(self, text: str | None) -> str | None:
+        """Replace the run's note (None or "" removes it), kept in its note.md."""
+        from scratchrun.records.annotations import set_note
+
+        return set_note(self.folder, text)
+
     def curves(self) -> Path:
         """The run's curves.png, drawn from its records first if it has none (a study's runs leave it to this)."""
         from scratchrun.plots.run import draw_curves

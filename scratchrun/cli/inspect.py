@@ -45,7 +45,7 @@ def show(
         common.fail(ScratchrunError(f"{folder / 'config.yaml'} cannot be read ({e})."))
     except ScratchrunError as e:
         common.fail(e)
-    for line in _summary_lines(folder, summary, metrics, problem):
+    for line in [*_summary_lines(folder, summary, metrics, problem), *_annotation_lines(folder)]:
         out.print(line, markup=False, soft_wrap=True)
     out.print("\nconfig (config.yaml):", markup=False)
     out.print(config_text.rstrip("\n"), markup=False, soft_wrap=True)
@@ -160,6 +160,18 @@ def _stop_epochs(summary: dict) -> int | None:
         raise ScratchrunError("The run was stopped early for successive halving, but its summary.json records neither "
                               "stop_epochs nor a whole number of epochs, so its rerun would not stop at the same point.")
     return int(stop)
+
+
+def _annotation_lines(folder: Path) -> list[str]:
+    """The tags and note a person added (`scratchrun tag`, `scratchrun note`), if any."""
+    from scratchrun.records.annotations import read_annotations
+
+    added = read_annotations(folder)
+    lines = [f"tags     {', '.join(added.tags)}"] if added.tags else []
+    if added.note:
+        first, *rest = added.note.splitlines()
+        lines += [f"note     {first}", *(f"         {line}" for line in rest)]
+    return lines + ([f"         ({added.problem})"] if added.problem else [])
 
 
 def _summary_lines(folder: Path, summary: dict, metrics: list[dict], problem: str | None = None) -> list[str]:

@@ -21,7 +21,7 @@ PLOT_SUFFIXES = (".png", ".svg", ".pdf")
 @app.command(rich_help_panel=PANEL_RUNS)
 def runs(
     runs_dir: Annotated[Path, typer.Argument(metavar="RUNS_DIR", help="The folder of run folders.")] = Path("runs"),
-    where: Annotated[list[str] | None, typer.Option("--where", help="KEY=VALUE (YAML): only runs whose config has this value, e.g. optimizer.name=adam or status=completed; repeatable.", show_default=False)] = None,
+    where: Annotated[list[str] | None, typer.Option("--where", help="KEY=VALUE (YAML): only runs whose config has this value, e.g. optimizer.name=adam, status=completed or tag=baseline; repeatable.", show_default=False)] = None,
     status: Annotated[str | None, typer.Option("--status", help="Only runs with this status (stale = running, but its process died: its pid is gone, or it has been silent for over a minute; incomplete = completed, but a file is missing or damaged).", show_default=False)] = None,
     sort: Annotated[str, typer.Option("--sort", help="A column or config key to sort by; -KEY for descending.")] = "time",
     limit: Annotated[int | None, typer.Option("--limit", min=1, help="Only the last N rows after sorting.", show_default=False)] = None,
@@ -97,6 +97,10 @@ def compare(
     for label, value in COMPARE_METRICS:
         table.add_row(label, *(Text(value(run)) for run in chosen))
     table.add_row("status", *(Text(run.status, STATUS_STYLE.get(run.status, "")) for run in chosen))
+    if any(run.tags or run.note for run in chosen):  # what a person added (`scratchrun tag`, `scratchrun note`)
+        table.add_section()
+        table.add_row("tags", *(Text(", ".join(run.tags)) for run in chosen))
+        table.add_row("note", *(Text((run.note or "").splitlines()[0] if run.note else "") for run in chosen))
     out.print(table)
     if not keys:
         console.print("the runs' configs are the same (apart from their names); --all-params shows them")

@@ -19,6 +19,7 @@ import yaml
 
 from scratchrun.config.bounded_yaml import parse_bounded
 from scratchrun.errors import ConfigError, ScratchrunError
+from scratchrun.records.annotations import read_annotations
 from scratchrun.records.host import host_name, process_gone
 from scratchrun.records.reader import missing_parts, read_summary
 
@@ -43,6 +44,8 @@ class RunInfo:
     summary: dict[str, Any]
     group: str | None = None  # the study or search folder it belongs to
     problem: str | None = None  # why it is incomplete or unreadable, or why its config.yaml cannot be read
+    tags: tuple[str, ...] = ()  # what a person added (records.annotations), never part of what was measured
+    note: str | None = None
 
     @property
     def name(self) -> str:
@@ -85,16 +88,18 @@ def read_run(path: Path, group: str | None = None, now: float | None = None) -> 
     and a `completed` one whose folder lacks a file a completed run has (model.npz, the logs) `incomplete`."""
     started = stamp_time(path.name)
     config, problem = _read_config(path / "config.yaml")
+    added = read_annotations(path)
     try:
         summary = read_summary(path)
     except ScratchrunError as e:
-        return RunInfo(path, "unreadable", started, config, {}, group, str(e))
+        return RunInfo(path, "unreadable", started, config, {}, group, str(e), added.tags, added.note)
     status = str(summary.get("status", "unreadable"))
     if status == "running" and _process_died(path, summary, now):
         status = "stale"
     if status == "completed" and (missing := missing_parts(path)):
         status, problem = "incomplete", "; ".join([*missing, *([problem] if problem else [])])
-    return RunInfo(path, status, started or _parse_time(summary.get("started")), config, summary, group, problem)
+    return RunInfo(path, status, started or _parse_time(summary.get("started")), config, summary, group, problem,
+                   added.tags, added.note)
 
 
 def _read_config(path: Path) -> tuple[dict[str, Any], str | None]:

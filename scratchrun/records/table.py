@@ -82,8 +82,8 @@ def rows(entries: Sequence[Entry], expand: bool = False) -> list[Row]:
 
 
 def parse_where(items: Sequence[str], valid: Iterable[str]) -> list[tuple[str, Any]]:
-    """`KEY=VALUE` filters, the value parsed as YAML; the key must be `status` or a config key of some run."""
-    valid = sorted(set(valid) | {"status"})
+    """`KEY=VALUE` filters, the value parsed as YAML; the key must be `status`, `tag` or a config key of some run."""
+    valid = sorted(set(valid) | {"status", "tag"})
     filters = []
     for item in items:
         key, sep, text = item.partition("=")
@@ -104,6 +104,9 @@ def matches(run: RunInfo, filters: Sequence[tuple[str, Any]], status: str | None
     for key, wanted in filters:
         if key == "status":
             if run.status != str(wanted):
+                return False
+        elif key == "tag":
+            if str(wanted) not in run.tags:
                 return False
         elif key not in run.config or not _equal(run.config[key], wanted):
             return False
