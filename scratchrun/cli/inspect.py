@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import signal
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
 
@@ -24,14 +25,43 @@ RunArg = Annotated[
 def show(
     run: RunArg,
     runs_dir: Annotated[Path, typer.Option("--runs-dir", help="Folder in which RUN is looked up by name.")] = Path("runs"),
+    follow: Annotated[bool, typer.Option("--follow", "-f", help="Redraw as the run writes, until it ends or goes stale "
+                                                               "(Ctrl-C stops following; the run goes on).")] = False,
+    interval: Annotated[float, typer.Option("--interval", min=0.05, help="Seconds between redraws with --follow.")] = 1.0,
 ) -> None:
     """Show one run: its summary, its config, and its training loss and validation accuracy drawn in the terminal."""
-    from scratchrun.cli.display.text_chart import line_chart
-    from scratchrun.records.index import read_run, resolve
-    from scratchrun.records.reader import metric_values, read_metrics, read_steps, read_summary
+    from scratchrun.records.index import resolve
 
     try:
         folder = resolve(run, runs_dir, runs_only=True)
+    except ScratchrunError as e:
+        common.fail(e)
+    if follow:
+        _follow(folder, interval)
+    view = _read_view(folder)
+    out.print(_render(folder, view, with_config=True), markup=False, soft_wrap=True)
+    out.print(f"\ncurves: {_curves(folder, view.summary)}", markup=False, soft_wrap=True)
+
+
+@dataclass
+class _View:
+    summary: dict
+    problem: str | None
+    steps: object  # (N, 3) array: iteration, epoch, loss
+    metrics: list[dict]
+    config_text: str
+
+    @property
+    def status(self) -> str:
+        return self.summary.get("status", "running")  # no summary.json yet: a run that has only just started
+
+
+def _read_view(folder: Path) -> _View:
+    """What `show` draws, read afresh (a running run's files grow between two reads)."""
+    from scratchrun.records.index import read_run
+    from scratchrun.records.reader import metric_values, read_metrics, read_steps, read_summary
+
+    try:
         summary = read_summary(folder) if (folder / "summary.json").exists() else {}
         problem = None
         if summary:  # `stale` when the heartbeat stopped, `incomplete` when a completed run lacks a file
@@ -45,20 +75,62 @@ def show(
         common.fail(ScratchrunError(f"{folder / 'config.yaml'} cannot be read ({e})."))
     except ScratchrunError as e:
         common.fail(e)
-    for line in [*_summary_lines(folder, summary, metrics, problem), *_annotation_lines(folder)]:
-        out.print(line, markup=False, soft_wrap=True)
-    out.print("\nconfig (config.yaml):", markup=False)
-    out.print(config_text.rstrip("\n"), markup=False, soft_wrap=True)
+    return _View(summary, problem, steps, metrics, config_text)
+
+
+def _render(folder: Path, view: _View, with_config: bool) -> str:
+    """The summary, (the config,) the training loss and the validation accuracy, as text."""
+    from scratchrun.cli.display.text_chart import line_chart
+
+    lines = [*_summary_lines(folder, view.summary, view.metrics, view.problem), *_annotation_lines(folder)]
+    if with_config:
+        lines += ["", "config (config.yaml):", view.config_text.rstrip("\n")]
+    steps = view.steps
     per_column = math.ceil(len(steps) / 120)  # the chart is 60 characters of 2 dot columns each
     averaged = f", mean of {per_column} per column" if per_column > 1 else ""
-    out.print(f"\ntraining loss per update ({len(steps):,} updates{averaged}):", markup=False)
-    out.print(line_chart(steps[:, 2], steps[:, 0], 60, 12, x_label="iteration"), markup=False, soft_wrap=True)
-    evaluated = [row for row in metrics if row.get("val_acc") is not None]
+    lines += ["", f"training loss per update ({len(steps):,} updates{averaged}):",
+              line_chart(steps[:, 2], steps[:, 0], 60, 12, x_label="iteration")]
+    evaluated = [row for row in view.metrics if row.get("val_acc") is not None]
     if evaluated:
-        out.print(f"\nvalidation accuracy per evaluation ({len(evaluated)}):", markup=False)
-        chart = line_chart([r["val_acc"] for r in evaluated], [r["epoch"] for r in evaluated], 60, 6, "epoch")
-        out.print(chart, markup=False, soft_wrap=True)
-    out.print(f"\ncurves: {_curves(folder, summary)}", markup=False, soft_wrap=True)
+        lines += ["", f"validation accuracy per evaluation ({len(evaluated)}):",
+                  line_chart([r["val_acc"] for r in evaluated], [r["epoch"] for r in evaluated], 60, 6, "epoch")]
+    return "\n".join(lines)
+
+
+def _follow(folder: Path, interval: float) -> None:
+    """Redraw the run while it is `running`: in place on a terminal, one line per change when piped. Returns when the
+    run has ended or gone stale (the caller then shows it whole); Ctrl-C exits 130 without touching the run."""
+    import time
+
+    from rich.live import Live
+    from rich.text import Text
+
+    view = _read_view(folder)
+    seen = None
+    live = Live(Text(_render(folder, view, with_config=False)), console=out, refresh_per_second=4, transient=True,
+                vertical_overflow="visible") if out.is_terminal else None
+    try:
+        if live is not None:
+            live.start()
+        while True:
+            if live is None and (len(view.steps), len(view.metrics), view.status) != seen:
+                seen = (len(view.steps), len(view.metrics), view.status)
+                last = f", loss {view.steps[-1, 2]:.4f}" if len(view.steps) else ""
+                out.print(f"following {folder.name}: {view.status}, {len(view.steps):,} updates{last}, "
+                          f"{len(view.metrics)} evaluations", markup=False, soft_wrap=True)
+            if view.status != "running":
+                break
+            time.sleep(interval)
+            view = _read_view(folder)
+            if live is not None:
+                live.update(Text(_render(folder, view, with_config=False)))
+    except KeyboardInterrupt:
+        if live is not None:
+            live.stop()
+        say("stopped following:", "yellow", f"{folder} was not touched; it goes on as it was.")
+        raise typer.Exit(common.interrupt_exit_code()) from None
+    if live is not None:
+        live.stop()
 
 
 def _curves(folder: Path, summary: dict) -> str:

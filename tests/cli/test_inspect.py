@@ -268,3 +268,40 @@ def test_reproduce_a_real_mnist_run(mnist_dir, tmp_path):
     assert result.exit_code == 0, result.output
     assert "reproduced: every one of 20 losses and 2 evaluations matches exactly" in result.stdout
     assert len(list(runs.iterdir())) == 2
+
+
+APPENDER = """
+import json, os, sys, time
+from pathlib import Path
+from scratchrun.records.host import host_name
+run = Path(sys.argv[1])
+summary = json.loads((run / "summary.json").read_text())
+summary.update(status="running", pid=os.getpid(), host=host_name(), final=None)
+(run / "summary.json").write_text(json.dumps(summary))
+print("ready", flush=True)
+with open(run / "steps.csv", "a") as f:
+    for i in range(1, 13):
+        f.write(f"{i},{i / 12:.4f},{2.3 / i:.4f}\\n")
+        f.flush()
+        time.sleep(0.15)
+"""
+
+
+def test_show_follow_redraws_as_the_run_writes_and_ends_when_it_goes_stale(tiny, tmp_path):
+    """A process keeps appending minibatch losses, then dies without finishing: `show --follow` shows the count grow,
+    then says stale and shows the run whole; the run's files are as the process left them."""
+    import subprocess
+    import sys
+
+    run = train(tmp_path, tmp_path / "runs")
+    (run / "steps.csv").write_text("iteration,epoch,loss\n")
+    writer = subprocess.Popen([sys.executable, "-c", APPENDER, str(run)], stdout=subprocess.PIPE, text=True)
+    assert writer.stdout.readline().strip() == "ready"
+    result = runner.invoke(app, ["show", str(run), "--follow", "--interval", "0.1"])
+    writer.wait(timeout=30)
+    assert result.exit_code == 0, result.output
+    counts = [int(line.split(", ")[1].split()[0]) for line in result.output.splitlines() if line.startswith("following ")
+              and ": running," in line]
+    assert len(counts) >= 3 and counts == sorted(counts) and counts[-1] > counts[0], result.output
+    assert "status   stale" in result.output and "12 updates" in result.output
+    assert len((run / "steps.csv").read_text().splitlines()) == 13  # the header and the 12 rows: untouched
