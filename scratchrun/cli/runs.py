@@ -28,8 +28,48 @@ def runs(
     expand: Annotated[bool, typer.Option("--expand", help="A row per run of each study or search, instead of one per folder.")] = False,
     as_csv: Annotated[bool, typer.Option("--csv", help="Print CSV (full precision) instead of a table.")] = False,
     as_md: Annotated[bool, typer.Option("--md", help="Print a Markdown table instead.")] = False,
+    watch: Annotated[bool, typer.Option("--watch", help="Redraw every --interval seconds (Ctrl-C stops); piped, a "
+                                                        "listing per change, until no run is training.")] = False,
+    interval: Annotated[float, typer.Option("--interval", min=0.05, help="Seconds between redraws with --watch.")] = 2.0,
 ) -> None:
     """List the runs, studies and searches: time, name, status, the config values that differ, accuracy and time."""
+    arguments = (runs_dir, where, status, sort, limit, expand, as_csv, as_md)
+    if watch:
+        _watch(arguments, interval)
+    else:
+        _listing(*arguments)
+
+
+def _watch(arguments: tuple, interval: float) -> None:
+    """The listing again and again: in place on a terminal until Ctrl-C; piped, whenever a status changes, until no
+    run of the folder is training."""
+    import time
+
+    from scratchrun.cli import common
+
+    shown = None
+    try:
+        while True:
+            if out.is_terminal:
+                out.clear()
+                _listing(*arguments)
+            else:
+                with out.capture() as listing, console.capture() as notes:  # a frame, whichever console says what
+                    training = _listing(*arguments)
+                text = listing.get() + notes.get()
+                if text != shown:
+                    shown = text
+                    out.print(text, end="", markup=False, highlight=False, soft_wrap=True)
+                if not training:
+                    return
+            time.sleep(interval)
+    except KeyboardInterrupt:
+        console.print("[yellow]stopped watching[/]; no run was touched.")
+        raise typer.Exit(common.interrupt_exit_code()) from None
+
+
+def _listing(runs_dir: Path, where, status, sort, limit, expand, as_csv, as_md) -> bool:
+    """Print the listing; whether any run of the folder is training."""
     from scratchrun.records import index as ix
     from scratchrun.records import table as tb
 
@@ -39,9 +79,10 @@ def runs(
         if status is not None and status not in ix.KNOWN_STATUSES:
             raise ConfigError(f"--status `{status}` is not a status; statuses: {', '.join(ix.KNOWN_STATUSES)}.")
         entries = ix.scan(runs_dir)
+        training = any(run.status == "running" for run in ix.runs_of(entries))
         if not ix.runs_of(entries):
             console.print(f"no runs in {escape(str(runs_dir))}")
-            return
+            return training
         keys = {key for run in ix.runs_of(entries) for key in run.config}
         filters = tb.parse_where(where or [], keys)
         selected = tb.select(entries, filters, status)
@@ -62,6 +103,7 @@ def runs(
         console.print(f"no runs in {escape(str(runs_dir))} match --where/--status")
     else:
         _print_table(table, columns, f"{runs_dir}: {ix.status_counts(ix.runs_of(selected))}")
+    return training
 
 
 @app.command(rich_help_panel=PANEL_RUNS)

@@ -317,3 +317,26 @@ def test_a_nan_metric_reads_as_missing_and_sorts_last(made, tmp_path):
     result = invoke("runs", runs_dir, "--sort", "val_acc", "--csv")
     names = [line.split(",")[1] for line in result.stdout.splitlines()[1:]]
     assert names == ["c", "a", "b"] and ",b,completed,," in result.stdout  # no value, not "nan"
+
+
+def test_runs_watch_lists_again_as_statuses_change_and_ends_when_nothing_trains(tiny, tmp_path):
+    """Piped, `runs --watch` prints a listing whenever one changes and stops once no run is training."""
+    import json
+    import subprocess
+    import sys
+
+    from cli.test_inspect import APPENDER
+
+    runs = tmp_path / "runs"
+    config = tmp_path / "small.yaml"
+    config.write_text("name: w\ndata: {dataset: tiny, val_fraction: 0.2}\nmodel: {hidden: [8]}\ntrain: {epochs: 1}\n")
+    assert invoke("train", config, "--runs-dir", runs, "--quiet").exit_code == 0
+    (run,) = runs.iterdir()
+    writer = subprocess.Popen([sys.executable, "-c", APPENDER, str(run)], stdout=subprocess.PIPE, text=True)
+    assert writer.stdout.readline().strip() == "ready"
+    assert json.loads((run / "summary.json").read_text())["status"] == "running"
+    result = invoke("runs", runs, "--watch", "--interval", "0.1")
+    writer.wait(timeout=30)
+    assert result.exit_code == 0, result.output
+    statuses = [line.split()[3] for line in result.stdout.splitlines() if " w " in f" {line} "]
+    assert statuses[0] == "running" and statuses[-1] == "stale" and len(statuses) >= 2, result.stdout
