@@ -216,9 +216,12 @@ def _train(definition: StudyDefinition, plan: StudyPlan, data_dir: Path | None, 
 
 
 def _side_figures(definition: StudyDefinition, folder: Path) -> list[str] | None:
-    """The study's figures that need no run, after importing what every figure needs."""
+    """The study's figures that need no run, after importing what every figure needs (a study that draws none, a
+    sweep, imports nothing)."""
     from scratchrun.plots.figure import warm_up
 
+    if definition.figures is None and definition.side_figures is None:
+        return None
     warm_up()
     return definition.side_figures(folder) if definition.side_figures is not None else None
 
