@@ -95,11 +95,12 @@ def running(runs: Path, proc: subprocess.Popen, count: int, timeout: float = 120
         assert proc.poll() is None, proc.communicate()
         found = {}
         for path in runs.glob("*/*/summary.json"):
-            try:
+            try:  # a run's first files appear one after another: its summary may be there before its steps.csv
                 summary = json.loads(path.read_text())
+                training = summary.get("status") == "running" and (path.parent / "steps.csv").stat().st_size > 100
             except (OSError, ValueError):
                 continue
-            if summary.get("status") == "running" and (path.parent / "steps.csv").stat().st_size > 100:
+            if training:
                 found[path.parent.name] = summary
         if len(found) >= count:
             (folder,) = runs.iterdir()
