@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import signal
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
@@ -50,10 +51,17 @@ class _View:
     steps: object  # (N, 3) array: iteration, epoch, loss
     metrics: list[dict]
     config_text: str
+    silent_s: float = 0.0  # since the folder last changed
 
     @property
     def status(self) -> str:
-        return self.summary.get("status", "running")  # no summary.json yet: a run that has only just started
+        """The read status; a folder without summary.json is a run that has only just started, or, once it has been
+        silent for as long as a dead run's heartbeat, one that died before writing it (`stale`)."""
+        from scratchrun.records.index import STALE_AFTER_S
+
+        if self.summary:
+            return self.summary.get("status", "unreadable")
+        return "stale" if self.silent_s > STALE_AFTER_S else "running"
 
 
 def _read_view(folder: Path) -> _View:
@@ -75,7 +83,18 @@ def _read_view(folder: Path) -> _View:
         common.fail(ScratchrunError(f"{folder / 'config.yaml'} cannot be read ({e})."))
     except ScratchrunError as e:
         common.fail(e)
-    return _View(summary, problem, steps, metrics, config_text)
+    return _View(summary, problem, steps, metrics, config_text, _silent_s(folder))
+
+
+def _silent_s(folder: Path) -> float:
+    """Seconds since anything in the folder last changed (a file renamed away meanwhile is skipped)."""
+    latest = 0.0
+    for path in [folder, *folder.iterdir()]:
+        try:
+            latest = max(latest, path.stat().st_mtime)
+        except OSError:
+            continue
+    return time.time() - latest
 
 
 def _render(folder: Path, view: _View, with_config: bool) -> str:
@@ -100,8 +119,6 @@ def _render(folder: Path, view: _View, with_config: bool) -> str:
 def _follow(folder: Path, interval: float) -> None:
     """Redraw the run while it is `running`: in place on a terminal, one line per change when piped. Returns when the
     run has ended or gone stale (the caller then shows it whole); Ctrl-C exits 130 without touching the run."""
-    import time
-
     from rich.live import Live
     from rich.text import Text
 

@@ -79,6 +79,7 @@ class EvalSplit:
         return len(self.split)
 
     def chunks(self, size: int):
+        """The split in chunks of EVAL_CHUNK rows (what `evaluate` asks for; the kept chunks were cut at that size)."""
         return iter(self.cached) if self.cached is not None else self.split.chunks(EVAL_CHUNK, self.buffer)
 
 
@@ -204,11 +205,13 @@ class _Loop:
         start = time.perf_counter()
         row, current = history[-1], self.model.snapshot()
         self.model.restore(self.snapshot[1])
-        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-            for name in self.untracked:
-                if row[f"{name}_loss"] is None:
-                    row[f"{name}_loss"], row[f"{name}_acc"] = evaluate(self.model, self.scored[name])
-        self.model.restore(current)
+        try:
+            with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+                for name in self.untracked:
+                    if row[f"{name}_loss"] is None:
+                        row[f"{name}_loss"], row[f"{name}_acc"] = evaluate(self.model, self.scored[name])
+        finally:  # even if a second Ctrl-C cuts this short, the run keeps (and saves) the weights it ended with
+            self.model.restore(current)
         self.eval_seconds += time.perf_counter() - start
 
 

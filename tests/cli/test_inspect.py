@@ -305,3 +305,18 @@ def test_show_follow_redraws_as_the_run_writes_and_ends_when_it_goes_stale(tiny,
     assert len(counts) >= 3 and counts == sorted(counts) and counts[-1] > counts[0], result.output
     assert "status   stale" in result.output and "12 updates" in result.output
     assert len((run / "steps.csv").read_text().splitlines()) == 13  # the header and the 12 rows: untouched
+
+
+def test_show_follow_calls_a_folder_that_never_got_its_summary_stale(tiny, tmp_path):
+    """A run that died between its config.yaml and its first summary: --follow does not wait for it forever."""
+    import os
+    import time
+
+    run = train(tmp_path, tmp_path / "runs")
+    (run / "summary.json").unlink()
+    long_ago = time.time() - 120
+    for path in [run, *run.iterdir()]:
+        os.utime(path, (long_ago, long_ago))
+    result = invoke("show", run, "--follow", "--interval", "0.05")
+    assert result.exit_code == 0, result.output
+    assert "following " in result.output and ": stale," in result.output
