@@ -216,6 +216,15 @@ def search(config: PathLike, overrides: Iterable[str] = (), *, trials: int | Non
                   outcome.final_test)
 
 
+def report(*folders: PathLike, runs_dir: PathLike = "runs", output: PathLike = "report.html"):
+    """One offline HTML file of runs, studies and searches (`scratchrun report`): every run in `runs_dir` when no
+    folder is given. Returns what was written (`path`, `covers`, `size`); needs `pip install 'scratchrun[report]'`."""
+    from scratchrun.reporting.page import make_report
+
+    return make_report([str(f) for f in folders], Path(runs_dir), Path(output),
+                       _call("report", *[str(f) for f in folders], output=str(output)))
+
+
 def _run(definition, seeds, jobs, runs_dir, data_dir, executor, scheduler, resume, observer, command) -> Study:
     from scratchrun.experiments.study import run_study
     from scratchrun.experiments.study_folder import result_rows

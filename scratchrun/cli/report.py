@@ -1,0 +1,32 @@
+"""`scratchrun report`: one offline HTML file of runs, studies and searches (scratchrun/reporting)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from scratchrun.cli.common import PANEL_RUNS, app, command_line, console, fail, out
+from scratchrun.errors import ScratchrunError
+
+
+@app.command(rich_help_panel=PANEL_RUNS)
+def report(
+    folders: Annotated[list[str] | None, typer.Argument(
+        help="Runs, studies or searches (paths, or names in --runs-dir); default: every run in --runs-dir.",
+        show_default=False, metavar="[RUN_OR_STUDY_OR_SEARCH]...")] = None,
+    output: Annotated[Path, typer.Option("--output", "-o", help="The HTML file to write (replaced if it exists).")]
+    = Path("report.html"),
+    runs_dir: Annotated[Path, typer.Option("--runs-dir", help="The folder in which names are looked up.")] = Path("runs"),
+) -> None:
+    """Write one self-contained HTML file: a sortable, filterable run table, the runs' curves, each study's figures
+    and each search's parallel coordinates. It opens from disk, offline (pip install 'scratchrun[report]')."""
+    from scratchrun.reporting.page import make_report
+
+    try:
+        with console.status("reading the runs and writing the report"):
+            written = make_report(folders or [], runs_dir, output, command_line())
+    except ScratchrunError as e:
+        fail(e)
+    out.print(f"wrote {written.path} ({written.size / 1e6:.1f} MB): {written.covers}", markup=False, soft_wrap=True)
