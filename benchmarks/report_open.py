@@ -47,6 +47,17 @@ def make_runs(work: Path) -> Path:
     return runs
 
 
+def cpu() -> str:
+    """The CPU's model name, as /proc/cpuinfo gives it (else what platform knows)."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
 def open_times(browser, path: Path) -> tuple[float, float]:
     """Seconds from navigation to the ready flag, and until every chart is drawn."""
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
@@ -88,7 +99,7 @@ def main() -> None:
             drawn.append(every)
         version = browser.version
         browser.close()
-    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores; Python "
+    print(f"machine: {cpu()}, {os.cpu_count()} cores; Python "
           f"{platform.python_version()}, NumPy {numpy.__version__}, chromium {version} (headless)")
     print(f"report: {written.covers}; medians of {args.repeats}")
     print(f"  make_report           {statistics.median(made):6.2f} s   ({statistics.median(sizes):.1f} MB)")

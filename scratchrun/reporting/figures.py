@@ -77,7 +77,7 @@ def band_figure(name: str, title: str, ylabel: str, series: Mapping[str, Sequenc
     for i, (label, runs) in enumerate(series.items()):
         data += band_traces(label, PALETTE[i % len(PALETTE)], [pick(c) for c in runs], log_y)
     layout = {"title": {"text": title}, "height": 420, "xaxis": {"title": {"text": xlabel}},
-              "yaxis": {"title": {"text": ylabel}, "type": "log" if log_y else "linear"}}
+              "yaxis": {"title": {"text": ylabel}, **({"type": "log", "dtick": 1} if log_y else {})}}
     return {"name": name, "data": data, "layout": layout}
 
 

@@ -35,7 +35,7 @@
     if (typeof value !== "number") return String(value);
     if (Number.isInteger(value)) return String(value);
     const abs = Math.abs(value);
-    return abs !== 0 && (abs < 1e-3 || abs >= 1e5) ? value.toExponential(2) : String(Number(value.toPrecision(4)));
+    return abs !== 0 && (abs < 1e-3 || abs >= 1e5) ? Number(value.toPrecision(4)).toExponential() : String(Number(value.toPrecision(4)));
   }
   function percent(value) { return value === null || value === undefined ? "" : (100 * value).toFixed(2) + "%"; }
   function duration(seconds) {
@@ -235,7 +235,7 @@
     const windows = [...new Set(state.selected.map((id) => curves[id].loss.window))];
     Plotly.react("curves-loss", loss, Object.assign({}, BASE_LAYOUT, {
       title: { text: "minibatch loss" + (windows.length === 1 ? ` (moving average of ${windows[0]})` : " (moving average)") },
-      xaxis: { title: { text: "update" } }, yaxis: { title: { text: "loss" }, type: "log" }, annotations, height: 380,
+      xaxis: { title: { text: "update" } }, yaxis: { title: { text: "loss" }, type: "log", dtick: 1 }, annotations, height: 380,
     }), PLOT_CONFIG);
     Plotly.react("curves-acc", accuracy, Object.assign({}, BASE_LAYOUT, {
       title: { text: "accuracy per evaluation (validation solid, training dashed)" },
