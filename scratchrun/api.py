@@ -225,6 +225,30 @@ def report(*folders: PathLike, runs_dir: PathLike = "runs", output: PathLike = "
                        _call("report", *[str(f) for f in folders], output=str(output)))
 
 
+def export_tensorboard(*folders: PathLike, output: PathLike, runs_dir: PathLike = "runs", force: bool = False):
+    """TensorBoard event files for runs, studies and searches (`scratchrun export tensorboard`); every run in
+    `runs_dir` when no folder is given. Needs `pip install 'scratchrun[tensorboard]'`."""
+    from scratchrun.exports.tensorboard_events import export_tensorboard as export
+
+    return export([str(f) for f in folders], Path(runs_dir), Path(output), force)
+
+
+def export_optuna(search: PathLike, output: PathLike | None = None, *, storage: str | None = None,
+                  runs_dir: PathLike = "runs", force: bool = False):
+    """A search as an Optuna study in a journal file or a storage URL (`scratchrun export optuna`). Needs
+    `pip install 'scratchrun[optuna]'`."""
+    from scratchrun.exports.optuna_study import export_optuna as export
+
+    return export(str(search), Path(runs_dir), _path(output), storage, force)
+
+
+def search_importance(search: PathLike, *, runs_dir: PathLike = "runs") -> dict[str, float]:
+    """Optuna's importance (PED-ANOVA) of each searched key for the search's metric, most important first."""
+    from scratchrun.exports.optuna_study import importance
+
+    return importance(str(search), Path(runs_dir))[0]
+
+
 def _run(definition, seeds, jobs, runs_dir, data_dir, executor, scheduler, resume, observer, command) -> Study:
     from scratchrun.experiments.study import run_study
     from scratchrun.experiments.study_folder import result_rows

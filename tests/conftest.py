@@ -40,6 +40,16 @@ def tiny(tmp_path, monkeypatch):
     return root
 
 
+@pytest.fixture(scope="session")
+def real_runs(tmp_path_factory) -> Path:
+    """A runs folder of real MNIST runs of every kind, made once per session (tests/real_runs.py); tests only read it."""
+    from real_runs import make_real_runs
+
+    if not REAL_DATA_DIR or not (Path(REAL_DATA_DIR) / "mnist").is_dir():
+        pytest.skip("real MNIST not available: set SCRATCHRUN_DATA_DIR to the folder that holds mnist/")
+    return make_real_runs(tmp_path_factory.mktemp("real-runs"), Path(REAL_DATA_DIR))
+
+
 @pytest.fixture
 def mnist_dir(monkeypatch) -> Path:
     """The real MNIST folder from SCRATCHRUN_DATA_DIR (CI sets it to ../shared/data)."""

@@ -17,8 +17,8 @@ import scratchrun
 
 PACKAGE = Path(scratchrun.__file__).parent
 LAYERS = ("scratchrun.errors", "scratchrun.nn", "scratchrun.data", "scratchrun.config", "scratchrun.records",
-          "scratchrun.plots", "scratchrun.training", "scratchrun.experiments", "scratchrun.reporting", "scratchrun.api",
-          "scratchrun.cli")
+          "scratchrun.plots", "scratchrun.training", "scratchrun.experiments", "scratchrun.reporting",
+          "scratchrun.exports", "scratchrun.api", "scratchrun.cli")
 EXEMPT = {"scratchrun", "scratchrun.__main__", "scratchrun.optimizers"}  # the top, the entry point, a compatibility shim
 CLI_LIBRARIES = {"typer", "rich", "click"}
 

@@ -13,7 +13,7 @@ from scratchrun.cli.common import app, console, out  # noqa: F401 - what tests a
 
 # each group's module registers its commands on `app` (importing heavy dependencies only inside them); this order
 # is the order of the panels in `scratchrun --help`
-COMMAND_GROUPS = ("train", "studies", "search", "runs", "inspect", "report", "annotate", "trash", "config", "data")
+COMMAND_GROUPS = ("train", "studies", "search", "runs", "inspect", "report", "export", "annotate", "trash", "config", "data")
 for _group in COMMAND_GROUPS:
     importlib.import_module(f"scratchrun.cli.{_group}")
 

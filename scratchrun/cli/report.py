@@ -21,7 +21,7 @@ def report(
     runs_dir: Annotated[Path, typer.Option("--runs-dir", help="The folder in which names are looked up.")] = Path("runs"),
 ) -> None:
     """Write one self-contained HTML file: a sortable, filterable run table, the runs' curves, each study's figures
-    and each search's parallel coordinates. It opens from disk, offline (pip install 'scratchrun[report]')."""
+    and each search's parallel coordinates. It opens from disk, offline (pip install 'scratchrun\\[report]')."""
     from scratchrun.reporting.page import make_report
 
     try:

@@ -25,6 +25,18 @@ def write_search_yaml(folder: Path, saved: dict) -> None:
     write_text_atomic(folder / SEARCH_YAML, yaml.safe_dump(saved, sort_keys=False))
 
 
+def read_plan(folder: Path):
+    """The search's plan (its `search:` section, a SearchConfig) as its search.yaml saved it."""
+    from scratchrun.config.search import parse_search
+
+    path = folder / SEARCH_YAML
+    try:
+        saved, _ = parse_bounded(path.read_text(encoding="utf-8"), str(path))
+        return parse_search(saved["search"], str(path), known_key=lambda key: True)
+    except (OSError, ValueError, yaml.YAMLError, KeyError, TypeError) as e:
+        raise ConfigError(f"{path} cannot be read as a search's plan ({type(e).__name__}: {e}).") from None
+
+
 def check_resumable(folder: Path, saved: dict) -> None:
     """A search resumes only with the same search section and base config; otherwise show what differs."""
     path = folder / SEARCH_YAML

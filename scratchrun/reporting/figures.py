@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from scratchrun.errors import ConfigError
+from scratchrun.experiments.search_folder import read_plan
 from scratchrun.records.index import status_counts, strip_stamp
 from scratchrun.reporting.content import Curves, Group, embedded_images, numbers, search_trials, study_variants
 
@@ -184,21 +184,6 @@ def search_figures(group: Group, curves: Mapping[str, Curves]) -> None:
                      top_trials_figure(plan, trials, curves)]
     group.figures = [f for f in group.figures if f["data"]]
     group.images = embedded_images(folder, {"search.png", "top.png"})
-
-
-def read_plan(folder: Path):
-    """The search's plan as its search.yaml saved it."""
-    import yaml
-
-    from scratchrun.config.bounded_yaml import parse_bounded
-    from scratchrun.config.search import parse_search
-
-    path = folder / "search.yaml"
-    try:
-        saved, _ = parse_bounded(path.read_text(encoding="utf-8"), str(path))
-        return parse_search(saved["search"], str(path), known_key=lambda key: True)
-    except (OSError, ValueError, yaml.YAMLError, KeyError, TypeError) as e:
-        raise ConfigError(f"{path} cannot be read as a search's plan ({type(e).__name__}: {e}).") from None
 
 
 def round_spaces(plan, trials: Sequence[dict]) -> list[tuple]:

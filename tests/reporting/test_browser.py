@@ -14,12 +14,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from real_runs import NOTE
 from typer.testing import CliRunner
 
 from scratchrun.cli.app import app
 from scratchrun.records.reader import read_trials
 from scratchrun.reporting.page import make_report
-from tests.reporting.conftest import NOTE
 
 # as root, in a container, with no GPU and a closed network: no sandbox, no GPU process, no background traffic
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
@@ -46,10 +46,10 @@ def browser():
 
 
 @pytest.fixture(scope="module")
-def report_file(report_runs, tmp_path_factory) -> Path:
+def report_file(real_runs, tmp_path_factory) -> Path:
     pytest.importorskip("plotly", reason="plotly is not installed (pip install 'scratchrun[report]')")
     path = tmp_path_factory.mktemp("html") / "report.html"
-    make_report([], report_runs, path, "scratchrun report")
+    make_report([], real_runs, path, "scratchrun report")
     return path
 
 
@@ -119,8 +119,8 @@ def test_a_note_written_as_html_is_shown_as_text_and_never_run(opened):
     assert opened.requests == []
 
 
-def test_the_table_has_as_many_rows_as_runs_lists(opened, report_runs):
-    listed = CliRunner().invoke(app, ["runs", str(report_runs), "--expand", "--csv"])
+def test_the_table_has_as_many_rows_as_runs_lists(opened, real_runs):
+    listed = CliRunner().invoke(app, ["runs", str(real_runs), "--expand", "--csv"])
     assert listed.exit_code == 0, listed.output
     names = [row["name"] for row in csv.DictReader(io.StringIO(listed.stdout))]
     shown = rows(opened.page)
@@ -167,13 +167,13 @@ def test_the_filter_keeps_the_matching_runs(opened):
     assert rows(page) == [] and page.text_content("#runs .count") == f"0 of {page.evaluate('window.scratchrunReport.data.runs.length')} runs"
 
 
-def test_the_parallel_coordinates_hold_every_trial_with_log_axes_where_the_space_is_log_uniform(opened, report_runs):
+def test_the_parallel_coordinates_hold_every_trial_with_log_axes_where_the_space_is_log_uniform(opened, real_runs):
     page = opened.page
     group = group_id(page, "search", "small-search")
     chart = f"#group-{group} [data-figure=parcoords]"
     page.locator(chart).scroll_into_view_if_needed()
     page.wait_for_selector(f"{chart} .main-svg")
-    folder = next(p for p in report_runs.iterdir() if p.name.endswith("search-small-search"))
+    folder = next(p for p in real_runs.iterdir() if p.name.endswith("search-small-search"))
     trials = read_trials(folder)
     dimensions = page.evaluate(f"document.querySelector('{chart}').data[0].dimensions")
     assert all(len(d["values"]) == len(trials) for d in dimensions)

@@ -21,13 +21,13 @@ def group_folder(runs_dir: Path, kind: str) -> Path:
     return next(p for p in sorted(runs_dir.iterdir()) if p.name.endswith(kind))
 
 
-def test_the_table_holds_every_run_runs_lists_with_its_final_metrics_tags_and_note(report_runs):
-    content = gather([], report_runs)
-    listed = ix.runs_of(ix.scan(report_runs))
+def test_the_table_holds_every_run_runs_lists_with_its_final_metrics_tags_and_note(real_runs):
+    content = gather([], real_runs)
+    listed = ix.runs_of(ix.scan(real_runs))
     assert len(content.runs) == len(listed)
     by_folder = {run["folder"]: run for run in content.runs}
     for info in listed:
-        row = by_folder[info.path.relative_to(report_runs).as_posix()]
+        row = by_folder[info.path.relative_to(real_runs).as_posix()]
         assert row["status"] == info.status
         assert row["val_acc"] == info.final.get("val_acc")
         assert row["tags"] == list(info.tags) and row["note"] == info.note
@@ -37,8 +37,8 @@ def test_the_table_holds_every_run_runs_lists_with_its_final_metrics_tags_and_no
     assert "optimizer.name" in [c["key"] for c in content.columns]
 
 
-def test_a_runs_curves_are_its_records_thinned_and_rounded(report_runs):
-    folder = group_folder(report_runs, "compare-optimizers") / "sgd-seed0"
+def test_a_runs_curves_are_its_records_thinned_and_rounded(real_runs):
+    folder = group_folder(real_runs, "compare-optimizers") / "sgd-seed0"
     curves = run_curves(folder)
     steps = read_steps(folder)
     history = metric_values(read_metrics(folder))
@@ -51,8 +51,8 @@ def test_a_runs_curves_are_its_records_thinned_and_rounded(report_runs):
     assert shown["loss"]["y"][-1] == float(f"{curves.loss[-1]:.4g}")
 
 
-def test_a_diverged_runs_loss_is_null_where_it_was_not_finite(report_runs):
-    folder = next(p for p in report_runs.iterdir() if p.name.endswith("_boom"))
+def test_a_diverged_runs_loss_is_null_where_it_was_not_finite(real_runs):
+    folder = next(p for p in real_runs.iterdir() if p.name.endswith("_boom"))
     steps = read_steps(folder)
     curves = run_curves(folder).to_json()
     assert not np.isfinite(steps[:, 2]).all()
@@ -71,9 +71,9 @@ def test_log_ticks_are_real_units_powers_of_ten_or_finer_in_a_short_range():
     assert [real_units(t) for t in log_ticks(math.log10(0.004), math.log10(0.06))] == ["0.005", "0.01", "0.02", "0.05"]
 
 
-def test_a_searchs_parallel_coordinates_hold_every_trial_on_the_scale_it_was_sampled_on(report_runs):
-    folder = group_folder(report_runs, "search-small-search")
-    content = gather([str(folder)], report_runs)
+def test_a_searchs_parallel_coordinates_hold_every_trial_on_the_scale_it_was_sampled_on(real_runs):
+    folder = group_folder(real_runs, "search-small-search")
+    content = gather([str(folder)], real_runs)
     (group,) = content.groups
     parcoords = next(f for f in group.figures if f["name"] == "parcoords")["data"][0]
     trials = read_trials(folder)
@@ -90,12 +90,12 @@ def test_a_searchs_parallel_coordinates_hold_every_trial_on_the_scale_it_was_sam
     assert dims["round"]["values"] == [t["round"] for t in trials]
 
 
-def test_a_searchs_rounds_figure_shades_the_narrowed_ranges_of_round_two(report_runs):
+def test_a_searchs_rounds_figure_shades_the_narrowed_ranges_of_round_two(real_runs):
     from scratchrun.experiments.sampling import best_trials, narrow
-    from scratchrun.reporting.figures import read_plan
+    from scratchrun.experiments.search_folder import read_plan
 
-    folder = group_folder(report_runs, "search-small-search")
-    (group,) = gather([str(folder)], report_runs).groups
+    folder = group_folder(real_runs, "search-small-search")
+    (group,) = gather([str(folder)], real_runs).groups
     rounds = next(f for f in group.figures if f["name"] == "rounds")
     plan, trials = read_plan(folder), read_trials(folder)
     narrowed = narrow(plan.space, best_trials([t for t in trials if t["round"] == 1], plan.metric, plan.keep,
@@ -111,9 +111,9 @@ def test_a_searchs_rounds_figure_shades_the_narrowed_ranges_of_round_two(report_
     assert pruned and all(t["marker"]["symbol"] == "x" for t in pruned)
 
 
-def test_a_studys_bands_are_the_mean_and_std_over_its_seeds(report_runs):
-    folder = group_folder(report_runs, "compare-optimizers")
-    (group,) = gather([str(folder)], report_runs).groups
+def test_a_studys_bands_are_the_mean_and_std_over_its_seeds(real_runs):
+    folder = group_folder(real_runs, "compare-optimizers")
+    (group,) = gather([str(folder)], real_runs).groups
     val = next(f for f in group.figures if f["name"] == "val_acc")
     band, mean = val["data"][0], val["data"][1]
     assert band["fill"] == "toself" and mean["name"] == "sgd (mean of 2)"
@@ -125,23 +125,23 @@ def test_a_studys_bands_are_the_mean_and_std_over_its_seeds(report_runs):
 
 
 @pytest.mark.parametrize("kind, figures", [("bn-study", ["bn"]), ("overfit-study", ["overfit", "gap"])])
-def test_the_book_studies_get_their_own_figures(report_runs, kind, figures):
-    (group,) = gather([str(group_folder(report_runs, kind))], report_runs).groups
+def test_the_book_studies_get_their_own_figures(real_runs, kind, figures):
+    (group,) = gather([str(group_folder(real_runs, kind))], real_runs).groups
     assert [f["name"] for f in group.figures] == figures and not group.images
     if kind == "bn-study":
         panels = [a["text"] for a in group.figures[0]["layout"]["annotations"]]
         assert panels == ["weight std 1", "weight std 0.0001"]
 
 
-def test_a_run_named_inside_a_group_that_is_also_named_appears_once(report_runs):
-    study = group_folder(report_runs, "compare-optimizers")
-    content = gather([str(study), str(study / "adam-seed1")], report_runs)
+def test_a_run_named_inside_a_group_that_is_also_named_appears_once(real_runs):
+    study = group_folder(real_runs, "compare-optimizers")
+    content = gather([str(study), str(study / "adam-seed1")], real_runs)
     assert len(content.runs) == 4 and len(content.groups) == 1
 
 
-def test_no_runs_or_an_unknown_name_is_one_sentence(tmp_path, report_runs):
+def test_no_runs_or_an_unknown_name_is_one_sentence(tmp_path, real_runs):
     (tmp_path / "empty").mkdir()
     with pytest.raises(ConfigError, match="There are no runs to report in .*empty"):
         gather([], tmp_path / "empty")
     with pytest.raises(ConfigError, match="`nothing-like-it` matches no run"):
-        gather(["nothing-like-it"], report_runs)
+        gather(["nothing-like-it"], real_runs)

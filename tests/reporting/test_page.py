@@ -8,13 +8,13 @@ import re
 import sys
 
 import pytest
+from real_runs import NOTE
 from typer.testing import CliRunner
 
 import scratchrun
 from scratchrun.cli.app import app
 from scratchrun.errors import ConfigError, ScratchrunError
 from scratchrun.reporting.page import MISSING_EXTRA, make_report, script_json
-from tests.reporting.conftest import NOTE
 
 
 def invoke(*args, code: int = 0):
@@ -24,10 +24,10 @@ def invoke(*args, code: int = 0):
 
 
 @pytest.fixture(scope="module")
-def page_text(report_runs, tmp_path_factory) -> str:
+def page_text(real_runs, tmp_path_factory) -> str:
     pytest.importorskip("plotly", reason="plotly is not installed (pip install 'scratchrun[report]')")
     path = tmp_path_factory.mktemp("page") / "report.html"
-    make_report([], report_runs, path, "scratchrun report")
+    make_report([], real_runs, path, "scratchrun report")
     return path.read_text(encoding="utf-8")
 
 
@@ -58,24 +58,24 @@ def test_the_header_says_what_made_it(page_text):
     assert re.match(r"\d+ runs \(", meta["covers"])
 
 
-def test_the_command_writes_the_file_and_says_what_it_covers(report_runs, tmp_path):
-    result = invoke("report", "--runs-dir", report_runs, "-o", tmp_path / "r.html")
+def test_the_command_writes_the_file_and_says_what_it_covers(real_runs, tmp_path):
+    result = invoke("report", "--runs-dir", real_runs, "-o", tmp_path / "r.html")
     assert re.fullmatch(r"wrote .*r\.html \(\d+\.\d MB\): \d+ runs \(.*\) in 3 studies and 1 search\n", result.stdout)
     assert [p.name for p in tmp_path.iterdir()] == ["r.html"]  # written atomically: no temporary file left
 
 
-def test_named_folders_only(report_runs, tmp_path):
-    invoke("report", "compare-optimizers", "search-small-search", "--runs-dir", report_runs, "-o", tmp_path / "r.html")
+def test_named_folders_only(real_runs, tmp_path):
+    invoke("report", "compare-optimizers", "search-small-search", "--runs-dir", real_runs, "-o", tmp_path / "r.html")
     data = embedded((tmp_path / "r.html").read_text(encoding="utf-8"))
     assert sorted(g["kind"] for g in data["groups"]) == ["search", "study"]
     assert len(data["runs"]) == 4 + 12
 
 
-def test_a_removed_run_leaves_the_report(report_runs, tmp_path):
+def test_a_removed_run_leaves_the_report(real_runs, tmp_path):
     import shutil
 
     runs_dir = tmp_path / "runs"
-    shutil.copytree(report_runs, runs_dir)
+    shutil.copytree(real_runs, runs_dir)
     invoke("rm", "boom", "--runs-dir", runs_dir)
     scratchrun.report(runs_dir=runs_dir, output=tmp_path / "r.html")
     names = [run["name"] for run in embedded((tmp_path / "r.html").read_text(encoding="utf-8"))["runs"]]
@@ -87,19 +87,19 @@ def test_a_removed_run_leaves_the_report(report_runs, tmp_path):
     (["-o", "{tmp}"], "is a folder: give the report's file name"),
     (["-o", "{tmp}/missing/r.html"], "the folder .*missing does not exist"),
 ])
-def test_bad_input_is_one_sentence_and_writes_nothing(report_runs, tmp_path, args, message):
+def test_bad_input_is_one_sentence_and_writes_nothing(real_runs, tmp_path, args, message):
     args = [a.format(tmp=tmp_path) for a in args]
-    result = invoke("report", "--runs-dir", report_runs, *args, code=2)
+    result = invoke("report", "--runs-dir", real_runs, *args, code=2)
     assert re.search(message, result.stderr) and "Traceback" not in result.output
     assert list(tmp_path.iterdir()) == []
 
 
-def test_without_plotly_the_report_says_how_to_get_it(report_runs, tmp_path, monkeypatch):
+def test_without_plotly_the_report_says_how_to_get_it(real_runs, tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "plotly", None)
     monkeypatch.setitem(sys.modules, "plotly.offline", None)
     with pytest.raises(ScratchrunError, match=re.escape(MISSING_EXTRA)):
-        make_report([], report_runs, tmp_path / "r.html")
-    result = invoke("report", "--runs-dir", report_runs, "-o", tmp_path / "r.html", code=1)
+        make_report([], real_runs, tmp_path / "r.html")
+    result = invoke("report", "--runs-dir", real_runs, "-o", tmp_path / "r.html", code=1)
     assert "pip install 'scratchrun[report]'" in result.stderr and not (tmp_path / "r.html").exists()
 
 

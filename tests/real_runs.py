@@ -1,17 +1,14 @@
-"""A runs folder of real MNIST runs of every kind a report shows, made once for the report tests: two trained runs
-(one tagged, one with a note that tries to be HTML), a diverged run, compare-optimizers with two seeds, overfit-study,
-bn-study, and a two-round pruned search over a log-uniform, a uniform and a choice value."""
+"""A runs folder of real MNIST runs of every kind the report and the exports read (the `real_runs` fixture): two
+trained runs (one tagged, one with a note that tries to be HTML), a diverged run, compare-optimizers with two seeds,
+overfit-study, bn-study, and a two-round pruned search over a log-uniform, a uniform and a choice value."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
 
 import scratchrun
-
-REAL_DATA_DIR = os.environ.get("SCRATCHRUN_DATA_DIR")  # read before any test changes it
 
 SMALL = {"name": "small", "seed": 3, "data": {"dataset": "mnist", "train_size": 1000, "val_size": 300},
          "model": {"hidden": [32]}, "train": {"epochs": 2, "batch_size": 50}}
@@ -35,13 +32,9 @@ NOTE = '<img src="x" onerror="window.pwned = 1"><script>window.pwned = 1</script
 STUDY = ["data.train_size=1000", "data.val_size=300", "model.hidden=[32]"]
 
 
-@pytest.fixture(scope="session")
-def report_runs(tmp_path_factory) -> Path:
-    if not REAL_DATA_DIR or not (Path(REAL_DATA_DIR) / "mnist").is_dir():
-        pytest.skip("real MNIST not available: set SCRATCHRUN_DATA_DIR to the folder that holds mnist/")
-    root = tmp_path_factory.mktemp("report")
+def make_real_runs(root: Path, data: Path) -> Path:
+    """Train the runs into `root/runs` (about 5 s) and return that folder."""
     runs_dir = root / "runs"
-    data = Path(REAL_DATA_DIR)
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("SCRATCHRUN_CACHE_DIR", str(root / "cache"))
         tagged = scratchrun.train(SMALL, ["optimizer.name=adam", "optimizer.lr=0.003"], runs_dir=runs_dir, data_dir=data,

@@ -1,0 +1,136 @@
+"""TensorBoard export, read back with TensorBoard's own reader (EventAccumulator), never with the writer: every loss
+and evaluation at float32, the test metrics, the HParams session and experiment; deterministic; no overwrite."""
+
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from scratchrun.cli.app import app
+from scratchrun.errors import ScratchrunError
+from scratchrun.records import index as ix
+from scratchrun.records.reader import metric_values, read_metrics, read_steps
+
+pytest.importorskip("tensorboard", reason="tensorboard is not installed (pip install 'scratchrun[tensorboard]')")
+
+from tensorboard.backend.event_processing import event_accumulator as ea  # noqa: E402
+from tensorboard.plugins.hparams import api_pb2, plugin_data_pb2  # noqa: E402
+
+from scratchrun.exports.tensorboard_events import EXPERIMENT_FILE, MISSING_EXTRA, export_tensorboard  # noqa: E402
+
+
+def invoke(*args, code: int = 0):
+    result = CliRunner().invoke(app, [str(a) for a in args])
+    assert result.exit_code == code, result.output
+    return result
+
+
+@pytest.fixture(scope="module")
+def logdir(real_runs, tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("tb") / "logs"
+    invoke("export", "tensorboard", "-o", out, "--runs-dir", real_runs)
+    return out
+
+
+def accumulator(folder: Path) -> ea.EventAccumulator:
+    acc = ea.EventAccumulator(str(folder), size_guidance={ea.SCALARS: 0, ea.TENSORS: 0})
+    acc.Reload()
+    return acc
+
+
+def run_folder(real_runs: Path, suffix: str) -> Path:
+    return next(run.path for run in ix.runs_of(ix.scan(real_runs)) if run.label.endswith(suffix))
+
+
+@pytest.mark.parametrize("suffix", ["_sgd-small", "_boom", "compare-optimizers/adam-seed1", "small-search/trial-003"])
+def test_every_loss_and_evaluation_reads_back_at_float32(real_runs, logdir, suffix):
+    folder = run_folder(real_runs, suffix)
+    acc = accumulator(logdir / folder.relative_to(real_runs))
+    steps = read_steps(folder)
+    losses = acc.Scalars("loss/minibatch")
+    assert len(losses) == len(steps) > 0
+    assert [e.step for e in losses] == steps[:, 0].astype(int).tolist()
+    np.testing.assert_array_equal(np.array([e.value for e in losses], dtype=np.float32),
+                                  steps[:, 2].astype(np.float32))  # nan where the run diverged, as recorded
+    history = metric_values(read_metrics(folder))
+    for key in ("train_loss", "train_acc", "val_loss", "val_acc"):
+        rows = [row for row in history if row[key] is not None]
+        events = acc.Scalars(key.replace("_", "/")) if rows else []
+        assert [(e.step, e.value) for e in events] == [(int(r["iteration"]), float(np.float32(r[key]))) for r in rows]
+    final = ix.read_run(folder).final
+    if final.get("test_acc") is not None:
+        (test,) = acc.Scalars("test/acc")
+        assert test.value == np.float32(final["test_acc"]) and test.step == int(steps[-1, 0])
+
+
+def session(acc: ea.EventAccumulator, tag: str):
+    return plugin_data_pb2.HParamsPluginData.FromString(acc.PluginTagToContent("hparams")[tag])
+
+
+def test_the_hparams_session_lists_the_runs_config_its_group_and_status(real_runs, logdir):
+    folder = run_folder(real_runs, "compare-optimizers/adam-seed1")
+    acc = accumulator(logdir / folder.relative_to(real_runs))
+    start = session(acc, "_hparams_/session_start_info").session_start_info
+    config = ix.read_run(folder).config
+    assert start.hparams["optimizer.name"].string_value == "adam"
+    assert start.hparams["optimizer.lr"].number_value == config["optimizer.lr"]
+    assert start.hparams["model.hidden"].string_value == "[32]"
+    assert start.hparams["model.batch_norm"].bool_value is False
+    assert re.fullmatch(r".*_compare-optimizers/adam", start.group_name)  # both seeds in one group
+    end = session(acc, "_hparams_/session_end_info").session_end_info
+    assert end.status == api_pb2.Status.Value("STATUS_SUCCESS")
+    diverged = accumulator(logdir / run_folder(real_runs, "_boom").relative_to(real_runs))
+    assert session(diverged, "_hparams_/session_end_info").session_end_info.status == api_pb2.Status.Value(
+        "STATUS_FAILURE")
+
+
+def test_the_experiment_declares_every_hyperparameter_and_metric(logdir):
+    acc = accumulator(logdir)
+    experiment = session(acc, "_hparams_/experiment").experiment
+    names = {info.name: info for info in experiment.hparam_infos}
+    assert {"optimizer.lr", "optimizer.name", "model.weight_decay", "seed"} <= set(names)
+    assert names["optimizer.lr"].type == api_pb2.DataType.Value("DATA_TYPE_FLOAT64")
+    assert set(names["optimizer.name"].domain_discrete.values[i].string_value
+               for i in range(len(names["optimizer.name"].domain_discrete.values))) >= {"sgd", "adam"}
+    assert [m.name.tag for m in experiment.metric_infos] == ["loss/minibatch", "train/loss", "train/acc", "val/loss",
+                                                             "val/acc", "test/loss", "test/acc"]
+    assert (logdir / EXPERIMENT_FILE).is_file()
+
+
+def test_tensorboards_multiplexer_finds_a_run_per_run_folder(real_runs, logdir):
+    from tensorboard.backend.event_processing.plugin_event_multiplexer import EventMultiplexer
+
+    multiplexer = EventMultiplexer().AddRunsFromDirectory(str(logdir))
+    multiplexer.Reload()
+    assert len(multiplexer.Runs()) == len(ix.runs_of(ix.scan(real_runs))) + 1  # and the experiment at the top
+
+
+def test_the_same_folders_give_the_same_bytes(real_runs, logdir, tmp_path):
+    invoke("export", "tensorboard", "-o", tmp_path / "again", "--runs-dir", real_runs)
+    files = sorted(p.relative_to(logdir) for p in logdir.rglob("*") if p.is_file())
+    assert files == sorted(p.relative_to(tmp_path / "again") for p in (tmp_path / "again").rglob("*") if p.is_file())
+    assert all((logdir / f).read_bytes() == (tmp_path / "again" / f).read_bytes() for f in files)
+
+
+def test_it_refuses_to_overwrite_without_force(real_runs, tmp_path):
+    out = tmp_path / "logs"
+    invoke("export", "tensorboard", "compare-optimizers", "-o", out, "--runs-dir", real_runs)
+    before = {p: p.stat().st_mtime_ns for p in out.rglob("*") if p.is_file()}
+    result = invoke("export", "tensorboard", "compare-optimizers", "-o", out, "--runs-dir", real_runs, code=2)
+    assert "already holds 5 of the files this export writes" in result.stderr and "--force" in result.stderr
+    assert {p: p.stat().st_mtime_ns for p in out.rglob("*") if p.is_file()} == before
+    invoke("export", "tensorboard", "compare-optimizers", "-o", out, "--runs-dir", real_runs, "--force")
+
+
+def test_without_tensorboard_it_says_how_to_get_it(real_runs, tmp_path, monkeypatch):
+    for name in [m for m in sys.modules if m == "tensorboard" or m.startswith("tensorboard.")]:
+        monkeypatch.setitem(sys.modules, name, None)
+    monkeypatch.setitem(sys.modules, "tensorboard", None)
+    with pytest.raises(ScratchrunError, match=re.escape(MISSING_EXTRA)):
+        export_tensorboard([], real_runs, tmp_path / "logs")
+    assert not (tmp_path / "logs").exists()
