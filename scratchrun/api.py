@@ -249,6 +249,35 @@ def search_importance(search: PathLike, *, runs_dir: PathLike = "runs") -> dict[
     return importance(str(search), Path(runs_dir))[0]
 
 
+def new_config(name: str | None = None, *, example: str | None = None, output: PathLike | None = None,
+               force: bool = False) -> Path:
+    """Write a new config file (`scratchrun new`) and return its path: every key at its default with its meaning,
+    or a copy of the shipped example `example` (mnist, best-mlp, book-search). `name` is the run name, or the file
+    when it ends in .yaml; the file is `output`, else `<name>.yaml`. An existing file is replaced only with `force`."""
+    from scratchrun.config.starter import example_text, starter_text
+    from scratchrun.errors import ConfigError, ScratchrunError
+    from scratchrun.records.files import write_text_atomic
+    from scratchrun.records.writer import safe_name
+
+    if name is not None and name.endswith((".yaml", ".yml")) and output is None:
+        output, name = Path(name), Path(name).stem
+    output = Path(output) if output is not None else Path(f"{safe_name(name or example or 'experiment')}.yaml")
+    if output.is_dir():
+        raise ConfigError(f"{output} is a folder: give the new config's file name, e.g. {output / 'my.yaml'}.")
+    if output.exists() and not force:
+        raise ConfigError(f"{output} already exists; give --force to replace it, or another name.")
+    if not output.parent.is_dir():
+        raise ConfigError(f"{output}: the folder {output.parent} does not exist; create it first.")
+    schema_beside = (output.parent / "scratchrun.schema.json").is_file()
+    text = (example_text(example, name, schema_beside) if example
+            else starter_text(name or output.stem, schema_beside))
+    try:
+        write_text_atomic(output, text)
+    except OSError as e:
+        raise ScratchrunError(f"{output} could not be written ({e.strerror or e}).") from None
+    return output
+
+
 def _run(definition, seeds, jobs, runs_dir, data_dir, executor, scheduler, resume, observer, command) -> Study:
     from scratchrun.experiments.study import run_study
     from scratchrun.experiments.study_folder import result_rows

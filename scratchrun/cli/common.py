@@ -126,8 +126,33 @@ def interrupt_exit_code() -> int:
     return EXIT_SIGTERM if signal.SIGTERM in _signals_received else EXIT_SIGINT
 
 
+def version_text() -> str:
+    """scratchrun's version, NumPy's, and the BLAS NumPy calls (with its kernels and threads): what `--version` says."""
+    import platform
+
+    import numpy
+    from threadpoolctl import threadpool_info
+
+    import scratchrun
+
+    pools = [p for p in threadpool_info() if p.get("user_api") == "blas"]
+    blas = "; ".join(f"{p['internal_api']} {p.get('version')} ({p.get('architecture') or 'kernels unknown'}, "
+                     f"{p['num_threads']} thread{'s' if p['num_threads'] != 1 else ''})" for p in pools) or "none found"
+    return (f"scratchrun {scratchrun.__version__}\nNumPy {numpy.__version__}, BLAS: {blas}\n"
+            f"Python {platform.python_version()} on {platform.system()} {platform.machine()}")
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        out.print(version_text(), markup=False, highlight=False)
+        raise typer.Exit()
+
+
 @app.callback()
-def main() -> None:
+def main(
+    version: Annotated[bool, typer.Option("--version", "-V", is_eager=True, callback=_show_version,
+                                          help="Print the versions of scratchrun, NumPy and its BLAS, and exit.")] = False,
+) -> None:
     """scratchrun: NumPy MLPs on MNIST, trained and recorded the way chapter 6 of Deep Learning from Scratch teaches."""
     # a run name in a script the plotting font lacks (日本語-run) is drawn as boxes in its figure, while its folder
     # keeps the letters: matplotlib's warning per missing glyph is noise on a terminal

@@ -51,6 +51,27 @@ def show_config(
     _print_annotated(resolved, sources(given, override_keys, resolved), str(config), "search" in given)
 
 
+@app.command("new", rich_help_panel=PANEL_SETUP)
+def new(
+    name: Annotated[str | None, typer.Argument(help="The run name (the file is NAME.yaml), or the file itself "
+                                               "(my.yaml).", show_default=False)] = None,
+    example: Annotated[str | None, typer.Option("--from", help="Copy a shipped example instead: mnist, best-mlp, "
+                                                "book-search.", show_default=False)] = None,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="The file to write.", show_default=False)] = None,
+    force: Annotated[bool, typer.Option("--force", help="Replace the file if it exists.")] = False,
+) -> None:
+    """Write a new config: every key at its default with what it means and allows, or a copy of an example."""
+    from scratchrun.api import new_config
+
+    try:
+        written = new_config(name, example=example, output=output, force=force)
+    except ScratchrunError as e:
+        fail(e)
+    what = f"a copy of the example {example}" if example else "every key at its default"
+    command = "search" if "\nsearch:" in written.read_text(encoding="utf-8") else "train"
+    out.print(f"wrote {written}: {what}; {command} with: scratchrun {command} {written}", markup=False, soft_wrap=True)
+
+
 @app.command("schema", rich_help_panel=PANEL_SETUP)
 def show_schema(
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Write the schema to this file instead of printing it.", show_default=False)] = None,

@@ -34,7 +34,10 @@ _NOT_REGULAR = ((stat.S_ISFIFO, "a named pipe (FIFO)"), (stat.S_ISCHR, "a charac
 
 def read_config_text(path: Path) -> str:
     """The text of the config file at `path`: a regular file of at most MAX_BYTES of UTF-8, else one sentence."""
-    hint = "give the path of a YAML config such as configs/mnist.yaml"
+    from scratchrun.config.examples import example_names
+
+    hint = (f"give the path of a YAML config, or the name of a shipped example ({', '.join(example_names())}); "
+            "`scratchrun new FILE` writes a starter config")
     try:
         info = os.stat(path)
     except (FileNotFoundError, NotADirectoryError):

@@ -14,6 +14,7 @@ from typing import Any
 import yaml
 
 from scratchrun.config.bounded_yaml import parse_bounded, read_config_text
+from scratchrun.config.examples import config_path
 from scratchrun.config.messages import did_you_mean, show
 from scratchrun.config.overrides import apply_overrides
 from scratchrun.config.rules import Key, declared, defaults
@@ -35,10 +36,16 @@ def load_config(path: Path | str, overrides: Iterable[str] = (), name: str | Non
 
 
 def read_yaml(path: Path) -> tuple[dict, dict[str, int]]:
-    """A config file's mapping as YAML gives it, and the line of each dotted key; read and parsed once, in bounds."""
-    text = read_config_text(path)
-    root = _parse(text, str(path))
-    return _mapping(root, str(path)), _key_lines(root[1])
+    """A config file's mapping as YAML gives it, and the line of each dotted key; read and parsed once, in bounds.
+    A path that does not exist but is a shipped example's name (`mnist`) reads that example."""
+    path = config_path(Path(path))
+    return parse_yaml_text(read_config_text(path), str(path))
+
+
+def parse_yaml_text(text: str, source: str) -> tuple[dict, dict[str, int]]:
+    """`read_yaml` of a config's text already in hand; `source` names it in errors."""
+    root = _parse(text, source)
+    return _mapping(root, source), _key_lines(root[1])
 
 
 def config_from_yaml(raw: dict, lines: Mapping[str, int], path: Path, overrides: Iterable[str] = (),

@@ -135,3 +135,42 @@ def test_config_bad_override_is_one_sentence_and_exit_2(tmp_path, overrides, wor
 def test_config_of_a_missing_file_is_exit_2(tmp_path):
     result = invoke("config", tmp_path / "nope.yaml")
     assert result.exit_code == 2 and "does not exist" in result.stderr
+
+
+def test_new_writes_a_starter_that_trains_and_never_overwrites_without_force(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = invoke("new", "my.yaml")
+    assert result.exit_code == 0 and result.stdout == "wrote my.yaml: every key at its default; train with: scratchrun train my.yaml\n"
+    first = (tmp_path / "my.yaml").read_text(encoding="utf-8")
+    assert "name: my\n" in first
+    again = invoke("new", "my.yaml")
+    assert again.exit_code == 2 and "my.yaml already exists; give --force" in again.stderr
+    (tmp_path / "my.yaml").write_text("edited\n", encoding="utf-8")
+    assert invoke("new", "my.yaml", "--force").exit_code == 0
+    assert (tmp_path / "my.yaml").read_text(encoding="utf-8") == first
+    assert invoke("config", "my.yaml").exit_code == 0
+
+
+def test_new_from_an_example_names_the_file_and_the_run(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert invoke("new", "--from", "book-search").stdout.endswith("search with: scratchrun search book-search.yaml\n")
+    assert invoke("new", "lr-hunt", "--from", "mnist").exit_code == 0
+    assert "name: lr-hunt\n" in (tmp_path / "lr-hunt.yaml").read_text(encoding="utf-8")
+    assert invoke("new", "x", "-o", tmp_path / "sub" / "x.yaml").exit_code == 2  # no such folder: one sentence
+    (tmp_path / "scratchrun.schema.json").write_text("{}", encoding="utf-8")
+    invoke("new", "with-schema")
+    assert (tmp_path / "with-schema.yaml").read_text(encoding="utf-8").startswith(
+        "# yaml-language-server: $schema=scratchrun.schema.json\n")
+
+
+@pytest.mark.parametrize("flag", ["--version", "-V"])
+def test_version_names_scratchrun_numpy_and_the_blas(flag):
+    import numpy
+
+    import scratchrun
+
+    result = invoke(flag)
+    assert result.exit_code == 0
+    lines = result.stdout.splitlines()
+    assert lines[0] == f"scratchrun {scratchrun.__version__}"
+    assert lines[1].startswith(f"NumPy {numpy.__version__}, BLAS: ") and "thread" in lines[1]

@@ -125,7 +125,7 @@ def test_the_schema_is_a_valid_draft_2020_12_schema():
     jsonschema.Draft202012Validator.check_schema(config_schema())
 
 
-@pytest.mark.parametrize("path", sorted((REPO / "configs").glob("*.yaml")), ids=lambda p: p.name)
+@pytest.mark.parametrize("path", sorted((REPO / "scratchrun" / "example_configs").glob("*.yaml")), ids=lambda p: p.name)
 def test_every_shipped_config_validates(path):
     assert schema_errors(path.read_text()) == []
     assert loader_error(path) is None
@@ -227,15 +227,14 @@ def test_a_registered_dataset_is_in_the_schema(tiny):
     assert "tiny" in config_schema()["properties"]["data"]["properties"]["dataset"]["enum"]
 
 
-def test_the_schema_shipped_in_configs_is_the_one_the_loader_would_generate():
-    """configs/*.yaml point editors at configs/scratchrun.schema.json: it must not fall behind the rules."""
+def test_the_schema_shipped_with_the_examples_is_the_one_the_loader_would_generate():
+    """The shipped examples point editors at the scratchrun.schema.json beside them: it must not fall behind the rules."""
     import json
-    from pathlib import Path
 
+    from scratchrun.config.examples import FOLDER as configs
     from scratchrun.config.json_schema import config_schema
 
-    configs = Path(__file__).resolve().parents[2] / "configs"
     shipped = json.loads((configs / "scratchrun.schema.json").read_text(encoding="utf-8"))
-    assert shipped == config_schema(), "run: scratchrun schema --output configs/scratchrun.schema.json"
+    assert shipped == config_schema(), f"run: scratchrun schema --output {configs / 'scratchrun.schema.json'}"
     for config in configs.glob("*.yaml"):
         assert config.read_text(encoding="utf-8").startswith("# yaml-language-server: $schema=./scratchrun.schema.json\n")
