@@ -133,12 +133,13 @@ def test_every_study_runs_on_a_dask_cluster_with_the_local_results(tiny, tmp_pat
     assert (dask / "overfit.png").is_file() and (dask / "README.md").is_file()
 
 
-def test_every_import_the_readme_shows_works():
+def test_every_import_the_docs_show_works():
     import re
 
-    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
-    blocks = re.findall(r"```python\n(.*?)```", readme, flags=re.S)
+    root = Path(__file__).resolve().parents[1]
+    pages = "".join(p.read_text(encoding="utf-8") for p in [root / "README.md", *sorted((root / "docs").glob("*.md"))])
+    blocks = re.findall(r"```python\n(.*?)```", pages, flags=re.S)
     imports = [line for block in blocks for line in block.splitlines() if re.match(r"(from|import) scratchrun\b", line)]
     assert len(imports) >= 6
     for line in imports:
-        exec(line, {})  # noqa: S102 - our own README's import lines
+        exec(line, {})  # noqa: S102 - our own docs' import lines

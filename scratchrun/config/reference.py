@@ -1,4 +1,4 @@
-"""The README's table of config keys, written from the declarations (a test keeps README.md equal to it)."""
+"""The table of config keys in docs/config.md, written from the declarations (a test keeps the page equal to it)."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """What a config key accepts (its `Rule`), and `key()`, which declares a dataclass field as a config key.
 
 A key is declared once, on its field: `seed: int = key(0, integer(0), "help")`. The loader validates with the
-rule, `scratchrun schema` turns the rule into JSON Schema (`Rule.json`), and the README's table and every
+rule, `scratchrun schema` turns the rule into JSON Schema (`Rule.json`), and the table in docs/config.md and every
 "allowed: ..." in an error use the rule's words, so none of them can drift from another.
 """
 

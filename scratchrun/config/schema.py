@@ -2,7 +2,7 @@
 
 Each field below is a key, `key(default, rule, help)`; each section's docstring is its help. The optimizer's own
 keys take their defaults from its constructor (`hyperparameter_defaults`) and their rule and help from
-HYPERPARAMETERS. The loader, the overrides, `scratchrun schema` and the README's table all walk these.
+HYPERPARAMETERS. The loader, the overrides, `scratchrun schema` and the table in docs/config.md all walk these.
 """
 
 from __future__ import annotations

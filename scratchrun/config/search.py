@@ -144,7 +144,8 @@ def load_search(config: Path, overrides: Sequence[str], trials: int | None) -> t
     raw, lines = read_yaml(config)  # read and parsed once, for the base config and the section
     base_config = config_from_yaml(raw, lines, config, [o for o in overrides if not o.startswith("search.")])
     if "search" not in raw:
-        raise ConfigError(f"{config} has no search: section; add one (see README, \"Hyper-parameter search\").")
+        raise ConfigError(f"{config} has no search: section; add one (`scratchrun new --from book-search` writes an "
+                          "example of one).")
     for override in searched:
         set_dotted(raw, *parse_override(override))
     plan = parse_search(raw["search"], str(config) + (" with overrides" if searched else ""))

@@ -1,4 +1,4 @@
-"""The README's table of config keys is the one the declarations generate, and it names every key."""
+"""The documented table of config keys (docs/config.md) is the one the declarations generate, and it names every key."""
 
 from __future__ import annotations
 
@@ -8,13 +8,13 @@ from scratchrun.config.reference import markdown_table
 from scratchrun.config.schema import config_keys
 from scratchrun.config.search import search_keys
 
-README = Path(__file__).resolve().parents[2] / "README.md"
+PAGE = Path(__file__).resolve().parents[2] / "docs" / "config.md"
 START, END = "<!-- config-keys:start -->\n", "<!-- config-keys:end -->"
 
 
-def test_the_readme_table_of_keys_is_the_generated_one():
-    text = README.read_text(encoding="utf-8")
-    assert text.count(START) == 1 and text.count(END) == 1, "README.md needs the config-keys markers, once each"
+def test_the_documented_table_of_keys_is_the_generated_one():
+    text = PAGE.read_text(encoding="utf-8")
+    assert text.count(START) == 1 and text.count(END) == 1, "docs/config.md needs the config-keys markers, once each"
     shipped = text[text.index(START) + len(START):text.index(END)]
     assert shipped == markdown_table(), "paste scratchrun.config.reference.markdown_table() between the markers"
 
