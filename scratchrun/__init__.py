@@ -4,7 +4,7 @@ The Python API (see scratchrun.api and scratchrun.records.frames) is imported on
 `import scratchrun` and `scratchrun --help` stay fast:
 
     import scratchrun
-    run = scratchrun.train("configs/mnist.yaml", overrides=["train.epochs=2"])
+    run = scratchrun.train("mnist", overrides=["train.epochs=2"])
     study = scratchrun.compare_optimizers(overrides=["train.iterations=500"], optimizers=["sgd", "adam"])
     runs = scratchrun.load_runs(study.folder)        # a pandas DataFrame: pip install 'scratchrun[pandas]'
 """

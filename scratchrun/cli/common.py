@@ -113,7 +113,7 @@ def failures_sentence(count: int, noun: str, run_dir: Path) -> str:
 
 
 def command_line() -> str:
-    """The command as typed, arguments joined by spaces: `scratchrun train configs/mnist.yaml optimizer.lr=0.01`."""
+    """The command as typed, arguments joined by spaces: `scratchrun train mnist optimizer.lr=0.01`."""
     return " ".join(["scratchrun", *sys.argv[1:]])
 
 

@@ -24,7 +24,7 @@ Overrides = Annotated[
 
 @app.command("config", rich_help_panel=PANEL_SETUP)
 def show_config(
-    config: Annotated[Path, typer.Argument(help="YAML config file, e.g. configs/mnist.yaml.", show_default=False)],
+    config: Annotated[Path, typer.Argument(help="A YAML config file, or a shipped example's name (mnist, best-mlp, book-search).", show_default=False)],
     overrides: Overrides = None,
     as_yaml: Annotated[bool, typer.Option("--yaml", help="Print only the resolved config, as the run's config.yaml would hold it.")] = False,
 ) -> None:

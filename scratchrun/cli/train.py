@@ -15,7 +15,7 @@ from scratchrun.errors import ScratchrunError
 
 @app.command(rich_help_panel=PANEL_TRAIN)
 def train(
-    config: Annotated[Path, typer.Argument(help="YAML config file, e.g. configs/mnist.yaml.", show_default=False)],
+    config: Annotated[Path, typer.Argument(help="A YAML config file, or a shipped example's name (mnist, best-mlp, book-search).", show_default=False)],
     overrides: Annotated[
         list[str] | None,
         typer.Argument(help="Dotted KEY=VALUE overrides parsed as YAML, e.g. optimizer.lr=0.01 model.hidden=[256,256].", show_default=False),

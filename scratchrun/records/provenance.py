@@ -16,7 +16,7 @@ GIT_TIMEOUT_S = 5.0  # per git call; a slower git (a huge repository, a hung net
 
 @dataclass(frozen=True)
 class Provenance:
-    command: str | None  # e.g. "scratchrun train configs/mnist.yaml optimizer.lr=0.01"; None: the caller gave none
+    command: str | None  # e.g. "scratchrun train mnist optimizer.lr=0.01"; None: the caller gave none
     git_commit: str | None  # HEAD of the repository the run was started in; None: not in one, or no git
     git_dirty: bool | None  # tracked files differed from that commit; None when there is no commit
 

@@ -52,8 +52,9 @@ def test_a_path_that_looks_like_markup_keeps_its_brackets(tiny, tmp_path, folder
     config = tmp_path / folder / "cfg.yaml"
     result = runner.invoke(app, ["train", str(config), "--runs-dir", str(tmp_path / "runs")])
     assert result.exit_code == 2
-    assert flat(result.output) == f"error: Config file {config} does not exist: give the path of a YAML config such as " \
-                                  "configs/mnist.yaml."
+    assert flat(result.output) == (f"error: Config file {config} does not exist: give the path of a YAML config, or "
+                                   "the name of a shipped example (best-mlp, book-search, mnist); `scratchrun new FILE` "
+                                   "writes a starter config.")
 
 
 def test_a_run_folder_under_a_bracketed_path_is_printed_as_it_is(tiny, tmp_path):
