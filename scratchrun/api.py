@@ -255,19 +255,14 @@ def new_config(name: str | None = None, *, example: str | None = None, output: P
     or a copy of the shipped example `example` (mnist, best-mlp, book-search). `name` is the run name, or the file
     when it ends in .yaml; the file is `output`, else `<name>.yaml`. An existing file is replaced only with `force`."""
     from scratchrun.config.starter import example_text, starter_text
-    from scratchrun.errors import ConfigError, ScratchrunError
-    from scratchrun.records.files import write_text_atomic
+    from scratchrun.errors import ScratchrunError
+    from scratchrun.records.files import check_output, write_text_atomic
     from scratchrun.records.writer import safe_name
 
     if name is not None and name.endswith((".yaml", ".yml")) and output is None:
         output, name = Path(name), Path(name).stem
     output = Path(output) if output is not None else Path(f"{safe_name(name or example or 'experiment')}.yaml")
-    if output.is_dir():
-        raise ConfigError(f"{output} is a folder: give the new config's file name, e.g. {output / 'my.yaml'}.")
-    if output.exists() and not force:
-        raise ConfigError(f"{output} already exists; give --force to replace it, or another name.")
-    if not output.parent.is_dir():
-        raise ConfigError(f"{output}: the folder {output.parent} does not exist; create it first.")
+    check_output(output, "my.yaml", force)
     schema_beside = (output.parent / "scratchrun.schema.json").is_file()
     text = (example_text(example, name, schema_beside) if example
             else starter_text(name or output.stem, schema_beside))

@@ -26,7 +26,7 @@ from scratchrun.config.search import METRICS
 from scratchrun.errors import ConfigError, ScratchrunError
 from scratchrun.experiments.search_folder import read_plan
 from scratchrun.records import index as ix
-from scratchrun.records.files import write_atomic
+from scratchrun.records.files import check_output, write_atomic
 from scratchrun.records.reader import metric_values, read_metrics, read_summary, read_trials
 
 MISSING_EXTRA = ("this command builds an Optuna study with the optuna package, an optional extra that is not "
@@ -57,12 +57,7 @@ def export_optuna(search: str, runs_dir: Path, output: Path | None = None, stora
         _clear(optuna, storage, name, force)
         study = fill(optuna.create_study(storage=storage, study_name=name, direction=_direction(folder)), folder)
         return OptunaExport(storage, name, _states(study))
-    if output.is_dir():
-        raise ConfigError(f"-o {output} is a folder: give the journal file's name, e.g. {output / 'study.log'}.")
-    if output.exists() and not force:
-        raise ConfigError(f"-o {output} already exists; give --force to replace it, or another file.")
-    if not output.parent.is_dir():
-        raise ConfigError(f"-o {output}: the folder {output.parent} does not exist.")
+    check_output(output, "study.log", force, given_as="-o ")
     tmp = output.with_name(f".{output.name}.journal")  # Optuna writes here; write_atomic then its own .tmp
     try:
         tmp.unlink(missing_ok=True)

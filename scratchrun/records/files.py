@@ -55,6 +55,19 @@ def _fsync_folder(folder: Path) -> None:
             os.close(fd)
 
 
+def check_output(path: Path, example: str, force: bool = False, given_as: str = "") -> None:
+    """A file a command is about to write: not a folder, in a folder that exists, and not there already unless
+    `force`; else one sentence (`given_as` names the option it came from, e.g. "-o ")."""
+    from scratchrun.errors import ConfigError
+
+    if path.is_dir():
+        raise ConfigError(f"{given_as}{path} is a folder: give a file's name, e.g. {path / example}.")
+    if path.exists() and not force:
+        raise ConfigError(f"{given_as}{path} already exists; give --force to replace it, or another name.")
+    if not path.parent.is_dir():
+        raise ConfigError(f"{given_as}{path}: the folder {path.parent} does not exist; create it, or give another.")
+
+
 def write_text_atomic(path: Path, text: str, newline: str | None = None) -> None:
     """A text file in UTF-8, written atomically.
 

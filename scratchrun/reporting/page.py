@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from scratchrun.errors import ConfigError, ScratchrunError
-from scratchrun.records.files import write_text_atomic
+from scratchrun.errors import ScratchrunError
+from scratchrun.records.files import check_output, write_text_atomic
 from scratchrun.records.host import host_name
 from scratchrun.reporting.collect import ReportContent, gather
 
@@ -57,10 +57,7 @@ class WrittenReport:
 def make_report(targets: Sequence[str], runs_dir: Path, output: Path, command: str | None = None) -> WrittenReport:
     """The report of `targets` (every run in `runs_dir` when none) written to `output`, atomically."""
     plotly, plotly_version = plotly_js()  # before reading any run: a missing extra fails at once
-    if output.is_dir():
-        raise ConfigError(f"-o {output} is a folder: give the report's file name, e.g. {output / 'report.html'}.")
-    if not output.parent.is_dir():
-        raise ConfigError(f"-o {output}: the folder {output.parent} does not exist; create it, or give another file.")
+    check_output(output, "report.html", force=True, given_as="-o ")  # a report is remade, not kept
     content = gather(targets, runs_dir)
     text = render(content, plotly, meta(content, command, plotly_version))
     try:

@@ -102,3 +102,19 @@ def test_the_cause_names_the_error_and_its_code():
     assert cause(OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))) == "No space left on device, ENOSPC"
     assert cause(OSError(errno.EDQUOT, os.strerror(errno.EDQUOT))) == "Disk quota exceeded, EDQUOT"
     assert cause(OSError("no code")) == "no code"
+
+
+def test_check_output_refuses_a_folder_a_missing_folder_and_an_existing_file_unless_forced(tmp_path):
+    from scratchrun.errors import ConfigError
+    from scratchrun.records.files import check_output
+
+    with pytest.raises(ConfigError, match=r"^-o .* is a folder: give a file's name, e\.g\. .*r\.html\.$"):
+        check_output(tmp_path, "r.html", given_as="-o ")
+    with pytest.raises(ConfigError, match=r"the folder .*missing does not exist"):
+        check_output(tmp_path / "missing" / "r.html", "r.html")
+    (tmp_path / "r.html").write_text("kept")
+    with pytest.raises(ConfigError, match=r"r\.html already exists; give --force"):
+        check_output(tmp_path / "r.html", "r.html")
+    check_output(tmp_path / "r.html", "r.html", force=True)
+    check_output(tmp_path / "new.html", "r.html")
+    assert (tmp_path / "r.html").read_text() == "kept"

@@ -84,7 +84,7 @@ def test_a_removed_run_leaves_the_report(real_runs, tmp_path):
 
 @pytest.mark.parametrize("args, message", [
     (["no-such-run"], "`no-such-run` matches no run, study or search folder"),
-    (["-o", "{tmp}"], "is a folder: give the report's file name"),
+    (["-o", "{tmp}"], "is a folder: give a file's name, e.g. .*report.html"),
     (["-o", "{tmp}/missing/r.html"], "the folder .*missing does not exist"),
 ])
 def test_bad_input_is_one_sentence_and_writes_nothing(real_runs, tmp_path, args, message):
