@@ -23,6 +23,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from scratchrun.errors import ConfigError, ScratchrunError
 from scratchrun.records import index as ix
 from scratchrun.records.files import write_atomic
@@ -168,8 +170,10 @@ def run_events(run: ix.RunInfo, hparams: dict[str, Any], protos: _Protos) -> lis
     times = [(row["iteration"], row.get("seconds") or 0.0) for row in history]
     events = [protos.event(wall_time=start, file_version="brain.Event:2"),
               protos.event(wall_time=start, summary=session_start(run, hparams, start, protos))]
-    for iteration, _, loss in steps.tolist():
-        events.append(protos.scalar(start + _seconds_at(iteration, times), int(iteration), "loss/minibatch", loss))
+    # a minibatch's time: between the evaluations around it, by its iteration
+    seconds = np.interp(steps[:, 0], [i for i, _ in times], [t for _, t in times]) if times else np.zeros(len(steps))
+    for (iteration, _, loss), at in zip(steps.tolist(), seconds.tolist()):
+        events.append(protos.scalar(start + at, int(iteration), "loss/minibatch", loss))
     for row in history:
         for key in EVALUATED:
             if row.get(key) is not None:
@@ -183,16 +187,6 @@ def run_events(run: ix.RunInfo, hparams: dict[str, Any], protos: _Protos) -> lis
             events.append(protos.scalar(end, last, key.replace("_", "/"), float(value)))
     events.append(protos.event(wall_time=end, summary=session_end(run.status, end, protos)))
     return events
-
-
-def _seconds_at(iteration: float, times: list[tuple[float, float]]) -> float:
-    """The seconds into the run at which a minibatch was taken, between the evaluations around it."""
-    if len(times) < 2:
-        return times[0][1] if times else 0.0
-    for (i0, s0), (i1, s1) in zip(times, times[1:]):
-        if iteration <= i1:
-            return s0 + (s1 - s0) * (iteration - i0) / (i1 - i0) if i1 > i0 else s1
-    return times[-1][1]
 
 
 def session_start(run: ix.RunInfo, hparams: dict[str, Any], start: float, protos: _Protos):
