@@ -55,7 +55,12 @@ def export_optuna(search: str, runs_dir: Path, output: Path | None = None, stora
                           "sqlite:///study.db), not both.")
     if storage is not None:
         _clear(optuna, storage, name, force)
-        study = fill(optuna.create_study(storage=storage, study_name=name, direction=_direction(folder)), folder)
+        study = optuna.create_study(storage=storage, study_name=name, direction=_direction(folder))
+        try:
+            fill(study, folder)
+        except BaseException:  # a damaged trials.csv, Ctrl-C: no half-filled study is left in the database
+            optuna.delete_study(study_name=name, storage=storage)
+            raise
         return OptunaExport(storage, name, _states(study))
     check_output(output, "study.log", force, given_as="-o ")
     tmp = output.with_name(f".{output.name}.journal")  # Optuna writes here; write_atomic then its own .tmp

@@ -63,6 +63,7 @@ def export_tensorboard(targets: Sequence[str], runs_dir: Path, logdir: Path, for
     if logdir.exists() and not logdir.is_dir():
         raise ConfigError(f"-o {logdir} is a file: give a folder for the event files.")
     hparams: dict[str, set] = {}
+    written: list[Path] = []
     try:
         for run in runs:
             values = hyperparameters(run.config)
@@ -72,11 +73,17 @@ def export_tensorboard(targets: Sequence[str], runs_dir: Path, logdir: Path, for
             path.parent.mkdir(parents=True, exist_ok=True)
             events = run_events(run, values, protos)
             write_atomic(path, lambda f, events=events: _write_records(f, events, protos))
+            written.append(path)
         logdir.mkdir(parents=True, exist_ok=True)
         declared = [protos.event(wall_time=0.0, summary=experiment_summary(hparams, protos))]
         write_atomic(experiment, lambda f: _write_records(f, declared, protos))
-    except OSError as e:
-        raise ScratchrunError(f"The event files could not be written to {logdir} ({e.strerror or e}).") from None
+    except BaseException as e:  # a damaged record, a full disk, Ctrl-C: no export that holds only some of the runs
+        for path in written:
+            path.unlink(missing_ok=True)
+        if isinstance(e, OSError):
+            raise ScratchrunError(f"The event files could not be written to {logdir} ({e.strerror or e}); "
+                                  "none of this export's files were kept.") from None
+        raise
     return TensorBoardExport(logdir, (*planned.values(), experiment), len(runs))
 
 
@@ -114,18 +121,10 @@ def _protos() -> _Protos:
 
 
 def _runs(targets: Sequence[str], runs_dir: Path) -> list[ix.RunInfo]:
-    if not targets:
-        runs = ix.runs_of(ix.scan(runs_dir))
-    else:
-        runs = []
-        for text in targets:
-            path = ix.resolve(text, runs_dir)
-            kind = ix.group_kind(path)
-            runs += list(ix.read_group(path, kind).runs) if kind and not ix.is_run_folder(path) else [ix.read_run(path)]
-    unique = list({run.path.resolve(): run for run in runs}.values())
-    if not unique:
+    runs = ix.runs_of(ix.named_entries(targets, runs_dir))
+    if not runs:
         raise ConfigError(f"There are no runs to export in {', '.join(targets) if targets else runs_dir}.")
-    return unique
+    return runs
 
 
 def _relative(path: Path, runs_dir: Path) -> Path:

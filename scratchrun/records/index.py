@@ -157,6 +157,24 @@ def scan(runs_dir: Path, now: float | None = None) -> list[Entry]:
     return entries
 
 
+def named_entries(targets: Sequence[str], runs_dir: Path) -> list[Entry]:
+    """The runs, studies and searches `targets` name (paths, or names in `runs_dir`; every one in `runs_dir` when
+    none), each once: a run inside a study or search that is also named comes only with it, and a run named alone
+    keeps its group's name in its label."""
+    if not targets:
+        return scan(runs_dir)
+    entries: dict[Path, Entry] = {}
+    for text in targets:
+        path = resolve(text, runs_dir)
+        kind = group_kind(path)
+        if kind and not is_run_folder(path):
+            entries[path.resolve()] = read_group(path, kind)
+        else:
+            entries[path.resolve()] = read_run(path, path.parent.name if group_kind(path.parent) else None)
+    groups = {key for key, e in entries.items() if isinstance(e, GroupInfo)}
+    return [e for key, e in entries.items() if isinstance(e, GroupInfo) or key.parent not in groups]
+
+
 def runs_of(entries: Iterable[Entry]) -> list[RunInfo]:
     return [run for e in entries for run in (e.runs if isinstance(e, GroupInfo) else (e,))]
 

@@ -40,7 +40,7 @@ class ReportContent:
 def gather(targets: Sequence[str], runs_dir: Path) -> ReportContent:
     """The report of `targets` (run, study or search folders, by path or by name in `runs_dir`), or of every run in
     `runs_dir` when none is given."""
-    entries = _entries(targets, runs_dir)
+    entries = ix.named_entries(targets, runs_dir)
     runs = ix.runs_of(entries)
     if not runs:
         raise ConfigError(f"There are no runs to report in {', '.join(targets) if targets else runs_dir}: train one "
@@ -69,22 +69,6 @@ def gather(targets: Sequence[str], runs_dir: Path) -> ReportContent:
         [c.to_json() for c in curves],
         groups,
     )
-
-
-def _entries(targets: Sequence[str], runs_dir: Path) -> list[ix.Entry]:
-    """The runs and groups named (each once, a run inside a group that is also named only with its group)."""
-    if not targets:
-        return ix.scan(runs_dir)
-    entries: dict[Path, ix.Entry] = {}
-    for text in targets:
-        path = ix.resolve(text, runs_dir)
-        kind = ix.group_kind(path)
-        if kind and not ix.is_run_folder(path):
-            entries[path.resolve()] = ix.read_group(path, kind)
-        else:
-            entries[path.resolve()] = ix.read_run(path, path.parent.name if ix.group_kind(path.parent) else None)
-    groups = {key for key, e in entries.items() if isinstance(e, ix.GroupInfo)}
-    return [e for key, e in entries.items() if isinstance(e, ix.GroupInfo) or key.parent not in groups]
 
 
 def _columns(differing: list[str]) -> list[dict]:

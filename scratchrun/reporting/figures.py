@@ -39,18 +39,17 @@ def study_figures(group: Group, curves: Mapping[str, Curves]) -> None:
     group.title = f"{kind}: {strip_stamp(folder.name)}" if strip_stamp(folder.name) != kind else kind
     group.facts = [f"{len(variants)} variants × {len(seeds)} seed{'s' if len(seeds) != 1 else ''}",
                    status_counts(group.info.runs), *_command(group)]
-    loss = band_figure("loss", "minibatch loss by variant", "minibatch loss (moving average)", series,
-                       lambda c: (c.iterations, c.loss), log_y=True)
-    val = band_figure("val_acc", "validation accuracy by variant", "validation accuracy", series,
-                      lambda c: c.series("val_acc"))
     if kind == "bn-study":
         figures = [_bn_panels(series)]
     elif kind == "overfit-study":
         figures = [panels_figure("overfit", "train (solid) and validation (dashed) accuracy per epoch",
                                  [(name, [(name, runs)]) for name, runs in series.items()],
                                  [("train_acc", "solid"), ("val_acc", "dash")], cols=2), gap_figure(series)]
-    else:  # compare-optimizers, init-study, a sweep
-        figures = [loss, val]
+    else:  # compare-optimizers, init-study, a sweep: the loss and the validation accuracy of each variant
+        figures = [band_figure("loss", "minibatch loss by variant", "minibatch loss (moving average)", series,
+                               lambda c: (c.iterations, c.loss), log_y=True),
+                   band_figure("val_acc", "validation accuracy by variant", "validation accuracy", series,
+                               lambda c: c.series("val_acc"))]
     group.figures = [f for f in figures if f["data"]]
     group.images = embedded_images(folder, INTERACTIVE_PNGS.get(kind, set()))
 

@@ -115,6 +115,19 @@ def test_a_database_storage_holds_the_same_study(real_runs, journal, tmp_path):
     assert len(optuna.get_all_study_summaries(storage=url)) == 1
 
 
+def test_a_damaged_trials_table_leaves_no_half_study_in_the_database(real_runs, tmp_path):
+    import shutil
+
+    folder = tmp_path / "runs" / search_folder(real_runs).name
+    shutil.copytree(search_folder(real_runs), folder)
+    text = (folder / "trials.csv").read_text(encoding="utf-8").splitlines()
+    (folder / "trials.csv").write_text("\n".join([*text[:4], "4,1,oops"]) + "\n", encoding="utf-8")
+    url = f"sqlite:///{tmp_path / 'study.db'}"
+    result = invoke("export", "optuna", folder, "--storage", url, "--runs-dir", tmp_path / "runs", code=1)
+    assert "trials.csv" in result.stderr and "Traceback" not in result.output
+    assert optuna.get_all_study_summaries(storage=url) == []
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -134,3 +134,23 @@ def test_without_tensorboard_it_says_how_to_get_it(real_runs, tmp_path, monkeypa
     with pytest.raises(ScratchrunError, match=re.escape(MISSING_EXTRA)):
         export_tensorboard([], real_runs, tmp_path / "logs")
     assert not (tmp_path / "logs").exists()
+
+
+def test_a_run_named_alone_inside_a_study_keeps_its_variants_group(real_runs, tmp_path):
+    invoke("export", "tensorboard", "compare-optimizers/adam-seed1", "-o", tmp_path / "logs", "--runs-dir", real_runs)
+    folder = run_folder(real_runs, "compare-optimizers/adam-seed1")
+    start = session(accumulator(tmp_path / "logs" / folder.relative_to(real_runs)), "_hparams_/session_start_info")
+    assert re.fullmatch(r".*_compare-optimizers/adam", start.session_start_info.group_name)
+
+
+def test_a_damaged_record_leaves_no_part_of_the_export(real_runs, tmp_path):
+    import shutil
+
+    runs_dir = tmp_path / "runs"
+    shutil.copytree(real_runs, runs_dir)
+    damaged = run_folder(runs_dir, "compare-optimizers/sgd-seed1") / "steps.csv"
+    damaged.write_text("iteration,epoch,loss\n1,1,not-a-number\n", encoding="utf-8")
+    result = invoke("export", "tensorboard", "compare-optimizers", "-o", tmp_path / "logs", "--runs-dir", runs_dir,
+                    code=1)
+    assert "steps.csv is not a steps table" in result.stderr and "Traceback" not in result.output
+    assert not [p for p in (tmp_path / "logs").rglob("*") if p.is_file()]

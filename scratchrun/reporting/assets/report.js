@@ -132,8 +132,9 @@
       : `${state.shown.length} of ${runs.length} runs`;
   }
 
+  const columnOf = Object.fromEntries(columns.map((c) => [c.key, c]));
   function sortValue(run, key) {
-    const column = columns.find((c) => c.key === key);
+    const column = columnOf[key];
     const v = value(run, column);
     if (v === null || v === undefined || v === "") return null;
     return numericColumns.has(key) ? v : cellText(run, column).toLowerCase();
@@ -168,7 +169,7 @@
   function lookup(run, key) {
     if (key === "tag") return run.tags;
     if (key === "group") return run.group === null ? null : groups[run.group].name;
-    const column = columns.find((c) => c.key === key);
+    const column = columnOf[key];
     if (column) return value(run, column);
     return run.details[key];
   }
