@@ -82,10 +82,27 @@ def test_ctrl_c_stops_a_parallel_study_and_keeps_what_it_measured(mnist_dir, tmp
     assert "--resume" in stderr
 
 
+def finished_trials(runs: Path) -> int:
+    return sum(len(p.read_text().splitlines()) for p in runs.glob("*/journal.jsonl"))
+
+
+def training_trial(runs: Path) -> bool:
+    """A trial run is training: its summary says running and its steps.csv has a step (files may appear one by one)."""
+    for summary in runs.glob("*/trial-*/summary.json"):
+        try:
+            running = json.loads(summary.read_text())["status"] == "running"
+            stepped = len((summary.parent / "steps.csv").read_text().splitlines()) > 1
+        except (OSError, ValueError, KeyError):
+            continue
+        if running and stepped:
+            return True
+    return False
+
+
 def test_a_search_stopped_by_ctrl_c_resumes_without_losing_or_repeating_a_trial(mnist_dir, tmp_path):
     config = tmp_path / "search.yaml"
     config.write_text("""name: resume
-data: {dataset: mnist, val_fraction: 0.02, train_size: 2000}
+data: {dataset: mnist, val_fraction: 0.02, train_size: 4000}
 model: {hidden: [100]}
 optimizer: {name: sgd}
 train: {epochs: 4, batch_size: 100}
@@ -100,9 +117,11 @@ search:
     proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True, env=env)
     try:
         deadline = time.monotonic() + 120
-        while time.monotonic() < deadline and sum(len(p.read_text().splitlines()) for p in runs.glob("*/journal.jsonl")) < 3:
+        # stop it once 3 trials finished and another is training: the two workers' trials run in step, so right
+        # after a trial ends both may be between trials, and then nothing would be interrupted
+        while time.monotonic() < deadline and not (finished_trials(runs) >= 3 and training_trial(runs)):
             assert proc.poll() is None, proc.communicate()
-            time.sleep(0.05)
+            time.sleep(0.01)
         os.killpg(proc.pid, signal.SIGINT)
         _, stderr = proc.communicate(timeout=90)
     finally:
@@ -113,7 +132,7 @@ search:
     with open(folder / "trials.csv", newline="") as f:
         first = list(csv.DictReader(f))
     finished = [t["trial"] for t in first if t["status"] == "completed"]
-    assert 3 <= len(finished) < 10 and any(t["status"] == "interrupted" for t in first)
+    assert 3 <= len(finished) < 10 and any(t["status"] == "interrupted" for t in first), first
     resumed = subprocess.run([*command[:-2], "--resume", str(folder)], capture_output=True, text=True, env=env, timeout=300)
     assert resumed.returncode == 0, resumed.stderr
     with open(folder / "trials.csv", newline="") as f:
