@@ -1,4 +1,5 @@
-"""Shared fixtures: a tiny synthetic dataset registered as `tiny`, and the real MNIST folder."""
+"""Shared fixtures (a tiny synthetic dataset registered as `tiny`, a learnable one, the real MNIST folder) and the rule
+that under CI=true a test needing MNIST, the browser or Dask may not skip: it fails, saying why it would have skipped."""
 
 from __future__ import annotations
 
@@ -12,6 +13,40 @@ from scratchrun.data.registry import DATASETS
 
 # Read once, before any test changes the environment.
 REAL_DATA_DIR = os.environ.get("SCRATCHRUN_DATA_DIR")
+IN_CI = os.environ.get("CI") == "true"
+
+# What a test needs, by the fixtures it uses (directly or through another fixture): each such test gets the marker,
+# whether or not its file says so, so that `-m mnist` selects it and CI=true refuses its skip.
+NEEDS = {"mnist_dir": "mnist", "real_runs": "mnist", "browser": "browser"}
+ESSENTIAL = frozenset({"mnist", "browser", "dask"})
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        for name in sorted({NEEDS[f] for f in getattr(item, "fixturenames", ()) if f in NEEDS}):
+            if item.get_closest_marker(name) is None:
+                item.add_marker(name)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """Under CI=true, a skipped test marked mnist, browser or dask is a failure: CI has the data, chromium and Dask."""
+    report = (yield).get_result()
+    needs = sorted(ESSENTIAL & {m.name for m in item.iter_markers()})
+    if IN_CI and needs and report.skipped and not hasattr(report, "wasxfail"):
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+        report.outcome = "failed"
+        report.longrepr = f"skipped under CI=true, but this test needs {' and '.join(needs)}: {reason}"
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_make_collect_report(collector):
+    """Under CI=true a whole test file may not skip either (a module-level importorskip, say)."""
+    report = (yield).get_result()
+    if IN_CI and report.skipped and isinstance(collector, pytest.Module):
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+        report.outcome = "failed"
+        report.longrepr = f"{collector.path.name} skipped as a whole under CI=true: {reason}"
 
 
 @pytest.fixture(autouse=True)

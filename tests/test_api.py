@@ -118,6 +118,7 @@ def test_study_options_are_checked_before_anything_is_written(tiny, tmp_path):
     assert not (tmp_path / "runs").exists()
 
 
+@pytest.mark.dask
 def test_every_study_runs_on_a_dask_cluster_with_the_local_results(tiny, tmp_path):
     """--executor dask is not only for search: a study's tables and runs are the local executor's, timings aside."""
     pytest.importorskip("distributed")

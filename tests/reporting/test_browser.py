@@ -1,7 +1,8 @@
 """The report in a real headless browser (Debian's chromium, driven by Playwright): it opens from disk with every
 network request blocked and none made, its table and charts work, and the page logs no JavaScript error.
 
-Skipped, with the reason, only where no chromium or no Playwright can be had (`.ci/run` installs both).
+Skipped, with the reason, only where no chromium or no Playwright can be had; under CI=true that skip is a failure
+(`.ci/run` installs both).
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ from typer.testing import CliRunner
 from scratchrun.cli.app import app
 from scratchrun.records.reader import read_trials
 from scratchrun.reporting.page import make_report
+
+pytestmark = pytest.mark.browser  # under CI=true (.ci/run) a skip here fails the run
 
 # as root, in a container, with no GPU and a closed network: no sandbox, no GPU process, no background traffic
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",

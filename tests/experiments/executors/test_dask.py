@@ -32,6 +32,7 @@ def metrics_without_seconds(path: Path) -> list[dict]:
         return [{k: v for k, v in row.items() if k != "seconds"} for row in csv.DictReader(f)]
 
 
+@pytest.mark.dask
 def test_dask_writes_the_same_run_folders_as_the_local_executor(tiny, tmp_path):
     pytest.importorskip("distributed")
     specs = four_specs()
@@ -58,6 +59,7 @@ class Enough(Exception):
     pass
 
 
+@pytest.mark.dask
 def test_an_exception_from_on_result_stops_the_cluster_and_writes_nothing_more(tiny, tmp_path):
     pytest.importorskip("distributed")
     import multiprocessing
@@ -70,6 +72,7 @@ def test_an_exception_from_on_result_stops_the_cluster_and_writes_nothing_more(t
     assert len(list((tmp_path / "dask").iterdir())) == 1  # only the run that was handed over
     assert multiprocessing.active_children() == []  # the LocalCluster's worker processes are gone
 
+@pytest.mark.dask
 def test_an_unreachable_scheduler_is_one_sentence_quickly(tiny, tmp_path, monkeypatch):
     pytest.importorskip("distributed")
     monkeypatch.setattr(dask_executor, "CONNECT_TIMEOUT", 1)
@@ -93,6 +96,7 @@ def test_without_dask_the_error_says_what_to_install(tiny, tmp_path, monkeypatch
     assert str(info.value) == "--executor dask needs dask.distributed: pip install 'scratchrun[dask]'."
 
 
+@pytest.mark.dask
 def test_a_search_on_a_local_cluster_gives_the_local_executors_trials(tiny, tmp_path):
     """The issue's check: both executors give the same trials.csv (pruning and all), timings aside."""
     import csv
