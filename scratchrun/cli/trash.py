@@ -66,8 +66,9 @@ def restore(
             listed = trash.items(runs_dir)
             for item in listed:
                 name = "" if item.name == item.id else f" ({item.name})"
-                out.print(f"{item.id}{name}  removed {item.removed or '?'}  {trash.size(item.folder) / 2**20:.1f} MB",
-                          markup=False, soft_wrap=True)
+                problem = f"  cannot be restored: {item.problem}" if item.problem else ""
+                out.print(f"{item.id}{name}  removed {item.removed or '?'}  {trash.size(item.folder) / 2**20:.1f} MB"
+                          f"{problem}", markup=False, soft_wrap=True)
             console.print(f"{len(listed)} item(s) in {runs_dir / trash.TRASH}", markup=False)
             return
         restored = trash.restore(runs_dir, names)
@@ -86,7 +87,12 @@ def gc(
     from scratchrun.records import trash
 
     try:
-        listed = trash.items(runs_dir)
+        everything = trash.items(runs_dir)
+        listed = [item for item in everything if not item.problem]
+        for item in everything:
+            if item.problem:
+                console.print(f"left {item.folder}: {item.problem}; scratchrun deletes only what it put there",
+                              markup=False, soft_wrap=True)
         total = sum(trash.size(item.folder) for item in listed)
         if dry_run:
             for item in listed:

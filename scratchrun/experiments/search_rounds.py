@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import copy
 import json
-import os
 import shutil
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -32,7 +31,7 @@ from scratchrun.experiments.sampling import (
     trial_seed,
 )
 from scratchrun.experiments.specs import RunSpec
-from scratchrun.records.files import folder_writes
+from scratchrun.records.files import append_synced, folder_writes
 from scratchrun.records.provenance import Provenance
 from scratchrun.records.writer import update_summary, write_text_atomic
 
@@ -159,10 +158,8 @@ class SearchRun:
     def _append_journal(self, row: dict, stop: int | None) -> None:
         """One whole line, on disk before the trial counts as finished (a cut line is ignored on resume)."""
         with folder_writes(self.folder, f"the trial's run is in {self.folder / row['run_dir']}; --resume trains it "
-                                        "again."), open(self.folder / JOURNAL, "a", encoding="utf-8") as journal:
-            journal.write(json.dumps({**row, "stop_epochs": stop}) + "\n")
-            journal.flush()
-            os.fsync(journal.fileno())
+                                        "again."):
+            append_synced(self.folder / JOURNAL, json.dumps({**row, "stop_epochs": stop}) + "\n")
         self.journal[(row["trial"], stop)] = row
 
     def _prune(self, trial: int, epochs: int) -> None:

@@ -1,7 +1,8 @@
 """Record files written so that no reader, and no crash, ever sees half of one.
 
 A whole file (config.yaml, summary.json, model.npz, curves.png, a study's tables) goes through a temporary file in
-the same folder, is fsynced and renamed over its name. A log that grows while a run trains (steps.csv,
+the same folder, is fsynced and renamed over its name. Every file is created exclusively and never through a symbolic
+link (O_EXCL|O_NOFOLLOW): a link planted at a temporary name, or at a log's name, is never written through. A log that grows while a run trains (steps.csv,
 metrics.csv) is appended in whole rows, and a write that fails is cut back to the last whole row. Every file is
 opened through `_open`, the one place tests replace to make a write fail the way a full disk does.
 """
@@ -13,6 +14,7 @@ import errno
 import io
 import json
 import os
+import secrets
 from collections.abc import Callable, Sequence
 from contextlib import contextmanager, suppress
 from pathlib import Path
@@ -22,9 +24,9 @@ from typing import BinaryIO
 def write_atomic(path: Path, write: Callable[[BinaryIO], object]) -> None:
     """Fill a temporary file with `write`, fsync it, rename it over `path`, fsync the folder: the old file or the
     new one, whatever happens; a failure (a full disk, an I/O error) leaves the old file and no temporary one."""
-    tmp = path.with_name(f".{path.name}.tmp")
+    tmp, f = _create_temporary(path)
     try:
-        with _open(tmp) as f:
+        with f:
             write(f)
             f.flush()
             os.fsync(f.fileno())
@@ -36,9 +38,42 @@ def write_atomic(path: Path, write: Callable[[BinaryIO], object]) -> None:
     _fsync_folder(path.parent)
 
 
+def _create_temporary(path: Path) -> tuple[Path, BinaryIO]:
+    """A new temporary file beside `path`: `.<name>.tmp`, or a name with a random part when that is taken (left by a
+    crash, or planted there: it is never opened, written through or deleted)."""
+    for attempt in range(100):
+        tmp = path.with_name(f".{path.name}.tmp" if attempt == 0 else f".{path.name}.{secrets.token_hex(4)}.tmp")
+        try:
+            return tmp, _open(tmp)
+        except FileExistsError:
+            continue
+    raise FileExistsError(errno.EEXIST, "no free temporary name", str(path))
+
+
+_CREATE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+
+
 def _open(path: Path, buffering: int = -1) -> BinaryIO:
-    """A record file opened for writing, created or emptied (bytes)."""
-    return open(path, "wb", buffering=buffering)
+    """A new record file opened for writing (bytes): created here and now, so never an existing file or a symbolic
+    link (FileExistsError then)."""
+    fd = os.open(path, _CREATE, 0o644)
+    try:
+        return open(fd, "wb", buffering=buffering)
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def append_synced(path: Path, text: str) -> None:
+    """Add `text` (whole lines) to the end of a log such as a search's journal, on disk before this returns; the log
+    is created if missing and never opened through a symbolic link."""
+    flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+    fd = os.open(path, flags, 0o644)
+    with open(fd, "ab", buffering=0) as log:
+        view = memoryview(text.encode("utf-8"))
+        while view:
+            view = view[log.write(view):]
+        os.fsync(log.fileno())
 
 
 def _fsync_folder(folder: Path) -> None:
@@ -124,6 +159,8 @@ class CsvLog:
 
     def __init__(self, path: Path, columns: Sequence[str]) -> None:
         self.path = path
+        with suppress(FileNotFoundError):  # a log written anew: an old one (or a link planted there) is removed, never followed
+            os.unlink(path)
         self._file: BinaryIO | None = _open(path, buffering=0)  # unbuffered: a failed write leaves nothing behind
         self._size = 0  # bytes of whole rows on disk
         self._rows = io.StringIO()

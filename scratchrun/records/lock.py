@@ -17,6 +17,7 @@ import errno
 import fcntl
 import json
 import os
+import stat
 from datetime import datetime
 from pathlib import Path
 
@@ -51,11 +52,18 @@ def lock_folder(folder: Path) -> FolderLock:
     """Take `folder`'s lock for this process, or raise RunDirError naming the process (pid and host) that holds it."""
     path = folder / LOCK
     for _ in range(100):  # each pass loses only to a holder that released between our open and our flock
-        try:
-            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        try:  # never through a symbolic link, and only a regular file: the pid record is written into it
+            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW | os.O_NONBLOCK, 0o644)
         except OSError as e:
+            if e.errno == errno.ELOOP:
+                raise RunDirError(f"{path} is a symbolic link, which scratchrun did not make, so {folder} is not locked "
+                                  "and nothing was changed; delete the link and try again.") from None
             raise RunDirError(f"{path} cannot be created ({e.strerror}), so {folder} cannot be locked for this "
                               "process; check that the folder is writable.") from None
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            os.close(fd)
+            raise RunDirError(f"{path} is not a regular file, so {folder} is not locked and nothing was changed; "
+                              "remove it and try again.")
         try:
             kernel = _flock(fd)
         except BlockingIOError:
@@ -135,7 +143,7 @@ def _read(fd: int) -> dict | None:
 
 def _same_file(fd: int, path: Path) -> bool:
     try:
-        return os.path.samestat(os.fstat(fd), os.stat(path))
+        return os.path.samestat(os.fstat(fd), os.lstat(path))
     except OSError:
         return False
 

@@ -6,6 +6,11 @@ A move is a rename within the runs folder, so a restored folder is the same byte
 the move, so a crash leaves either the folder where it was or an item that says where it came from. A run still
 training is never moved, nor a study or search another process works in (its folder lock is taken first).
 Listings skip `.trash` like every folder whose name starts with a dot.
+
+Nothing in the trash is trusted: `.trash` and each item must be real folders (not symbolic links), an item's
+origin.json a small regular file naming a plain folder name (no `/`, no `..`), and its content a real folder; what
+is not is named and left alone, never moved or deleted. `rm`, `restore` and `gc` hold the trash's lock, so they
+never act on the same item at once.
 """
 
 from __future__ import annotations
@@ -14,7 +19,9 @@ import json
 import os
 import re
 import shutil
+import stat
 from collections.abc import Sequence
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -29,11 +36,15 @@ _AGE = re.compile(r"(\d+)\s*([mhdw])")
 _UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 
 
+ORIGIN_BYTES = 1 << 16  # an origin.json is a few dozen bytes; a larger one is not read
+
+
 @dataclass(frozen=True)
 class TrashItem:
     folder: Path  # .trash/<id>/, holding the removed folder and origin.json
     name: str  # the removed folder's name
     removed: str  # when, as recorded
+    problem: str = ""  # why it cannot be restored or deleted: not as scratchrun left it ("" when it is)
 
     @property
     def id(self) -> str:
@@ -47,10 +58,53 @@ class TrashItem:
 def parse_age(text: str) -> timedelta:
     """`30m`, `12h`, `7d`, `2w` as a timedelta."""
     match = _AGE.fullmatch(text.strip())
+    allowed = "allowed: a whole number and a unit, m, h, d or w (30m, 12h, 7d, 2w), up to 100 years"
     if not match:
-        raise ConfigError(f"--older-than `{text}` is not allowed; allowed: a whole number and a unit, m, h, d or w "
-                          "(30m, 12h, 7d, 2w).")
-    return timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
+        raise ConfigError(f"--older-than `{text}` is not allowed; {allowed}.")
+    try:
+        age = timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
+    except OverflowError:
+        age = timedelta.max
+    if age > timedelta(days=36525):
+        raise ConfigError(f"--older-than `{text}` is longer than anything was ever started; {allowed}.")
+    return age
+
+
+def plain_name(name: str) -> bool:
+    """A folder name that stays where it is put: one path part, not `.`/`..`, not hidden, at most 255 bytes."""
+    return (bool(name) and name == name.strip() and not name.startswith(".") and "/" not in name and "\\" not in name
+            and "\0" not in name and len(name.encode("utf-8", "surrogateescape")) <= 255)
+
+
+def _trash(runs_dir: Path) -> Path | None:
+    """The trash folder, None when there is none yet; a `.trash` that is a link or a file is refused."""
+    trash = runs_dir / TRASH
+    if trash.is_symlink() or (trash.exists() and not trash.is_dir()):
+        raise RunDirError(f"{trash} is not a folder scratchrun made (a symbolic link or a file); nothing was moved or "
+                          "deleted through it. Remove it, and scratchrun makes a new trash.")
+    return trash if trash.is_dir() else None
+
+
+@contextmanager
+def _trash_locked(runs_dir: Path, create: bool = False):
+    """The trash folder, held by this process (rm, restore and gc one at a time); None when there is none."""
+    from scratchrun.records.lock import lock_folder
+
+    trash = _trash(runs_dir)
+    if trash is None and create:
+        try:
+            (runs_dir / TRASH).mkdir(exist_ok=True)
+        except OSError as e:
+            raise ScratchrunError(f"{runs_dir / TRASH} cannot be created ({cause(e)}); nothing was moved.") from None
+        trash = _trash(runs_dir)
+    if trash is None:
+        yield None
+        return
+    lock = lock_folder(trash)
+    try:
+        yield trash
+    finally:
+        lock.release()
 
 
 def select(runs_dir: Path, names: Sequence[str] = (), status: str | None = None, older_than: timedelta | None = None,
@@ -63,6 +117,9 @@ def select(runs_dir: Path, names: Sequence[str] = (), status: str | None = None,
         by_path = {entry.path.resolve(): entry for entry in entries}
         chosen = []
         for name in names:
+            if name.strip() in ("", ".", ".."):
+                raise ConfigError(f"`{name}` names no run; give a run, study or search folder, or its name in "
+                                  f"{runs_dir}. Nothing was removed.")
             path = resolve(name, runs_dir).resolve()
             if path not in by_path:
                 raise ConfigError(f"`{name}` is {path}, which is not a run, study or search folder at the top of "
@@ -83,11 +140,14 @@ def remove(runs_dir: Path, entries: Sequence[Entry]) -> list[TrashItem]:
 
     moved = []
     for entry in entries:
+        if entry.path.is_symlink() or not entry.path.is_dir():
+            raise RunDirError(f"{entry.path} is not a folder (a symbolic link?); it was not removed.")
         if isinstance(entry, RunInfo) and entry.status == "running":
             raise RunDirError(f"{entry.path} is still training; it was not removed.")
         lock = lock_folder(entry.path) if isinstance(entry, GroupInfo) else None
         try:
-            moved.append(_move_to_trash(runs_dir, entry.path))
+            with _trash_locked(runs_dir, create=True):
+                moved.append(_move_to_trash(runs_dir, entry.path))
             if lock is not None:  # the lock file moved with its folder: released (and deleted) where it is now
                 lock.path = moved[-1].content / LOCK
         finally:
@@ -119,24 +179,52 @@ def _move_to_trash(runs_dir: Path, path: Path) -> TrashItem:
 
 def items(runs_dir: Path) -> list[TrashItem]:
     """What is in the trash, oldest first; an item without a readable origin.json is listed by its folder's name."""
-    trash = runs_dir / TRASH
-    if not trash.is_dir():
+    trash = _trash(runs_dir)
+    if trash is None:
         return []
     found = []
-    for folder in sorted(p for p in trash.iterdir() if p.is_dir()):
-        try:
-            origin = json.loads((folder / ORIGIN).read_text(encoding="utf-8"))
-            name, removed = str(origin["name"]), str(origin.get("removed", ""))
-        except (OSError, ValueError, KeyError, TypeError):
-            inside = [p.name for p in folder.iterdir() if p.is_dir()]
-            name, removed = (inside[0] if len(inside) == 1 else folder.name), ""
-        found.append(TrashItem(folder, name, removed))
+    for folder in sorted(p for p in trash.iterdir() if not p.name.startswith(".")):
+        if folder.is_symlink() or not folder.is_dir():
+            found.append(TrashItem(folder, folder.name, "", "it is not a folder scratchrun made (a link or a file)"))
+            continue
+        name, removed, problem = _origin(folder)
+        if not problem and (not (folder / name).is_dir() or (folder / name).is_symlink()):
+            problem = f"it holds no folder {name} (or a link in its place)"
+        found.append(TrashItem(folder, name, removed, problem))
     return found
+
+
+def _origin(folder: Path) -> tuple[str, str, str]:
+    """(name, removed, problem) from an item's origin.json, read only as a small regular file; the name only when it
+    is a plain folder name, so that a hand-edited `../` can point nowhere."""
+    path = folder / ORIGIN
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+        try:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                return folder.name, "", f"{ORIGIN} is not a regular file"
+            data = os.read(fd, ORIGIN_BYTES + 1)
+        finally:
+            os.close(fd)
+        if len(data) > ORIGIN_BYTES:
+            return folder.name, "", f"{ORIGIN} is over {ORIGIN_BYTES} bytes"
+        origin = json.loads(data.decode("utf-8"))
+        name, removed = origin["name"], str(origin.get("removed", ""))
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return folder.name, "", f"{ORIGIN} is missing or damaged"
+    if not isinstance(name, str) or not plain_name(name):
+        return folder.name, removed, f"{ORIGIN} names {name!r}, which is not a plain folder name"
+    return name, removed, ""
 
 
 def restore(runs_dir: Path, names: Sequence[str]) -> list[Path]:
     """Move trash items back where they were: by id, or by the removed folder's name, with or without its time
     stamp, when only one item has it."""
+    with _trash_locked(runs_dir):
+        return _restore(runs_dir, names)
+
+
+def _restore(runs_dir: Path, names: Sequence[str]) -> list[Path]:
     available = items(runs_dir)
     chosen = []
     for name in names:
@@ -149,8 +237,10 @@ def restore(runs_dir: Path, names: Sequence[str]) -> list[Path]:
         chosen.append(matching[0])
     restored = []
     for item in chosen:
+        if item.problem:
+            raise RunDirError(f"{item.folder} cannot be restored: {item.problem}; nothing was moved.")
         target = runs_dir / item.name
-        if target.exists():
+        if os.path.lexists(target):
             raise RunDirError(f"{target} exists, so {item.id} was not restored; move that folder away first.")
         try:
             os.rename(item.content, target)
@@ -163,8 +253,15 @@ def restore(runs_dir: Path, names: Sequence[str]) -> list[Path]:
 
 def empty(runs_dir: Path) -> int:
     """Delete everything in the trash for good; returns the number of items deleted."""
+    with _trash_locked(runs_dir):
+        return _empty(runs_dir)
+
+
+def _empty(runs_dir: Path) -> int:
     deleted = 0
     for item in items(runs_dir):
+        if item.problem:  # not as scratchrun left it: never deleted
+            continue
         try:
             shutil.rmtree(item.folder)
         except OSError as e:
@@ -174,5 +271,10 @@ def empty(runs_dir: Path) -> int:
 
 
 def size(path: Path) -> int:
-    """Bytes of every file under `path`."""
-    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+    """Bytes of every file under `path`, links not followed; a file that vanishes meanwhile counts nothing."""
+    total = 0
+    for dirpath, _, filenames in os.walk(path, followlinks=False):
+        for name in filenames:
+            with suppress(OSError):
+                total += os.lstat(os.path.join(dirpath, name)).st_size
+    return total

@@ -105,3 +105,53 @@ def test_a_run_inside_a_study_or_a_bare_rm_is_a_sentence(runs):
     assert bare.exit_code == 2 and "Name the runs to remove" in bare.output
     missing = invoke("restore", "nothing-here", "--runs-dir", runs)
     assert missing.exit_code == 2 and "is not in the trash" in missing.output
+
+
+def test_an_empty_or_dot_name_and_an_endless_age_are_one_sentence_and_move_nothing(runs):
+    before = sorted(p.name for p in runs.iterdir())
+    for name in ("", " ", ".", ".."):
+        result = invoke("rm", name, "--runs-dir", runs)
+        assert result.exit_code == 2 and "names no run" in result.output and "Traceback" not in result.output
+    result = invoke("rm", "--older-than", "99999999999w", "--runs-dir", runs)
+    assert result.exit_code == 2 and "99999999999w" in result.output and "up to 100 years" in result.output
+    assert sorted(p.name for p in runs.iterdir()) == before
+
+
+def _gc_loop(runs_dir: str, rounds: int) -> None:
+    from scratchrun.errors import ScratchrunError
+
+    for _ in range(rounds):
+        try:
+            trash.empty(Path(runs_dir))
+        except ScratchrunError:
+            pass  # the trash was locked by a restore: that is the point
+
+
+def test_gc_racing_restore_never_empties_a_restored_folder(runs):
+    """Real concurrent processes: gc in a loop while runs are removed and restored; each restore that says it
+    restored a folder left it whole (the trash lock keeps gc from deleting an item being moved)."""
+    import multiprocessing
+
+    from scratchrun.errors import ScratchrunError
+
+    (first,) = [p for p in runs.iterdir() if p.name.endswith("_first")]
+    before = hashes(first)
+    gc = multiprocessing.get_context("spawn").Process(target=_gc_loop, args=(str(runs), 400))
+    gc.start()
+    restored = 0
+    try:
+        while gc.is_alive() and restored < 30:
+            try:
+                trash.remove(runs, trash.select(runs, [first.name])[0])
+            except ScratchrunError:
+                continue
+            try:
+                trash.restore(runs, [first.name])
+            except ScratchrunError:
+                break  # gc deleted the item first: a run lost to gc, as asked, never a restore that lied
+            assert hashes(first) == before
+            restored += 1
+    finally:
+        gc.join(timeout=120)
+        gc.kill()
+    assert restored > 0 or not first.exists()

@@ -19,6 +19,7 @@ from pathlib import Path, PurePosixPath
 from scratchrun.errors import RunDirError, ScratchrunError
 from scratchrun.experiments.executors.local import RunResult, sigint_ignored
 from scratchrun.experiments.specs import RunSpec
+from scratchrun.records.files import write_atomic
 
 CONNECT_TIMEOUT = 10  # seconds: a scheduler that does not answer by then is reported, not waited for
 CLOSE_TIMEOUT = 10  # seconds for the client and the cluster to close (a LocalCluster kills a busy worker after 4)
@@ -103,7 +104,7 @@ def _write_run(result: RunResult, files: dict[str, bytes], runs_dir: Path) -> Ru
             raise RunDirError(f"A worker sent the file name `{name}` for run {result.index}, which leaves its run folder.")
         path = folder.joinpath(*relative.parts)
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(data)
+        write_atomic(path, lambda f, data=data: f.write(data))
     return replace(result, run_dir=str(folder))
 
 
