@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from scratchrun.data.registry import ROLES, DatasetSpec, IdxFile
+from scratchrun.data.spec import ROLES, DatasetSpec, IdxFile
 
 TINY_FILENAMES = {
     "train_images": "train-images-idx3-ubyte",

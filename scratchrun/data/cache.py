@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 if TYPE_CHECKING:
-    from scratchrun.data.registry import DatasetSpec
+    from scratchrun.data.spec import DatasetSpec
 
 MANIFEST = "manifest.json"
 FORMAT = 1  # bump when the manifest changes meaning: an older copy then reads as damaged and is rebuilt

