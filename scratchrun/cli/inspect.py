@@ -77,13 +77,23 @@ def _read_view(folder: Path) -> _View:
             summary["status"], problem = info.status, info.problem
         steps = read_steps(folder)  # (N, 3): iteration, epoch, loss
         metrics = metric_values(read_metrics(folder))
-        config = folder / "config.yaml"
-        config_text = config.read_text(encoding="utf-8") if config.is_file() else "(no config.yaml)\n"
-    except (OSError, UnicodeDecodeError) as e:
-        common.fail(ScratchrunError(f"{folder / 'config.yaml'} cannot be read ({e})."))
+        config_text = _config_text(folder / "config.yaml")
     except ScratchrunError as e:
         common.fail(e)
     return _View(summary, problem, steps, metrics, config_text, _silent_s(folder))
+
+
+def _config_text(path: Path) -> str:
+    """config.yaml as saved, or a line saying why it is not shown (the rest of the run still is)."""
+    from scratchrun.bounded_read import Unreadable, read_text_bounded
+    from scratchrun.config.bounded_yaml import MAX_BYTES
+
+    try:
+        return read_text_bounded(path, MAX_BYTES)
+    except FileNotFoundError:
+        return "(no config.yaml)\n"
+    except Unreadable as e:
+        return f"(config.yaml cannot be read: {e.reason})\n"
 
 
 def _silent_s(folder: Path) -> float:

@@ -13,7 +13,6 @@ opened for reading: only a regular file is a config.
 from __future__ import annotations
 
 import os
-import stat
 from pathlib import Path
 from typing import Any
 
@@ -22,14 +21,13 @@ from yaml.composer import Composer
 from yaml.constructor import ConstructorError, SafeConstructor
 from yaml.resolver import Resolver
 
+from scratchrun.bounded_read import Unreadable, read_bounded, read_text_bounded
 from scratchrun.errors import ConfigError
+from scratchrun.text import size_text
 
 MAX_BYTES = 1_000_000  # 1 MB: a config is a few kB
 MAX_DEPTH = 32  # nested mappings and lists; a config needs 5 (search.space.KEY.{kind: [low, high]})
 MAX_NODES = 10_000  # keys and values, every alias expanded; a config has a few dozen
-
-_NOT_REGULAR = ((stat.S_ISFIFO, "a named pipe (FIFO)"), (stat.S_ISCHR, "a character device"),
-                (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"))
 
 
 def read_config_text(path: Path) -> str:
@@ -38,31 +36,20 @@ def read_config_text(path: Path) -> str:
 
     hint = (f"give the path of a YAML config, or the name of a shipped example ({', '.join(example_names())}); "
             "`scratchrun new FILE` writes a starter config")
-    try:
-        info = os.stat(path)
-    except (FileNotFoundError, NotADirectoryError):
-        raise ConfigError(f"Config file {path} does not exist: {hint}.") from None
-    except (OSError, ValueError) as e:  # ValueError: a NUL byte in the path
-        raise ConfigError(f"Config file {path} cannot be read ({getattr(e, 'strerror', None) or e}): {hint}.") from None
-    if stat.S_ISDIR(info.st_mode):
+    if os.path.isdir(path):
         raise ConfigError(f"Config file {path} is a folder, not a file: {hint}.")
-    if not stat.S_ISREG(info.st_mode):  # reading a FIFO blocks, /dev/zero never ends: neither is opened to read
-        what = next((name for test, name in _NOT_REGULAR if test(info.st_mode)), "not a regular file")
-        raise ConfigError(f"Config file {path} is {what}, not a regular file: {hint} (save a generated config to a "
-                          "file first).")
     try:
-        # non-blocking and checked again once open: the path may have been swapped for a FIFO since the stat
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
-        with os.fdopen(fd, "rb") as file:
-            if not stat.S_ISREG(os.fstat(file.fileno()).st_mode):
-                raise ConfigError(f"Config file {path} is not a regular file: {hint}.")
-            data = file.read(MAX_BYTES + 1)  # never more: a file that grows while read is cut here
-    except OSError as e:
-        raise ConfigError(f"Config file {path} cannot be read ({e.strerror or e}): {hint}.") from None
-    if len(data) > MAX_BYTES:
-        size = max(info.st_size, len(data))
-        raise ConfigError(f"Config file {path} is {_megabytes(size)}, over the {_megabytes(MAX_BYTES)} a config may be: "
-                          "a config is a few dozen lines; check that this is the file you meant.")
+        data = read_bounded(path, MAX_BYTES, follow_links=True)  # the user named it: a link to a config is fine
+    except FileNotFoundError:
+        raise ConfigError(f"Config file {path} does not exist: {hint}.") from None
+    except Unreadable as e:
+        if e.kind == "special":  # reading a FIFO blocks, /dev/zero never ends: neither is opened to read
+            raise ConfigError(f"Config file {path} is {e.reason.removeprefix('it is ')}: {hint} (save a generated "
+                              "config to a file first).") from None
+        if e.kind == "too large":
+            raise ConfigError(f"Config file {path} is {size_text(e.size)}, over the {size_text(MAX_BYTES)} a config "
+                              "may be: a config is a few dozen lines; check that this is the file you meant.") from None
+        raise ConfigError(f"Config file {path} cannot be read ({e.reason}): {hint}.") from None
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as e:
@@ -70,11 +57,19 @@ def read_config_text(path: Path) -> str:
                           "as UTF-8.") from None
 
 
+def read_yaml_record(path: Path) -> Any:
+    """The data of a YAML record a run, study or search folder holds (config.yaml, study.yaml, search.yaml), read
+    as a config is: a regular file (never through a link) of at most MAX_BYTES, parsed within the same bounds.
+    FileNotFoundError when it is missing; `Unreadable`, ConfigError or yaml.YAMLError when it cannot be read."""
+    data, _ = parse_bounded(read_text_bounded(path, MAX_BYTES), str(path))
+    return data
+
+
 def parse_bounded(text: str, source: str) -> tuple[Any, yaml.Node | None]:
     """One YAML document as data, and its node graph (None when empty); bounds refused as a `ConfigError` naming
     `source`, a syntax error raised as PyYAML's `yaml.YAMLError` for the caller to word."""
     if len(text) > MAX_BYTES:  # characters: at least as many bytes
-        raise ConfigError(f"{source} is {_megabytes(len(text.encode('utf-8')))}, over the {_megabytes(MAX_BYTES)} a "
+        raise ConfigError(f"{source} is {size_text(len(text.encode('utf-8')))}, over the {size_text(MAX_BYTES)} a "
                           "config may be.")
     loader = _BoundedLoader(text, source)
     try:
@@ -167,7 +162,3 @@ class _BoundedLoader(_BoundedComposer, *_PARSER_BASES, _ReadableConstructor, Res
         _ReadableConstructor.__init__(self)
         Resolver.__init__(self)
         self._source = source
-
-
-def _megabytes(size: int) -> str:
-    return f"{size / 1e6:.3g} MB"

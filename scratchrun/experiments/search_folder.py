@@ -12,7 +12,9 @@ from pathlib import Path
 
 import yaml
 
-from scratchrun.config.bounded_yaml import parse_bounded
+from scratchrun.bounded_read import Unreadable, read_bounded
+from scratchrun.config.bounded_yaml import read_yaml_record
+from scratchrun.records.layout import SMALL_RECORD_BYTES
 from scratchrun.errors import ConfigError
 
 SEARCH_YAML = "search.yaml"
@@ -31,9 +33,9 @@ def read_plan(folder: Path):
 
     path = folder / SEARCH_YAML
     try:
-        saved, _ = parse_bounded(path.read_text(encoding="utf-8"), str(path))
+        saved = read_yaml_record(path)
         return parse_search(saved["search"], str(path), known_key=lambda key: True)
-    except (OSError, ValueError, yaml.YAMLError, KeyError, TypeError) as e:
+    except (OSError, Unreadable, ValueError, yaml.YAMLError, KeyError, TypeError) as e:
         raise ConfigError(f"{path} cannot be read as a search's plan ({type(e).__name__}: {e}).") from None
 
 
@@ -43,8 +45,8 @@ def check_resumable(folder: Path, saved: dict) -> None:
     if not path.is_file():
         raise ConfigError(f"--resume {folder}: there is no search.yaml in it; give a folder made by scratchrun search.")
     try:
-        before, _ = parse_bounded(path.read_text(encoding="utf-8"), str(path))
-    except (OSError, ValueError, yaml.YAMLError) as e:  # ValueError: not UTF-8 too
+        before = read_yaml_record(path)
+    except (OSError, Unreadable, ValueError, yaml.YAMLError) as e:
         raise ConfigError(f"--resume {folder}: search.yaml cannot be read ({e}).") from None
     if before != saved:
         old = yaml.safe_dump(before, sort_keys=False).splitlines()
@@ -104,8 +106,8 @@ def read_search_json(folder: Path) -> dict | None:
     import json
 
     try:
-        data = json.loads((folder / "search.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        data = json.loads(read_bounded(folder / "search.json", SMALL_RECORD_BYTES))
+    except (OSError, Unreadable, ValueError):
         return None
     return data if isinstance(data, dict) else None
 

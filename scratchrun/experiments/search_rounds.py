@@ -16,10 +16,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from scratchrun.bounded_read import Unreadable, read_text_bounded
 from scratchrun.config.loader import Config, config_from_dict
 from scratchrun.config.overrides import set_dotted
 from scratchrun.config.search import Dimension, SearchConfig
-from scratchrun.errors import TooManyFailures
+from scratchrun.errors import ScratchrunError, TooManyFailures
 from scratchrun.experiments.executors import RunResult, run_all
 from scratchrun.experiments.sampling import (
     best_trials,
@@ -32,6 +33,7 @@ from scratchrun.experiments.sampling import (
 )
 from scratchrun.experiments.specs import RunSpec
 from scratchrun.records.files import append_synced, folder_writes
+from scratchrun.records.layout import TABLE_BYTES
 from scratchrun.records.provenance import Provenance
 from scratchrun.records.writer import update_summary, write_text_atomic
 
@@ -192,8 +194,14 @@ def read_journal(folder: Path) -> dict[tuple[int, int | None], dict]:
     """The finished runs of an earlier attempt; a line cut short by a crash is ignored (that run is redone)."""
     path = folder / JOURNAL
     entries = {}
-    if path.is_file():
-        for line in path.read_text(encoding="utf-8").splitlines():
+    try:
+        text = read_text_bounded(path, TABLE_BYTES)
+    except FileNotFoundError:
+        text = ""
+    except Unreadable as e:
+        raise ScratchrunError(f"{path} cannot be read ({e.reason}); move it away to run every trial again.") from None
+    if text:
+        for line in text.splitlines():
             try:
                 row = json.loads(line)
             except json.JSONDecodeError:

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import yaml
 
-from scratchrun.config.bounded_yaml import parse_bounded
+from scratchrun.bounded_read import Unreadable
+from scratchrun.config.bounded_yaml import read_yaml_record
 from scratchrun.experiments.executors.local import RunResult
 from scratchrun.experiments.specs import RunSpec, Variant
 from scratchrun.records.index import read_run
@@ -95,12 +96,12 @@ def read_study(folder: Path) -> tuple[str, dict, list[Variant], list[int]]:
 
     path = folder / "study.yaml"
     try:
-        study, _ = parse_bounded(path.read_text(encoding="utf-8"), str(path))
+        study = read_yaml_record(path)
         variants = [Variant(str(v["name"]), tuple(v["set"].items())) for v in study["variants"]]
         if not isinstance(study["base"], dict) or not isinstance(study["study"], str):
             raise TypeError("its study is not a name, or its base is not a mapping of config keys")
         return study["study"], study["base"], variants, [int(s) for s in study["seeds"]]
-    except (OSError, ValueError, yaml.YAMLError, KeyError, TypeError, AttributeError) as e:  # ValueError: not UTF-8 too
+    except (OSError, Unreadable, ValueError, yaml.YAMLError, KeyError, TypeError, AttributeError) as e:
         raise ConfigError(f"{path} is not a study this version can resume ({type(e).__name__}: {e}); "
                           "give the folder a study command wrote.") from None
 

@@ -13,8 +13,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from scratchrun.bounded_read import Unreadable, read_text_bounded
 from scratchrun.errors import ConfigError, ScratchrunError
 from scratchrun.records.files import cause, write_json_atomic, write_text_atomic
+from scratchrun.records.layout import NOTE_BYTES, SMALL_RECORD_BYTES
 
 TAGS = "tags.json"
 NOTE = "note.md"
@@ -41,34 +43,44 @@ def check_tags(tags: Iterable[str]) -> list[str]:
 
 
 def read_annotations(run: Path) -> Annotations:
-    """The run's tags (sorted) and note; missing files are no tags and no note."""
-    tags: tuple[str, ...] = ()
+    """The run's tags (sorted) and note; missing files are no tags and no note, unreadable ones a problem named."""
+    tags, why = _read_tags(run)
     note = None
-    problems = []
+    problems = [f"{TAGS} cannot be read ({why})"] if why else []
     try:
-        data = json.loads((run / TAGS).read_text(encoding="utf-8"))
-        values = data.get("tags") if isinstance(data, dict) else None
-        if not isinstance(values, list) or not all(isinstance(t, str) and _TAG.fullmatch(t) for t in values):
-            raise ValueError("it does not hold a list of tags")
-        tags = tuple(sorted(set(values)))
+        note = read_text_bounded(run / NOTE, NOTE_BYTES).rstrip("\n") or None
     except FileNotFoundError:
         pass
-    except (OSError, UnicodeDecodeError, ValueError) as e:
-        problems.append(f"{TAGS} cannot be read ({e})")
-    try:
-        note = (run / NOTE).read_text(encoding="utf-8").rstrip("\n") or None
-    except FileNotFoundError:
-        pass
-    except (OSError, UnicodeDecodeError) as e:
-        problems.append(f"{NOTE} cannot be read ({e})")
+    except Unreadable as e:
+        problems.append(f"{NOTE} cannot be read ({e.reason})")
     return Annotations(tags, note, "; ".join(problems) or None)
 
 
+def _read_tags(run: Path) -> tuple[tuple[str, ...], str | None]:
+    """The tags in tags.json (sorted; none when there is no file) and, when it cannot be read, why (or None)."""
+    try:
+        data = json.loads(read_text_bounded(run / TAGS, SMALL_RECORD_BYTES))
+    except FileNotFoundError:
+        return (), None
+    except Unreadable as e:
+        return (), e.reason
+    except ValueError as e:
+        return (), f"it is not JSON: {e}"
+    values = data.get("tags") if isinstance(data, dict) else None
+    if not isinstance(values, list) or not all(isinstance(t, str) and _TAG.fullmatch(t) for t in values):
+        return (), "it does not hold a list of tags"
+    return tuple(sorted(set(values))), None
+
+
 def tag(run: Path, add: Iterable[str] = (), remove: Iterable[str] = ()) -> tuple[str, ...]:
-    """Add and remove tags of a run folder; returns its tags after the change."""
+    """Add and remove tags of a run folder; returns its tags after the change. A tags.json that cannot be read is
+    never rewritten: the tags it may hold would be lost."""
     add, remove = check_tags(add), check_tags(remove)
-    current = read_annotations(run)
-    tags = tuple(sorted((set(current.tags) | set(add)) - set(remove)))
+    current, why = _read_tags(run)
+    if why:
+        raise ScratchrunError(f"{run / TAGS} cannot be read ({why}), so it was not changed: the tags it holds would be "
+                              "lost; fix or delete it by hand, then tag again.")
+    tags = tuple(sorted((set(current) | set(add)) - set(remove)))
     _write(run / TAGS, lambda path: write_json_atomic(path, {"tags": list(tags)}))
     return tags
 

@@ -17,7 +17,8 @@ from typing import Any
 
 import yaml
 
-from scratchrun.config.bounded_yaml import parse_bounded
+from scratchrun.bounded_read import Unreadable
+from scratchrun.config.bounded_yaml import read_yaml_record
 from scratchrun.errors import ConfigError, ScratchrunError
 from scratchrun.records.annotations import read_annotations
 from scratchrun.records.host import host_name, process_gone
@@ -105,10 +106,11 @@ def read_run(path: Path, group: str | None = None, now: float | None = None) -> 
 def _read_config(path: Path) -> tuple[dict[str, Any], str | None]:
     """The flat config and, when it cannot be read, why (the config is then empty)."""
     try:
-        data, _ = parse_bounded(path.read_text(encoding="utf-8"), str(path))  # a hand-made bomb is refused, not expanded
-        return flatten(data or {}), None
+        return flatten(read_yaml_record(path) or {}), None  # a hand-made bomb is refused, not expanded
     except FileNotFoundError:
         return {}, None
+    except Unreadable as e:
+        return {}, f"config.yaml cannot be read ({e.reason})"
     except (OSError, ValueError, yaml.YAMLError, AttributeError, ScratchrunError) as e:  # AttributeError: not a mapping
         return {}, f"config.yaml: {type(e).__name__}: {e}"
 

@@ -12,19 +12,21 @@ import io
 import json
 import math
 import os
+import stat
 import struct
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+from scratchrun.bounded_read import Unreadable, read_text_bounded
 from scratchrun.errors import ScratchrunError
-from scratchrun.records.layout import RESULT_COLUMNS, trial_columns
+from scratchrun.records.layout import RESULT_COLUMNS, SMALL_RECORD_BYTES, TABLE_BYTES, trial_columns
 
 
 def read_summary(run: Path) -> dict:
     """summary.json as a dict; a missing or unreadable one is an error that names the file."""
     path = run / "summary.json"
-    text = _text(path)
+    text = _text(path, SMALL_RECORD_BYTES)
     if text is None:
         raise ScratchrunError(f"{path} does not exist: the run folder is incomplete.")
     try:
@@ -67,9 +69,12 @@ def _weights_problem(path: Path) -> str | None:
     np.savez writes no zip comment, so the record is the file's last 22 bytes.
     """
     try:
-        fd = os.open(path, os.O_RDONLY)
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)  # a link or a FIFO is no model.npz
         try:
-            size = os.fstat(fd).st_size
+            info = os.fstat(fd)
+            if not stat.S_ISREG(info.st_mode):
+                return "model.npz is not a regular file"
+            size = info.st_size
             end = os.pread(fd, _ZIP_END.size, size - _ZIP_END.size) if size >= _ZIP_END.size else b""
         finally:
             os.close(fd)
@@ -163,14 +168,15 @@ def _complete_lines(path: Path) -> str:
     return text[: text.rfind("\n") + 1]
 
 
-def _text(path: Path) -> str | None:
-    """A record file's text, None when there is no such file; one that cannot be read is an error that names it."""
+def _text(path: Path, limit: int = TABLE_BYTES) -> str | None:
+    """A record file's text, None when there is no such file; one that cannot be read (a link, not a regular file,
+    over `limit`) is an error that names it."""
     try:
-        return path.read_text(encoding="utf-8")
+        return read_text_bounded(path, limit)
     except FileNotFoundError:
         return None
-    except (OSError, UnicodeDecodeError) as e:
-        raise ScratchrunError(f"{path} cannot be read ({e}).") from None
+    except Unreadable as e:
+        raise ScratchrunError(f"{path} cannot be read ({e.reason}).") from None
 
 
 def read_results(study: Path) -> list[dict[str, Any]]:

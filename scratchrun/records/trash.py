@@ -19,13 +19,13 @@ import json
 import os
 import re
 import shutil
-import stat
 from collections.abc import Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from scratchrun.bounded_read import Unreadable, read_bounded
 from scratchrun.errors import ConfigError, RunDirError, ScratchrunError
 from scratchrun.records.files import cause, write_json_atomic
 from scratchrun.records.index import Entry, GroupInfo, RunInfo, resolve, runs_of, scan, strip_stamp
@@ -36,7 +36,7 @@ _AGE = re.compile(r"(\d+)\s*([mhdw])")
 _UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 
 
-ORIGIN_BYTES = 1 << 16  # an origin.json is a few dozen bytes; a larger one is not read
+ORIGIN_BYTES = 64_000  # an origin.json is a few dozen bytes; a larger one is not read
 
 
 @dataclass(frozen=True)
@@ -199,15 +199,10 @@ def _origin(folder: Path) -> tuple[str, str, str]:
     is a plain folder name, so that a hand-edited `../` can point nowhere."""
     path = folder / ORIGIN
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
         try:
-            if not stat.S_ISREG(os.fstat(fd).st_mode):
-                return folder.name, "", f"{ORIGIN} is not a regular file"
-            data = os.read(fd, ORIGIN_BYTES + 1)
-        finally:
-            os.close(fd)
-        if len(data) > ORIGIN_BYTES:
-            return folder.name, "", f"{ORIGIN} is over {ORIGIN_BYTES} bytes"
+            data = read_bounded(path, ORIGIN_BYTES)
+        except Unreadable as e:
+            return folder.name, "", f"{ORIGIN} cannot be read ({e.reason})"
         origin = json.loads(data.decode("utf-8"))
         name, removed = origin["name"], str(origin.get("removed", ""))
     except (OSError, ValueError, KeyError, TypeError, AttributeError):

@@ -30,6 +30,7 @@ from pathlib import Path
 from scratchrun.config.loader import Config
 from scratchrun.errors import ConfigError
 from scratchrun.nn.optimizers import OPTIMIZERS
+from scratchrun.text import size_text
 from scratchrun.training.trainer import EVAL_CACHE_BYTES, EVAL_CHUNK
 
 MEMORY_SHARE = 0.5  # of this machine's memory (or its cgroup's limit): the most one run may plan to use
@@ -104,7 +105,7 @@ def memory_limit() -> MemoryLimit | None:
     if not known:
         return None
     total, words = min(known)
-    return MemoryLimit(int(total * MEMORY_SHARE), words.format(_size(total)))
+    return MemoryLimit(int(total * MEMORY_SHARE), words.format(size_text(total)))
 
 
 def check_fits(config: Config, limit: MemoryLimit | None = None) -> Footprint:
@@ -115,19 +116,10 @@ def check_fits(config: Config, limit: MemoryLimit | None = None) -> Footprint:
         return need
     hidden = "[" + ", ".join(str(n) for n in config.model.hidden) + "]"
     raise ConfigError(
-        f"Run `{config.name}` would need {_size(need.total)} of memory, more than the {_size(limit.bytes)} one run may "
-        f"use ({MEMORY_SHARE:.0%} of {limit.source}): model.hidden = {hidden} is {need.parameters:,} parameters "
-        f"({_size(need.building)} to build; training holds {_size(need.weights)} of them and their gradients, "
-        f"{_size(need.optimizer)} of {config.optimizer.name}'s state and scratch, and {_size(need.activations)} of "
-        f"activations for a batch of {config.train.batch_size} and an evaluation chunk); use smaller hidden layers "
-        "or a smaller train.batch_size."
+        f"Run `{config.name}` would need {size_text(need.total)} of memory, more than the {size_text(limit.bytes)} "
+        f"one run may use ({MEMORY_SHARE:.0%} of {limit.source}): model.hidden = {hidden} is {need.parameters:,} "
+        f"parameters ({size_text(need.building)} to build; training holds {size_text(need.weights)} of them and their "
+        f"gradients, {size_text(need.optimizer)} of {config.optimizer.name}'s state and scratch, and "
+        f"{size_text(need.activations)} of activations for a batch of {config.train.batch_size} and an evaluation "
+        "chunk); use smaller hidden layers or a smaller train.batch_size."
     )
-
-
-def _size(n_bytes: float) -> str:
-    """`12.6 GB`, `380 MB`: decimal units, three digits."""
-    for unit, scale in (("TB", 1e12), ("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
-        if n_bytes >= scale or unit == "kB":
-            value = n_bytes / scale
-            return f"{value:.0f} {unit}" if value >= 100 else f"{value:.3g} {unit}"
-    raise AssertionError("unreachable")

@@ -18,6 +18,7 @@ import pytest
 from scratchrun.config.loader import config_from_dict
 from scratchrun.errors import ConfigError
 from scratchrun.nn.optimizers import OPTIMIZERS
+from scratchrun.text import size_text
 from scratchrun.training import footprint as fp
 from scratchrun.training import run as run_module
 from scratchrun.training.footprint import MEMORY_SHARE, MemoryLimit, check_fits, footprint, memory_limit
@@ -84,7 +85,7 @@ def test_a_config_that_fits_passes_and_one_that_does_not_gets_its_size(tiny):
     with pytest.raises(ConfigError) as info:
         check_fits(config, MemoryLimit(need.total - 1, "a test's 1 MB of memory"))
     message = str(info.value)
-    assert message.startswith(f"Run `t` would need {fp._size(need.total)} of memory, more than the ")
+    assert message.startswith(f"Run `t` would need {size_text(need.total)} of memory, more than the ")
     assert f"({MEMORY_SHARE:.0%} of a test's 1 MB of memory): model.hidden = [64, 32] is {need.parameters:,} parameters" in message
     assert message.endswith("use smaller hidden layers or a smaller train.batch_size.")
 
@@ -103,7 +104,7 @@ def test_this_machine_has_a_limit_below_its_memory():
 @pytest.mark.parametrize("n_bytes, text", [(999, "0.999 kB"), (87_400_000, "87.4 MB"), (241e9, "241 GB"),
                                            (12_638_259_200, "12.6 GB"), (999.6e9, "1000 GB"), (2.5e12, "2.5 TB")])
 def test_sizes_read_as_three_digits(n_bytes, text):
-    assert fp._size(n_bytes) == text
+    assert size_text(n_bytes) == text
 
 
 def test_run_experiment_refuses_before_it_builds_or_makes_a_folder(tiny, tmp_path, monkeypatch):
