@@ -171,3 +171,40 @@ def test_a_hand_edited_origin_and_a_trash_that_points_outside_move_and_delete_no
     outcome(command("gc", "--runs-dir", runs, cwd=tmp_path))
     assert snapshot(outside) == before_outside
     assert second.is_dir() or any(p.name == second.name for p in runs.rglob(second.name))
+
+
+ESCAPES = "\x1b]0;pwned\x07\x1b[2J\x1b]52;c;Y3VybCBldmlsLnNo\x07\x9b31m"  # window title, clear screen, clipboard, 8-bit CSI
+
+
+def test_records_that_are_fifos_devices_links_or_escape_sequences_are_named_not_read_or_obeyed(hostile, tmp_path):
+    runs, outside = hostile
+    first, second, third = (run_named(runs, n) for n in ("first", "second", "third"))
+    secret = outside / "secret.txt"
+    os.mkfifo(first / "tags.json")  # read, it would block `runs` for ever
+    (first / "note.md").symlink_to("/dev/zero")  # read whole, it would fill memory
+    (second / "note.md").symlink_to(secret)  # followed, `show` would print a file outside the runs folder
+    (second / "tags.json").symlink_to(secret)
+    (third / "config.yaml").unlink()
+    (third / "config.yaml").symlink_to("/dev/zero")
+    assert outcome(command("note", third, f"looks harmless{ESCAPES} but is not", cwd=tmp_path)) is not None
+    assert ESCAPES in (third / "note.md").read_text()  # kept as written: it is the output that must be safe
+
+    texts = {}
+    for args in (["runs", runs], ["runs", runs, "--csv"], ["runs", runs, "--where", "status=completed"],
+                 ["show", first], ["show", second], ["show", third], ["compare", first, second, third],
+                 ["report", "--runs-dir", runs, "-o", tmp_path / "report.html"]):
+        texts[" ".join(map(str, args))] = text = outcome(command(*args, cwd=tmp_path))
+        assert "\x1b" not in text and "\x9b" not in text, (args, text)  # NO_COLOR: scratchrun writes no escape itself
+    everything = "".join(texts.values())
+    assert "SECRET-CONTENT" not in everything
+    assert "SECRET-CONTENT" not in (tmp_path / "report.html").read_text(errors="replace")
+    shown = texts[f"show {first}"] + texts[f"show {second}"]
+    assert "tags.json cannot be read (it is a named pipe (FIFO), not a regular file)" in shown
+    assert "note.md cannot be read (it is a symbolic link" in shown
+    assert "config.yaml cannot be read" in texts[f"show {third}"]
+    assert "looks harmless\\x1b]0;pwned" in texts[f"show {third}"]  # the note, its escapes made visible
+    # the files behind the links are untouched, and a tag refuses to rewrite what it could not read
+    assert secret.read_text() == "SECRET-CONTENT do not read me\n"
+    result = command("tag", second, "new", cwd=tmp_path)
+    assert result.returncode == 1 and "so it was not changed" in outcome(result)
+    assert (second / "tags.json").is_symlink() and secret.read_text() == "SECRET-CONTENT do not read me\n"

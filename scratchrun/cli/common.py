@@ -16,12 +16,14 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
+from rich.console import Console, ConsoleOptions, ConsoleRenderable, RenderHook, RenderResult
+from rich.segment import Segment
 from rich.text import Text
 
 from scratchrun.data.data_dir import check_data_dir  # noqa: F401 - the commands' shared check
 from scratchrun.errors import ScratchrunError
 from scratchrun.records.provenance import Provenance
+from scratchrun.text import printable
 
 app = typer.Typer(
     help="Train NumPy MLPs on MNIST and record every run, the chapter-6 way.",
@@ -29,9 +31,36 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
+
+
+class _PrintableOnly(RenderHook):
+    """Every console's last step: text a user or a record supplied (a note, a run's name, a config value, an error
+    naming a file) is printed as the characters it holds, its control characters shown as `\\x1b`, so none can clear
+    the screen, set the window title or write to the clipboard. Rich's own styling is added after this, from each
+    segment's style, so colour and progress bars are untouched."""
+
+    def process_renderables(self, renderables: list[ConsoleRenderable]) -> list[ConsoleRenderable]:
+        return [_Printable(renderable) for renderable in renderables]
+
+
+class _Printable:
+    def __init__(self, renderable: ConsoleRenderable) -> None:
+        self.renderable = renderable
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        for segment in console.render(self.renderable, options):
+            yield segment if segment.control else Segment(printable(segment.text), segment.style)
+
+
+def _console(**options) -> Console:
+    made = Console(highlight=False, emoji=False, **options)
+    made.push_render_hook(_PrintableOnly())
+    return made
+
+
 # no emoji codes: a path such as `:smile:/x.yaml` is printed as typed (markup is off wherever a user value is shown)
-console = Console(stderr=True, highlight=False, emoji=False)
-out = Console(highlight=False, emoji=False)
+console = _console(stderr=True)
+out = _console()
 
 # the groups `scratchrun --help` lists its commands in
 PANEL_TRAIN, PANEL_STUDIES, PANEL_SEARCH = "Train", "Studies (chapter 6)", "Search (chapter 6.5)"

@@ -11,6 +11,7 @@ from rich.markup import escape
 
 from scratchrun.cli.common import PANEL_RUNS, app, console, fail, out, say
 from scratchrun.errors import ConfigError, ScratchrunError
+from scratchrun.text import printable
 
 STATUS_STYLE = {"running": "cyan", "completed": "green", "diverged": "red", "failed": "red", "interrupted": "yellow",
                 "pruned": "blue", "stale": "magenta", "incomplete": "red", "unreadable": "red"}
@@ -293,7 +294,7 @@ def _print_csv(table: list, columns: list[str]) -> None:
         values = [_show(v) if isinstance(v, Mixed | list) else "" if v is None else v for v in values]
         values[0] = row.time.isoformat() if row.time else ""
         writer.writerow([*values, row.path])
-    out.file.write(buffer.getvalue())
+    out.file.write(printable(buffer.getvalue()))  # a name or note holding terminal commands prints as text
     out.file.flush()
 
 
