@@ -28,7 +28,8 @@ def show(
     runs_dir: Annotated[Path, typer.Option("--runs-dir", help="Folder in which RUN is looked up by name.")] = Path("runs"),
     follow: Annotated[bool, typer.Option("--follow", "-f", help="Redraw as the run writes, until it ends or goes stale "
                                                                "(Ctrl-C stops following; the run goes on).")] = False,
-    interval: Annotated[float, typer.Option("--interval", min=0.05, help="Seconds between redraws with --follow.")] = 1.0,
+    interval: Annotated[float, typer.Option("--interval", min=0.05, max=3600, help="Seconds between redraws with "
+                                                                                   "--follow.")] = 1.0,
 ) -> None:
     """Show one run: its summary, its config, and its training loss and validation accuracy drawn in the terminal."""
     from scratchrun.records.index import resolve
@@ -99,7 +100,11 @@ def _config_text(path: Path) -> str:
 def _silent_s(folder: Path) -> float:
     """Seconds since anything in the folder last changed (a file renamed away meanwhile is skipped)."""
     latest = 0.0
-    for path in [folder, *folder.iterdir()]:
+    try:
+        paths = [folder, *folder.iterdir()]
+    except OSError:  # deleted meanwhile: silent since the last look
+        return 0.0
+    for path in paths:
         try:
             latest = max(latest, path.stat().st_mtime)
         except OSError:
@@ -148,6 +153,11 @@ def _follow(folder: Path, interval: float) -> None:
             if view.status != "running":
                 break
             time.sleep(interval)
+            if not folder.is_dir():
+                if live is not None:
+                    live.stop()
+                common.fail(ScratchrunError(f"{folder} was deleted or moved while it was followed; there is nothing "
+                                            "more to show."))
             view = _read_view(folder)
             if live is not None:
                 live.update(Text(_render(folder, view, with_config=False)))

@@ -31,7 +31,8 @@ def runs(
     as_md: Annotated[bool, typer.Option("--md", help="Print a Markdown table instead.")] = False,
     watch: Annotated[bool, typer.Option("--watch", help="Redraw every --interval seconds (Ctrl-C stops); piped, a "
                                                         "listing per change, until no run is training.")] = False,
-    interval: Annotated[float, typer.Option("--interval", min=0.05, help="Seconds between redraws with --watch.")] = 2.0,
+    interval: Annotated[float, typer.Option("--interval", min=0.05, max=3600, help="Seconds between redraws with "
+                                                                                   "--watch.")] = 2.0,
 ) -> None:
     """List the runs, studies and searches: time, name, status, the config values that differ, accuracy and time."""
     arguments = (runs_dir, where, status, sort, limit, expand, as_csv, as_md)
@@ -55,8 +56,16 @@ def _watch(arguments: tuple, interval: float) -> None:
                 out.clear()
                 _listing(*arguments)
             else:
+                stopped = None
                 with out.capture() as listing, console.capture() as notes:  # a frame, whichever console says what
-                    training = _listing(*arguments)
+                    try:
+                        training = _listing(*arguments)
+                    except typer.Exit as e:  # an error, printed by `fail` into the capture: show it, then exit
+                        stopped = e
+                if stopped is not None:
+                    out.print(listing.get(), end="", markup=False, highlight=False, soft_wrap=True)
+                    console.print(notes.get(), end="", markup=False, highlight=False, soft_wrap=True)
+                    raise stopped
                 text = listing.get() + notes.get()
                 if text != shown:
                     shown = text

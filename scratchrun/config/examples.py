@@ -23,6 +23,9 @@ def example_path(name: str) -> Path | None:
 
 def config_path(path: Path) -> Path:
     """`path` itself when it exists (or names no example); else the shipped example of that name."""
-    if path.exists():
+    try:
+        if path.exists():
+            return path
+    except OSError:  # a name too long for any file system: the reader says so in a sentence
         return path
     return example_path(str(path)) or path

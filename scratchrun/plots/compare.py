@@ -7,8 +7,10 @@ from pathlib import Path
 import numpy as np
 
 from scratchrun.errors import ScratchrunError
+from scratchrun.plots.figure import near_float_limits
 
 
+@near_float_limits()
 def compare_figure(path: Path, chosen: list, labels: list[str]) -> list[str]:
     """Smoothed minibatch loss per iteration and train (dashed) / val (solid) accuracy per epoch, a colour per run.
 

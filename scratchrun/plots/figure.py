@@ -6,6 +6,8 @@ closing; matplotlib is imported on the first figure only, so `scratchrun --help`
 
 from __future__ import annotations
 
+import warnings
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -29,5 +31,17 @@ def save(fig, path: Path, dpi: int = 110) -> None:
     """Write a figure atomically (a temporary name, fsync, rename): a crash or a full disk never leaves half a PNG."""
     from scratchrun.records.files import write_atomic
 
-    write_atomic(path, lambda f: fig.savefig(f, format=path.suffix.lstrip(".") or "png", dpi=dpi))
+    with near_float_limits():
+        write_atomic(path, lambda f: fig.savefig(f, format=path.suffix.lstrip(".") or "png", dpi=dpi))
+
+
+@contextmanager
+def near_float_limits():
+    """Drawing values near the float limit (a loss of 1e308 on a log axis) overflows in matplotlib's scale and tick
+    arithmetic; the figure is still right, so its overflow warnings are not shown (wrap building and saving)."""
+    import numpy as np
+
+    with warnings.catch_warnings(), np.errstate(over="ignore", invalid="ignore"):
+        warnings.simplefilter("ignore", RuntimeWarning)
+        yield
 

@@ -11,16 +11,20 @@ from pathlib import Path
 
 import numpy as np
 
+from scratchrun.plots.figure import near_float_limits
+
 
 def smooth(values: np.ndarray, window: int) -> np.ndarray:
     """Trailing moving average (shorter windows at the start), the way the book smooths minibatch losses."""
     if len(values) == 0:
         return values
     window = max(1, min(window, len(values)))
-    cumsum = np.concatenate([[0.0], np.cumsum(values, dtype=np.float64)])
+    # summed divided by their count: losses near the float limit (1e308) cannot add up to inf
+    scale = float(len(values))
+    cumsum = np.concatenate([[0.0], np.cumsum(np.asarray(values, dtype=np.float64) / scale)])
     ends = np.arange(1, len(values) + 1)
     starts = np.maximum(0, ends - window)
-    return (cumsum[ends] - cumsum[starts]) / (ends - starts)
+    return (cumsum[ends] - cumsum[starts]) / (ends - starts) * scale
 
 
 def save_curves(path, losses: list[float], history: list[dict], title: str) -> None:
@@ -28,6 +32,7 @@ def save_curves(path, losses: list[float], history: list[dict], title: str) -> N
     curves_figure(losses, history, title).savefig(path, format="png", dpi=110)
 
 
+@near_float_limits()
 def curves_figure(losses: list[float], history: list[dict], title: str):
     """Minibatch loss (raw and smoothed) with evaluated losses, and accuracy per evaluation; a split that was not
     scored at every evaluation (`train.track`) is drawn at the evaluations that scored it."""

@@ -90,11 +90,26 @@ def _fsync_folder(folder: Path) -> None:
             os.close(fd)
 
 
+NAME_MAX, PATH_MAX = 255, 4096  # bytes: what Linux and macOS file systems take for a name and a whole path
+
+
+def too_long(path: Path) -> str | None:
+    """Why no file system takes `path` (a name over 255 bytes, a path over 4096), as a sentence's end; else None."""
+    parts = [part.encode("utf-8", "surrogateescape") for part in path.parts]
+    if longest := max((part for part in parts if len(part) > NAME_MAX), key=len, default=None):
+        return f"a name in it is {len(longest):,} bytes long, and a file or folder name may be at most {NAME_MAX}"
+    if len(bytes(path)) > PATH_MAX:
+        return f"the path is {len(bytes(path)):,} bytes long, and a path may be at most {PATH_MAX}"
+    return None
+
+
 def check_output(path: Path, example: str, force: bool = False, given_as: str = "") -> None:
     """A file a command is about to write: not a folder, in a folder that exists, and not there already unless
     `force`; else one sentence (`given_as` names the option it came from, e.g. "-o ")."""
     from scratchrun.errors import ConfigError
 
+    if why := too_long(path):
+        raise ConfigError(f"{given_as}{path.name[:40]}… cannot be written: {why}; give a shorter name.")
     if path.is_dir():
         raise ConfigError(f"{given_as}{path} is a folder: give a file's name, e.g. {path / example}.")
     if path.exists() and not force:

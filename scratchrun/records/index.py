@@ -21,6 +21,7 @@ from scratchrun.bounded_read import Unreadable
 from scratchrun.config.bounded_yaml import read_yaml_record
 from scratchrun.errors import ConfigError, ScratchrunError
 from scratchrun.records.annotations import read_annotations
+from scratchrun.records.files import too_long
 from scratchrun.records.host import host_name, process_gone
 from scratchrun.records.reader import missing_parts, read_summary
 
@@ -147,6 +148,8 @@ def group_kind(path: Path) -> str | None:
 
 def scan(runs_dir: Path, now: float | None = None) -> list[Entry]:
     """Every run and study/search folder in `runs_dir`, by folder name; other folders are skipped."""
+    if why := too_long(runs_dir):
+        raise ScratchrunError(f"Runs folder {str(runs_dir)[:40]}… cannot be a folder: {why}.")
     if not runs_dir.is_dir():
         what = "is not a folder" if runs_dir.exists() else "does not exist"
         raise ScratchrunError(f"Runs folder {runs_dir} {what}: give the folder that holds the run folders (default: runs).")
@@ -195,6 +198,8 @@ def resolve(text: str, runs_dir: Path, runs_only: bool = False) -> Path:
     """
     what = "run folder" if runs_only else "run, study or search folder"
     given = Path(text)
+    if why := too_long(given):
+        raise ConfigError(f"There is no {what} `{text[:40]}…`: {why}; give a run's name or path.")
     if is_run_folder(given) or (not runs_only and given.is_dir() and group_kind(given)):
         return given
     names = _named_folders(runs_dir, runs_only) if runs_dir.is_dir() else {}

@@ -90,22 +90,44 @@ def _weights_problem(path: Path) -> str | None:
     return None
 
 
-NUMBER_KEYS = ("wall_time_s", "train_time_s", "best_val_acc", "best_epoch", "epochs", "stop_epochs", "iterations",
-               "samples_per_s", "train_samples", "val_samples", "test_samples")
+COUNT_KEYS = ("stop_epochs", "iterations", "train_samples", "val_samples", "test_samples")
+AMOUNT_KEYS = ("wall_time_s", "train_time_s", "samples_per_s", "epochs", "best_epoch")  # epochs: fractional when stopped
+NUMBER_KEYS = ("best_val_acc", *AMOUNT_KEYS, *COUNT_KEYS)
 TEXT_KEYS = ("status", "message", "started", "heartbeat", "blas", "command", "git_commit")
+
+
+def possible(key: str, value: float) -> str | None:
+    """What `value` must be when it is `key` (an accuracy, a loss, a count) and is not; None when it is possible.
+
+    One rule for every record: an accuracy is a fraction in [0, 1], a loss (cross-entropy, plus weight decay) and a
+    time or an epoch are never negative, a count is a whole number >= 0. A record holding anything else was damaged.
+    """
+    name = key.rsplit(".", 1)[-1]
+    if name.endswith("_acc"):
+        return None if 0 <= value <= 1 else "an accuracy from 0 to 1"
+    if name in COUNT_KEYS:
+        return None if value >= 0 and float(value).is_integer() else "a whole number >= 0"
+    if name.endswith("_loss") or name in AMOUNT_KEYS or name in ("seconds", "iteration", "epoch"):
+        return None if value >= 0 else "a number >= 0"
+    return None
 
 
 def _checked(summary: dict, path: Path) -> dict:
     """A summary every reader can format without checking: numbers or null where numbers belong (a NaN or an
-    infinity becomes null, as the writer stores them), text or null where text belongs; anything else is named."""
+    infinity becomes null, as the writer stores them), each a possible value (`possible`), text or null where text
+    belongs; anything else is named."""
     def bad(key: str, value, allowed: str) -> ScratchrunError:
         return ScratchrunError(f"{path}: `{key}` is {json.dumps(value)[:60]}, which a run summary never holds there; "
                                f"allowed: {allowed}. The file was damaged or written by something else.")
 
     def number(key: str, value):
-        if value is None or (isinstance(value, int | float) and not isinstance(value, bool)):
-            return value if value is None or math.isfinite(value) else None
-        raise bad(key, value, "a number or null")
+        if not (value is None or (isinstance(value, int | float) and not isinstance(value, bool))):
+            raise bad(key, value, "a number or null")
+        if value is None or not math.isfinite(value):
+            return None
+        if allowed := possible(key, value):
+            raise bad(key, value, f"{allowed}, or null")
+        return int(value) if key in COUNT_KEYS else value
 
     clean = dict(summary)
     for key in NUMBER_KEYS:
@@ -134,9 +156,17 @@ def read_steps(run: Path):
     if text.count("\n") < 2:  # no file, or the header alone
         return np.empty((0, 3))
     try:
-        return np.loadtxt(io.StringIO(text), delimiter=",", skiprows=1, ndmin=2)
+        steps = np.loadtxt(io.StringIO(text), delimiter=",", skiprows=1, ndmin=2)
     except ValueError as e:
         raise ScratchrunError(f"{path} is not a steps table of iteration, epoch, loss ({e}).") from None
+    if steps.shape[1] != 3:
+        raise ScratchrunError(f"{path} has {steps.shape[1]} columns; a steps table has 3: iteration, epoch, loss.")
+    if len(impossible := np.flatnonzero((steps < 0).any(axis=1))):
+        row = int(impossible[0])
+        raise ScratchrunError(f"{path}, row {row + 2}: {', '.join(f'{v:g}' for v in steps[row])} holds a negative "
+                              "number; allowed: an iteration, an epoch and a loss, each >= 0 (or nan/inf for a loss). "
+                              "The file was damaged or written by something else.")
+    return steps
 
 
 def read_metrics(run: Path) -> list[dict[str, str]]:
@@ -152,13 +182,16 @@ def _csv_rows(path: Path) -> list[dict[str, str]]:
 
 
 def metric_values(rows: Iterable[Mapping[str, str | None]]) -> list[dict[str, float | None]]:
-    """metrics.csv rows as numbers, None where a metric was not measured; a row with a cell that is no number is left out."""
+    """metrics.csv rows as numbers, None where a metric was not measured; a row with a cell that is no number, or no
+    possible value of its column (`possible`: a 1e10 accuracy, a negative loss), is left out."""
     values = []
     for row in rows:
         try:
-            values.append({key: None if text in (None, "") else float(text) for key, text in row.items()})
+            numbers = {key: None if text in (None, "") else float(text) for key, text in row.items()}
         except (TypeError, ValueError):  # TypeError: more cells than columns (csv files them under None, as a list)
             continue
+        if not any(v is not None and math.isfinite(v) and possible(k, v) for k, v in numbers.items()):
+            values.append(numbers)
     return values
 
 

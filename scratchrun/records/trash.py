@@ -27,7 +27,7 @@ from pathlib import Path
 
 from scratchrun.bounded_read import Unreadable, read_bounded
 from scratchrun.errors import ConfigError, RunDirError, ScratchrunError
-from scratchrun.records.files import cause, write_json_atomic
+from scratchrun.records.files import cause, too_long, write_json_atomic
 from scratchrun.records.index import Entry, GroupInfo, RunInfo, resolve, runs_of, scan, strip_stamp
 
 TRASH = ".trash"
@@ -78,6 +78,8 @@ def plain_name(name: str) -> bool:
 
 def _trash(runs_dir: Path) -> Path | None:
     """The trash folder, None when there is none yet; a `.trash` that is a link or a file is refused."""
+    if why := too_long(runs_dir):
+        raise RunDirError(f"Runs folder {str(runs_dir)[:40]}… cannot be a folder: {why}.")
     trash = runs_dir / TRASH
     if trash.is_symlink() or (trash.exists() and not trash.is_dir()):
         raise RunDirError(f"{trash} is not a folder scratchrun made (a symbolic link or a file); nothing was moved or "

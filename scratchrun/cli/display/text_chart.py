@@ -61,7 +61,9 @@ def _dot_rows(values: np.ndarray, low: float, high: float, n_rows: int) -> np.nd
     """Row 0 is the top; a constant series is drawn across the middle."""
     if high == low:
         return np.full(len(values), n_rows // 2, dtype=np.int64)
-    return np.rint((high - values) / (high - low) * (n_rows - 1)).astype(np.int64)
+    # halves: `high - low` of losses near ±1e308 would overflow to inf
+    fraction = (high / 2 - values / 2) / (high / 2 - low / 2)
+    return np.clip(np.rint(fraction * (n_rows - 1)), 0, n_rows - 1).astype(np.int64)
 
 
 def _connected(columns: np.ndarray, rows: np.ndarray):
