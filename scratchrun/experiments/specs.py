@@ -21,6 +21,8 @@ from scratchrun.config.overrides import set_dotted
 from scratchrun.errors import ConfigError
 from scratchrun.records.provenance import Provenance
 
+MAX_RUNS = 10_000  # the most runs one study, or trials one search, may hold: a larger plan is refused before any is built
+
 
 @dataclass(frozen=True)
 class Variant:
@@ -44,6 +46,14 @@ class RunSpec:
     config: Config
     stop_epochs: int | None = None
     provenance: Provenance | None = None
+
+
+def check_size(count: int, unit: str, asked: str) -> None:
+    """Refuse a study of more than MAX_RUNS runs, or a search of more trials, before one of them is built; `asked`
+    names the options and values that make `count`, e.g. `--seeds 1000000000 × 1 variant(s)`."""
+    if count > MAX_RUNS:
+        kind = "search" if unit == "trials" else "study"
+        raise ConfigError(f"{asked} makes {count:,} {unit}; allowed: at most {MAX_RUNS:,} {unit} in one {kind}.")
 
 
 def expand(base: Mapping[str, Any], variants: Sequence[Variant], seeds: Sequence[int], source: str = "<study>") -> list[RunSpec]:
