@@ -46,3 +46,84 @@ def test_a_plan_beyond_the_bound_is_refused_in_one_sentence(tmp_path, command, o
     assert len(lines) == 1 and "Traceback" not in lines[0], lines
     assert option in lines[0] and f"makes {count} {unit}" in lines[0] and f"at most {MAX_RUNS:,} {unit}" in lines[0]
     assert not (tmp_path / "runs").exists()
+
+
+# ----------------------------------------------------------------------------- under the bound: counted, not built
+CONFIG = """name: dry
+data: {dataset: tiny, val_fraction: 0.2}
+model: {hidden: [8]}
+optimizer: {name: sgd}
+train: {epochs: 3, batch_size: 32}
+search:
+  trials: 5
+  space:
+    optimizer.lr: {log_uniform: [1.0e-4, 1.0e-2]}
+    model.weight_decay: {uniform: [1.0e-6, 1.0e-3]}
+"""
+
+
+@pytest.fixture
+def built(tiny, tmp_path, monkeypatch):
+    """How many RunSpecs and Configs a command builds, and how many network shapes it times (each timing stubbed)."""
+    from scratchrun.config.schema import Config
+    from scratchrun.experiments.specs import RunSpec
+    from scratchrun.training import estimate
+
+    counts = {"RunSpec": 0, "Config": 0, "measured": 0}
+
+    def counting(cls, name):
+        real = cls.__init__
+
+        def init(self, *args, **kwargs):
+            counts[name] += 1
+            real(self, *args, **kwargs)
+
+        monkeypatch.setattr(cls, "__init__", init)
+
+    counting(RunSpec, "RunSpec")
+    counting(Config, "Config")
+
+    def measured(config, sizes):
+        counts["measured"] += 1
+        return 1e-6, 1e-7  # seconds per training and per evaluated sample: no network is timed
+
+    monkeypatch.setattr(estimate, "_speeds", {})
+    monkeypatch.setattr(estimate, "_measure", measured)
+    (tmp_path / "dry.yaml").write_text(CONFIG)
+    return counts
+
+
+def invoke(tmp_path, *args):
+    from typer.testing import CliRunner
+
+    from scratchrun.cli.app import app
+
+    result = CliRunner().invoke(app, [str(a) for a in args] + ["--dry-run", "--runs-dir", str(tmp_path / "runs")])
+    assert result.exit_code == 0, result.output
+    assert not (tmp_path / "runs").exists()
+    return result.output
+
+
+def test_a_sweep_of_as_many_runs_as_allowed_builds_one_config_per_shape(built, tmp_path):
+    output = invoke(tmp_path, "sweep", tmp_path / "dry.yaml", "optimizer.lr=0.1,0.01", "--seeds", MAX_RUNS // 2)
+    assert f"{MAX_RUNS} run(s) would train" in output and "are counted too" in output
+    assert built["measured"] == 1 and built["RunSpec"] == 0
+    assert built["Config"] <= 3  # the base config, its seed, and the one network shape: not one per run
+
+
+def test_a_bn_study_of_as_many_runs_as_allowed_times_its_two_shapes_only(built, tmp_path):
+    output = invoke(tmp_path, "bn-study", tmp_path / "dry.yaml", "--scales", MAX_RUNS // 2)
+    assert f"{MAX_RUNS} run(s) would train" in output
+    assert built["measured"] == 2 and built["RunSpec"] == 0  # with and without batch norm
+    assert built["Config"] <= 4
+
+
+@pytest.mark.parametrize("space, shapes, ends", [
+    ("", 1, 4),  # a learning rate and a weight decay > 0: one shape for every trial
+    ("search.space.model.hidden={choice: [[8], [16], [8, 8]]}", 3, 7),
+])
+def test_a_search_of_as_many_trials_as_allowed_builds_one_trial_per_shape(built, tmp_path, space, shapes, ends):
+    output = invoke(tmp_path, "search", tmp_path / "dry.yaml", *([space] if space else []), "--trials", MAX_RUNS)
+    assert f"{MAX_RUNS} trials × 1 round(s)" in output and "are counted too" in output
+    assert built["measured"] == shapes and built["RunSpec"] == shapes
+    assert built["Config"] <= 1 + 2 * ends + shapes  # the base, each range's ends (checked twice), the shapes

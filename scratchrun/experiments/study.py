@@ -100,7 +100,7 @@ def plan_study(definition: StudyDefinition, seeds: int = 1, jobs: int = 0, resum
     specs = expand(base, variants, seed_list, definition.kind)
     for spec in specs:  # every network sized before the folder, the data or a worker exists
         check_fits(spec.config)
-    kept = finished_results(resume, specs) if resume is not None else {}
+    kept = finished_results(resume, [(s.index, s.variant, s.seed) for s in specs]) if resume is not None else {}
     todo = len(specs) - len(kept)
     return StudyPlan(definition.kind, specs, kept, variants, seed_list, workers_for(jobs, todo), resume)
 
