@@ -68,3 +68,38 @@ def test_a_resumed_study_estimates_only_the_runs_it_would_train(tiny, timed, tmp
     definition = define_study("compare-optimizers", None, args["overrides"], optimizers=["sgd", "adam"])
     planned = estimate_study(definition, seeds=2, resume=done.folder)
     assert planned.runs == 4 and [run.name for run in planned.todo] == ["adam-seed1"]
+
+
+SEARCH = """name: dry
+data: {dataset: tiny, val_fraction: 0.2}
+model: {hidden: [8]}
+optimizer: {name: sgd}
+train: {epochs: 4, batch_size: 32}
+search:
+  trials: 12
+  rounds: 2
+  space:
+    optimizer.lr: {log_uniform: [1.0e-4, 1.0e-2]}
+    model.hidden: {choice: [[8], [16], [8, 8]]}
+  prune: {min_epochs: 1, eta: 2}
+"""
+
+
+def test_the_search_estimate_is_what_estimating_every_trial_gives(tiny, timed, tmp_path):
+    from scratchrun.config.search import load_search
+    from scratchrun.experiments.dry_run import estimate_search
+    from scratchrun.experiments.search import plan_search
+
+    (tmp_path / "search.yaml").write_text(SEARCH)
+    run = plan_search(*load_search(tmp_path / "search.yaml", [], None), "search.yaml")
+    specs = [run.spec(t, run.values(t, run.plan.space)) for t in range(run.plan.trials)]
+    alive, seconds = specs, 0.0
+    for epochs in run.rungs:  # what the dry run did before: every trial built, estimated at every rung
+        stop = None if epochs == run.rungs[-1] else epochs
+        seconds += estimate.makespan([estimate.run_estimate(s.config, stop, evaluate_test=False).seconds
+                                      for s in alive], 2)
+        alive = alive[: max(1, len(alive) // 2)]
+    planned = estimate_search(run, 2)
+    assert planned.seconds == pytest.approx(seconds * 2) and len(run.rungs) == 3
+    assert [(t.trial, t.estimate) for t in planned.trials] == \
+        [(s.index, estimate.run_estimate(s.config, evaluate_test=False)) for s in specs]
