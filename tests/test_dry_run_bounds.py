@@ -4,6 +4,7 @@ gigabytes of address space; a dry run under the bound counts and times its runs 
 from __future__ import annotations
 
 import os
+import re
 import resource
 import subprocess
 import sys
@@ -11,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from scratchrun import api
+from scratchrun.errors import ConfigError
 from scratchrun.experiments.specs import MAX_RUNS
 
 ADDRESS_SPACE = 3 * 2**30  # bytes: what a refusal may reserve; the unbounded dry run grew to 23.9 GB
@@ -127,3 +130,24 @@ def test_a_search_of_as_many_trials_as_allowed_builds_one_trial_per_shape(built,
     assert f"{MAX_RUNS} trials × 1 round(s)" in output and "are counted too" in output
     assert built["measured"] == shapes and built["RunSpec"] == shapes
     assert built["Config"] <= 1 + 2 * ends + shapes  # the base, each range's ends (checked twice), the shapes
+
+
+@pytest.mark.parametrize("call, words", [
+    (lambda tmp: api.sweep(tmp / "dry.yaml", {"optimizer.lr": [0.1]}, seeds=MAX_RUNS + 1, runs_dir=tmp / "runs"),
+     f"--seeds {MAX_RUNS + 1} × 1 variant(s) makes {MAX_RUNS + 1:,} runs"),
+    (lambda tmp: api.bn_study(tmp / "dry.yaml", scales=MAX_RUNS // 2 + 1, runs_dir=tmp / "runs"),
+     f"--scales {MAX_RUNS // 2 + 1}"),
+    (lambda tmp: api.search(tmp / "dry.yaml", trials=MAX_RUNS + 1, runs_dir=tmp / "runs"),
+     f"--trials (search.trials) {MAX_RUNS + 1} × search.rounds 1 makes {MAX_RUNS + 1:,} trials"),
+])
+def test_the_python_api_refuses_the_same_plans_before_building_them(built, tmp_path, monkeypatch, call, words):
+    from scratchrun.experiments import executors, specs
+
+    def never(*args, **kwargs):
+        raise AssertionError("the plan was built, or its data loaded, before it was refused")
+
+    monkeypatch.setattr(specs, "expand", never)
+    monkeypatch.setattr(executors, "preload", never)
+    with pytest.raises(ConfigError, match=re.escape(words)):
+        call(tmp_path)
+    assert built["RunSpec"] == 0 and built["Config"] <= 8 and not (tmp_path / "runs").exists()
