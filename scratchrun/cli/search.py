@@ -150,29 +150,22 @@ def _dry_run(run, workers: int) -> None:
     """Round 1's trials with their values, and the search's estimated time (later rounds cost like the first)."""
     from rich.table import Table
 
-    from scratchrun.training.estimate import duration, makespan, run_estimate
+    from scratchrun.cli.display.study import DRY_RUN_ROWS, print_dry_run_total
+    from scratchrun.experiments.dry_run import estimate_search
+    from scratchrun.training.estimate import duration
 
-    plan, trials = run.plan, range(run.plan.trials)
+    plan, estimate = run.plan, estimate_search(run, workers)
     table = Table(title=f"round 1 of {plan.rounds}: {plan.trials} trials (later rounds sample narrowed ranges)",
                   title_justify="left")
     for column in ("trial", *run.keys, "estimated"):
         table.add_column(column, justify="right")
-    values = {t: run.values(t, plan.space) for t in trials}
-    specs = [run.spec(t, values[t]) for t in trials]
-    for spec in specs:
-        done = " (finished)" if (spec.index, None) in run.journal else ""
-        table.add_row(str(spec.index), *(_fmt(v) for v in values[spec.index].values()), duration(run_estimate(spec.config, evaluate_test=False).seconds) + done)
+    for trial in estimate.trials[:DRY_RUN_ROWS]:
+        table.add_row(str(trial.trial), *(_fmt(v) for v in trial.values.values()),
+                      duration(trial.estimate.seconds) + (" (finished)" if trial.finished else ""))
     out.print(table)
-    alive, seconds = list(specs), 0.0
-    for epochs in run.rungs:  # successive halving: every rung retrains its trials from the start
-        stop = None if epochs == run.rungs[-1] else epochs
-        costs = [run_estimate(spec.config, stop, evaluate_test=False).seconds for spec in alive]
-        seconds += makespan(costs, workers)
-        alive = alive[: max(1, len(alive) // plan.prune.eta)] if plan.prune else alive
     rungs = f", rungs at {', '.join(map(str, run.rungs))} epochs" if plan.prune else ""
-    out.print(f"dry run: {plan.trials} trials × {plan.rounds} round(s){rungs}; estimated "
-              f"{duration(seconds * plan.rounds)} on this machine with {workers} worker(s) (speed measured just now, one "
-              "BLAS thread per trial); nothing was written.", soft_wrap=True)
+    print_dry_run_total(out, estimate.seconds, workers, plan.trials, "trial",
+                        f"{plan.trials} trials × {plan.rounds} round(s){rungs}; ")
 
 
 def _fmt(value) -> str:

@@ -84,15 +84,15 @@ def run_study_command(define: Callable, options: StudyOptions) -> None:
     """What every study command does once its options are parsed: `define()` the study, then run or plan it."""
     from scratchrun.cli.display.progress import DownloadBar
     from scratchrun.cli.display.study import LiveStudy, print_dry_run, print_summary
-    from scratchrun.experiments.study import plan_study, run_study
+    from scratchrun.experiments.dry_run import estimate_study
+    from scratchrun.experiments.study import run_study
 
     observer = LiveStudy(console)
     previous = signal.signal(signal.SIGTERM, on_sigterm)  # SIGTERM stops it like Ctrl-C: tables written, resumable
     try:
         definition = define()
         if options.dry_run:
-            plan = plan_study(definition, options.seeds, options.jobs, options.resume)
-            print_dry_run(out, plan.kind, plan.todo, options.jobs)
+            print_dry_run(out, estimate_study(definition, options.seeds, options.jobs, options.resume))
             return
         outcome = run_study(definition, seeds=options.seeds, jobs=options.jobs, runs_dir=options.runs_dir,
                             data_dir=options.data_dir, resume=options.resume, executor=options.executor,

@@ -6,12 +6,13 @@ more function here (and one thin command in cli/studies.py).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from scratchrun.errors import ConfigError
-from scratchrun.experiments.specs import Variant
+from scratchrun.experiments.specs import Variant, check_size
 from scratchrun.experiments.study import StudyDefinition
 
 # Each setting tracks (`train.track`) only the splits its figures draw along the way; every run's last evaluation
@@ -71,6 +72,8 @@ def sweep(config: Path | str | Mapping, axes: Sequence[str] | Mapping[str, Seque
         else [parse_axis(axis) for axis in axes]
     if empty := [key for key, values in parsed if not values]:
         raise ConfigError(f"Sweep axis `{empty[0]}` lists no values; allowed: one or more values to try.")
+    check_size(math.prod(len(values) for _, values in parsed), "runs",
+               "The sweep's grid of " + " × ".join(f"{len(values)} {key}" for key, values in parsed))
     return StudyDefinition(f"sweep-{base['name']}", base, tuple(grid(parsed)))
 
 
@@ -130,6 +133,7 @@ def batch_norm(base: dict, scales: int = 16) -> StudyDefinition:
 
     if isinstance(scales, bool) or not isinstance(scales, int) or scales < 1:
         raise ConfigError(f"--scales {scales!r} is not allowed; allowed: an integer >= 1.")
+    check_size(2 * scales, "runs", f"--scales {scales} (with and without batch norm at each)")
     stds = [float(f"{s:.3g}") for s in np.logspace(0, -4, scales)]
     variants = tuple(
         Variant(f"{'bn' if bn else 'plain'}-{std:g}", (("model.init", "std"), ("model.init_std", std), ("model.batch_norm", bn)))

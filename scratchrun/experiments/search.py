@@ -149,10 +149,13 @@ def plan_search(plan: SearchConfig, base_config: Config, base: dict, source: str
 
 
 def check_search_fits(plan: SearchConfig, base_config: Config, base: dict, source: str) -> None:
-    """The base config and each range's ends sized before any trial runs (each trial is checked again as it starts)."""
+    """The search sized before any trial runs: at most MAX_RUNS trials in all, and the base config and each range's
+    ends fit in memory (each trial is checked again as it starts)."""
     from scratchrun.config.search import edge_configs
+    from scratchrun.experiments.specs import check_size
     from scratchrun.training.footprint import check_fits
 
+    check_size(plan.trials * plan.rounds, "trials", f"--trials (search.trials) {plan.trials} × search.rounds {plan.rounds}")
     for config in (base_config, *edge_configs(plan, base, source)):
         check_fits(config)
 

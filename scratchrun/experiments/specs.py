@@ -21,6 +21,8 @@ from scratchrun.config.overrides import set_dotted
 from scratchrun.errors import ConfigError
 from scratchrun.records.provenance import Provenance
 
+MAX_RUNS = 10_000  # the most runs one study, or trials one search, may hold: a larger plan is refused before any is built
+
 
 @dataclass(frozen=True)
 class Variant:
@@ -46,17 +48,33 @@ class RunSpec:
     provenance: Provenance | None = None
 
 
+def check_size(count: int, unit: str, asked: str) -> None:
+    """Refuse a study of more than MAX_RUNS runs, or a search of more trials, before one of them is built; `asked`
+    names the options and values that make `count`, e.g. `--seeds 1000000000 × 1 variant(s)`."""
+    if count > MAX_RUNS:
+        kind = "search" if unit == "trials" else "study"
+        raise ConfigError(f"{asked} makes {count:,} {unit}; allowed: at most {MAX_RUNS:,} {unit} in one {kind}.")
+
+
 def expand(base: Mapping[str, Any], variants: Sequence[Variant], seeds: Sequence[int], source: str = "<study>") -> list[RunSpec]:
     """Every variant with every seed, variant by variant; each config validated like a file would be."""
-    specs = []
-    for variant, seed in itertools.product(variants, seeds):
-        raw = copy.deepcopy(dict(base))
-        for key, value in variant.overrides:
-            set_dotted(raw, key, value)
-        raw["seed"] = seed
-        raw["name"] = f"{variant.name}-seed{seed}"
-        specs.append(RunSpec(len(specs), variant.name, seed, config_from_dict(raw, f"{source} (variant {variant.name})")))
-    return specs
+    return [RunSpec(index, variant.name, seed, variant_config(base, variant, seed, source))
+            for index, (variant, seed) in enumerate(itertools.product(variants, seeds))]
+
+
+def variant_config(base: Mapping[str, Any], variant: Variant, seed: int, source: str = "<study>") -> Config:
+    """The config of one run of a study: the base with the variant's keys, the seed, and the run's name."""
+    raw = copy.deepcopy(dict(base))
+    for key, value in variant.overrides:
+        set_dotted(raw, key, value)
+    raw["seed"] = seed
+    raw["name"] = run_name(variant.name, seed)
+    return config_from_dict(raw, f"{source} (variant {variant.name})")
+
+
+def run_name(variant: str, seed: int) -> str:
+    """A study run's name, and its folder's: `sgd-seed0`."""
+    return f"{variant}-seed{seed}"
 
 
 def parse_axis(text: str) -> tuple[str, list[Any]]:

@@ -88,35 +88,46 @@ def workers_for(jobs: int, n_runs: int) -> int:
 
 
 def plan_study(definition: StudyDefinition, seeds: int = 1, jobs: int = 0, resume: Path | None = None) -> StudyPlan:
-    """Expand a study into its runs without touching data or folders (what --dry-run shows).
+    """Expand a study into its runs without touching data or folders (what a real study trains).
 
     With `resume`, the study is the one saved in that folder's study.yaml, and its completed runs are kept.
     """
-    from scratchrun.config.loader import config_from_dict
     from scratchrun.experiments.specs import expand
+    from scratchrun.experiments.study_folder import finished_results
+    from scratchrun.training.footprint import check_fits
+
+    base, variants, seed_list = study_request(definition, seeds, jobs, resume)
+    specs = expand(base, variants, seed_list, definition.kind)
+    for spec in specs:  # every network sized before the folder, the data or a worker exists
+        check_fits(spec.config)
+    kept = finished_results(resume, [(s.index, s.variant, s.seed) for s in specs]) if resume is not None else {}
+    todo = len(specs) - len(kept)
+    return StudyPlan(definition.kind, specs, kept, variants, seed_list, workers_for(jobs, todo), resume)
+
+
+def study_request(definition: StudyDefinition, seeds: int = 1, jobs: int = 0,
+                  resume: Path | None = None) -> tuple[dict, tuple[Variant, ...], list[int]]:
+    """What a study asks for: its base config, its variants and its seeds (with `resume`, those its study.yaml saved),
+    refused when they make more than MAX_RUNS runs, before a seed list or a run is built."""
+    from scratchrun.config.loader import config_from_dict
+    from scratchrun.experiments.specs import check_size
+    from scratchrun.experiments.study_folder import read_study
 
     for name, value, low in (("--seeds", seeds, 1), ("--jobs", jobs, 0)):  # the CLI checks these too; the API may not
         if isinstance(value, bool) or not isinstance(value, int) or value < low:
             raise ConfigError(f"{name} {value!r} is not allowed; allowed: an integer >= {low}.")
-    from scratchrun.experiments.study_folder import finished_results, read_study
-    from scratchrun.training.footprint import check_fits
-
-    base, variants = definition.base, definition.variants
-    if resume is not None:
-        saved_kind, base, saved_variants, seed_list = read_study(resume)
-        if saved_kind != definition.kind:
-            raise ConfigError(f"{resume} holds a `{saved_kind}` study, not a `{definition.kind}` one: resume it with "
-                              "the command that made it.")
-        variants = tuple(saved_variants)
-    else:
-        first_seed = config_from_dict(base).seed
-        seed_list = [first_seed + i for i in range(seeds)]
-    specs = expand(base, variants, seed_list, definition.kind)
-    for spec in specs:  # every network sized before the folder, the data or a worker exists
-        check_fits(spec.config)
-    kept = finished_results(resume, specs) if resume is not None else {}
-    todo = len(specs) - len(kept)
-    return StudyPlan(definition.kind, specs, kept, tuple(variants), seed_list, workers_for(jobs, todo), resume)
+    if resume is None:
+        variants = tuple(definition.variants)
+        check_size(len(variants) * seeds, "runs", f"--seeds {seeds} × {len(variants)} variant(s)")
+        first_seed = config_from_dict(definition.base).seed
+        return definition.base, variants, [first_seed + i for i in range(seeds)]
+    saved_kind, base, saved_variants, seed_list = read_study(resume)
+    if saved_kind != definition.kind:
+        raise ConfigError(f"{resume} holds a `{saved_kind}` study, not a `{definition.kind}` one: resume it with "
+                          "the command that made it.")
+    check_size(len(saved_variants) * len(seed_list), "runs",
+               f"{resume / 'study.yaml'}'s {len(seed_list)} seed(s) × {len(saved_variants)} variant(s)")
+    return base, tuple(saved_variants), seed_list
 
 
 def run_study(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import statistics
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import yaml
@@ -11,7 +11,7 @@ import yaml
 from scratchrun.bounded_read import Unreadable
 from scratchrun.config.bounded_yaml import read_yaml_record
 from scratchrun.experiments.executors.local import RunResult
-from scratchrun.experiments.specs import RunSpec, Variant
+from scratchrun.experiments.specs import RunSpec, Variant, run_name
 from scratchrun.records.index import read_run
 from scratchrun.records.layout import FINAL_METRICS, RESULT_COLUMNS
 from scratchrun.records.writer import safe_name, write_csv, write_text_atomic
@@ -106,12 +106,12 @@ def read_study(folder: Path) -> tuple[str, dict, list[Variant], list[int]]:
                           "give the folder a study command wrote.") from None
 
 
-def finished_results(folder: Path, specs: Sequence[RunSpec]) -> dict[int, RunResult]:
-    """The runs of a study folder that completed and hold everything a completed run holds, read back from their own
-    records; any other (missing, damaged, stopped, `incomplete`) is trained again."""
+def finished_results(folder: Path, runs: Iterable[tuple[int, str, int]]) -> dict[int, RunResult]:
+    """Of a study folder's runs, given as (index, variant, seed), those that completed and hold everything a completed
+    run holds, read back from their own records; any other (missing, damaged, stopped, `incomplete`) is trained again."""
     done = {}
-    for spec in specs:
-        run = read_run(folder / safe_name(spec.config.name), folder.name)
+    for index, variant, seed in runs:
+        run = read_run(folder / safe_name(run_name(variant, seed)), folder.name)
         if run.status == "completed":
-            done[spec.index] = RunResult(spec.index, spec.variant, spec.seed, "completed", str(run.path), run.summary)
+            done[index] = RunResult(index, variant, seed, "completed", str(run.path), run.summary)
     return done

@@ -2,7 +2,9 @@
 
 A dry run must neither read the dataset nor write anything, so the speed is measured on random inputs of the
 right shape: a few training steps and one evaluation pass of the config's own network and optimizer, with one
-BLAS thread, as a real run computes. Networks of the same shape share one measurement.
+BLAS thread, as a real run computes. Networks of the same shape share one measurement, and runs that differ only
+in what never changes how much a run computes (`TIMELESS`: a seed, a learning rate, an initial weight scale) share
+one estimate, so a study or search is timed from one config per distinct shape (experiments/dry_run.py).
 """
 
 from __future__ import annotations
@@ -10,10 +12,12 @@ from __future__ import annotations
 import heapq
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from scratchrun.config.loader import Config
+from scratchrun.config.schema import HYPERPARAMETERS
 from scratchrun.training.footprint import check_fits
 
 RUN_OVERHEAD_S = 0.02  # per run: its folder, config.yaml, model.npz, summary.json
@@ -23,6 +27,10 @@ STUDY_FILES_S = 0.4  # per study or search: its tables and the figures drawn aft
 SHARED_SLOWDOWN = 1.12  # a run beside others is this much slower than alone: caches, memory bandwidth, the parent
 # (measured on the chapter-6 studies with 2 workers on 2 cores: 1.06 to 1.19)
 MEASURE_S = 0.15  # time spent measuring each network shape
+# Settings whose value changes what a run learns but not how long it takes: no estimate depends on them (a
+# measurement uses the values of the first config of its shape).
+TIMELESS = frozenset({"seed", "name", "model.init", "model.init_std", *(f"optimizer.{k}" for k in HYPERPARAMETERS)})
+ON_OFF = frozenset({"model.dropout", "model.weight_decay"})  # these cost the same at any value > 0
 
 
 @dataclass(frozen=True)
@@ -63,9 +71,24 @@ def split_sizes(config: Config) -> Sizes:
 _speeds: dict[tuple, tuple[float, float]] = {}
 
 
+def cost_signature(settings: Iterable[tuple[str, Any]]) -> tuple:
+    """What of these dotted settings (set on one shared base config) can change a run's estimate: runs whose
+    signatures match take the same time. A TIMELESS key counts by its presence only, an ON_OFF key by whether it
+    is on."""
+    signature = []
+    for key, value in settings:
+        if key in ON_OFF and isinstance(value, int | float) and not isinstance(value, bool):
+            signature.append((key, value > 0))
+        else:
+            signature.append((key, None if key in TIMELESS else repr(value)))
+    return tuple(signature)
+
+
 def measure(config: Config, sizes: Sizes) -> tuple[float, float]:
     """Seconds per training sample and per evaluated sample for this config's network, batch size and optimizer."""
-    key = (config.model, config.optimizer.name, config.train.batch_size, sizes.features, sizes.classes)
+    model = config.model  # its shape: the initial weights and the optimizer's hyperparameters cost nothing
+    key = (config.data.dataset, model.hidden, model.activation, model.batch_norm, model.dropout > 0,
+           model.weight_decay > 0, config.optimizer.name, config.train.batch_size, sizes.features, sizes.classes)
     if key not in _speeds:
         check_fits(config)  # measuring builds the network: one too big for this machine is refused first
         _speeds[key] = _measure(config, sizes)

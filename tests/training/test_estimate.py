@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from scratchrun.config.loader import config_from_dict
+from scratchrun.config.overrides import set_dotted
 from scratchrun.training.estimate import (
     SHARED_SLOWDOWN,
     STUDY_FILES_S,
@@ -37,3 +38,29 @@ def test_tracking_fewer_splits_estimates_fewer_evaluated_images(tiny):
     fewer = run_estimate(config_from_dict({"data": {"dataset": "tiny", "val_fraction": 0.2},
                                            "train": {"epochs": 5, "track": ["train"]}}))
     assert fewer.seconds < every.seconds
+
+
+def test_runs_that_differ_only_in_timeless_settings_share_one_signature_and_one_measurement(tiny, monkeypatch):
+    from scratchrun.training import estimate
+
+    measured = []
+    monkeypatch.setattr(estimate, "_speeds", {})
+    monkeypatch.setattr(estimate, "_measure", lambda config, sizes: measured.append(config) or (1e-6, 1e-7))
+    one = {"seed": 0, "optimizer.lr": 0.1, "model.init": "std", "model.init_std": 0.01, "model.dropout": 0.1,
+           "model.weight_decay": 1e-4}
+    other = {"seed": 7, "optimizer.lr": 0.5, "model.init": "he", "model.init_std": 0.3, "model.dropout": 0.3,
+             "model.weight_decay": 1e-2}
+    off = {**one, "model.dropout": 0.0}  # dropout off computes less: a shape of its own
+
+    def config(settings):
+        raw = {"data": {"dataset": "tiny", "val_fraction": 0.2}, "model": {"hidden": [8]}, "optimizer": {"name": "sgd"},
+               "train": {"epochs": 2}}
+        for key, value in settings.items():
+            set_dotted(raw, key, value)
+        return config_from_dict(raw)
+
+    assert estimate.cost_signature(one.items()) == estimate.cost_signature(other.items())
+    assert run_estimate(config(one)) == run_estimate(config(other)) and len(measured) == 1
+    assert estimate.cost_signature(off.items()) != estimate.cost_signature(one.items())
+    run_estimate(config(off))
+    assert len(measured) == 2

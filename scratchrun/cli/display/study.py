@@ -15,6 +15,7 @@ from scratchrun.training.events import Evaluated, Event, RunStarted, Step
 
 RENDER_EVERY_S = 0.25  # a progress event redraws the table at most this often: the screen refreshes at 4 Hz anyway,
 # and a table built for every event costs the parent CPU time its workers need
+DRY_RUN_ROWS = 50  # runs (or trials) a dry run lists; its estimate counts every one
 STATUS_STYLE = {"queued": "dim", "running": "cyan", "completed": "green", "diverged": "red", "failed": "red",
                 "interrupted": "yellow", "stopped": "blue", "pruned": "dim"}
 
@@ -127,26 +128,31 @@ class LiveStudy:
             self.display = None
 
 
-def print_dry_run(out: Console, kind: str, specs, jobs: int, evaluate_test: bool = True) -> None:
-    """What a study or search would train, each run's estimated time, and the total with `jobs` workers."""
+def print_dry_run(out: Console, plan) -> None:
+    """What a study would train (an experiments.dry_run.StudyEstimate): its first runs with their estimated time,
+    and the total on its workers."""
     from rich.table import Table
 
-    from scratchrun.experiments.study import workers_for
-    from scratchrun.training.estimate import duration, makespan, run_estimate
+    from scratchrun.training.estimate import duration
 
-    workers = workers_for(jobs, len(specs))
-    table = Table(title=f"{kind}: {len(specs)} run(s) would train on {workers} worker(s)", title_justify="left")
+    todo = plan.todo
+    table = Table(title=f"{plan.kind}: {len(todo)} run(s) would train on {plan.workers} worker(s)", title_justify="left")
     for column in ("run", "seed", "train images", "updates", "estimated"):
         table.add_column(column, justify="left" if column == "run" else "right")
-    seconds = []
-    for spec in specs:
-        estimate = run_estimate(spec.config, spec.stop_epochs, evaluate_test)
-        seconds.append(estimate.seconds)
-        table.add_row(spec.config.name or spec.variant, str(spec.seed), f"{estimate.sizes.train:,}",
-                      f"{estimate.iterations:,}", duration(estimate.seconds))
+    for run in todo[:DRY_RUN_ROWS]:
+        table.add_row(run.name, str(run.seed), f"{run.estimate.sizes.train:,}", f"{run.estimate.iterations:,}",
+                      duration(run.estimate.seconds))
     out.print(table)
-    out.print(f"dry run: estimated {duration(makespan(seconds, workers))} on this machine with {workers} worker(s) "
-              "(speed measured just now, one BLAS thread per run); nothing was written.", soft_wrap=True)
+    print_dry_run_total(out, plan.seconds, plan.workers, len(todo), "run")
+
+
+def print_dry_run_total(out: Console, seconds: float, workers: int, count: int, noun: str, what: str = "") -> None:
+    """The dry run's last line: the estimate for all `count` runs or trials, the unlisted ones said to be counted."""
+    from scratchrun.training.estimate import duration
+
+    unlisted = f" (the {count - DRY_RUN_ROWS:,} {noun}(s) not listed are counted too)" if count > DRY_RUN_ROWS else ""
+    out.print(f"dry run: {what}estimated {duration(seconds)} on this machine with {workers} worker(s) (speed measured "
+              f"just now, one BLAS thread per {noun}){unlisted}; nothing was written.", soft_wrap=True)
 
 
 def print_summary(out: Console, kind: str, n_runs: int, summary: list[dict]) -> None:
