@@ -7,10 +7,9 @@ from pathlib import Path
 import numpy as np
 
 from scratchrun.errors import ScratchrunError
-from scratchrun.plots.figure import near_float_limits
+from scratchrun.plots.figure import on_scale
 
 
-@near_float_limits()
 def compare_figure(path: Path, chosen: list, labels: list[str]) -> list[str]:
     """Smoothed minibatch loss per iteration and train (dashed) / val (solid) accuracy per epoch, a colour per run.
 
@@ -32,7 +31,7 @@ def compare_figure(path: Path, chosen: list, labels: list[str]) -> list[str]:
         if steps is None or not (len(steps) or metrics):
             left_out.append(label)
             continue
-        iterations, losses = steps[:, 0], steps[:, 2]
+        iterations, losses = steps[:, 0], on_scale(steps[:, 2])
         finite = np.isfinite(losses)
         if finite.any():
             smoothed = smooth(losses[finite], max(1, len(losses) // 50))

@@ -6,8 +6,6 @@ closing; matplotlib is imported on the first figure only, so `scratchrun --help`
 
 from __future__ import annotations
 
-import warnings
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -31,17 +29,18 @@ def save(fig, path: Path, dpi: int = 110) -> None:
     """Write a figure atomically (a temporary name, fsync, rename): a crash or a full disk never leaves half a PNG."""
     from scratchrun.records.files import write_atomic
 
-    with near_float_limits():
-        write_atomic(path, lambda f: fig.savefig(f, format=path.suffix.lstrip(".") or "png", dpi=dpi))
+    write_atomic(path, lambda f: fig.savefig(f, format=path.suffix.lstrip(".") or "png", dpi=dpi))
 
 
-@contextmanager
-def near_float_limits():
-    """Drawing values near the float limit (a loss of 1e308 on a log axis) overflows in matplotlib's scale and tick
-    arithmetic; the figure is still right, so its overflow warnings are not shown (wrap building and saving)."""
+DRAWN_RANGE = 1e15  # a loss beyond ±1e15 is drawn at the edge: matplotlib's scale arithmetic overflows near 1e308
+
+
+def on_scale(values):
+    """`values` (an array) as they are drawn: within ±DRAWN_RANGE, and at least 1/DRAWN_RANGE in size when all are
+    positive (a log axis); the records keep them as measured."""
     import numpy as np
 
-    with warnings.catch_warnings(), np.errstate(over="ignore", invalid="ignore"):
-        warnings.simplefilter("ignore", RuntimeWarning)
-        yield
-
+    values = np.asarray(values, dtype=np.float64)
+    finite = values[np.isfinite(values)]
+    low = 1 / DRAWN_RANGE if len(finite) and finite.min() > 0 else -DRAWN_RANGE
+    return np.where(np.isfinite(values), np.clip(values, low, DRAWN_RANGE), values)

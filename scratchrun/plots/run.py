@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from scratchrun.plots.figure import near_float_limits
+from scratchrun.plots.figure import on_scale
 
 
 def smooth(values: np.ndarray, window: int) -> np.ndarray:
@@ -32,7 +32,6 @@ def save_curves(path, losses: list[float], history: list[dict], title: str) -> N
     curves_figure(losses, history, title).savefig(path, format="png", dpi=110)
 
 
-@near_float_limits()
 def curves_figure(losses: list[float], history: list[dict], title: str):
     """Minibatch loss (raw and smoothed) with evaluated losses, and accuracy per evaluation; a split that was not
     scored at every evaluation (`train.track`) is drawn at the evaluations that scored it."""
@@ -40,7 +39,7 @@ def curves_figure(losses: list[float], history: list[dict], title: str):
 
     fig, (ax_loss, ax_acc) = subplots(1, 2, figsize=(11, 4.2), constrained_layout=True)
     steps = np.arange(1, len(losses) + 1)
-    loss_values = np.asarray(losses, dtype=np.float64)
+    loss_values = on_scale(losses)
     finite = np.isfinite(loss_values)
     if finite.any():
         ax_loss.plot(steps[finite], loss_values[finite], color="0.8", lw=0.6, label="minibatch loss")
@@ -50,7 +49,7 @@ def curves_figure(losses: list[float], history: list[dict], title: str):
         scored = [row for row in history if row.get(f"{key}_loss") is not None]
         if scored:
             iterations = [row["iteration"] for row in scored]
-            ax_loss.plot(iterations, [row[f"{key}_loss"] for row in scored], style, color=color, ms=3, lw=1, label=f"{key} loss")
+            ax_loss.plot(iterations, on_scale([row[f"{key}_loss"] for row in scored]), style, color=color, ms=3, lw=1, label=f"{key} loss")
             ax_acc.plot(iterations, [row[f"{key}_acc"] for row in scored], style, color=color, ms=3, lw=1, label=f"{key} accuracy")
     ax_loss.set(xlabel="iteration", ylabel="cross-entropy loss", title="loss")
     if finite.any() and loss_values[finite].min() > 0:
