@@ -13,6 +13,7 @@ opened for reading: only a regular file is a config.
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -162,3 +163,9 @@ class _BoundedLoader(_BoundedComposer, *_PARSER_BASES, _ReadableConstructor, Res
         _ReadableConstructor.__init__(self)
         Resolver.__init__(self)
         self._source = source
+
+
+# YAML 1.1 (PyYAML) reads `1e-3` as text: its floats need a dot (`1.0e-3`). People write learning rates as 1e-3, and
+# YAML 1.2 reads that as a number, so this loader does too: an exponent without a dot makes a float.
+_BoundedLoader.add_implicit_resolver("tag:yaml.org,2002:float", re.compile(r"^[-+]?[0-9][0-9_]*[eE][-+]?[0-9]+$"),
+                                     list("-+0123456789"))

@@ -87,6 +87,9 @@ def compare_optimizers(base: dict, optimizers: Sequence[str] | None = None,
     if unknown or not names:
         raise ConfigError(f"--optimizers: `{', '.join(unknown) or ','.join(names)}` is not allowed; allowed: a "
                           f"comma-separated list of {', '.join(OPTIMIZERS)}.")
+    if repeated := sorted({n for n in names if names.count(n) > 1}):
+        raise ConfigError(f"--optimizers: {', '.join(f'`{n}`' for n in repeated)} is given more than once; allowed: "
+                          "each optimizer once (a study compares different optimizers; --seeds repeats runs).")
     rates = dict(lr or {})
     for name in rates:
         if name not in names:

@@ -73,7 +73,8 @@ def test_compare_optimizers_on_the_tiny_fixture_writes_its_figures(tiny, tmp_pat
     assert study["base"]["train"]["batch_size"] == 128  # the book's setting, with the overrides on top
 
 
-@pytest.mark.parametrize("args, fragment", [(["--optimizers", "sgd,adamw"], "adamw"), (["--lr", "adam"], "--lr")])
+@pytest.mark.parametrize("args, fragment", [(["--optimizers", "sgd,adamw"], "adamw"), (["--lr", "adam"], "--lr"),
+                                            (["--optimizers", "sgd,adam,sgd"], "`sgd` is given more than once")])
 def test_compare_optimizers_bad_options(tiny, tmp_path, args, fragment):
     result = runner.invoke(app, ["compare-optimizers", "data.dataset=tiny", *args, "--runs-dir", str(tmp_path / "runs")])
     assert result.exit_code == 2 and fragment in result.output

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import yaml
 from typer.testing import CliRunner
 
 from scratchrun.cli.app import app
@@ -253,3 +254,14 @@ def test_a_data_dir_that_is_not_a_folder_is_named(tiny, tmp_path):
     result = invoke("train", config_file(tmp_path), "--data-dir", tmp_path / "no-such-dir", "--runs-dir", tmp_path / "runs")
     assert result.exit_code == 2, result.output
     assert "no-such-dir" in result.output and "is not a folder" in result.output
+
+
+def test_a_learning_rate_written_1e_3_trains_in_a_file_and_an_override(tiny, tmp_path):
+    config = tmp_path / "lr.yaml"
+    config.write_text("name: lr\ndata: {dataset: tiny, val_fraction: 0.2}\nmodel: {hidden: [8]}\n"
+                      "train: {epochs: 1, batch_size: 32}\noptimizer: {name: sgd, lr: 1e-3}\n")
+    for extra in ([], ["optimizer.lr=2e-3"]):
+        result = CliRunner().invoke(app, ["train", str(config), *extra, "--runs-dir", str(tmp_path / "runs"), "--quiet"])
+        assert result.exit_code == 0, result.output
+        saved = yaml.safe_load((Path(result.stdout.strip().splitlines()[-1]) / "config.yaml").read_text())
+        assert saved["optimizer"]["lr"] == (0.002 if extra else 0.001)

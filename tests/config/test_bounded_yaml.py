@@ -209,3 +209,10 @@ def test_a_config_file_is_read_and_parsed_once(tiny, tmp_path, monkeypatch):
     plan, base_config, _ = load_search(path, ["train.epochs=2", "search.trials=3"], None)
     assert (plan.trials, base_config.train.epochs) == (3, 2)
     assert calls == [str(path)]
+
+
+@pytest.mark.parametrize("written, value", [("1e-3", 0.001), ("5E+2", 500.0), ("-2e5", -200000.0), ("1.0e-3", 0.001),
+                                            ('"1e-3"', "1e-3"), ("1e3x", "1e3x"), ("10", 10)])
+def test_an_exponent_without_a_dot_is_a_number_as_people_write_it(written, value):
+    data, _ = parse_bounded(f"lr: {written}\n", "cfg.yaml")
+    assert data == {"lr": value} and type(data["lr"]) is type(value)
