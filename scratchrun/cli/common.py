@@ -83,6 +83,16 @@ def on_sigterm(signum, frame) -> None:
     raise Terminated()
 
 
+@contextmanager
+def sigterm_as_interrupt():
+    """SIGTERM inside the block stops it as Ctrl-C does (KeyboardInterrupt), so its clean-up runs."""
+    previous = signal.signal(signal.SIGTERM, on_sigterm)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 DataDir = Annotated[
     Path | None,
     typer.Option("--data-dir", envvar="SCRATCHRUN_DATA_DIR", help="Folder with one subfolder per dataset (mnist/, fashion-mnist/).", show_default=False),

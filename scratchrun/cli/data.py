@@ -8,7 +8,8 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.markup import escape
 
-from scratchrun.cli.common import EXIT_SIGINT, PANEL_SETUP, DataDir, app, check_data_dir, console, fail, out, say
+from scratchrun.cli.common import (PANEL_SETUP, DataDir, app, check_data_dir, console, fail, interrupt_exit_code, out, say,
+                                   sigterm_as_interrupt)
 from scratchrun.errors import DataError, ScratchrunError
 
 if TYPE_CHECKING:
@@ -105,31 +106,33 @@ def fetch(
     from scratchrun.data.registry import check_file, fetch_missing, load_raw, locate
 
     try:
-        check_data_dir(data_dir)
-        lookup = locate(dataset, data_dir)
-        todo = []
-        for role, found in lookup.files.items():
-            if found.path is None:
-                todo.append(role)
-                continue
-            try:
-                check_file(lookup.spec, role, found.path)
-            except DataError:
-                if found.source != "cache":
-                    raise  # a file outside the cache would still be read first: only the user can replace it
-                console.print(f"{found.path} is damaged; fetching a good copy in its place.", style="yellow", soft_wrap=True,
-                              markup=False)
-                _remove(found.path)
-                todo.append(role)
-        if todo:
-            fetch_missing(lookup, todo, DownloadBar(console))
-        lookup = locate(dataset, data_dir)
-        load_raw(dataset, data_dir, reporter=DownloadBar(console), allow_download=False)  # verifies or (re)builds the copy
+        with sigterm_as_interrupt():  # SIGTERM, too, discards the partial downloads
+            check_data_dir(data_dir)
+            lookup = locate(dataset, data_dir)
+            todo = []
+            for role, found in lookup.files.items():
+                if found.path is None:
+                    todo.append(role)
+                    continue
+                try:
+                    check_file(lookup.spec, role, found.path)
+                except DataError:
+                    if found.source != "cache":
+                        raise  # a file outside the cache would still be read first: only the user can replace it
+                    console.print(f"{found.path} is damaged; fetching a good copy in its place.", style="yellow",
+                                  soft_wrap=True, markup=False)
+                    _remove(found.path)
+                    todo.append(role)
+            if todo:
+                fetch_missing(lookup, todo, DownloadBar(console))
+            lookup = locate(dataset, data_dir)
+            # verifies the decoded copy, or (re)builds it
+            load_raw(dataset, data_dir, reporter=DownloadBar(console), allow_download=False)
     except ScratchrunError as e:
         fail(e)
     except KeyboardInterrupt:
         console.print("[yellow]interrupted[/]: files fetched completely are in the cache; partial ones were discarded.")
-        raise typer.Exit(EXIT_SIGINT) from None
+        raise typer.Exit(interrupt_exit_code()) from None
     _print_lookup(lookup, {role: "[green]ok[/], fetched" if role in todo else "[green]ok[/]" for role in lookup.files},
                   open_decoded(lookup.decoded, lookup.spec, full=False))
     out.print(f"{dataset}: {len(todo)} file(s) fetched into {lookup.cache}, {len(lookup.files) - len(todo)} already "

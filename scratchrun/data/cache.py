@@ -149,7 +149,7 @@ def save_decoded(folder: Path, arrays: dict[str, np.ndarray], *, replaces: str |
 def _write_array(path: Path, array: np.ndarray) -> dict:
     """One .npy file, on disk before this returns; its manifest entry."""
     array = np.ascontiguousarray(array)
-    with open(path, "wb") as f:
+    with _create(path) as f:
         np.save(f, array, allow_pickle=False)
         f.flush()
         os.fsync(f.fileno())
@@ -160,11 +160,17 @@ def _write_array(path: Path, array: np.ndarray) -> dict:
 def _write_synced(path: Path, data: bytes) -> None:
     """A small file under a temporary name, flushed to disk, then renamed to `path`."""
     tmp = path.with_name(f".{path.name}.part")
-    with open(tmp, "wb") as f:
+    with _create(tmp) as f:
         f.write(data)
         f.flush()
         os.fsync(f.fileno())
     os.replace(tmp, path)
+
+
+def _create(path: Path):
+    """A new file opened for writing: created here and now (O_EXCL), never an existing file or a link in its place."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
+    return os.fdopen(fd, "wb")
 
 
 def _fsync_dir(folder: Path) -> None:

@@ -4,6 +4,7 @@ Every file lands atomically: written beside its final name, verified by SHA-256,
 so an interrupted or wrong download never looks like a complete file.
 """
 
+import glob
 import hashlib
 import http.client
 import os
@@ -16,13 +17,14 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import IO, Protocol
 
 from scratchrun import __version__
 from scratchrun.data.idx import read_uncompressed
 from scratchrun.errors import DataError
+from scratchrun.records.host import process_gone
 
 CHUNK = 1 << 16
 TIMEOUT = 15.0  # seconds per connect or read, so a dead mirror is left quickly
@@ -63,9 +65,14 @@ class FetchFailed(Exception):
 
 @contextmanager
 def staged(dest: Path) -> Iterator[Path]:
-    """Yield a temp path beside dest and move it into place only if the block succeeds."""
+    """Yield a temp path beside dest and move it into place only if the block succeeds.
+
+    The temporary name holds this process's id (`.<name>.<pid>-<random>.part`), so the partial file of a fetch that
+    was killed (kill -9, a power cut: no clean-up could run) is recognised and deleted by the next fetch of that file.
+    """
     dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".part")
+    sweep_partial(dest)
+    fd, name = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.{os.getpid()}-", suffix=".part")
     os.close(fd)
     tmp = Path(name)
     try:
@@ -73,6 +80,18 @@ def staged(dest: Path) -> Iterator[Path]:
         os.replace(tmp, dest)  # atomic within one filesystem, hence the temp file in the same folder
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def sweep_partial(dest: Path) -> list[Path]:
+    """Delete the partial downloads of `dest` left by fetches whose process is gone; the ones deleted."""
+    swept = []
+    for path in dest.parent.glob(f".{glob.escape(dest.name)}.*-*.part"):
+        pid = path.name.removeprefix(f".{dest.name}.").split("-", 1)[0]
+        if pid.isdigit() and process_gone(int(pid)) and not path.is_symlink() and path.is_file():
+            with suppress(OSError):
+                path.unlink()
+                swept.append(path)
+    return swept
 
 
 def download(mirrors: Sequence[str], wanted: Mapping[str, str], dest_dir: Path,
