@@ -1,5 +1,6 @@
-"""Shared fixtures (a tiny synthetic dataset registered as `tiny`, a learnable one, the real MNIST folder) and the rule
-that under CI=true a test needing MNIST, the browser or Dask may not skip: it fails, saying why it would have skipped."""
+"""Shared fixtures (a tiny synthetic dataset registered as `tiny`, a learnable one as `digits`, the real MNIST folder)
+and the rule that under CI=true a test needing MNIST, the browser or Dask may not skip: it fails, saying why it would
+have skipped."""
 
 from __future__ import annotations
 
@@ -71,6 +72,16 @@ def tiny(tmp_path, monkeypatch):
     root = tmp_path / "data"
     spec = write_tiny_dataset(root, "tiny", n_train=300, n_test=60)
     monkeypatch.setitem(DATASETS, "tiny", spec)
+    monkeypatch.setenv("SCRATCHRUN_DATA_DIR", str(root))
+    return root
+
+
+@pytest.fixture
+def digits(tmp_path, monkeypatch):
+    """A 300/100-image dataset named `digits` that a network can learn (tests/idx_fixtures.py, digit_arrays)."""
+    root = tmp_path / "data"
+    spec = write_tiny_dataset(root, "digits", n_train=300, n_test=100, learnable=True)
+    monkeypatch.setitem(DATASETS, "digits", spec)
     monkeypatch.setenv("SCRATCHRUN_DATA_DIR", str(root))
     return root
 

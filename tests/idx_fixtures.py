@@ -33,7 +33,7 @@ def write_idx(path: Path, array: np.ndarray, gz: bool = True) -> str:
 
 
 def tiny_arrays(n_train: int = 100, n_test: int = 30, seed: int = 0) -> dict[str, np.ndarray]:
-    """Random 28x28 images and labels 0..9, by role."""
+    """Random 28x28 images and labels 0..9, by role: noise, nothing to learn."""
     rng = np.random.default_rng(seed)
     return {
         "train_images": rng.integers(0, 256, (n_train, 28, 28), dtype=np.uint8),
@@ -43,11 +43,29 @@ def tiny_arrays(n_train: int = 100, n_test: int = 30, seed: int = 0) -> dict[str
     }
 
 
+def digit_arrays(n_train: int = 100, n_test: int = 30, seed: int = 0) -> dict[str, np.ndarray]:
+    """Synthetic "digits" that can be learnt: class k is a fixed pattern (a fifth of the pixels lit, the same for
+    every seed) drawn at a random brightness, over noise; labels 0..9, by role."""
+    prototypes = np.random.default_rng(10).random((10, 28, 28)) < 0.2  # (10, 28, 28) bool
+    rng = np.random.default_rng(seed)
+
+    def images(labels: np.ndarray) -> np.ndarray:
+        brightness = rng.integers(120, 200, (len(labels), 1, 1))  # (N, 1, 1)
+        noise = rng.integers(0, 80, (len(labels), 28, 28))  # (N, 28, 28)
+        return (prototypes[labels] * brightness + noise).astype(np.uint8)  # at most 199 + 79
+
+    train_labels = rng.integers(0, 10, n_train, dtype=np.uint8)
+    test_labels = rng.integers(0, 10, n_test, dtype=np.uint8)
+    return {"train_images": images(train_labels), "train_labels": train_labels,
+            "test_images": images(test_labels), "test_labels": test_labels}
+
+
 def write_tiny_dataset(root: Path, name: str = "tiny", *, n_train: int = 100, n_test: int = 30, seed: int = 0,
-                       gz: bool = True, mirrors: tuple[str, ...] = (), npm_package: str | None = None
-                       ) -> DatasetSpec:
-    """Write a tiny MNIST-shaped dataset into root/name/ and return the spec that describes it."""
-    arrays = tiny_arrays(n_train, n_test, seed)
+                       gz: bool = True, mirrors: tuple[str, ...] = (), npm_package: str | None = None,
+                       learnable: bool = False) -> DatasetSpec:
+    """Write a tiny MNIST-shaped dataset into root/name/ and return the spec that describes it: noise, or with
+    `learnable` the synthetic digits of `digit_arrays`."""
+    arrays = (digit_arrays if learnable else tiny_arrays)(n_train, n_test, seed)
     files = {}
     for role in ROLES:
         filename = TINY_FILENAMES[role]

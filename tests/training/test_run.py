@@ -32,6 +32,56 @@ def test_a_run_stopped_early_is_exactly_the_start_of_the_full_run(tiny, tmp_path
     assert part.summary["final"]["test_acc"] is None
 
 
+# ----------------------------------------------------------------------------- the final metrics
+def scored_from_the_saved_model(run_dir: Path) -> dict[str, tuple[float, float]]:
+    """Each split of a finished run, scored by the network rebuilt from its config.yaml and model.npz alone."""
+    import numpy as np
+    from threadpoolctl import threadpool_limits
+
+    from scratchrun.config.loader import load_config
+    from scratchrun.data.registry import load_raw
+    from scratchrun.training.run import BLAS_THREADS, build, prepare_data
+    from scratchrun.training.trainer import evaluate
+
+    config = load_config(run_dir / "config.yaml")
+    data = prepare_data(config, load_raw(config.data.dataset))
+    model, _, _ = build(config, data)
+    with np.load(run_dir / "model.npz", allow_pickle=False) as saved:
+        model.load_state(dict(saved))
+    with threadpool_limits(limits=BLAS_THREADS, user_api="blas"):  # as the run scored them: the same digits
+        return {name: evaluate(model, split) for name, split in (("val", data.val), ("test", data.test))}
+
+
+def test_the_final_test_metrics_are_the_saved_model_scored_on_the_test_split(tiny, tmp_path):
+    from scratchrun import api
+
+    config = {"name": "t", "data": {"dataset": "tiny", "val_fraction": 0.2},
+              "model": {"hidden": [16], "batch_norm": True, "dropout": 0.2},  # evaluation mode matters
+              "train": {"epochs": 2, "batch_size": 32}}
+    run = api.train(config, runs_dir=tmp_path / "runs")
+    final = json.loads((run.folder / "summary.json").read_text())["final"]
+    scored = scored_from_the_saved_model(run.folder)
+    assert run.status == "completed" and final["test_acc"] is not None
+    assert (final["test_loss"], final["test_acc"]) == scored["test"]
+    assert scored["val"] != scored["test"]  # what would pass unseen if the run scored its validation set instead
+    assert (final["val_loss"], final["val_acc"]) == scored["val"]  # the last evaluation is the saved model's too
+
+
+def test_training_on_the_learnable_digits_learns_and_on_noise_does_not(digits, tiny, tmp_path):
+    """Without MNIST: the same short run that learns the synthetic digits stays near chance on noise, so the accuracy
+    comes from learning the training set, not from the test labels or a metric computed wrong."""
+    from scratchrun import api
+
+    config = lambda dataset: {"name": dataset, "data": {"dataset": dataset, "val_fraction": 0.2},
+                              "model": {"hidden": [16]}, "optimizer": {"name": "sgd", "lr": 0.1},
+                              "train": {"epochs": 5, "batch_size": 32}}
+    learnt = api.train(config("digits"), runs_dir=tmp_path / "runs")
+    noise = api.train(config("tiny"), runs_dir=tmp_path / "runs")
+    assert learnt.final["test_acc"] > 0.9 and learnt.final["val_acc"] > 0.9, learnt.final  # chance is 0.1
+    assert learnt.history[0]["val_acc"] < learnt.final["val_acc"]  # it got there by training
+    assert noise.final["test_acc"] < 0.3, noise.final
+
+
 # ----------------------------------------------------------------------------- a record that cannot be written
 SMALL = "name: small\ndata: {dataset: tiny, val_fraction: 0.2}\nmodel: {hidden: [16, 16]}\ntrain: {epochs: 3, batch_size: 32}\n"
 ENOSPC = "No space left on device, ENOSPC"
