@@ -86,15 +86,16 @@ def finished_trials(runs: Path) -> int:
     return sum(len(p.read_text().splitlines()) for p in runs.glob("*/journal.jsonl"))
 
 
-def training_trial(runs: Path) -> bool:
-    """A trial run is training: its summary says running and its steps.csv has a step (files may appear one by one)."""
+def training_trial(runs: Path, steps: int = 160) -> bool:
+    """A trial run is training and at most half way: its summary says running and its steps.csv holds between one
+    step and half of its `steps`, so the other half (a few hundred ms at least) is left for SIGINT to land in."""
     for summary in runs.glob("*/trial-*/summary.json"):
         try:
             running = json.loads(summary.read_text())["status"] == "running"
-            stepped = len((summary.parent / "steps.csv").read_text().splitlines()) > 1
+            done = len((summary.parent / "steps.csv").read_text().splitlines()) - 1
         except (OSError, ValueError, KeyError):
             continue
-        if running and stepped:
+        if running and 1 <= done <= steps // 2:
             return True
     return False
 
