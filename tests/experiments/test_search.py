@@ -1,7 +1,10 @@
-"""run_search and its folder lock (experiments/search.py): a search another process works in is not resumed."""
+"""run_search (experiments/search.py, search_rounds.py): a search another process works in is not resumed, and
+successive halving on real MNIST promotes each rung's best trials by the configured metric."""
 
 from __future__ import annotations
 
+import json
+import math
 import os
 import socket
 
@@ -41,3 +44,47 @@ def test_a_search_in_use_is_not_resumed_and_a_released_one_is(tiny, tmp_path):
     resumed = api.search(config, jobs=1, runs_dir=runs, resume=folder)
     assert [row["status"] for row in resumed.trials] == ["completed", "completed"]
     assert not (folder / ".lock").exists()
+
+
+HALVING = """name: halving
+seed: 0
+data: {{dataset: mnist, train_size: 2000, val_size: 500}}
+model: {{hidden: [32]}}
+optimizer: {{name: sgd}}
+train: {{epochs: 8, batch_size: 100}}
+search:
+  trials: 8
+  metric: {metric}
+  prune: {{min_epochs: 1, eta: 2}}
+  space:
+    optimizer.lr: {{log_uniform: [1.0e-4, 1.0]}}
+"""
+
+
+@pytest.mark.mnist
+@pytest.mark.parametrize("metric, best_first", [("val_acc", True), ("val_loss", False)])
+def test_each_rung_promotes_exactly_its_best_trials_by_the_configured_metric(mnist_dir, tmp_path, metric, best_first):
+    """The journal holds every trial's score at every rung (8 -> 4 -> 2 -> 1 over epochs 1, 2, 4, 8): the trials
+    trained at the next rung must be this rung's best n // eta by `metric`, and the rest pruned there. A search that
+    ranked by another metric, or the wrong way round, keeps the worst trials and still has the 8-4-2-1 shape."""
+    config = tmp_path / "halving.yaml"
+    config.write_text(HALVING.format(metric=metric))
+    search = api.search(config, jobs=1, runs_dir=tmp_path / "runs")
+    rungs: dict[int, dict[int, float | None]] = {}  # epochs -> {trial: its score after that many}
+    for line in (search.folder / "journal.jsonl").read_text().splitlines():
+        row = json.loads(line)
+        rungs.setdefault(row["stop_epochs"] or 8, {})[row["trial"]] = row[metric]
+    assert [len(rungs[e]) for e in sorted(rungs)] == [8, 4, 2, 1]
+    rows = {row["trial"]: row for row in search.trials}
+    for epochs, after in zip(sorted(rungs), sorted(rungs)[1:]):
+        scores = rungs[epochs]
+        finite = {t: s for t, s in scores.items() if isinstance(s, float) and math.isfinite(s)}
+        ranked = sorted(finite, key=lambda t: finite[t], reverse=best_first)
+        keep = max(1, len(scores) // 2)
+        assert len(ranked) > keep and finite[ranked[keep - 1]] != finite[ranked[keep]], \
+            f"no clear cut at epoch {epochs}, the test would prove nothing: {scores}"
+        assert set(rungs[after]) == set(ranked[:keep]), f"epoch {epochs}: {scores} promoted {sorted(rungs[after])}"
+        for trial in ranked[keep:]:  # the rest stop here, marked pruned at this rung
+            assert (rows[trial]["status"], rows[trial]["epochs"]) == ("pruned", epochs), rows[trial]
+    (winner,) = rungs[8]
+    assert rows[winner]["status"] == "completed"
