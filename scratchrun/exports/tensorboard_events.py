@@ -11,13 +11,17 @@ For each run, `LOGDIR/<run folder, as in the runs folder>/events.out.tfevents.<s
 - an HParams session: the run's flat config (`optimizer.lr`, ...) as hyper-parameters, its start and its end with
   the run's status; a study's seeds of one variant share a group, so the HParams table can aggregate them.
 `LOGDIR/events.out.tfevents.0.scratchrun-hparams` declares the experiment: every hyper-parameter and the metrics.
+
+The files are built in a hidden folder inside LOGDIR and renamed into place only once every one is whole, so an export
+that fails or is interrupted leaves LOGDIR as it was (an earlier export replaced with --force included).
 """
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -27,7 +31,7 @@ import numpy as np
 
 from scratchrun.errors import ConfigError, ScratchrunError
 from scratchrun.records import index as ix
-from scratchrun.records.files import write_atomic
+from scratchrun.records.files import cause, move_in, staging, write_atomic
 from scratchrun.records.reader import metric_values, read_metrics, read_steps
 
 MISSING_EXTRA = ("scratchrun export tensorboard writes TensorBoard's own file format with the tensorboard package, "
@@ -38,6 +42,7 @@ EXPERIMENT_FILE = "events.out.tfevents.0.scratchrun-hparams"
 SESSION_STATUS = {"completed": "STATUS_SUCCESS", "diverged": "STATUS_FAILURE", "failed": "STATUS_FAILURE",
                   "running": "STATUS_RUNNING"}  # any other (interrupted, pruned, stale, ...): STATUS_UNKNOWN
 _SEED = re.compile(r"-seed\d+$")
+_CHUNK = 4096  # steps turned into events at a time
 
 
 @dataclass(frozen=True)
@@ -62,27 +67,29 @@ def export_tensorboard(targets: Sequence[str], runs_dir: Path, logdir: Path, for
                           "give --force to replace them, or another folder.")
     if logdir.exists() and not logdir.is_dir():
         raise ConfigError(f"-o {logdir} is a file: give a folder for the event files.")
+    created = not logdir.exists()
     hparams: dict[str, set] = {}
-    written: list[Path] = []
-    try:
-        for run in runs:
-            values = hyperparameters(run.config)
-            for key, value in values.items():
-                hparams.setdefault(key, set()).add(value)
-            path = planned[run.path]
-            path.parent.mkdir(parents=True, exist_ok=True)
-            events = run_events(run, values, protos)
-            write_atomic(path, lambda f, events=events: _write_records(f, events, protos))
-            written.append(path)
+    try:  # built beside the earlier export, which is replaced only once the new one is whole
         logdir.mkdir(parents=True, exist_ok=True)
-        declared = [protos.event(wall_time=0.0, summary=experiment_summary(hparams, protos))]
-        write_atomic(experiment, lambda f: _write_records(f, declared, protos))
-    except BaseException as e:  # a damaged record, a full disk, Ctrl-C: no export that holds only some of the runs
-        for path in written:
-            path.unlink(missing_ok=True)
+        with staging(logdir) as stage:
+            for run in runs:
+                values = hyperparameters(run.config)
+                for key, value in values.items():
+                    hparams.setdefault(key, set()).add(value)
+                path = stage / planned[run.path].relative_to(logdir)
+                path.parent.mkdir(parents=True, exist_ok=True)
+                events = run_events(run, values, protos)
+                write_atomic(path, lambda f, events=events: _write_records(f, events, protos))
+            declared = [protos.event(wall_time=0.0, summary=experiment_summary(hparams, protos))]
+            write_atomic(stage / EXPERIMENT_FILE, lambda f: _write_records(f, declared, protos))
+            move_in(stage, logdir, [p.relative_to(logdir) for p in [*planned.values(), experiment]])
+    except BaseException as e:  # a damaged record, a full disk, Ctrl-C: the folder is left as it was
+        if created:
+            with suppress(OSError):
+                logdir.rmdir()
         if isinstance(e, OSError):
-            raise ScratchrunError(f"The event files could not be written to {logdir} ({e.strerror or e}); "
-                                  "none of this export's files were kept.") from None
+            raise ScratchrunError(f"The event files could not be written to {logdir} ({cause(e)}); the folder is as "
+                                  "it was before this export.") from None
         raise
     return TensorBoardExport(logdir, (*planned.values(), experiment), len(runs))
 
@@ -109,7 +116,7 @@ class _Protos:
     def plugin_summary(self, tag: str, data) -> Any:
         """A Summary that carries HParams plugin data (how TensorBoard's HParams view finds it)."""
         metadata = self.summary_pb2.SummaryMetadata(plugin_data=self.summary_pb2.SummaryMetadata.PluginData(
-            plugin_name=self.metadata.PLUGIN_NAME, content=data.SerializeToString()))
+            plugin_name=self.metadata.PLUGIN_NAME, content=data.SerializeToString(deterministic=True)))
         return self.summary_pb2.Summary(value=[self.summary_pb2.Summary.Value(tag=tag, metadata=metadata)])
 
 
@@ -161,31 +168,33 @@ def hyperparameters(config: dict[str, Any]) -> dict[str, bool | float | str]:
     return values
 
 
-def run_events(run: ix.RunInfo, hparams: dict[str, Any], protos: _Protos) -> list:
-    """Every event of one run's file, in order."""
+def run_events(run: ix.RunInfo, hparams: dict[str, Any], protos: _Protos) -> Iterator:
+    """Every event of one run's file, in order, one at a time: a run of a million steps is written with the memory of
+    its steps table (about 120 bytes a row, measured by tests/exports), never of its events (1.2 kB a row)."""
     start = _start(run)
     steps = read_steps(run.path)
     history = metric_values(read_metrics(run.path))
     times = [(row["iteration"], row.get("seconds") or 0.0) for row in history]
-    events = [protos.event(wall_time=start, file_version="brain.Event:2"),
-              protos.event(wall_time=start, summary=session_start(run, hparams, start, protos))]
+    yield protos.event(wall_time=start, file_version="brain.Event:2")
+    yield protos.event(wall_time=start, summary=session_start(run, hparams, start, protos))
     # a minibatch's time: between the evaluations around it, by its iteration
     seconds = np.interp(steps[:, 0], [i for i, _ in times], [t for _, t in times]) if times else np.zeros(len(steps))
-    for (iteration, _, loss), at in zip(steps.tolist(), seconds.tolist()):
-        events.append(protos.scalar(start + at, int(iteration), "loss/minibatch", loss))
+    for first in range(0, len(steps), _CHUNK):
+        rows, at = steps[first:first + _CHUNK].tolist(), seconds[first:first + _CHUNK].tolist()
+        for (iteration, _, loss), moment in zip(rows, at):
+            yield protos.scalar(start + moment, int(iteration), "loss/minibatch", loss)
     for row in history:
         for key in EVALUATED:
             if row.get(key) is not None:
-                events.append(protos.scalar(start + (row.get("seconds") or 0.0), int(row["iteration"]),
-                                            key.replace("_", "/"), row[key]))
+                yield protos.scalar(start + (row.get("seconds") or 0.0), int(row["iteration"]), key.replace("_", "/"),
+                                    row[key])
     last = int(max([row["iteration"] for row in history] + [steps[-1, 0] if len(steps) else 0]))
     end = start + (run.wall_time_s or (times[-1][1] if times else 0.0))
     for key in ("test_loss", "test_acc"):
         value = run.final.get(key)
         if isinstance(value, int | float) and not isinstance(value, bool):
-            events.append(protos.scalar(end, last, key.replace("_", "/"), float(value)))
-    events.append(protos.event(wall_time=end, summary=session_end(run.status, end, protos)))
-    return events
+            yield protos.scalar(end, last, key.replace("_", "/"), float(value))
+    yield protos.event(wall_time=end, summary=session_end(run.status, end, protos))
 
 
 def session_start(run: ix.RunInfo, hparams: dict[str, Any], start: float, protos: _Protos):
@@ -235,7 +244,7 @@ def experiment_summary(hparams: dict[str, Iterable], protos: _Protos):
     return protos.plugin_summary(protos.metadata.EXPERIMENT_TAG, data)
 
 
-def _write_records(f, events: list, protos: _Protos) -> None:
+def _write_records(f, events: Iterable, protos: _Protos) -> None:
     writer = protos.RecordWriter(f)
     for event in events:
         writer.write(event.SerializeToString(deterministic=True))

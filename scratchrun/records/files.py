@@ -15,7 +15,11 @@ import io
 import json
 import os
 import secrets
-from collections.abc import Callable, Sequence
+import shutil
+import signal
+import tempfile
+import threading
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import BinaryIO
@@ -88,6 +92,70 @@ def _fsync_folder(folder: Path) -> None:
             os.fsync(fd)
         finally:
             os.close(fd)
+
+
+@contextmanager
+def staging(folder: Path) -> Iterator[Path]:
+    """A new hidden folder inside `folder` for files that are to replace others there only once every one of them is
+    whole (`move_in`); created exclusively (so it is ours), and removed with whatever is left in it, whatever happens."""
+    stage = Path(tempfile.mkdtemp(prefix=".scratchrun-staging-", dir=folder))
+    try:
+        yield stage
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
+
+
+def move_in(stage: Path, folder: Path, names: Sequence[Path]) -> None:
+    """Rename each staged file `stage / name` over `folder / name`: first every subfolder is made (never through a
+    link or over a file), then the renames run with Ctrl-C and SIGTERM held until the last is done, so `folder`
+    holds all the old files or all the new ones, never some of each; the signal then takes effect."""
+    made: list[Path] = []
+    try:
+        for name in names:
+            _make_folders(folder, name.parent, made)
+    except BaseException:
+        for path in reversed(made):
+            with suppress(OSError):
+                path.rmdir()
+        raise
+    with _signals_held():
+        for name in names:
+            os.replace(stage / name, folder / name)
+    for parent in {(folder / name).parent for name in names}:
+        _fsync_folder(parent)
+
+
+def _make_folders(folder: Path, relative: Path, made: list[Path]) -> None:
+    path = folder
+    for part in relative.parts:
+        path = path / part
+        if path.is_symlink() or (path.exists() and not path.is_dir()):
+            raise NotADirectoryError(errno.ENOTDIR, "a link or a file is where a folder goes", str(path))
+        if not path.exists():
+            path.mkdir()
+            made.append(path)
+
+
+@contextmanager
+def _signals_held():
+    """Hold Ctrl-C and SIGTERM for a few renames that must not be cut short: they are noted meanwhile and raised
+    again at the end, to the handlers that were there. (Masking the signal would not do: any other thread, a
+    progress bar's, would take it.) Only the main thread is ever interrupted by them."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    caught: list[int] = []
+    previous = {number: signal.getsignal(number) for number in (signal.SIGINT, signal.SIGTERM)}
+    previous = {number: handler for number, handler in previous.items() if handler is not None}  # None: set in C
+    for number in previous:
+        signal.signal(number, lambda received, frame: caught.append(received))
+    try:
+        yield
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+        if caught:
+            signal.raise_signal(caught[0])
 
 
 NAME_MAX, PATH_MAX = 255, 4096  # bytes: what Linux and macOS file systems take for a name and a whole path

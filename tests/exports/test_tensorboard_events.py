@@ -154,3 +154,114 @@ def test_a_damaged_record_leaves_no_part_of_the_export(real_runs, tmp_path):
                     code=1)
     assert "steps.csv is not a steps table" in result.stderr and "Traceback" not in result.output
     assert not [p for p in (tmp_path / "logs").rglob("*") if p.is_file()]
+
+
+def files_in(folder: Path) -> dict[Path, bytes]:
+    return {p.relative_to(folder): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+
+
+@pytest.mark.parametrize("failure", ["a full disk", "ctrl-c"])
+def test_a_forced_export_that_fails_leaves_the_earlier_one_byte_identical(real_runs, tmp_path, monkeypatch, failure):
+    from records.test_files import filling
+
+    from scratchrun.records import files
+
+    out = tmp_path / "logs"
+    invoke("export", "tensorboard", "-o", out, "--runs-dir", real_runs)
+    before = files_in(out)
+    real, opened = files._open, []
+
+    def third_fails(path, buffering=-1):  # the third event file: part of it fits, then the disk is full / Ctrl-C
+        opened.append(path)
+        if len(opened) == 3:
+            if failure == "ctrl-c":
+                raise KeyboardInterrupt
+            return filling(path, 1000, buffering)
+        return real(path, buffering)
+
+    monkeypatch.setattr(files, "_open", third_fails)
+    if failure == "ctrl-c":
+        with pytest.raises(KeyboardInterrupt):
+            export_tensorboard([], real_runs, out, force=True)
+    else:
+        result = invoke("export", "tensorboard", "-o", out, "--runs-dir", real_runs, "--force", code=1)
+        message = " ".join(result.stderr.split())
+        assert "could not be written" in message and "No space left on device" in message, message
+        assert "as it was before this export" in message and "Traceback" not in result.output
+    assert len(opened) == 3
+    assert files_in(out) == before  # every earlier file, byte for byte, and nothing staged left behind
+
+
+def test_a_forced_export_replaces_every_file_once_the_new_export_is_whole(real_runs, tmp_path):
+    out = tmp_path / "logs"
+    invoke("export", "tensorboard", "-o", out, "--runs-dir", real_runs)
+    before = files_in(out)
+    for path in before:
+        (out / path).write_bytes(b"old")
+    invoke("export", "tensorboard", "-o", out, "--runs-dir", real_runs, "--force")
+    assert files_in(out) == before
+
+
+def test_a_link_in_place_of_a_subfolder_of_the_log_folder_is_never_written_through(real_runs, tmp_path):
+    out, elsewhere = tmp_path / "logs", tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    invoke("export", "tensorboard", "compare-optimizers", "-o", out, "--runs-dir", real_runs)
+    (study,) = [p for p in out.iterdir() if p.is_dir()]
+    before = files_in(out)
+    moved = tmp_path / "moved"
+    study.rename(moved)
+    study.symlink_to(elsewhere)
+    result = invoke("export", "tensorboard", "compare-optimizers", "-o", out, "--runs-dir", real_runs, "--force",
+                    code=1)
+    assert "a link or a file is where a folder goes" in " ".join(result.stderr.split()), result.stderr
+    assert list(elsewhere.iterdir()) == []
+    study.unlink()
+    moved.rename(study)
+    assert files_in(out) == before
+
+
+def test_the_hparams_plugin_data_does_not_depend_on_the_order_the_keys_were_set(real_runs):
+    from scratchrun.exports.tensorboard_events import _protos, hyperparameters, session_start
+
+    protos = _protos()
+    run = next(run for run in ix.runs_of(ix.scan(real_runs)) if run.label.endswith("_sgd-small"))
+    values = hyperparameters(run.config)
+    assert len(values) > 10
+    forward = session_start(run, values, 0.0, protos)
+    backward = session_start(run, dict(reversed(list(values.items()))), 0.0, protos)
+    assert forward.SerializeToString(deterministic=True) == backward.SerializeToString(deterministic=True)
+
+
+PEAK = """
+import re, sys
+from pathlib import Path
+from scratchrun.exports import tensorboard_events
+tensorboard_events._protos()  # imports done: their memory is not the export's
+status = lambda key: int(re.search(key + r":\\s+(\\d+) kB", Path("/proc/self/status").read_text()).group(1)) * 1024
+Path("/proc/self/clear_refs").write_text("5")  # the peak (VmHWM) starts again from here
+before = status("VmRSS")
+tensorboard_events.export_tensorboard([], Path(sys.argv[1]), Path(sys.argv[2]))
+print(status("VmHWM") - before)
+"""
+
+
+@pytest.mark.skipif(not Path("/proc/self/clear_refs").exists(), reason="needs Linux's /proc/self/clear_refs")
+def test_memory_grows_with_the_steps_table_not_with_the_events(real_runs, tmp_path):
+    """The bound run_events states: about 120 bytes a minibatch row (the steps table, read whole), not the 1.2 kB
+    of its events (as when they were gathered in a list: 1.26 GB for a run of a million steps)."""
+    import shutil
+    import subprocess
+
+    source = run_folder(real_runs, "_sgd-small")
+    peaks = {}
+    for rows in (20_000, 200_000):
+        runs_dir = tmp_path / f"runs-{rows}"
+        shutil.copytree(source, runs_dir / source.name)
+        with open(runs_dir / source.name / "steps.csv", "w", encoding="utf-8") as f:
+            f.write("iteration,epoch,loss\n")
+            f.writelines(f"{i},{i // 600},{2.3 / (1 + i / 1000):.6f}\n" for i in range(1, rows + 1))
+        done = subprocess.run([sys.executable, "-c", PEAK, runs_dir, tmp_path / f"logs-{rows}"], capture_output=True,
+                              text=True, check=True)
+        peaks[rows] = int(done.stdout)
+    per_row = (peaks[200_000] - peaks[20_000]) / 180_000
+    assert per_row < 300, f"{per_row:.0f} bytes of memory a row"

@@ -118,3 +118,46 @@ def test_check_output_refuses_a_folder_a_missing_folder_and_an_existing_file_unl
     check_output(tmp_path / "r.html", "r.html", force=True)
     check_output(tmp_path / "new.html", "r.html")
     assert (tmp_path / "r.html").read_text() == "kept"
+
+
+def test_staged_files_are_moved_in_whole_even_when_ctrl_c_comes_during_the_renames(tmp_path, monkeypatch):
+    import signal
+
+    folder = tmp_path / "out"
+    folder.mkdir()
+    names = [Path(f"{i}.txt") for i in range(5)] + [Path("sub/deep.txt")]
+    for name in names[:5]:
+        (folder / name).write_text("old")
+    real, renamed = os.replace, []
+
+    def replace(source, target):  # Ctrl-C arrives right after the first rename
+        real(source, target)
+        renamed.append(target)
+        if len(renamed) == 1:
+            os.kill(os.getpid(), signal.SIGINT)
+
+    with pytest.raises(KeyboardInterrupt):
+        with files.staging(folder) as stage:
+            for name in names:
+                (stage / name).parent.mkdir(exist_ok=True)
+                (stage / name).write_text("new")
+            monkeypatch.setattr(os, "replace", replace)
+            files.move_in(stage, folder, names)
+    monkeypatch.undo()
+    assert len(renamed) == len(names)
+    assert {p.relative_to(folder): p.read_text() for p in folder.rglob("*") if p.is_file()} == {n: "new" for n in names}
+
+
+def test_moving_in_refuses_a_link_where_a_subfolder_goes(tmp_path):
+    folder, elsewhere = tmp_path / "out", tmp_path / "elsewhere"
+    folder.mkdir()
+    elsewhere.mkdir()
+    (folder / "sub").symlink_to(elsewhere)
+    with files.staging(folder) as stage:
+        (stage / "first").mkdir()
+        (stage / "first" / "a.txt").write_text("new")
+        (stage / "sub").mkdir()
+        (stage / "sub" / "b.txt").write_text("new")
+        with pytest.raises(NotADirectoryError, match="a link or a file is where a folder goes"):
+            files.move_in(stage, folder, [Path("first/a.txt"), Path("sub/b.txt")])
+    assert list(elsewhere.iterdir()) == [] and sorted(p.name for p in folder.iterdir()) == ["sub"]
