@@ -14,8 +14,9 @@ import yaml
 
 from scratchrun.bounded_read import Unreadable, read_bounded
 from scratchrun.config.bounded_yaml import read_yaml_record
+from scratchrun.errors import ConfigError, ScratchrunError
 from scratchrun.records.layout import SMALL_RECORD_BYTES
-from scratchrun.errors import ConfigError
+from scratchrun.records.reader import read_trials
 
 SEARCH_YAML = "search.yaml"
 
@@ -37,6 +38,29 @@ def read_plan(folder: Path):
         return parse_search(saved["search"], str(path), known_key=lambda key: True)
     except (OSError, Unreadable, ValueError, yaml.YAMLError, KeyError, TypeError) as e:
         raise ConfigError(f"{path} cannot be read as a search's plan ({type(e).__name__}: {e}).") from None
+
+
+def read_search_trials(folder: Path, plan=None) -> list[dict]:
+    """trials.csv checked against the search's space (`plan`, else its search.yaml's): each sampled value a number in
+    its range or one of its choices, and at most MAX_RUNS rows; else one sentence naming the trial, key and value."""
+    from scratchrun.experiments.specs import MAX_RUNS
+
+    plan = plan or read_plan(folder)
+    path = folder / "trials.csv"
+    rows = read_trials(folder, limit=MAX_RUNS)
+    for row in rows:
+        for dim in plan.space:
+            value = row.get(dim.key)
+            if dim.kind == "choice":
+                fits, allowed = str(value) in {str(c) for c in dim.choices}, f"one of {', '.join(map(str, dim.choices))}"
+            else:
+                number = isinstance(value, int | float) and not isinstance(value, bool)
+                fits, allowed = number and dim.low <= value <= dim.high, f"a number from {dim.low:g} to {dim.high:g}"
+            if not fits:
+                raise ScratchrunError(f"{path}, trial {row['trial']}: `{dim.key}` is {value!r}; allowed: {allowed} (the "
+                                      f"search's space in {SEARCH_YAML}). The file was damaged or written by something "
+                                      "else.")
+    return rows
 
 
 def check_resumable(folder: Path, saved: dict) -> None:

@@ -24,10 +24,10 @@ from typing import Any
 
 from scratchrun.config.search import METRICS
 from scratchrun.errors import ConfigError, ScratchrunError
-from scratchrun.experiments.search_folder import read_plan
+from scratchrun.experiments.search_folder import read_plan, read_search_trials
 from scratchrun.records import index as ix
 from scratchrun.records.files import check_output, write_atomic
-from scratchrun.records.reader import metric_values, read_metrics, read_summary, read_trials
+from scratchrun.records.reader import metric_values, read_metrics, read_summary
 
 MISSING_EXTRA = ("this command builds an Optuna study with the optuna package, an optional extra that is not "
                  "installed: pip install 'scratchrun[optuna]'.")
@@ -105,7 +105,7 @@ def fill(study, folder: Path):
     with warnings.catch_warnings():  # experimental in Optuna 3 and 4: it names the objective in optuna-dashboard
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
         study.set_metric_names([plan.metric])
-    for row in _trials(folder):
+    for row in _trials(folder, plan):
         study.add_trial(frozen_trial(optuna, row, folder, plan.metric, distributions))
     return study
 
@@ -169,10 +169,10 @@ def _direction(folder: Path) -> str:
     return "maximize" if METRICS[read_plan(folder).metric] == "max" else "minimize"
 
 
-def _trials(folder: Path) -> list[dict]:
+def _trials(folder: Path, plan) -> list[dict]:
     if not (folder / "trials.csv").is_file():
         raise ConfigError(f"{folder} has no trials.csv yet: no trial of the search has finished.")
-    return read_trials(folder)
+    return read_search_trials(folder, plan)
 
 
 def _search_folder(search: str, runs_dir: Path) -> Path:

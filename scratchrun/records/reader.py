@@ -20,7 +20,7 @@ from typing import Any
 
 from scratchrun.bounded_read import Unreadable, read_text_bounded
 from scratchrun.errors import ScratchrunError
-from scratchrun.records.layout import RESULT_COLUMNS, SMALL_RECORD_BYTES, TABLE_BYTES, trial_columns
+from scratchrun.records.layout import METRIC_COLUMNS, RESULT_COLUMNS, SMALL_RECORD_BYTES, TABLE_BYTES, trial_columns
 
 
 def read_summary(run: Path) -> dict:
@@ -172,9 +172,15 @@ def read_steps(run: Path):
 def read_metrics(run: Path) -> list[dict[str, str]]:
     """metrics.csv as rows of text, exactly as written (an empty cell is a metric that was not measured).
 
-    Text, so that a rerun can be compared to the letter; `metric_values` turns the rows into numbers.
+    Text, so that a rerun can be compared to the letter; `metric_values` turns the rows into numbers. A table without
+    the iteration and epoch of its rows is damaged: nothing can place its evaluations.
     """
-    return _csv_rows(run / "metrics.csv")
+    path = run / "metrics.csv"
+    rows = _csv_rows(path)
+    if rows and (missing := [c for c in ("iteration", "epoch") if c not in rows[0]]):
+        raise ScratchrunError(f"{path} has no {' and no '.join(missing)} column; a metrics table has "
+                              f"{', '.join(METRIC_COLUMNS)}. The file was damaged or written by something else.")
+    return rows
 
 
 def _csv_rows(path: Path) -> list[dict[str, str]]:
@@ -222,19 +228,21 @@ def read_results(study: Path) -> list[dict[str, Any]]:
     return _read_table(study / "results.csv", parsers, "a study's results")
 
 
-def read_trials(search: Path) -> list[dict[str, Any]]:
+def read_trials(search: Path, limit: int | None = None) -> list[dict[str, Any]]:
     """A search's trials.csv, a dict per trial: `trial` and `round` ints; the score, `epochs` and `seconds` floats (None
-    where empty or not finite); `status` and `run_dir` text; each sampled value a number when it reads as one, else text."""
+    where empty or not finite); `status` and `run_dir` text; each sampled value a number when it reads as one, else text.
+    A table of more than `limit` rows is refused once it has read that many (its rows' memory is bounded)."""
     def parsers(header: list[str]) -> list[Callable[[str], Any]] | None:
         keys = header[2:-5]
         if len(header) < 7 or header != trial_columns(keys, header[-4]):
             return None
         return [int, int, *(_value for _ in keys), str, _number, _number, _number, str]
 
-    return _read_table(search / "trials.csv", parsers, "a search's trials")
+    return _read_table(search / "trials.csv", parsers, "a search's trials", limit)
 
 
-def _read_table(path: Path, parsers: Callable[[list[str]], list | None], what: str) -> list[dict[str, Any]]:
+def _read_table(path: Path, parsers: Callable[[list[str]], list | None], what: str,
+                limit: int | None = None) -> list[dict[str, Any]]:
     """The rows of a table whose header `parsers` accepts (returning a parser per column); damage is an error naming the file."""
     text = _text(path)
     if text is None:
@@ -260,6 +268,9 @@ def _read_table(path: Path, parsers: Callable[[list[str]], list | None], what: s
                 raise ScratchrunError(f"{path}, line {rows.line_num}: `{key}` is {cell!r}, which that column never holds; "
                                       "the file was damaged.") from None
         table.append(row)
+        if limit is not None and len(table) > limit:
+            raise ScratchrunError(f"{path} holds more than {limit:,} rows, and {what} table holds at most {limit:,}; the "
+                                  "file was damaged or written by something else.")
     return table
 
 

@@ -18,7 +18,7 @@ import numpy as np
 from scratchrun.errors import ScratchrunError
 from scratchrun.plots.run import smooth
 from scratchrun.records import index as ix
-from scratchrun.records.reader import metric_values, read_metrics, read_results, read_steps, read_trials
+from scratchrun.records.reader import metric_values, read_metrics, read_results, read_steps
 
 MAX_POINTS = 400  # per minibatch-loss curve: a chart is 1,000 pixels wide at most, and 1,000 runs stay small
 EVAL_KEYS = ("iteration", "epoch", "train_loss", "train_acc", "val_loss", "val_acc")
@@ -127,9 +127,11 @@ def study_variants(folder: Path, variants: Sequence, seeds: Sequence[int], prese
     return {v.name: [name for s in seeds if (name := safe_name(f"{v.name}-seed{s}")) in present] for v in variants}
 
 
-def search_trials(folder: Path) -> list[dict[str, Any]]:
-    """A search's trials.csv (none yet: no trial finished)."""
-    return read_trials(folder) if (folder / "trials.csv").is_file() else []
+def search_trials(folder: Path, plan) -> list[dict[str, Any]]:
+    """A search's trials.csv, checked against its space (none yet: no trial finished)."""
+    from scratchrun.experiments.search_folder import read_search_trials
+
+    return read_search_trials(folder, plan) if (folder / "trials.csv").is_file() else []
 
 
 def embedded_images(folder: Path, drawn: set[str]) -> list[dict]:

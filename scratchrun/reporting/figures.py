@@ -164,7 +164,7 @@ def search_figures(group: Group, curves: Mapping[str, Curves]) -> None:
     """Fill `group` with its search's title, facts and figures."""
     folder = group.info.path
     plan = read_plan(folder)
-    trials = search_trials(folder)
+    trials = search_trials(folder, plan)
     metric = plan.metric
     group.title = f"search: {strip_stamp(folder.name).removeprefix('search-')}"
     group.facts = [f"{plan.trials} trials × {plan.rounds} round{'s' if plan.rounds != 1 else ''}, ranked by {metric}"

@@ -115,3 +115,79 @@ def test_show_follow_says_so_when_the_folder_is_deleted(run, monkeypatch):
 def test_runs_watch_piped_on_a_missing_folder_says_why(tmp_path):
     result = invoke("runs", tmp_path / "nowhere", "--watch")
     assert result.exit_code == 1 and "does not exist" in result.output
+
+
+def test_a_metrics_table_without_its_iteration_column_is_named(run, tmp_path):
+    pytest.importorskip("tensorboard")
+    path = run / "metrics.csv"
+    lines = path.read_text().splitlines()
+    column = lines[0].split(",").index("iteration")
+    path.write_text("".join(",".join(c for i, c in enumerate(line.split(",")) if i != column) + "\n" for line in lines))
+    result = invoke("export", "tensorboard", run, "-o", tmp_path / "tb")
+    assert result.exit_code == 1
+    assert f"{path} has no iteration column" in " ".join(result.output.split())
+    assert not (tmp_path / "tb").exists()
+
+
+def search_copy(real_runs: Path, tmp_path: Path) -> Path:
+    (source,) = [p for p in real_runs.iterdir() if p.name.endswith("search-small-search")]
+    shutil.copytree(source, tmp_path / "runs" / source.name)
+    return tmp_path / "runs" / source.name
+
+
+def edit_trials(search: Path, change) -> None:
+    import csv
+
+    with open(search / "trials.csv", newline="") as f:
+        rows = list(csv.reader(f))
+    change(rows)
+    with open(search / "trials.csv", "w", newline="") as f:
+        csv.writer(f).writerows(rows)
+
+
+@pytest.mark.parametrize("column, cell, allowed", [
+    ("optimizer.lr", "fast", "allowed: a number from 0.0001 to 1"),
+    ("model.weight_decay", "7", "allowed: a number from 0 to 0.001"),
+    ("optimizer.name", "rmsprop", "allowed: one of sgd, adam"),
+])
+def test_a_text_cell_in_a_searchs_trials_is_one_sentence_in_every_command_that_reads_them(real_runs, tmp_path,
+                                                                                         column, cell, allowed):
+    pytest.importorskip("optuna")
+    search = search_copy(real_runs, tmp_path)
+
+    def damage(rows):
+        rows[2][rows[0].index(column)] = cell
+
+    edit_trials(search, damage)
+    trial = int((search / "trials.csv").read_text().splitlines()[2].split(",")[0])
+    sentence = f"trials.csv, trial {trial}: `{column}` is {cell if cell.isdigit() else repr(cell)}"
+    for args in (["export", "optuna", search, "-o", tmp_path / "study.log"], ["search-importance", search]):
+        result = invoke(*args)
+        assert result.exit_code == 1, result.output  # a damaged record, as everywhere
+        flat = " ".join(result.output.split())
+        assert sentence in flat and allowed in flat
+    assert not (tmp_path / "study.log").exists()
+    report = invoke("report", search, "-o", tmp_path / "r.html")
+    assert report.exit_code == 0, report.output
+    html = (tmp_path / "r.html").read_text()
+    assert sentence in html and allowed in html  # the search's figures give way to the sentence; its runs are listed
+
+
+def test_a_trials_table_longer_than_any_search_is_refused_after_reading_that_many_rows(real_runs, tmp_path, monkeypatch):
+    from scratchrun.experiments import specs
+    from scratchrun.records import reader
+
+    monkeypatch.setattr(specs, "MAX_RUNS", 50)  # the bound (10,000) at a size a test can write
+    search = search_copy(real_runs, tmp_path)
+    edit_trials(search, lambda rows: rows.extend([rows[1]] * 5000))
+    parsed, parse = [], reader._value
+
+    def counted(text):
+        parsed.append(text)
+        return parse(text)
+
+    monkeypatch.setattr(reader, "_value", counted)
+    report = invoke("report", search, "-o", tmp_path / "r.html")
+    assert report.exit_code == 0, report.output
+    assert "holds more than 50 rows, and a search's trials table holds at most 50" in (tmp_path / "r.html").read_text()
+    assert len(parsed) <= 3 * 51  # 3 sampled values a row: no row beyond the bound was parsed
