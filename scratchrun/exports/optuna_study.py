@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import warnings
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -26,7 +27,7 @@ from scratchrun.config.search import METRICS
 from scratchrun.errors import ConfigError, ScratchrunError
 from scratchrun.experiments.search_folder import read_plan, read_search_trials
 from scratchrun.records import index as ix
-from scratchrun.records.files import check_output, write_atomic
+from scratchrun.records.files import check_output, uninterrupted, write_atomic
 from scratchrun.records.reader import metric_values, read_metrics, read_summary
 
 MISSING_EXTRA = ("this command builds an Optuna study with the optuna package, an optional extra that is not "
@@ -54,14 +55,7 @@ def export_optuna(search: str, runs_dir: Path, output: Path | None = None, stora
         raise ConfigError("Give the journal file to write (-o study.log) or a storage URL (--storage "
                           "sqlite:///study.db), not both.")
     if storage is not None:
-        _clear(optuna, storage, name, force)
-        study = optuna.create_study(storage=storage, study_name=name, direction=_direction(folder))
-        try:
-            fill(study, folder)
-        except BaseException:  # a damaged trials.csv, Ctrl-C: no half-filled study is left in the database
-            optuna.delete_study(study_name=name, storage=storage)
-            raise
-        return OptunaExport(storage, name, _states(study))
+        return _export_to_storage(optuna, folder, storage, force)
     check_output(output, "study.log", force, given_as="-o ")
     tmp = output.with_name(f".{output.name}.journal")  # Optuna writes here; write_atomic then its own .tmp
     try:
@@ -190,16 +184,54 @@ def _fixed_worker(journal: str) -> str:
     return "".join(json.dumps({**line, "worker_id": WORKER}) + "\n" for line in lines)
 
 
-def _clear(optuna, storage: str, name: str, force: bool) -> None:
-    """Make room for the study in `storage`: an existing one of the same name is replaced only with --force."""
+def _export_to_storage(optuna, folder: Path, storage: str, force: bool) -> OptunaExport:
+    """The study built whole in memory first (a damaged trials.csv stops it there, before the storage is touched),
+    then copied into `storage` beside the study it replaces (--force), which is deleted only once the copy is in."""
+    name = folder.name
+    exists = name in _study_names(optuna, storage)
+    if exists and not force:
+        raise ConfigError(f"--storage {storage} already holds a study named {name}; give --force to replace it.")
+    study = fill(optuna.create_study(storage=optuna.storages.InMemoryStorage(), study_name=name,
+                                     direction=_direction(folder)), folder)
+    beside = f"{name}.scratchrun-new"
+    copied: list[str] = []
     try:
-        names = [s.study_name for s in optuna.get_all_study_summaries(storage=storage)]
+        if not exists:
+            _copy(optuna, study, storage, name, copied)
+        else:
+            if beside in _study_names(optuna, storage):  # left by an export that was stopped before it swapped
+                optuna.delete_study(study_name=beside, storage=storage)
+            _copy(optuna, study, storage, beside, copied)
+            with uninterrupted():  # the old study goes only with the new one whole beside it
+                optuna.delete_study(study_name=name, storage=storage)
+                _copy(optuna, study, storage, name, copied)
+                optuna.delete_study(study_name=beside, storage=storage)
+                copied.remove(beside)
+    except Exception as e:  # a full disk, a locked database: Optuna's own sentence, and what the storage holds now
+        kept = f"the new study is whole under the name {beside}" if beside in copied else "it is as it was"
+        raise ScratchrunError(f"--storage {storage}: Optuna could not write the study {name} ({type(e).__name__}: "
+                              f"{e}); {kept}.") from None
+    return OptunaExport(storage, name, _states(study))
+
+
+def _copy(optuna, study, storage: str, name: str, copied: list[str]) -> None:
+    """Copy `study` into `storage` as `name`; a copy cut short is deleted again."""
+    try:
+        optuna.copy_study(from_study_name=study.study_name, from_storage=study._storage, to_storage=storage,
+                          to_study_name=name)
+    except BaseException:
+        with suppress(Exception):
+            if name in _study_names(optuna, storage):
+                optuna.delete_study(study_name=name, storage=storage)
+        raise
+    copied.append(name)
+
+
+def _study_names(optuna, storage: str) -> list[str]:
+    try:
+        return [s.study_name for s in optuna.get_all_study_summaries(storage=storage)]
     except Exception as e:  # an unknown scheme, a missing driver, a locked database: Optuna's own sentence
         raise ConfigError(f"--storage {storage} cannot be opened by Optuna ({type(e).__name__}: {e}).") from None
-    if name in names:
-        if not force:
-            raise ConfigError(f"--storage {storage} already holds a study named {name}; give --force to replace it.")
-        optuna.delete_study(study_name=name, storage=storage)
 
 
 def _states(study) -> dict[str, int]:

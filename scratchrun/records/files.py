@@ -118,7 +118,7 @@ def move_in(stage: Path, folder: Path, names: Sequence[Path]) -> None:
             with suppress(OSError):
                 path.rmdir()
         raise
-    with _signals_held():
+    with uninterrupted():
         for name in names:
             os.replace(stage / name, folder / name)
     for parent in {(folder / name).parent for name in names}:
@@ -137,8 +137,8 @@ def _make_folders(folder: Path, relative: Path, made: list[Path]) -> None:
 
 
 @contextmanager
-def _signals_held():
-    """Hold Ctrl-C and SIGTERM for a few renames that must not be cut short: they are noted meanwhile and raised
+def uninterrupted():
+    """Hold Ctrl-C and SIGTERM for a few steps that must not be cut short (renames, a swap): they are noted and raised
     again at the end, to the handlers that were there. (Masking the signal would not do: any other thread, a
     progress bar's, would take it.) Only the main thread is ever interrupted by them."""
     if threading.current_thread() is not threading.main_thread():

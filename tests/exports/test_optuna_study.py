@@ -128,6 +128,52 @@ def test_a_damaged_trials_table_leaves_no_half_study_in_the_database(real_runs, 
     assert optuna.get_all_study_summaries(storage=url) == []
 
 
+def trials_of(url: str, name: str) -> list:
+    return [(t.number, t.state, t.value, t.params) for t in optuna.load_study(study_name=name, storage=url).trials]
+
+
+def test_a_forced_export_of_a_damaged_search_leaves_the_old_study_as_it_was(real_runs, tmp_path):
+    import shutil
+
+    folder = tmp_path / "runs" / search_folder(real_runs).name
+    shutil.copytree(search_folder(real_runs), folder)
+    url = f"sqlite:///{tmp_path / 'study.db'}"
+    invoke("export", "optuna", folder, "--storage", url)
+    before = trials_of(url, folder.name)
+    text = (folder / "trials.csv").read_text(encoding="utf-8").splitlines()
+    (folder / "trials.csv").write_text("\n".join([*text[:4], "4,1,oops"]) + "\n", encoding="utf-8")
+    result = invoke("export", "optuna", folder, "--storage", url, "--force", code=1)
+    assert "trials.csv" in result.stderr and "Traceback" not in result.output
+    assert [s.study_name for s in optuna.get_all_study_summaries(storage=url)] == [folder.name]
+    assert trials_of(url, folder.name) == before
+
+
+@pytest.mark.parametrize("failing_copy, kept", [(1, "it is as it was"), (2, "the new study is whole under the name")])
+def test_a_forced_export_that_cannot_write_keeps_a_whole_study(real_runs, tmp_path, monkeypatch, failing_copy, kept):
+    name = search_folder(real_runs).name
+    url = f"sqlite:///{tmp_path / 'study.db'}"
+    invoke("export", "optuna", name, "--storage", url, "--runs-dir", real_runs)
+    before = trials_of(url, name)
+    real, copies = optuna.copy_study, []
+
+    def copy_then_fail(**arguments):  # the copy gets in, then the database fills up: a copy cut short
+        copies.append(arguments["to_study_name"])
+        real(**arguments)
+        if len(copies) == failing_copy:
+            raise RuntimeError("database or disk is full")
+
+    monkeypatch.setattr(optuna, "copy_study", copy_then_fail)
+    result = invoke("export", "optuna", name, "--storage", url, "--runs-dir", real_runs, "--force", code=1)
+    message = " ".join(result.stderr.split())
+    assert "Optuna could not write the study" in message and "database or disk is full" in message
+    assert kept in message and "Traceback" not in result.output
+    names = {s.study_name: trials_of(url, s.study_name) for s in optuna.get_all_study_summaries(storage=url)}
+    if failing_copy == 1:  # the copy beside the old study failed: the old one is untouched, the half copy gone
+        assert names == {name: before}
+    else:  # the old study was deleted, the copy in its place failed: the new one is kept whole beside
+        assert names == {f"{name}.scratchrun-new": before}
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
