@@ -82,22 +82,36 @@ def test_ctrl_c_stops_a_parallel_study_and_keeps_what_it_measured(mnist_dir, tmp
     assert "--resume" in stderr
 
 
-def finished_trials(runs: Path) -> int:
-    return sum(len(p.read_text().splitlines()) for p in runs.glob("*/journal.jsonl"))
+HOLD_A_TRIAL = """
+import os, time
+from pathlib import Path
+from scratchrun.records import writer
+
+on_step = writer.RunRecord.on_step
 
 
-def training_trial(runs: Path, steps: int = 160) -> bool:
-    """A trial run is training and at most half way: its summary says running and its steps.csv holds between one
-    step and half of its `steps`, so the other half (a few hundred ms at least) is left for SIGINT to land in."""
-    for summary in runs.glob("*/trial-*/summary.json"):
-        try:
-            running = json.loads(summary.read_text())["status"] == "running"
-            done = len((summary.parent / "steps.csv").read_text().splitlines()) - 1
-        except (OSError, ValueError, KeyError):
-            continue
-        if running and 1 <= done <= steps // 2:
-            return True
-    return False
+def held(self, iteration, epoch, loss):  # one trial stops mid-way and waits to be interrupted (a test's hook)
+    on_step(self, iteration, epoch, loss)
+    if self.path.name == os.environ["HOLD_TRIAL"] and iteration == 50:
+        Path(os.environ["HOLD_MARKER"]).write_text(str(os.getpid()))
+        while True:
+            time.sleep(0.05)
+
+
+writer.RunRecord.on_step = held
+"""
+
+
+def holding_a_trial(tmp_path: Path, trial: str) -> tuple[dict, Path]:
+    """The environment under which every process of a search (its spawned workers too, through sitecustomize) holds
+    `trial` at its 50th step until a signal ends it, and the file that appears once it is held: the interruption
+    then lands inside that trial, whatever the machine's speed."""
+    hook = tmp_path / "hook"
+    hook.mkdir()
+    (hook / "sitecustomize.py").write_text(HOLD_A_TRIAL)
+    marker = tmp_path / "held"
+    path = os.pathsep.join([str(hook), *filter(None, [os.environ.get("PYTHONPATH")])])
+    return {"PYTHONPATH": path, "HOLD_TRIAL": trial, "HOLD_MARKER": str(marker)}, marker
 
 
 def test_a_search_stopped_by_ctrl_c_resumes_without_losing_or_repeating_a_trial(mnist_dir, tmp_path):
@@ -113,15 +127,18 @@ search:
     optimizer.lr: {log_uniform: [1.0e-3, 1.0]}
 """)
     env = {**os.environ, "SCRATCHRUN_DATA_DIR": str(mnist_dir)}
+    hold, held = holding_a_trial(tmp_path, "trial-004")
     runs = tmp_path / "runs"
     command = [sys.executable, "-m", "scratchrun", "search", str(config), "--jobs", "2", "--runs-dir", str(runs)]
-    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True, env=env)
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+                            env={**env, **hold})
     try:
-        deadline = time.monotonic() + 120
-        # stop it once 3 trials finished and another is training: the two workers' trials run in step, so right
-        # after a trial ends both may be between trials, and then nothing would be interrupted
-        while time.monotonic() < deadline and not (finished_trials(runs) >= 3 and training_trial(runs)):
+        deadline = time.monotonic() + 120  # a safety net for a broken search, not a speed goal
+        # Ctrl-C once trial 4 is held mid-way: three trials have finished by then (a worker takes the next trial
+        # only when its own has ended)
+        while not held.exists():
             assert proc.poll() is None, proc.communicate()
+            assert time.monotonic() < deadline, "trial 4 never reached its 50th step"
             time.sleep(0.01)
         os.killpg(proc.pid, signal.SIGINT)
         _, stderr = proc.communicate(timeout=90)
@@ -133,7 +150,7 @@ search:
     with open(folder / "trials.csv", newline="") as f:
         first = list(csv.DictReader(f))
     finished = [t["trial"] for t in first if t["status"] == "completed"]
-    assert 3 <= len(finished) < 10 and any(t["status"] == "interrupted" for t in first), first
+    assert 3 <= len(finished) < 10 and {t["trial"] for t in first if t["status"] == "interrupted"} >= {"4"}, first
     resumed = subprocess.run([*command[:-2], "--resume", str(folder)], capture_output=True, text=True, env=env, timeout=300)
     assert resumed.returncode == 0, resumed.stderr
     with open(folder / "trials.csv", newline="") as f:
