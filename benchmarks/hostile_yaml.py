@@ -30,14 +30,16 @@ def billion_laughs() -> str:
 
 REPO = Path(__file__).resolve().parents[1]
 SMALL = "name: x\n"
+MANY_KEYS = "name: x\nnotes:\n" + "".join(f"  k{i}: {'v' * 190}\n" for i in range(4900))
 CONFIGS = {  # name: the config's text or the path of a device, and overrides
     "billion laughs (10^9 strings)": (billion_laughs(), []),
     "10,000-deep flow mapping": ("{a: " * 10_000 + "1" + "}" * 10_000, []),
     "50 MB of comments": ("name: x\n" + ("#" * 99 + "\n") * 500_000, []),
-    "1 MB, 4,900 keys (passes the bounds)": ("name: x\nnotes:\n" + "".join(f"  k{i}: {'v' * 190}\n" for i in range(4900)), []),
+    "1 MB, 4,900 keys (passes the bounds)": (MANY_KEYS, []),
     "the shipped mnist example": ((REPO / "scratchrun/example_configs/mnist.yaml").read_text(encoding="utf-8"), []),
     "/dev/zero": (Path("/dev/zero"), []),
-    "billion laughs as an override": (SMALL, ["model.hidden={" + billion_laughs().replace("\n", ", ").rstrip(", ") + "}"]),
+    "billion laughs as an override":
+        (SMALL, ["model.hidden={" + billion_laughs().replace("\n", ", ").rstrip(", ") + "}"]),
     "40-deep list as an override": (SMALL, ["model.hidden=" + "[" * 40 + "1" + "]" * 40]),
 }
 

@@ -280,7 +280,7 @@ def test_listing_1000_runs_opens_each_record_once_and_reads_no_logs_and_no_weigh
     assert len(rows) == 1000 and rows[-1][2:5] == ["run-999", "completed", "0.01999"]
     opens, read = seen.under(many)
     assert len(opens) == 3000 and set(opens.values()) == {1}, Counter(path.name for path in opens.elements())
-    assert {path.name for path in opens} == {"summary.json", "config.yaml", "model.npz"}  # no logs, no tags or note here
+    assert {path.name for path in opens} == {"summary.json", "config.yaml", "model.npz"}  # no logs (no tags here)
     assert {n for path, n in read.items() if path.name == "model.npz"} == {22}  # its zip index, never the arrays
     assert all(read[path] == path.stat().st_size for path in opens if path.name != "model.npz")  # read whole, once
 
