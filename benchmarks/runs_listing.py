@@ -1,5 +1,8 @@
 """How long `scratchrun runs` takes over many run folders (the issue asks for 1,000 in well under 2 s).
 
+The test suite bounds the work instead (tests/cli/test_runs.py: each record opened once, only model.npz's zip index
+read), since seconds on a loaded machine say little; this prints the seconds.
+
 Run by hand, never in CI:
 
     python benchmarks/runs_listing.py [--runs 1000] [--repeats 5]

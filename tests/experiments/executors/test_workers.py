@@ -79,13 +79,12 @@ def group(pgid: int) -> list[int]:
     return pids
 
 
-def wait_until_gone(pgid: int, timeout: float) -> float:
-    """Seconds until no process of the group is left (fails after `timeout`)."""
+def wait_until_gone(pgid: int, timeout: float) -> None:
+    """Wait until no process of the group is left; `timeout` is a deadline so a leak fails instead of hanging."""
     start = time.monotonic()
     while group(pgid):
         assert time.monotonic() - start < timeout, f"still running after {timeout} s: {group(pgid)}"
         time.sleep(0.1)
-    return time.monotonic() - start
 
 
 def running(runs: Path, proc: subprocess.Popen, count: int, timeout: float = 120) -> tuple[Path, dict[str, dict]]:
@@ -135,7 +134,7 @@ def test_a_worker_killed_mid_run_fails_that_run_alone_and_the_study_finishes(scr
     assert kept["started"] == live[healthy]["started"] and kept["iterations"] == 2000
     assert {p.name for p in folder.iterdir() if p.is_dir()} == RUNS  # nothing trained twice
     assert not (folder / ".lock").exists()
-    assert wait_until_gone(proc.pid, 10) < 10  # no worker, tracker or manager outlives the study
+    wait_until_gone(proc.pid, 10)  # no worker, tracker or manager outlives the study
 
 
 def test_workers_of_a_killed_parent_stop_their_runs_and_resume_takes_the_folder_over(scratchrun, tmp_path):
@@ -144,8 +143,7 @@ def test_workers_of_a_killed_parent_stop_their_runs_and_resume_takes_the_folder_
     folder, live = running(runs, proc, 2)
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
-    seconds = wait_until_gone(proc.pid, 20)
-    assert seconds < 20  # typically 3 to 5 s: half a second to notice, then the run's final records and figure
+    wait_until_gone(proc.pid, 20)  # a deadline: half a second to notice, then the run's final records and figure
     for name in live:
         summary = json.loads((folder / name / "summary.json").read_text())
         assert summary["status"] == "interrupted" and 0 < summary["iterations"] < 2000, name
@@ -202,7 +200,7 @@ def test_a_search_counts_a_dead_worker_as_a_failure_and_writes_its_tables(scratc
     lines = (folder / "journal.jsonl").read_text().splitlines() if (folder / "journal.jsonl").is_file() else []
     journal = [json.loads(line) for line in lines]
     assert [entry for entry in journal if entry["run_dir"] == victim] == []  # not kept: a resume trains it again
-    assert wait_until_gone(proc.pid, 10) < 10
+    wait_until_gone(proc.pid, 10)
 
 
 def test_a_dead_run_is_found_by_its_pid_and_recorded_failed(tiny, tmp_path):
