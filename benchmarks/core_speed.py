@@ -58,7 +58,7 @@ def main() -> None:
     )
 
     with tempfile.TemporaryDirectory() as runs:
-        command = [sys.executable, "-m", "scratchrun", "train", str(REPO / "scratchrun" / "example_configs" / "mnist.yaml"),
+        command = [sys.executable, "-m", "scratchrun", "train", str(REPO / "configs" / "mnist.yaml"),
                    "train.epochs=1", "--runs-dir", runs, "--quiet"]
         started = time.perf_counter()
         subprocess.run(command, check=True, stdout=subprocess.DEVNULL)

@@ -36,7 +36,7 @@ CONFIGS = {  # name: the config's text or the path of a device, and overrides
     "10,000-deep flow mapping": ("{a: " * 10_000 + "1" + "}" * 10_000, []),
     "50 MB of comments": ("name: x\n" + ("#" * 99 + "\n") * 500_000, []),
     "1 MB, 4,900 keys (passes the bounds)": (MANY_KEYS, []),
-    "the shipped mnist example": ((REPO / "scratchrun/example_configs/mnist.yaml").read_text(encoding="utf-8"), []),
+    "the shipped mnist example": ((REPO / "configs/mnist.yaml").read_text(encoding="utf-8"), []),
     "/dev/zero": (Path("/dev/zero"), []),
     "billion laughs as an override":
         (SMALL, ["model.hidden={" + billion_laughs().replace("\n", ", ").rstrip(", ") + "}"]),

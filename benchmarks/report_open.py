@@ -41,7 +41,7 @@ def make_runs(work: Path) -> Path:
     shutil.rmtree(runs, ignore_errors=True)
     data = os.environ.get("SCRATCHRUN_DATA_DIR")
     print("training the runs folder once (about 3 minutes) ...", flush=True)
-    scratchrun.search(ROOT / "scratchrun" / "example_configs" / "book-search.yaml", trials=1000, runs_dir=runs, data_dir=data)
+    scratchrun.search(ROOT / "configs" / "book-search.yaml", trials=1000, runs_dir=runs, data_dir=data)
     scratchrun.compare_optimizers(seeds=2, runs_dir=runs, data_dir=data)
     (work / "done").write_text("")
     return runs

@@ -511,7 +511,7 @@ def measure_process(data_dir: Path, repeats: int = 3) -> dict:
     """
     with tempfile.TemporaryDirectory() as tmp:
         env = {**os.environ, "SCRATCHRUN_DATA_DIR": str(data_dir), "SCRATCHRUN_CACHE_DIR": str(Path(tmp) / "cache")}
-        train = ["-m", "scratchrun", "train", str(REPO / "scratchrun" / "example_configs" / "mnist.yaml"), "train.epochs=1",
+        train = ["-m", "scratchrun", "train", str(REPO / "configs" / "mnist.yaml"), "train.epochs=1",
                  "--runs-dir", str(Path(tmp) / "runs"), "--quiet"]
 
         def peak_rss_mib() -> float:

@@ -20,7 +20,7 @@ runner = CliRunner()
 
 
 def train(runs: Path, *overrides: str) -> Path:
-    result = runner.invoke(app, ["train", str(REPO / "scratchrun" / "example_configs" / "mnist.yaml"), *overrides, "--runs-dir", str(runs), "--quiet"])
+    result = runner.invoke(app, ["train", str(REPO / "configs" / "mnist.yaml"), *overrides, "--runs-dir", str(runs), "--quiet"])
     assert result.exit_code == 0, result.output
     (run,) = runs.iterdir()
     return run
@@ -57,7 +57,7 @@ def test_numbers_do_not_depend_on_the_machine_s_blas_thread_count(mnist_dir, tmp
     for threads in ("1", "2"):
         runs = tmp_path / threads
         env = {**os.environ, "OPENBLAS_NUM_THREADS": threads, "OMP_NUM_THREADS": threads, "SCRATCHRUN_DATA_DIR": str(mnist_dir)}
-        command = [sys.executable, "-m", "scratchrun", "train", str(REPO / "scratchrun" / "example_configs" / "mnist.yaml"),
+        command = [sys.executable, "-m", "scratchrun", "train", str(REPO / "configs" / "mnist.yaml"),
                    "data.train_size=3000", "train.epochs=1", "--runs-dir", str(runs), "--quiet"]
         subprocess.run(command, env=env, check=True, capture_output=True, timeout=120)
         (run,) = runs.iterdir()

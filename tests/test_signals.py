@@ -31,7 +31,7 @@ def wait_for_steps(runs: Path, proc: subprocess.Popen, minimum: int, timeout: fl
 @pytest.mark.parametrize("signum, exit_code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
 def test_signal_stops_the_run_and_keeps_every_metric(mnist_dir, tmp_path, signum, exit_code):
     runs = tmp_path / "runs"
-    command = [sys.executable, "-m", "scratchrun", "train", str(REPO / "scratchrun" / "example_configs" / "mnist.yaml"),
+    command = [sys.executable, "-m", "scratchrun", "train", str(REPO / "configs" / "mnist.yaml"),
                "data.train_size=2000", "train.epochs=500", "train.eval_every=10", "--runs-dir", str(runs), "--quiet"]
     proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             env={**os.environ, "SCRATCHRUN_DATA_DIR": str(mnist_dir)})

@@ -1,13 +1,16 @@
-"""The example configs that ship inside the package (scratchrun/example_configs/): `scratchrun train mnist` finds
-one by its name wherever it is run, when no file of that name is there; `scratchrun new --from NAME` copies one.
+"""The example configs: `scratchrun train mnist` finds one by its name wherever it is run, when no file of that name
+is there; `scratchrun new --from NAME` copies one.
+
+They are kept once, in configs/ at the top of the repository; the wheel ships them inside the package as
+scratchrun/example_configs/ (pyproject.toml maps the one folder onto the other).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-FOLDER = Path(__file__).resolve().parents[1] / "example_configs"
-SCHEMA = FOLDER / "scratchrun.schema.json"
+_PACKAGED = Path(__file__).resolve().parents[1] / "example_configs"  # an installed wheel
+FOLDER = _PACKAGED if _PACKAGED.is_dir() else Path(__file__).resolve().parents[2] / "configs"  # a clone
 
 
 def example_names() -> list[str]:

@@ -262,7 +262,7 @@ def test_reproduce_an_unknown_run_exits_2(tiny, tmp_path):
 @pytest.mark.mnist
 def test_reproduce_a_real_mnist_run(mnist_dir, tmp_path):
     runs = tmp_path / "runs"
-    trained = invoke("train", Path(__file__).parents[2] / "scratchrun" / "example_configs" / "mnist.yaml", "data.train_size=2000", "train.epochs=1", "--runs-dir", runs, "-q")
+    trained = invoke("train", Path(__file__).parents[2] / "configs" / "mnist.yaml", "data.train_size=2000", "train.epochs=1", "--runs-dir", runs, "-q")
     assert trained.exit_code == 0, trained.output
     result = invoke("reproduce", "adam-he", "--runs-dir", runs)
     assert result.exit_code == 0, result.output

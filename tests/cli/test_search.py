@@ -87,7 +87,7 @@ def test_a_small_book_search_on_mnist_finds_a_working_lr_without_reading_the_tes
     real = datasets.load_raw
     guarded = lambda *a, **k: dataclasses.replace(real(*a, **k), test_images=Untouchable(), test_labels=Untouchable())
     monkeypatch.setattr(datasets, "load_raw", guarded)  # in this process: --jobs 1 trains every trial here
-    config = Path(__file__).resolve().parents[2] / "scratchrun" / "example_configs" / "book-search.yaml"
+    config = Path(__file__).resolve().parents[2] / "configs" / "book-search.yaml"
     result = invoke("search", config, "--trials", "12", "train.epochs=5", "data.train_size=3000", "--jobs", "1",
                     "--runs-dir", tmp_path / "runs")
     assert result.exit_code == 0, result.output

@@ -125,7 +125,7 @@ def test_the_schema_is_a_valid_draft_2020_12_schema():
     jsonschema.Draft202012Validator.check_schema(config_schema())
 
 
-@pytest.mark.parametrize("path", sorted((REPO / "scratchrun" / "example_configs").glob("*.yaml")), ids=lambda p: p.name)
+@pytest.mark.parametrize("path", sorted((REPO / "configs").glob("*.yaml")), ids=lambda p: p.name)
 def test_every_shipped_config_validates(path):
     assert schema_errors(path.read_text()) == []
     assert loader_error(path) is None

@@ -57,7 +57,7 @@ def test_an_optimizer_name_alone_brings_its_own_defaults(name, expected):
 
 
 def test_shipped_configs_load():
-    for path in sorted((REPO / "scratchrun" / "example_configs").glob("*.yaml")):
+    for path in sorted((REPO / "configs").glob("*.yaml")):
         assert isinstance(load_config(path), Config), path
 
 
@@ -84,7 +84,7 @@ def test_name_option_beats_config_name(tmp_path):
 
 
 def test_resolved_config_round_trips_through_yaml(tmp_path):
-    config = load_config(REPO / "scratchrun" / "example_configs" / "mnist.yaml", ["optimizer.name=rmsprop", "optimizer.lr=0.002", "train.iterations=30"])
+    config = load_config(REPO / "configs" / "mnist.yaml", ["optimizer.name=rmsprop", "optimizer.lr=0.002", "train.iterations=30"])
     again = load_config(write(tmp_path, dump_yaml(config), "saved.yaml"))
     assert again == config
     assert config_from_dict(to_dict(config)) == config
@@ -190,7 +190,7 @@ def test_malformed_overrides(tmp_path, override, fragment):
 @given(st.text(max_size=40))
 def test_any_override_text_gives_a_config_or_a_config_error(text):
     try:
-        config = load_config(REPO / "scratchrun" / "example_configs" / "mnist.yaml", [text])
+        config = load_config(REPO / "configs" / "mnist.yaml", [text])
     except ConfigError as e:
         assert str(e).strip()
     else:
