@@ -11,10 +11,9 @@ from rich.markup import escape
 
 from scratchrun.cli.common import PANEL_RUNS, app, console, fail, out, say
 from scratchrun.errors import ConfigError, ScratchrunError
+from scratchrun.records.status import LISTED, counts_text, style
 from scratchrun.text import printable
 
-STATUS_STYLE = {"running": "cyan", "completed": "green", "diverged": "red", "failed": "red", "interrupted": "yellow",
-                "pruned": "blue", "stale": "magenta", "incomplete": "red", "unreadable": "red"}
 HEADERS = {"val_acc": "val acc", "test_acc": "test acc", "wall_time_s": "wall time"}
 PLOT_SUFFIXES = (".png", ".svg", ".pdf")
 
@@ -86,8 +85,8 @@ def _listing(runs_dir: Path, where, status, sort, limit, expand, as_csv, as_md) 
     try:
         if as_csv and as_md:
             raise ConfigError("--csv and --md each choose the output: give one of them.")
-        if status is not None and status not in ix.KNOWN_STATUSES:
-            raise ConfigError(f"--status `{status}` is not a status; statuses: {', '.join(ix.KNOWN_STATUSES)}.")
+        if status is not None and status not in LISTED:
+            raise ConfigError(f"--status `{status}` is not a status; statuses: {', '.join(LISTED)}.")
         entries = ix.scan(runs_dir)
         training = any(run.status == "running" for run in ix.runs_of(entries))
         if not ix.runs_of(entries):
@@ -112,7 +111,7 @@ def _listing(runs_dir: Path, where, status, sort, limit, expand, as_csv, as_md) 
     elif not table:
         console.print(f"no runs in {escape(str(runs_dir))} match --where/--status")
     else:
-        _print_table(table, columns, f"{runs_dir}: {ix.status_counts(ix.runs_of(selected))}")
+        _print_table(table, columns, f"{runs_dir}: {counts_text(r.status for r in ix.runs_of(selected))}")
     return training
 
 
@@ -148,7 +147,7 @@ def compare(
         table.add_section()
     for label, value in COMPARE_METRICS:
         table.add_row(label, *(Text(value(run)) for run in chosen))
-    table.add_row("status", *(Text(run.status, STATUS_STYLE.get(run.status, "")) for run in chosen))
+    table.add_row("status", *(Text(run.status, style(run.status)) for run in chosen))
     if any(run.tags or run.note for run in chosen):  # what a person added (`scratchrun tag`, `scratchrun note`)
         table.add_section()
         table.add_row("tags", *(Text(", ".join(run.tags)) for run in chosen))
@@ -259,7 +258,7 @@ def _print_table(table: list, columns: list[str], caption: str) -> None:
     for column, header, width, block in zip(columns, headers, widths, cells):
         view.add_column(Text(header), width=width, no_wrap=True, overflow="ellipsis",
                         justify="left" if column in ("time", "name", "status") else "right")
-    view.add_row(*(Text("\n").join(Text(value, STATUS_STYLE.get(value, "") if column == "status" else "") for value in block)
+    view.add_row(*(Text("\n").join(Text(value, style(value) if column == "status" else "") for value in block)
                    for column, block in zip(columns, cells)))
     out.print(view)
 

@@ -56,9 +56,9 @@ class SearchOutcome:
     @property
     def counts(self) -> str:
         """E.g. `3 completed, 97 pruned`."""
-        from scratchrun.experiments.search_folder import count_statuses
+        from scratchrun.records.status import counts_text
 
-        return ", ".join(f"{n} {s}" for s, n in sorted(count_statuses(self.trials).items())) or "no trial finished"
+        return counts_text((row["status"] for row in self.trials), none="no trial finished")
 
 
 def run_search(

@@ -7,7 +7,6 @@ module writes the tables drawn from them, and checks that a resumed search is th
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable
 from pathlib import Path
 
 import yaml
@@ -17,6 +16,7 @@ from scratchrun.config.bounded_yaml import read_yaml_record
 from scratchrun.errors import ConfigError, ScratchrunError
 from scratchrun.records.layout import SMALL_RECORD_BYTES
 from scratchrun.records.reader import read_trials
+from scratchrun.records.status import count
 
 SEARCH_YAML = "search.yaml"
 
@@ -107,7 +107,7 @@ def _write_search_tables(run, best_config, final: dict | None, command: str) -> 
     write_json_atomic(run.folder / "search.json", {
         "command": command,
         "metric": plan.metric,
-        "trials": count_statuses(rows),
+        "trials": count(row["status"] for row in rows),
         "best": None if best is None else {"trial": best["trial"], plan.metric: best[plan.metric],
                                            **{k: best[k] for k in run.keys}, "run_dir": best["run_dir"]},
         "final_test": final,  # apart from the search's scores: the only place the test set was read
@@ -115,14 +115,6 @@ def _write_search_tables(run, best_config, final: dict | None, command: str) -> 
     if rows:
         search_figure(run.folder / "search.png", rows, plan)
         top_figure(run.folder / "top.png", run.folder, best_trials(rows, plan.metric, 20), plan.metric)
-
-
-def count_statuses(rows: Iterable[dict]) -> dict[str, int]:
-    """How many trials ended in each status, in the order first seen."""
-    statuses: dict[str, int] = {}
-    for row in rows:
-        statuses[row["status"]] = statuses.get(row["status"], 0) + 1
-    return statuses
 
 
 def read_search_json(folder: Path) -> dict | None:

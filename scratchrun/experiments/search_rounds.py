@@ -35,6 +35,7 @@ from scratchrun.experiments.specs import RunSpec
 from scratchrun.records.files import append_synced, folder_writes
 from scratchrun.records.layout import TABLE_BYTES
 from scratchrun.records.provenance import Provenance
+from scratchrun.records.status import Status
 from scratchrun.records.writer import update_summary, write_text_atomic
 
 JOURNAL = "journal.jsonl"
@@ -105,8 +106,8 @@ class SearchRun:
         def score(alive: list[int], epochs: int | None) -> dict[int, float | None]:
             stop = None if epochs == self.rungs[-1] else epochs
             self._train(round_number, space, alive, stop)
-            return {t: self.rows[t][self.plan.metric] if self.rows[t]["status"] in ("completed", "stopped") else None
-                    for t in alive}
+            scored = (Status.COMPLETED, Status.PRUNED)  # trained to the end, or to this rung
+            return {t: self.rows[t][self.plan.metric] if self.rows[t]["status"] in scored else None for t in alive}
 
         if self.plan.prune is None:
             score(trials, None)
@@ -210,6 +211,8 @@ def read_journal(folder: Path) -> dict[tuple[int, int | None], dict]:
                     and isinstance(row.get("stop_epochs"), int | None) and isinstance(row.get("status"), str)):
                 continue  # not a line this code wrote: that run is done again
             stop = row.pop("stop_epochs", None)
+            if row["status"] == "stopped":  # what scratchrun 0.2 called a run stopped at a rung
+                row["status"] = Status.PRUNED.value
             row["run_dir"] = f"trial-{row['trial']:03d}"  # never a path taken from the file: it stays in the search
             entries[(row["trial"], stop)] = row
     return entries

@@ -33,14 +33,13 @@ from scratchrun.errors import ConfigError, ScratchrunError
 from scratchrun.records import index as ix
 from scratchrun.records.files import cause, move_in, staging, write_atomic
 from scratchrun.records.reader import metric_values, read_metrics, read_steps
+from scratchrun.records.status import Status
 
 MISSING_EXTRA = ("scratchrun export tensorboard writes TensorBoard's own file format with the tensorboard package, "
                  "an optional extra that is not installed: pip install 'scratchrun[tensorboard]'.")
 EVALUATED = ("train_loss", "train_acc", "val_loss", "val_acc")
 METRICS = ("loss/minibatch", "train/loss", "train/acc", "val/loss", "val/acc", "test/loss", "test/acc")
 EXPERIMENT_FILE = "events.out.tfevents.0.scratchrun-hparams"
-SESSION_STATUS = {"completed": "STATUS_SUCCESS", "diverged": "STATUS_FAILURE", "failed": "STATUS_FAILURE",
-                  "running": "STATUS_RUNNING"}  # any other (interrupted, pruned, stale, ...): STATUS_UNKNOWN
 _SEED = re.compile(r"-seed\d+$")
 _CHUNK = 4096  # steps turned into events at a time
 
@@ -213,7 +212,7 @@ def session_start(run: ix.RunInfo, hparams: dict[str, Any], start: float, protos
 
 def session_end(status: str, end: float, protos: _Protos):
     info = protos.plugin_data_pb2.SessionEndInfo(
-        status=protos.api_pb2.Status.Value(SESSION_STATUS.get(status, "STATUS_UNKNOWN")), end_time_secs=end)
+        status=protos.api_pb2.Status.Value(Status.of(status).session if Status.of(status) else "STATUS_UNKNOWN"), end_time_secs=end)
     data = protos.plugin_data_pb2.HParamsPluginData(session_end_info=info, version=protos.metadata.PLUGIN_DATA_VERSION)
     return protos.plugin_summary(protos.metadata.SESSION_END_INFO_TAG, data)
 

@@ -28,8 +28,6 @@ from scratchrun.records.reader import missing_parts, read_summary
 STALE_AFTER_S = 60.0  # a running record whose heartbeat (every 5 s, see writer.RunRecord) is older: its process died
 # a file that makes a folder a study or a search folder
 GROUP_FILES = (("study.yaml", "study"), ("search.yaml", "search"), ("search.json", "search"))
-KNOWN_STATUSES = ("running", "completed", "diverged", "interrupted", "failed", "pruned", "stale", "incomplete",
-                  "unreadable")  # writer.STATUSES + ours
 _LISTED = 10  # names shown in an error before "and N more"
 _STAMP = re.compile(r"(\d{4}-\d\d-\d\d_\d\d-\d\d-\d\d)_(.+)")
 
@@ -294,9 +292,3 @@ def flatten(mapping: Mapping, prefix: str = "") -> dict[str, Any]:
     return flat
 
 
-def status_counts(runs: Sequence[RunInfo]) -> str:
-    """E.g. `12 completed, 3 pruned`, most frequent first."""
-    counts: dict[str, int] = {}
-    for run in runs:
-        counts[run.status] = counts.get(run.status, 0) + 1
-    return ", ".join(f"{n} {s}" for s, n in sorted(counts.items(), key=lambda c: (-c[1], c[0]))) or "no runs"

@@ -15,7 +15,8 @@ import yaml
 
 from scratchrun.config.bounded_yaml import parse_bounded
 from scratchrun.errors import ConfigError
-from scratchrun.records.index import Entry, GroupInfo, RunInfo, runs_of, status_counts, strip_stamp
+from scratchrun.records.index import Entry, GroupInfo, RunInfo, runs_of, strip_stamp
+from scratchrun.records.status import counts_text
 
 LIST_COLUMNS = ("time", "name", "status", "runs", "val_acc", "test_acc", "wall_time_s")
 
@@ -64,7 +65,7 @@ def group_row(group: GroupInfo) -> Row:
         config[key] = values[0] if len(values) == 1 else Mixed(values)
     best = best_run(group)
     times = [r.wall_time_s for r in group.runs if r.wall_time_s is not None]
-    return Row(group.path, group.started, strip_stamp(group.name), status_counts(group.runs), len(group.runs), config,
+    return Row(group.path, group.started, strip_stamp(group.name), counts_text(r.status for r in group.runs), len(group.runs), config,
                best.final.get("val_acc") if best else None, best.final.get("test_acc") if best else None,
                round(sum(times), 3) if times else None)
 

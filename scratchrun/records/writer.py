@@ -38,8 +38,6 @@ from scratchrun.records.layout import METRIC_COLUMNS, STEP_COLUMNS
 from scratchrun.records.provenance import UNKNOWN, Provenance
 from scratchrun.records.reader import read_summary
 
-# the last two are derived on read: stale (a running record gone silent), incomplete (a completed one missing a file)
-STATUSES = ("running", "completed", "diverged", "interrupted", "failed", "pruned", "stale", "incomplete")
 HEARTBEAT_EVERY_S = 5.0  # how often a running record says it is alive; records.index calls it stale after 60 s of silence
 RESERVE_BYTES = 16 * 1024  # held in `.reserve` while a run trains, freed for its final summary: a full disk still gets one
 

@@ -11,6 +11,7 @@ from pathlib import Path
 from scratchrun.errors import ConfigError, ScratchrunError
 from scratchrun.records import index as ix
 from scratchrun.records import table as tb
+from scratchrun.records.status import counts_text
 from scratchrun.reporting.content import FINAL_KEYS, Group, finite, plain, run_curves
 from scratchrun.reporting.figures import search_figures, study_figures
 
@@ -27,10 +28,7 @@ class ReportContent:
 
     def counts(self) -> str:
         """E.g. `172 runs (106 completed, 66 pruned) in 2 searches and 1 study`."""
-        statuses: dict[str, int] = {}
-        for run in self.runs:
-            statuses[run["status"]] = statuses.get(run["status"], 0) + 1
-        listed = ", ".join(f"{n} {s}" for s, n in sorted(statuses.items(), key=lambda c: (-c[1], c[0])))
+        listed = counts_text(run["status"] for run in self.runs)
         plural = {"study": "studies", "search": "searches"}
         kinds = [(kind, sum(g.info.kind == kind for g in self.groups)) for kind in ("study", "search")]
         within = " and ".join(f"{n} {kind if n == 1 else plural[kind]}" for kind, n in kinds if n)

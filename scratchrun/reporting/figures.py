@@ -15,12 +15,12 @@ from typing import Any
 import numpy as np
 
 from scratchrun.experiments.search_folder import read_plan
-from scratchrun.records.index import status_counts, strip_stamp
+from scratchrun.records.index import strip_stamp
+from scratchrun.records.status import counts_text, ordered
 from scratchrun.reporting.content import Curves, Group, embedded_images, numbers, search_trials, study_variants
 
 PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22",
            "#17becf")  # matplotlib's, so that a report's colours match the PNG figures'
-STATUS_ORDER = ("completed", "pruned", "diverged", "interrupted", "failed", "running", "stale", "incomplete", "unreadable")
 TOP_TRIALS = 10
 # per study kind, the PNG figures the report draws interactively (the others are embedded as they are)
 INTERACTIVE_PNGS = {"compare-optimizers": {"loss.png", "accuracy.png"}, "init-study": {"loss.png"},
@@ -38,7 +38,7 @@ def study_figures(group: Group, curves: Mapping[str, Curves]) -> None:
     series = {name: [curves[Path(run).name] for run in runs] for name, runs in members.items() if runs}
     group.title = f"{kind}: {strip_stamp(folder.name)}" if strip_stamp(folder.name) != kind else kind
     group.facts = [f"{len(variants)} variants × {len(seeds)} seed{'s' if len(seeds) != 1 else ''}",
-                   status_counts(group.info.runs), *_command(group)]
+                   counts_text(r.status for r in group.info.runs), *_command(group)]
     if kind == "bn-study":
         figures = [_bn_panels(series)]
     elif kind == "overfit-study":
@@ -170,7 +170,7 @@ def search_figures(group: Group, curves: Mapping[str, Curves]) -> None:
     group.facts = [f"{plan.trials} trials × {plan.rounds} round{'s' if plan.rounds != 1 else ''}, ranked by {metric}"
                    + (f", successive halving from {plan.prune.min_epochs} epoch(s) keeping 1/{plan.prune.eta}"
                       if plan.prune else ""),
-                   status_counts(group.info.runs), *_command(group)]
+                   counts_text(r.status for r in group.info.runs), *_command(group)]
     if not trials:
         group.problem = f"{folder / 'trials.csv'} does not exist yet: no trial has finished."
         return
@@ -216,8 +216,7 @@ def parallel_coordinates(plan, trials: Sequence[dict], space: Sequence) -> dict:
     if plan.rounds > 1:
         dimensions.append({"label": "round", "values": [t["round"] for t in trials],
                            "tickvals": list(range(1, plan.rounds + 1)), "range": [1, plan.rounds]})
-    statuses = [s for s in STATUS_ORDER if any(t["status"] == s for t in trials)]
-    statuses += sorted({t["status"] for t in trials} - set(statuses))
+    statuses = ordered(t["status"] for t in trials)
     if statuses != ["completed"]:
         dimensions.append({"label": "status", "values": [statuses.index(t["status"]) for t in trials],
                            "tickvals": list(range(len(statuses))), "ticktext": statuses,

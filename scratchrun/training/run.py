@@ -24,6 +24,7 @@ from scratchrun.nn.model import MLP
 from scratchrun.nn.optimizers import OPTIMIZERS, Optimizer
 from scratchrun.plots.run import save_curves
 from scratchrun.records.provenance import Provenance
+from scratchrun.records.status import Status
 from scratchrun.records.writer import RunRecord, blas_description
 from scratchrun.training.footprint import check_fits
 from scratchrun.training.seeding import streams
@@ -91,8 +92,8 @@ def run_experiment(
 ) -> RunOutcome:
     """Train one config and record it; the summary is written whether the run completes, diverges, is interrupted or fails.
 
-    `stop_epochs` stops the run after that many epochs (see `trainer.train`): the outcome says `stopped`, the
-    record says `pruned`, which it becomes unless a search promotes it and trains it again. `provenance` is the
+    `stop_epochs` stops the run after that many epochs (see `trainer.train`): it is recorded as `pruned`, which it
+    stays unless a search promotes it and trains it again. `provenance` is the
     command that started the run and the git state it started from, computed once by whoever starts the runs;
     without it, the working folder's git state is recorded, and no command. `draw_curves=False` leaves curves.png
     to whoever opens the run first (`plots.run.draw_curves`): a study's runs do, so as not to wait on figures.
@@ -136,12 +137,12 @@ def run_experiment(
         final = _final_metrics(model, data, result, evaluate_test)
     try:
         summary = record.close(
-            "pruned" if result.status == "stopped" else result.status,  # stopped early for successive halving
+            result.status,
             final,
             result.history,
             {
                 "message": result.message or (f"stopped after {stop_epochs} epochs for successive halving"
-                                              if result.status == "stopped" else None),
+                                              if result.status == Status.PRUNED else None),
                 "iterations": result.iterations,
                 "epochs": result.epochs,
                 "stop_epochs": stop_epochs,  # a rerun stops where this run was asked to (null: it was not)

@@ -24,6 +24,7 @@ from scratchrun.nn.losses import cross_entropy_sum
 from scratchrun.nn.model import MLP
 from scratchrun.nn.optimizers import Optimizer
 from scratchrun.nn.schedules import SCHEDULES
+from scratchrun.records.status import Status
 
 EVAL_CHUNK = 10_000  # rows per forward pass when evaluating: bounds memory, keeps BLAS efficient
 EVAL_CACHE_BYTES = 64 * 2**20  # a split evaluated every epoch is kept as float32 for the run when it is this small
@@ -42,7 +43,7 @@ class Callback:
 
 @dataclass
 class TrainResult:
-    status: str = "running"  # then completed | stopped (at `stop_epochs`) | diverged | interrupted
+    status: str = "running"  # then completed | pruned (stopped at `stop_epochs`) | diverged | interrupted (Status)
     iterations: int = 0
     epochs: float = 0.0  # passes over the training set, fractional when stopped mid-epoch
     samples: int = 0
@@ -94,7 +95,7 @@ def train(
 ) -> TrainResult:
     """Train for `config.epochs` passes or `config.iterations` updates, evaluating at start, on schedule and at the end.
 
-    `stop_epochs` ends the run early (status `stopped`) without changing anything else: the learning-rate
+    `stop_epochs` ends the run early (status `pruned`) without changing anything else: the learning-rate
     schedule still spans the whole run, so a run stopped at epoch k is exactly the first k epochs of the full
     one. Successive halving relies on that.
     """
@@ -155,7 +156,7 @@ class _Loop:
             if result.history[-1]["iteration"] != result.iterations:
                 self._evaluate()
             if result.status == "running":
-                result.status = "completed" if result.iterations >= self.total else "stopped"
+                result.status = (Status.COMPLETED if result.iterations >= self.total else Status.PRUNED).value
 
     def _step(self, x: np.ndarray, y: np.ndarray, epoch: int) -> None:
         """One minibatch update; a non-finite loss ends the run as `diverged` without touching the weights."""

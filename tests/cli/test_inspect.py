@@ -219,7 +219,7 @@ def test_reproduce_a_pruned_search_trial_keeps_its_epochs_and_leaves_the_test_se
     config = config_from_dict({"name": "trial-000", "data": {"dataset": "tiny", "val_fraction": 0.2},
                                "model": {"hidden": [8]}, "train": {"epochs": 3, "batch_size": 32}})
     trial = run_experiment(config, load_raw("tiny", tiny), search, stamp=False, evaluate_test=False, stop_epochs=1)
-    assert trial.status == "stopped" and trial.summary["status"] == "pruned" and trial.summary["stop_epochs"] == 1
+    assert trial.status == "pruned" and trial.summary["status"] == "pruned" and trial.summary["stop_epochs"] == 1
     update_summary(trial.run_dir, message="pruned by successive halving after 1 epochs: not in the best 1/3 of its rung")
     result = invoke("reproduce", "trial-000", "--runs-dir", runs)
     assert result.exit_code == 0, result.output

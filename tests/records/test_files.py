@@ -136,13 +136,18 @@ def test_staged_files_are_moved_in_whole_even_when_ctrl_c_comes_during_the_renam
         if len(renamed) == 1:
             os.kill(os.getpid(), signal.SIGINT)
 
-    with pytest.raises(KeyboardInterrupt):
-        with files.staging(folder) as stage:
-            for name in names:
-                (stage / name).parent.mkdir(exist_ok=True)
-                (stage / name).write_text("new")
-            monkeypatch.setattr(os, "replace", replace)
-            files.move_in(stage, folder, names)
+    # Ctrl-C as Python has it: a worker's code run in this process by another test may have left its own handler
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            with files.staging(folder) as stage:
+                for name in names:
+                    (stage / name).parent.mkdir(exist_ok=True)
+                    (stage / name).write_text("new")
+                monkeypatch.setattr(os, "replace", replace)
+                files.move_in(stage, folder, names)
+    finally:
+        signal.signal(signal.SIGINT, previous)
     monkeypatch.undo()
     assert len(renamed) == len(names)
     assert {p.relative_to(folder): p.read_text() for p in folder.rglob("*") if p.is_file()} == {n: "new" for n in names}

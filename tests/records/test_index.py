@@ -12,7 +12,6 @@ from datetime import datetime, timezone
 import pytest
 
 from scratchrun.records import index as run_index
-from scratchrun.records import writer as runs
 from tests.records.test_reader import complete_files
 
 
@@ -57,8 +56,11 @@ def test_a_running_record_whose_pid_is_gone_from_this_host_is_stale_at_once(tmp_
         assert run_index.read_run(folder).status == expected, (pid, host)
 
 
-def test_every_recorded_status_is_one_the_reader_knows():
-    assert set(run_index.KNOWN_STATUSES) == set(runs.STATUSES) | {"unreadable"}
+def test_every_status_a_listing_shows_is_recorded_or_derived_on_read():
+    from scratchrun.records.status import LISTED, RECORDED, Status
+
+    assert set(LISTED) == set(RECORDED) | {Status.STALE, Status.INCOMPLETE, Status.UNREADABLE}
+    assert all(s.meaning and s.style and s.session.startswith("STATUS_") for s in Status)
 
 
 def test_resolve_tries_names_as_they_are_then_without_stamps_then_prefixes_and_skips_links_out(tmp_path):

@@ -23,7 +23,7 @@ def test_a_run_stopped_early_is_exactly_the_start_of_the_full_run(tiny, tmp_path
     raw = load_raw("tiny", tiny)
     full = run_experiment(config, raw, tmp_path / "full", evaluate_test=False)
     part = run_experiment(config, raw, tmp_path / "part", evaluate_test=False, stop_epochs=2)
-    assert (full.status, part.status, part.summary["epochs"]) == ("completed", "stopped", 2)
+    assert (full.status, part.status, part.summary["epochs"]) == ("completed", "pruned", 2)
     full_steps = (full.run_dir / "steps.csv").read_text().splitlines()
     part_steps = (part.run_dir / "steps.csv").read_text().splitlines()
     assert part_steps == full_steps[: len(part_steps)] and len(part_steps) < len(full_steps)

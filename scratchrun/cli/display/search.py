@@ -10,8 +10,9 @@ from rich.progress_bar import ProgressBar
 from rich.table import Table
 from rich.text import Text
 
-from scratchrun.cli.display.study import STATUS_STYLE, LiveView, follow
+from scratchrun.cli.display.study import LiveView, follow
 from scratchrun.config.search import METRICS
+from scratchrun.records.status import style
 from scratchrun.training.events import Event
 
 RECENT = 8  # finished trials kept on screen; trials.csv has them all
@@ -66,7 +67,7 @@ class SearchDisplay(LiveView):
         for row in self.recent:
             score = row.get(self.metric)
             table.add_row(str(row["trial"]), *(format_value(row.get(k)) for k in self.keys),
-                          Text(row["status"], style=STATUS_STYLE.get(row["status"], "")), format_value(row.get("epochs")),
+                          Text(row["status"], style=style(row["status"])), format_value(row.get("epochs")),
                           "-" if score is None else f"{score:.4f}", best)
         for trial, run in sorted(self.running.items()):
             progress = f"{run['it']}/{run['total']} it" if run["total"] else "-"

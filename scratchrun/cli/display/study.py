@@ -11,13 +11,12 @@ from rich.progress_bar import ProgressBar
 from rich.table import Table
 from rich.text import Text
 
+from scratchrun.records.status import style
 from scratchrun.training.events import Evaluated, Event, RunStarted, Step
 
 RENDER_EVERY_S = 0.25  # a progress event redraws the table at most this often: the screen refreshes at 4 Hz anyway,
 # and a table built for every event costs the parent CPU time its workers need
 DRY_RUN_ROWS = 50  # runs (or trials) a dry run lists; its estimate counts every one
-STATUS_STYLE = {"queued": "dim", "running": "cyan", "completed": "green", "diverged": "red", "failed": "red",
-                "interrupted": "yellow", "stopped": "blue", "pruned": "dim"}
 
 
 def follow(row: dict, event: Event) -> None:
@@ -90,7 +89,7 @@ class StudyDisplay(LiveView):
             table.add_column(column, justify="left" if column in ("variant", "status") else "right")
         for row in self.rows.values():
             progress = f"{row['it']}/{row['total']}" if row["total"] else "-"
-            table.add_row(row["variant"], str(row["seed"]), Text(row["status"], style=STATUS_STYLE.get(row["status"], "")),
+            table.add_row(row["variant"], str(row["seed"]), Text(row["status"], style=style(row["status"])),
                           progress, "-" if row["loss"] is None else f"{row['loss']:.4f}",
                           "-" if row["acc"] is None else f"{row['acc']:.4f}")
         finished = sum(r["status"] not in ("queued", "running") for r in self.rows.values())
