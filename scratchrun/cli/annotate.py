@@ -7,9 +7,8 @@ from typing import Annotated
 
 import typer
 
-from scratchrun.cli.common import PANEL_RUNS, app, fail, out
+from scratchrun.cli.common import PANEL_RUNS, app, edge, out
 from scratchrun.cli.inspect import RunArg
-from scratchrun.errors import ScratchrunError
 
 RunsDir = Annotated[Path, typer.Option("--runs-dir", help="Folder in which RUN is looked up by name.")]
 
@@ -26,12 +25,10 @@ def tag(
     from scratchrun.records.annotations import tag as change_tags
     from scratchrun.records.index import resolve
 
-    try:
+    with edge():
         folder = resolve(run, runs_dir, runs_only=True)
         kept = change_tags(folder, remove=tags) if remove else change_tags(folder, add=tags)
-    except ScratchrunError as e:
-        fail(e)
-    out.print(f"{folder}: {', '.join(kept) if kept else 'no tags'}", markup=False, soft_wrap=True)
+    out.print(f"{folder}: {', '.join(kept) if kept else 'no tags'}", soft_wrap=True)
 
 
 @app.command(rich_help_panel=PANEL_RUNS)
@@ -44,9 +41,7 @@ def note(
     from scratchrun.records.annotations import set_note
     from scratchrun.records.index import resolve
 
-    try:
+    with edge():
         folder = resolve(run, runs_dir, runs_only=True)
         kept = set_note(folder, text)
-    except ScratchrunError as e:
-        fail(e)
-    out.print(f"{folder}: {'note saved' if kept else 'note removed'}", markup=False, soft_wrap=True)
+    out.print(f"{folder}: {'note saved' if kept else 'note removed'}", soft_wrap=True)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import signal
 import sys
 import warnings
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
@@ -21,7 +22,7 @@ from rich.segment import Segment
 from rich.text import Text
 
 from scratchrun.data.data_dir import check_data_dir  # noqa: F401 - the commands' shared check
-from scratchrun.errors import ScratchrunError
+from scratchrun.errors import Interrupted, ScratchrunError
 from scratchrun.records.provenance import Provenance
 from scratchrun.text import printable
 
@@ -53,12 +54,14 @@ class _Printable:
 
 
 def _console(**options) -> Console:
-    made = Console(highlight=False, emoji=False, **options)
+    """A console that prints text as it is: no markup, no emoji codes, no highlighting; style comes only from `say`
+    and rich's own objects (Text, tables, progress bars)."""
+    made = Console(markup=False, highlight=False, emoji=False, **options)
     made.push_render_hook(_PrintableOnly())
     return made
 
 
-# no emoji codes: a path such as `:smile:/x.yaml` is printed as typed (markup is off wherever a user value is shown)
+# a path such as `:smile:/x.yaml` or a name such as `[red]x` is printed as typed
 console = _console(stderr=True)
 out = _console()
 
@@ -81,16 +84,6 @@ _signals_received: set[int] = set()
 def on_sigterm(signum, frame) -> None:
     _signals_received.add(signum)
     raise Terminated()
-
-
-@contextmanager
-def sigterm_as_interrupt():
-    """SIGTERM inside the block stops it as Ctrl-C does (KeyboardInterrupt), so its clean-up runs."""
-    previous = signal.signal(signal.SIGTERM, on_sigterm)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
 
 
 DataDir = Annotated[
@@ -126,29 +119,42 @@ Resume = Annotated[
 
 
 @contextmanager
-def before_training():
-    """Around what a command does before a run folder exists: bad input gets its sentence (and exit code), and
-    Ctrl-C leaves nothing behind."""
+def edge(interrupted: str = "nothing was changed.", *, label: str = "interrupted", close: Callable[[], None] | None = None,
+         resume: Callable[[Interrupted], str] | None = None) -> Iterator[None]:
+    """The one place where what a command's block raises becomes text and an exit code.
+
+    A ScratchrunError is one `error:` line and its exit code. A study or search stopped with its records written
+    (Interrupted) says so, with how to finish it (`resume`), and exits 130 (143 for SIGTERM). Ctrl-C or SIGTERM
+    anywhere else prints `label: interrupted`. SIGTERM stops the block as Ctrl-C does, so its clean-up runs; `close`
+    (a live display) is closed before anything is printed, whatever happens.
+    """
+    previous = signal.signal(signal.SIGTERM, on_sigterm)
     try:
-        yield
+        try:
+            yield
+        finally:
+            if close is not None:
+                close()
+    except Interrupted as e:
+        say("interrupted:", "yellow", resume(e) if resume else str(e))
+        raise typer.Exit(interrupt_exit_code()) from None
     except ScratchrunError as e:
-        fail(e)
+        say("error:", "red", str(e))
+        raise typer.Exit(e.exit_code) from None
     except KeyboardInterrupt:
-        console.print("[yellow]interrupted[/] before training started; no run folder was made.")
-        raise typer.Exit(EXIT_SIGINT) from None
+        say(f"{label}:", "yellow", interrupted)
+        raise typer.Exit(interrupt_exit_code()) from None
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def failures_sentence(count: int, noun: str, run_dir: Path) -> str:
     """`2 run(s) failed, e.g. <folder>: <why>`: the first failure's own message (a bug, a dead worker, a full disk),
     and where its traceback is when it has one."""
-    from scratchrun.records.reader import read_summary
+    from scratchrun.records.reader import failure_message
 
-    try:
-        why = read_summary(run_dir).get("message") or "no message recorded"
-    except ScratchrunError as e:
-        why = str(e)
     traceback = f"; its traceback is in {run_dir / 'error.txt'}" if (run_dir / "error.txt").is_file() else ""
-    return f"{count} {noun}(s) failed, e.g. {run_dir}: {why}{traceback}."
+    return f"{count} {noun}(s) failed, e.g. {run_dir}: {failure_message(run_dir)}{traceback}."
 
 
 def command_line() -> str:
@@ -183,7 +189,7 @@ def version_text() -> str:
 
 def _show_version(value: bool) -> None:
     if value:
-        out.print(version_text(), markup=False, highlight=False)
+        out.print(version_text(), highlight=False)
         raise typer.Exit()
 
 
@@ -203,7 +209,3 @@ def say(label: str, style: str, message: str, to: Console | None = None) -> None
     as `[adam]` or a path such as `[bold]x/cfg.yaml` is never read as rich markup."""
     (to or console).print(Text.assemble((label, style), " ", message), soft_wrap=True)
 
-
-def fail(error: ScratchrunError) -> None:
-    say("error:", "red", str(error))
-    raise typer.Exit(error.exit_code)

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
-from scratchrun.cli.common import PANEL_SETUP, app, console, fail, out
+from scratchrun.cli.common import PANEL_SETUP, app, console, edge, out
 from scratchrun.errors import ScratchrunError
 
 SOURCES = {  # where a value comes from -> (its line's style, its tag's style) on a terminal
@@ -36,13 +36,11 @@ def show_config(
     overrides = [o for o in overrides or [] if not o.startswith("search.")]
     if searched:  # accepted by `scratchrun search`, so not an error here; but they are not part of a run's config
         console.print(f"note: {', '.join(searched)} only change(s) the search: section, which `scratchrun search` reads; "
-                      "shown below is the run config", soft_wrap=True, markup=False)
-    try:
+                      "shown below is the run config", soft_wrap=True)
+    with edge():
         raw, lines = read_yaml(config)  # the same checks, and the same sentences, as train
         cfg = config_from_yaml(raw, lines, config, overrides)
         given = apply_overrides(raw, overrides)
-    except ScratchrunError as e:
-        fail(e)
     if as_yaml:
         typer.echo(dump_yaml(cfg), nl=False)
         return
@@ -63,13 +61,11 @@ def new(
     """Write a new config: every key at its default with what it means and allows, or a copy of an example."""
     from scratchrun.api import new_config
 
-    try:
+    with edge():
         written = new_config(name, example=example, output=output, force=force)
-    except ScratchrunError as e:
-        fail(e)
     what = f"a copy of the example {example}" if example else "every key at its default"
     command = "search" if "\nsearch:" in written.read_text(encoding="utf-8") else "train"
-    out.print(f"wrote {written}: {what}; {command} with: scratchrun {command} {written}", markup=False, soft_wrap=True)
+    out.print(f"wrote {written}: {what}; {command} with: scratchrun {command} {written}", soft_wrap=True)
 
 
 @app.command("schema", rich_help_panel=PANEL_SETUP)
@@ -85,12 +81,14 @@ def show_schema(
     if output is None:
         typer.echo(text, nl=False)
         return
-    try:
-        output.write_text(text, encoding="utf-8")
-    except OSError as e:
-        fail(ScratchrunError(f"Cannot write the schema to {output}: {e.strerror or e}; give a file in a folder that exists."))
+    with edge():
+        try:
+            output.write_text(text, encoding="utf-8")
+        except OSError as e:
+            raise ScratchrunError(f"Cannot write the schema to {output}: {e.strerror or e}; give a file in a folder "
+                                  "that exists.") from None
     console.print(f"wrote {output}; point a config at it with a first line `# yaml-language-server: $schema=PATH`",
-                  soft_wrap=True, markup=False)
+                  soft_wrap=True)
 
 
 def sources(given: dict, override_keys: list[str], resolved: dict) -> dict[str, str]:

@@ -6,11 +6,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.markup import escape
+from rich.text import Text
 
-from scratchrun.cli.common import (PANEL_SETUP, DataDir, app, check_data_dir, console, fail, interrupt_exit_code, out, say,
-                                   sigterm_as_interrupt)
-from scratchrun.errors import DataError, ScratchrunError
+from scratchrun.cli.common import PANEL_SETUP, DataDir, app, check_data_dir, console, edge, out, say
 
 if TYPE_CHECKING:
     from scratchrun.data.cache import DecodedCopy
@@ -37,6 +35,7 @@ AnyDataset = Annotated[
     typer.Argument(help="A registered dataset, e.g. mnist or fashion-mnist (default: every one).",
                    show_default=False, autocompletion=_complete_dataset),
 ]
+OK, MISSING = Text("ok", style="green"), Text("missing", style="red")
 ROLE_NAMES = {"train_images": "train images", "train_labels": "train labels",
               "test_images": "test images", "test_labels": "test labels"}
 
@@ -52,8 +51,8 @@ def status(dataset: AnyDataset = None, data_dir: DataDir = None) -> None:
         _print_lookup(lookup, checks, open_decoded(lookup.decoded, lookup.spec, full=False))
         missing = [found.file.filename for found in lookup.files.values() if found.path is None]
         if missing:
-            out.print(escape(f"{len(missing)} of {len(lookup.files)} files missing: run {_fetch_command(lookup)} "
-                             f"to fetch them into {lookup.cache}."), soft_wrap=True)
+            out.print(f"{len(missing)} of {len(lookup.files)} files missing: run {_fetch_command(lookup)} to fetch "
+                      f"them into {lookup.cache}.", soft_wrap=True)
         out.print()
 
 
@@ -61,21 +60,17 @@ def status(dataset: AnyDataset = None, data_dir: DataDir = None) -> None:
 def verify(dataset: AnyDataset = None, data_dir: DataDir = None) -> None:
     """Check every file found (IDX header, SHA-256) and the decoded copy (each array's SHA-256); exit 1 if one is bad."""
     from scratchrun.data.cache import open_decoded
-    from scratchrun.data.registry import check_file
+    from scratchrun.data.registry import file_problems
 
     problems = []
     for lookup in _locate_all(dataset, data_dir):
-        checks = {}
-        for role, found in lookup.files.items():
-            if found.path is None:
-                checks[role] = "[red]missing[/]"
-                continue
-            try:
-                check_file(lookup.spec, role, found.path)
-                checks[role] = "[green]ok[/]"
-            except DataError as e:
-                checks[role] = f"[red]BAD[/]: {escape(_reason(str(e), found))}"
-                problems.append(_bad_sentence(str(e), found, lookup))
+        checks: dict[str, str | Text] = dict.fromkeys(lookup.files, MISSING)
+        for role, problem in file_problems(lookup).items():
+            if problem is None:
+                checks[role] = OK
+            else:
+                checks[role] = Text.assemble(("BAD", "red"), f": {_reason(problem, lookup.files[role])}")
+                problems.append(_bad_sentence(problem, lookup.files[role], lookup))
         copy = open_decoded(lookup.decoded, lookup.spec)
         _print_lookup(lookup, checks, copy, verified=True)
         out.print()
@@ -103,96 +98,63 @@ def fetch(
     """
     from scratchrun.cli.display.progress import DownloadBar
     from scratchrun.data.cache import open_decoded
-    from scratchrun.data.registry import check_file, fetch_missing, load_raw, locate
+    from scratchrun.data.registry import fetch_dataset
 
-    try:
-        with sigterm_as_interrupt():  # SIGTERM, too, discards the partial downloads
-            check_data_dir(data_dir)
-            lookup = locate(dataset, data_dir)
-            todo = []
-            for role, found in lookup.files.items():
-                if found.path is None:
-                    todo.append(role)
-                    continue
-                try:
-                    check_file(lookup.spec, role, found.path)
-                except DataError:
-                    if found.source != "cache":
-                        raise  # a file outside the cache would still be read first: only the user can replace it
-                    console.print(f"{found.path} is damaged; fetching a good copy in its place.", style="yellow",
-                                  soft_wrap=True, markup=False)
-                    _remove(found.path)
-                    todo.append(role)
-            if todo:
-                fetch_missing(lookup, todo, DownloadBar(console))
-            lookup = locate(dataset, data_dir)
-            # verifies the decoded copy, or (re)builds it
-            load_raw(dataset, data_dir, reporter=DownloadBar(console), allow_download=False)
-    except ScratchrunError as e:
-        fail(e)
-    except KeyboardInterrupt:
-        console.print("[yellow]interrupted[/]: files fetched completely are in the cache; partial ones were discarded.")
-        raise typer.Exit(interrupt_exit_code()) from None
-    _print_lookup(lookup, {role: "[green]ok[/], fetched" if role in todo else "[green]ok[/]" for role in lookup.files},
+    # SIGTERM, too, stops it as Ctrl-C does and discards the partial downloads
+    def replacing(path: Path) -> None:
+        console.print(f"{path} is damaged; fetching a good copy in its place.", style="yellow", soft_wrap=True)
+
+    with edge("files fetched completely are in the cache; partial ones were discarded."):
+        lookup, todo = fetch_dataset(dataset, data_dir, DownloadBar(console), on_replace=replacing)
+    fetched = Text.assemble(OK, ", fetched")
+    _print_lookup(lookup, {role: fetched if role in todo else OK for role in lookup.files},
                   open_decoded(lookup.decoded, lookup.spec, full=False))
     out.print(f"{dataset}: {len(todo)} file(s) fetched into {lookup.cache}, {len(lookup.files) - len(todo)} already "
-              "present and valid; runs will not need the network for it.", soft_wrap=True, markup=False)
-
-
-def _remove(path: Path) -> None:
-    """Delete a damaged file from the cache, or say why it cannot be."""
-    try:
-        path.unlink()
-    except OSError as exc:
-        raise DataError(f"{path} is damaged and cannot be deleted ({exc.strerror or exc}); "
-                        "delete it by hand, then run the fetch again.") from exc
+              "present and valid; runs will not need the network for it.", soft_wrap=True)
 
 
 def _locate_all(dataset: str | None, data_dir: Path | None) -> list[Lookup]:
     """The named dataset, or every registered one; an unknown name or data folder ends the command (exit 2)."""
     from scratchrun.data.registry import DATASETS, locate
 
-    try:
+    with edge():
         check_data_dir(data_dir)
         return [locate(name, data_dir) for name in ([dataset] if dataset is not None else list(DATASETS))]
-    except ScratchrunError as e:
-        fail(e)
 
 
-def _print_lookup(lookup: Lookup, checks: dict[str, str], copy: DecodedCopy, verified: bool = False) -> None:
+def _print_lookup(lookup: Lookup, checks: dict[str, str | Text], copy: DecodedCopy, verified: bool = False) -> None:
     """The folders searched, one row per file (where it would be read from, its size, `checks`), the decoded copy."""
     from rich import box
     from rich.table import Table
 
-    out.print(f"[bold]{lookup.spec.name}[/], searched in this order:")
+    out.print(Text.assemble((lookup.spec.name, "bold"), ", searched in this order:"))
     if "data dir" not in lookup.folders:
         out.print("  data dir  (none: --data-dir or SCRATCHRUN_DATA_DIR)")
     for kind, folder in lookup.folders.items():
-        out.print(f"  {kind:<9} {escape(str(folder))}", soft_wrap=True)
+        out.print(f"  {kind:<9} {folder}", soft_wrap=True)
     table = Table(box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True)
     for header in ("role", "file", "source", "size", "verified"):  # narrow terminals wrap the last
         table.add_column(header, justify="right" if header == "size" else "left", no_wrap=header != "verified")
     for role, found in lookup.files.items():
         table.add_row(ROLE_NAMES.get(role, role), found.path.name if found.path else found.file.filename,
-                      found.source or "[red]missing[/]", _size(found.path.stat().st_size) if found.path else "-",
+                      found.source or MISSING, _size(found.path.stat().st_size) if found.path else "-",
                       checks[role])
     out.print(table)
     out.print(_decoded_line(copy, verified), soft_wrap=True)
 
 
-def _decoded_line(copy: DecodedCopy, verified: bool) -> str:
+def _decoded_line(copy: DecodedCopy, verified: bool) -> str | Text:
     """One line on the decoded copy: none yet, damaged (and why), or present (rebuilt, and why, if it was)."""
-    folder = escape(str(copy.folder))
     if copy.state == "absent":
         return "decoded copy: none yet (the first run that reads the files verifies them and writes it)"
     if copy.state == "damaged":
-        return (f"decoded copy: [red]damaged[/] in {folder}: {escape(copy.problem)}; the next run rebuilds it "
-                "from the verified files")
-    checked = ("[green]ok[/], each array matches its SHA-256" if verified
+        return Text.assemble("decoded copy: ", ("damaged", "red"), f" in {copy.folder}: {copy.problem}; the next run "
+                             "rebuilds it from the verified files")
+    checked = (Text.assemble(OK, ", each array matches its SHA-256") if verified
                else "sizes and headers match; runs check each array's SHA-256 when they map it")
-    rebuilt = (f"; rebuilt {escape(copy.created or '')} because the copy before it was damaged: "
-               f"{escape(copy.replaced)}" if copy.replaced else "")
-    return f"decoded copy: present in {folder} ({checked}){rebuilt}"
+    rebuilt = (f"; rebuilt {copy.created or ''} because the copy before it was damaged: {copy.replaced}"
+               if copy.replaced else "")
+    return Text.assemble(f"decoded copy: present in {copy.folder} (", checked, f"){rebuilt}")
 
 
 def _size(nbytes: int) -> str:

@@ -8,8 +8,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from scratchrun.cli.common import PANEL_RUNS, PANEL_SEARCH, app, console, fail, out
-from scratchrun.errors import ScratchrunError
+from scratchrun.cli.common import PANEL_RUNS, PANEL_SEARCH, app, console, edge, out
 
 export_app = typer.Typer(help="Write runs, studies and searches in the formats TensorBoard and Optuna read.",
                          no_args_is_help=True)
@@ -34,13 +33,11 @@ def tensorboard(
     TensorBoard's Scalars and HParams views (pip install 'scratchrun\\[tensorboard]')."""
     from scratchrun.exports.tensorboard_events import export_tensorboard
 
-    try:
+    with edge():
         with console.status("writing event files"):
             written = export_tensorboard(folders or [], runs_dir, output, force)
-    except ScratchrunError as e:
-        fail(e)
     out.print(f"wrote {written.runs} run(s) into {written.logdir}; open them with: tensorboard --logdir "
-              f"{written.logdir}", markup=False, soft_wrap=True)
+              f"{written.logdir}", soft_wrap=True)
 
 
 @export_app.command("optuna")
@@ -59,14 +56,11 @@ def optuna(
 
     if output is None and storage is None:
         output = Path("study.log")
-    try:
+    with edge():
         written = export_optuna(search, runs_dir, output, storage, force)
-    except ScratchrunError as e:
-        fail(e)
     states = ", ".join(f"{n} {state}" for state, n in sorted(written.states.items(), key=lambda s: -s[1]))
     opener = f"optuna-dashboard {written.storage}"
-    out.print(f"wrote study {written.study_name} ({states}) to {written.storage}; open it with: {opener}",
-              markup=False, soft_wrap=True)
+    out.print(f"wrote study {written.study_name} ({states}) to {written.storage}; open it with: {opener}", soft_wrap=True)
 
 
 @app.command("search-importance", rich_help_panel=PANEL_SEARCH)
@@ -75,10 +69,8 @@ def search_importance(search: Search, runs_dir: RunsDir = Path("runs")) -> None:
     (pip install 'scratchrun\\[optuna]')."""
     from scratchrun.exports.optuna_study import importance
 
-    try:
+    with edge():
         shares, evaluator = importance(search, runs_dir)
-    except ScratchrunError as e:
-        fail(e)
     table = Table(title=f"importance of each searched key ({evaluator})", title_justify="left")
     table.add_column("key")
     table.add_column("importance", justify="right")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import signal
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,7 +11,7 @@ from typing import Annotated
 import typer
 
 from scratchrun.cli import common
-from scratchrun.cli.common import PANEL_RUNS, DataDir, app, console, out, say
+from scratchrun.cli.common import PANEL_RUNS, DataDir, app, console, edge, out, say
 from scratchrun.errors import ScratchrunError
 
 RunArg = Annotated[
@@ -32,17 +31,16 @@ def show(
                                                                                    "--follow.")] = 1.0,
 ) -> None:
     """Show one run: its summary, its config, and its training loss and validation accuracy drawn in the terminal."""
+    from scratchrun.plots.run import curves_line
     from scratchrun.records.index import resolve
 
-    try:
+    with edge():
         folder = resolve(run, runs_dir, runs_only=True)
-    except ScratchrunError as e:
-        common.fail(e)
     if follow:
         _follow(folder, interval)
     view = _read_view(folder)
-    out.print(_render(folder, view, with_config=True), markup=False, soft_wrap=True)
-    out.print(f"\ncurves: {_curves(folder, view.summary)}", markup=False, soft_wrap=True)
+    out.print(_render(folder, view, with_config=True), soft_wrap=True)
+    out.print(f"\ncurves: {curves_line(folder, view.summary.get('status'))}", soft_wrap=True)
 
 
 @dataclass
@@ -70,7 +68,7 @@ def _read_view(folder: Path) -> _View:
     from scratchrun.records.index import read_run
     from scratchrun.records.reader import metric_values, read_metrics, read_steps, read_summary
 
-    try:
+    with edge():
         summary = read_summary(folder) if (folder / "summary.json").exists() else {}
         problem = None
         if summary:  # `stale` when the heartbeat stopped, `incomplete` when a completed run lacks a file
@@ -79,8 +77,6 @@ def _read_view(folder: Path) -> _View:
         steps = read_steps(folder)  # (N, 3): iteration, epoch, loss
         metrics = metric_values(read_metrics(folder))
         config_text = _config_text(folder / "config.yaml")
-    except ScratchrunError as e:
-        common.fail(e)
     return _View(summary, problem, steps, metrics, config_text, _silent_s(folder))
 
 
@@ -141,7 +137,8 @@ def _follow(folder: Path, interval: float) -> None:
     seen = None
     live = Live(Text(_render(folder, view, with_config=False)), console=out, refresh_per_second=4, transient=True,
                 vertical_overflow="visible") if out.is_terminal else None
-    try:
+    with edge(f"{folder} was not touched; it goes on as it was.", label="stopped following",
+              close=live.stop if live is not None else None):
         if live is not None:
             live.start()
         while True:
@@ -149,39 +146,16 @@ def _follow(folder: Path, interval: float) -> None:
                 seen = (len(view.steps), len(view.metrics), view.status)
                 last = f", loss {view.steps[-1, 2]:.4f}" if len(view.steps) else ""
                 out.print(f"following {folder.name}: {view.status}, {len(view.steps):,} updates{last}, "
-                          f"{len(view.metrics)} evaluations", markup=False, soft_wrap=True)
+                          f"{len(view.metrics)} evaluations", soft_wrap=True)
             if view.status != "running":
                 break
             time.sleep(interval)
             if not folder.is_dir():
-                if live is not None:
-                    live.stop()
-                common.fail(ScratchrunError(f"{folder} was deleted or moved while it was followed; there is nothing "
-                                            "more to show."))
+                raise ScratchrunError(f"{folder} was deleted or moved while it was followed; there is nothing more "
+                                      "to show.")
             view = _read_view(folder)
             if live is not None:
                 live.update(Text(_render(folder, view, with_config=False)))
-    except KeyboardInterrupt:
-        if live is not None:
-            live.stop()
-        say("stopped following:", "yellow", f"{folder} was not touched; it goes on as it was.")
-        raise typer.Exit(common.interrupt_exit_code()) from None
-    if live is not None:
-        live.stop()
-
-
-def _curves(folder: Path, summary: dict) -> str:
-    """curves.png's path, drawn now if the run has finished without one (a study's runs leave it to their first `show`)."""
-    from scratchrun.plots.run import CURVES, draw_curves
-
-    if (folder / CURVES).is_file():
-        return str(folder / CURVES)
-    if summary.get("status") in (None, "running", "stale", "unreadable"):
-        return f"{folder / CURVES} (not written yet)"
-    try:
-        return f"{draw_curves(folder)} (drawn now)"
-    except (OSError, ScratchrunError) as e:
-        return f"{folder / CURVES} (cannot be drawn: {getattr(e, 'strerror', None) or e})"
 
 
 @app.command(rich_help_panel=PANEL_RUNS)
@@ -209,7 +183,7 @@ def reproduce(
     from scratchrun.records.writer import check_runs_dir
     from scratchrun.training.run import prepare_data, run_experiment
 
-    with common.before_training():
+    with edge("before training started; no run folder was made."):
         original = resolve(run, runs_dir or Path("runs"), runs_only=True)
         summary = read_summary(original)
         cfg = load_config(original / "config.yaml")
@@ -222,29 +196,19 @@ def reproduce(
         origin = common.provenance()
     settings = [f"seed {cfg.seed}"] + ([] if evaluate_test else ["no test set, like the original"])
     settings += [f"stopped after {stop_epochs} epochs, like the original"] if stop_epochs else []
-    console.print(f"reproducing {original} ({', '.join(settings)}) into {destination}", soft_wrap=True, markup=False)
-    previous = signal.signal(signal.SIGTERM, common.on_sigterm)
+    console.print(f"reproducing {original} ({', '.join(settings)}) into {destination}", soft_wrap=True)
     progress = TrainingProgress(console)
-    try:
+    with edge("while the rerun's records were being written."):  # a second signal: the first is the run's own
         with progress:
             outcome = run_experiment(cfg, None, destination, [progress], data=data, evaluate_test=evaluate_test,
                                      stop_epochs=stop_epochs, provenance=origin)
-    except ScratchrunError as e:
-        common.fail(e)
-    except KeyboardInterrupt:
-        console.print("[red]interrupted[/] while writing the rerun's records.")
-        raise typer.Exit(common.interrupt_exit_code()) from None
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-    out.print(str(outcome.run_dir), soft_wrap=True, markup=False)
+    out.print(str(outcome.run_dir), soft_wrap=True)
     if outcome.status == "interrupted":
         say("interrupted:", "yellow", f"{outcome.summary.get('message')}; nothing was compared.")
         raise typer.Exit(common.interrupt_exit_code())
-    try:
+    with edge():
         comparison = compare_runs(original, outcome.run_dir)
-    except ScratchrunError as e:
-        common.fail(e)
-    out.print(comparison.report(), soft_wrap=True, markup=False)
+    out.print(comparison.report(), soft_wrap=True)
     if not comparison.matches:
         raise typer.Exit(1)
 

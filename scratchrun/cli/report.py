@@ -7,8 +7,7 @@ from typing import Annotated
 
 import typer
 
-from scratchrun.cli.common import PANEL_RUNS, app, command_line, console, fail, out
-from scratchrun.errors import ScratchrunError
+from scratchrun.cli.common import PANEL_RUNS, app, command_line, console, edge, out
 
 
 @app.command(rich_help_panel=PANEL_RUNS)
@@ -24,9 +23,7 @@ def report(
     and each search's parallel coordinates. It opens from disk, offline (pip install 'scratchrun\\[report]')."""
     from scratchrun.reporting.page import make_report
 
-    try:
+    with edge():
         with console.status("reading the runs and writing the report"):
             written = make_report(folders or [], runs_dir, output, command_line())
-    except ScratchrunError as e:
-        fail(e)
-    out.print(f"wrote {written.path} ({written.size / 1e6:.1f} MB): {written.covers}", markup=False, soft_wrap=True)
+    out.print(f"wrote {written.path} ({written.size / 1e6:.1f} MB): {written.covers}", soft_wrap=True)

@@ -7,9 +7,8 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.markup import escape
 
-from scratchrun.cli.common import PANEL_RUNS, app, console, fail, out, say
+from scratchrun.cli.common import PANEL_RUNS, app, console, edge, out, say
 from scratchrun.errors import ConfigError, ScratchrunError
 from scratchrun.records.status import LISTED, counts_text, style
 from scratchrun.text import printable
@@ -36,9 +35,11 @@ def runs(
     """List the runs, studies and searches: time, name, status, the config values that differ, accuracy and time."""
     arguments = (runs_dir, where, status, sort, limit, expand, as_csv, as_md)
     if watch:
-        _watch(arguments, interval)
+        with edge("no run was touched.", label="stopped watching"):
+            _watch(arguments, interval)
     else:
-        _listing(*arguments)
+        with edge():
+            _listing(*arguments)
 
 
 def _watch(arguments: tuple, interval: float) -> None:
@@ -46,35 +47,21 @@ def _watch(arguments: tuple, interval: float) -> None:
     run of the folder is training."""
     import time
 
-    from scratchrun.cli import common
-
     shown = None
-    try:
-        while True:
-            if out.is_terminal:
-                out.clear()
-                _listing(*arguments)
-            else:
-                stopped = None
-                with out.capture() as listing, console.capture() as notes:  # a frame, whichever console says what
-                    try:
-                        training = _listing(*arguments)
-                    except typer.Exit as e:  # an error, printed by `fail` into the capture: show it, then exit
-                        stopped = e
-                if stopped is not None:
-                    out.print(listing.get(), end="", markup=False, highlight=False, soft_wrap=True)
-                    console.print(notes.get(), end="", markup=False, highlight=False, soft_wrap=True)
-                    raise stopped
-                text = listing.get() + notes.get()
-                if text != shown:
-                    shown = text
-                    out.print(text, end="", markup=False, highlight=False, soft_wrap=True)
-                if not training:
-                    return
-            time.sleep(interval)
-    except KeyboardInterrupt:
-        console.print("[yellow]stopped watching[/]; no run was touched.")
-        raise typer.Exit(common.interrupt_exit_code()) from None
+    while True:
+        if out.is_terminal:
+            out.clear()
+            _listing(*arguments)
+        else:
+            with out.capture() as listing, console.capture() as notes:  # a frame, whichever console says what
+                training = _listing(*arguments)
+            text = listing.get() + notes.get()
+            if text != shown:
+                shown = text
+                out.print(text, end="", highlight=False, soft_wrap=True)
+            if not training:
+                return
+        time.sleep(interval)
 
 
 def _listing(runs_dir: Path, where, status, sort, limit, expand, as_csv, as_md) -> bool:
@@ -82,22 +69,19 @@ def _listing(runs_dir: Path, where, status, sort, limit, expand, as_csv, as_md) 
     from scratchrun.records import index as ix
     from scratchrun.records import table as tb
 
-    try:
-        if as_csv and as_md:
-            raise ConfigError("--csv and --md each choose the output: give one of them.")
-        if status is not None and status not in LISTED:
-            raise ConfigError(f"--status `{status}` is not a status; statuses: {', '.join(LISTED)}.")
-        entries = ix.scan(runs_dir)
-        training = any(run.status == "running" for run in ix.runs_of(entries))
-        if not ix.runs_of(entries):
-            console.print(f"no runs in {escape(str(runs_dir))}")
-            return training
-        keys = {key for run in ix.runs_of(entries) for key in run.config}
-        filters = tb.parse_where(where or [], keys)
-        selected = tb.select(entries, filters, status)
-        table = tb.sort_rows(tb.rows(selected, expand), sort, keys)
-    except ScratchrunError as e:
-        fail(e)
+    if as_csv and as_md:
+        raise ConfigError("--csv and --md each choose the output: give one of them.")
+    if status is not None and status not in LISTED:
+        raise ConfigError(f"--status `{status}` is not a status; statuses: {', '.join(LISTED)}.")
+    entries = ix.scan(runs_dir)
+    training = any(run.status == "running" for run in ix.runs_of(entries))
+    if not ix.runs_of(entries):
+        console.print(f"no runs in {runs_dir}")
+        return training
+    keys = {key for run in ix.runs_of(entries) for key in run.config}
+    filters = tb.parse_where(where or [], keys)
+    selected = tb.select(entries, filters, status)
+    table = tb.sort_rows(tb.rows(selected, expand), sort, keys)
     table = table[-limit:] if limit else table
     groups = not expand and any(isinstance(e, ix.GroupInfo) for e in selected)
     columns = ["time", "name", "status", *(["runs"] if groups else []),
@@ -109,7 +93,7 @@ def _listing(runs_dir: Path, where, status, sort, limit, expand, as_csv, as_md) 
         out.print("\n".join("| " + " | ".join(line) + " |" for line in
                             [[HEADERS.get(c, c) for c in columns], ["---"] * len(columns), *cells]), soft_wrap=True)
     elif not table:
-        console.print(f"no runs in {escape(str(runs_dir))} match --where/--status")
+        console.print(f"no runs in {runs_dir} match --where/--status")
     else:
         _print_table(table, columns, f"{runs_dir}: {counts_text(r.status for r in ix.runs_of(selected))}")
     return training
@@ -128,12 +112,10 @@ def compare(
 
     from scratchrun.records.table import differing_keys
 
-    try:
+    with edge():
         if plot is not None and plot.suffix.lower() not in PLOT_SUFFIXES:
             raise ConfigError(f"--plot {plot}: the file must end in {', '.join(PLOT_SUFFIXES)}.")
         chosen = _runs_to_compare(targets, runs_dir)
-    except ScratchrunError as e:
-        fail(e)
     labels = _short_labels(chosen)
     table = Table(title=f"{len(chosen)} runs", title_justify="left")
     table.add_column("")
@@ -158,13 +140,14 @@ def compare(
     if plot is not None:
         from scratchrun.plots.compare import compare_figure
 
-        try:
-            left_out = compare_figure(plot, chosen, labels)
-        except OSError as e:
-            fail(ScratchrunError(f"--plot {plot} cannot be written ({e.strerror or e})."))
+        with edge():
+            try:
+                left_out = compare_figure(plot, chosen, labels)
+            except OSError as e:
+                raise ScratchrunError(f"--plot {plot} cannot be written ({e.strerror or e}).") from None
         for label in left_out:
             say(f"{label}:", "yellow", "no readable steps.csv or metrics.csv; left out of the figure")
-        out.print(str(plot), soft_wrap=True, markup=False)
+        out.print(str(plot), soft_wrap=True)
 
 
 def _runs_to_compare(targets: list[str], runs_dir: Path) -> list:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import signal
 from pathlib import Path
 from typing import Annotated
 
@@ -21,9 +20,9 @@ from scratchrun.cli.common import (
     Scheduler,
     app,
     console,
+    edge,
     out,
 )
-from scratchrun.errors import Interrupted, ScratchrunError
 
 
 @app.command(rich_help_panel=PANEL_SEARCH)
@@ -48,8 +47,9 @@ def search(
     from scratchrun.experiments.search import plan_search, run_search
 
     observer = _LiveSearch(executor, jobs or os.cpu_count() or 1)
-    previous = signal.signal(signal.SIGTERM, common.on_sigterm)  # SIGTERM stops it like Ctrl-C: recorded, resumable
-    try:
+    # SIGTERM stops it like Ctrl-C: recorded, resumable; Ctrl-C while the data loads leaves nothing
+    with edge("before the search started; no search folder was made.", close=observer.close,
+              resume=lambda e: f"{e}; finish it with: scratchrun search {config} --resume {e.folder}"):
         plan, base_config, base = load_search(config, overrides or [], trials)
         if dry_run:
             check_executor(executor, scheduler)
@@ -59,32 +59,17 @@ def search(
                              resume=resume, final_test=final_test, max_failures=max_failures, runs_dir=runs_dir,
                              data_dir=data_dir, observer=observer, command=common.command_line(),
                              reporter=DownloadBar(console))
-    except Interrupted as e:
-        observer.close()
-        common.say("interrupted:", "yellow", f"{e}; finish it with: scratchrun search {config} --resume {e.folder}")
-        raise typer.Exit(common.interrupt_exit_code()) from None
-    except ScratchrunError as e:
-        observer.close()
-        common.fail(e)
-    except KeyboardInterrupt:
-        observer.close()
-        console.print("[yellow]interrupted[/] before the search started; no search folder was made.")
-        raise typer.Exit(130) from None
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-    observer.close()
     best, metric = outcome.best, outcome.plan.metric
     if best is not None:
         values = ", ".join(f"{k} = {_fmt(best[k])}" for k in outcome.keys)
-        out.print(f"best: trial {best['trial']}, {metric} {best[metric]:.4f}: {values} ({outcome.counts})", soft_wrap=True,
-                  markup=False)
+        out.print(f"best: trial {best['trial']}, {metric} {best[metric]:.4f}: {values} ({outcome.counts})", soft_wrap=True)
     else:
-        console.print(f"[yellow]no trial completed[/] ({outcome.counts}); see trials.csv")
+        common.say("no trial completed", "yellow", f"({outcome.counts}); see trials.csv")
     final = outcome.final_test
     if final is not None and final["test_acc"] is not None:
         out.print(f"final test (trained on {final['train_samples']} training + validation images, scored once): "
                   f"test_acc {final['test_acc']:.4f}, test_loss {final['test_loss']:.4f}", soft_wrap=True)
-    out.print(str(outcome.folder), soft_wrap=True, markup=False)
+    out.print(str(outcome.folder), soft_wrap=True)
     if outcome.failed:  # the search went on without them, as it should; but it must not look like a success
         sentence = common.failures_sentence(len(outcome.failed), "trial", outcome.folder / outcome.failed[0]["run_dir"])
         common.say("error:", "red", f"{sentence} The other trials and the tables are complete.")
@@ -111,7 +96,7 @@ class _LiveSearch:
                                      f"search {run.base['name']}: {plan.trials} trials × {plan.rounds} round(s), "
                                      f"{self.executor} executor, {self.workers} worker(s)")
         if run.journal:
-            console.print(f"resuming {run.folder}: {len(run.journal)} finished trial run(s) kept", markup=False)
+            console.print(f"resuming {run.folder}: {len(run.journal)} finished trial run(s) kept")
         self.display.__enter__()
 
     def stage(self, *args) -> None:
@@ -131,8 +116,7 @@ class _LiveSearch:
         from scratchrun.cli.display.progress import TrainingProgress
 
         self.close()
-        console.print(f"final run: the best config on training + validation images, then the test set ({folder})",
-                      markup=False)
+        console.print(f"final run: the best config on training + validation images, then the test set ({folder})")
         self.progress = TrainingProgress(console)
         self.progress.__enter__()
         return [self.progress]

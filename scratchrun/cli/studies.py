@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import functools
 import inspect
-import signal
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,14 +30,12 @@ from scratchrun.cli.common import (
     app,
     command_line,
     console,
-    fail,
+    edge,
     failures_sentence,
-    interrupt_exit_code,
-    on_sigterm,
     out,
     say,
 )
-from scratchrun.errors import ConfigError, Interrupted, ScratchrunError
+from scratchrun.errors import ConfigError
 
 
 @dataclass(frozen=True)
@@ -88,8 +85,8 @@ def run_study_command(define: Callable, options: StudyOptions) -> None:
     from scratchrun.experiments.study import run_study
 
     observer = LiveStudy(console)
-    previous = signal.signal(signal.SIGTERM, on_sigterm)  # SIGTERM stops it like Ctrl-C: tables written, resumable
-    try:
+    # SIGTERM stops it like Ctrl-C: the tables are written and it resumes; Ctrl-C while the data loads leaves nothing
+    with edge("before the study started; no study folder was made.", close=observer.close):
         definition = define()
         if options.dry_run:
             print_dry_run(out, estimate_study(definition, options.seeds, options.jobs, options.resume))
@@ -98,24 +95,10 @@ def run_study_command(define: Callable, options: StudyOptions) -> None:
                             data_dir=options.data_dir, resume=options.resume, executor=options.executor,
                             scheduler=options.scheduler, observer=observer, command=command_line(),
                             reporter=DownloadBar(console))
-    except Interrupted as e:
-        observer.close()
-        say("interrupted:", "yellow", str(e))
-        raise typer.Exit(interrupt_exit_code()) from None
-    except ScratchrunError as e:
-        observer.close()
-        fail(e)
-    except KeyboardInterrupt:  # while the data loaded, before any run folder was made
-        observer.close()
-        console.print("[yellow]interrupted[/] before the study started; no study folder was made.")
-        raise typer.Exit(interrupt_exit_code()) from None
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-    observer.close()
     for note in outcome.notes:
-        console.print(note, markup=False, highlight=False)
+        console.print(note, highlight=False)
     print_summary(out, outcome.kind, len(outcome.specs), outcome.summary)
-    out.print(str(outcome.folder), soft_wrap=True, markup=False)
+    out.print(str(outcome.folder), soft_wrap=True)
     if outcome.failed:  # not a result: recorded with the others, but the study must not look like a success
         sentence = failures_sentence(len(outcome.failed), "run", Path(outcome.failed[0].run_dir))
         say("error:", "red", f"{sentence} The other runs and the tables are complete.")
@@ -204,10 +187,8 @@ def _register_book_study(kind: str, help_text: str, own: dict[str, tuple[Any, An
 
         if config is not None and "=" in str(config) and not config.exists():  # no config given: that was an override
             config, overrides = None, [str(config), *(overrides or [])]
-        try:
+        with edge():
             study_options = convert(options, **values)
-        except ConfigError as e:
-            fail(e)
         run_study_command(lambda: define_study(kind, config, overrides or [], **study_options), options)
 
 

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import signal
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from scratchrun.cli import common
-from scratchrun.cli.common import EXIT_DIVERGED, PANEL_TRAIN, DataDir, DryRun, app, console, out
-from scratchrun.errors import ScratchrunError
+from scratchrun.cli.common import EXIT_DIVERGED, PANEL_TRAIN, DataDir, DryRun, app, console, edge, out
 
 
 @app.command(rich_help_panel=PANEL_TRAIN)
@@ -34,7 +32,7 @@ def train(
     from scratchrun.training.footprint import check_fits
     from scratchrun.training.run import prepare_data, run_experiment
 
-    with common.before_training():
+    with edge("before training started; no run folder was made."):
         cfg = load_config(config, overrides or [], name=name)
         if dry_run:
             _dry_run_train(cfg)
@@ -45,21 +43,13 @@ def train(
         raw = load_raw(cfg.data.dataset, data_dir, reporter=None if quiet else DownloadBar(console))
         data = prepare_data(cfg, raw)  # the splits index the raw images; nothing is copied
         origin = common.provenance()
-    previous = signal.signal(signal.SIGTERM, common.on_sigterm)
     progress = TrainingProgress(console, disable=quiet)
-    try:
+    with edge("while the run's records were being written."):  # a second signal: the first is the run's own
         with progress:
             outcome = run_experiment(cfg, None, runs_dir, [progress], data=data, provenance=origin)
-    except ScratchrunError as e:
-        common.fail(e)
-    except KeyboardInterrupt:  # a second signal while the records were being written
-        console.print("[red]interrupted[/] while writing the run's records.")
-        raise typer.Exit(common.interrupt_exit_code()) from None
-    finally:
-        signal.signal(signal.SIGTERM, previous)
     if not quiet:
         print_summary(out, cfg, outcome)
-    out.print(str(outcome.run_dir), soft_wrap=True, markup=False)
+    out.print(str(outcome.run_dir), soft_wrap=True)
     if outcome.status == "diverged":
         common.say("error:", "red", f"the run diverged: {outcome.summary.get('message')}; try a smaller optimizer.lr.")
         raise typer.Exit(EXIT_DIVERGED)

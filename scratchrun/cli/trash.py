@@ -7,8 +7,8 @@ from typing import Annotated
 
 import typer
 
-from scratchrun.cli.common import PANEL_RUNS, app, console, fail, out
-from scratchrun.errors import ConfigError, ScratchrunError
+from scratchrun.cli.common import PANEL_RUNS, app, console, edge, out
+from scratchrun.errors import ConfigError
 
 RunsDir = Annotated[Path, typer.Option("--runs-dir", help="The folder of run folders (and of its .trash).")]
 
@@ -28,28 +28,25 @@ def rm(
     one back unchanged, `gc` deletes the trash."""
     from scratchrun.records import trash
 
-    try:
+    with edge():
         if not runs and status is None and older_than is None:
             raise ConfigError("Name the runs to remove, or select them with --status or --older-than; nothing was "
                               "removed.")
         age = trash.parse_age(older_than) if older_than is not None else None
         chosen, running = trash.select(runs_dir, runs or (), status, age)
         if running:
-            console.print(f"kept {len(running)} still training: {', '.join(e.name for e in running)}", markup=False,
+            console.print(f"kept {len(running)} still training: {', '.join(e.name for e in running)}",
                           soft_wrap=True)
         for entry in chosen:
-            out.print(f"{'would move' if dry_run else 'moving'} {entry.path} ({trash.size(entry.path) / 2**20:.1f} MB)",
-                      markup=False, soft_wrap=True)
+            out.print(f"{'would move' if dry_run else 'moving'} {entry.path} ({trash.size(entry.path) / 2**20:.1f} MB)", soft_wrap=True)
         if dry_run or not chosen:
             console.print(f"{len(chosen)} folder(s) {'would be moved' if dry_run else 'moved'}; nothing was changed.")
             if running and not chosen:
                 raise typer.Exit(1)
             return
         moved = trash.remove(runs_dir, chosen)
-    except ScratchrunError as e:
-        fail(e)
     console.print(f"{len(moved)} folder(s) moved to {runs_dir / trash.TRASH}: `scratchrun restore NAME` brings one "
-                  "back, `scratchrun gc` deletes them for good.", markup=False, soft_wrap=True)
+                  "back, `scratchrun gc` deletes them for good.", soft_wrap=True)
 
 
 @app.command(rich_help_panel=PANEL_RUNS)
@@ -61,21 +58,19 @@ def restore(
     """Move removed runs, studies or searches back out of RUNS_DIR/.trash, unchanged; without NAME, list the trash."""
     from scratchrun.records import trash
 
-    try:
+    with edge():
         if not names:
             listed = trash.items(runs_dir)
             for item in listed:
                 name = "" if item.name == item.id else f" ({item.name})"
                 problem = f"  cannot be restored: {item.problem}" if item.problem else ""
                 out.print(f"{item.id}{name}  removed {item.removed or '?'}  {trash.size(item.folder) / 2**20:.1f} MB"
-                          f"{problem}", markup=False, soft_wrap=True)
-            console.print(f"{len(listed)} item(s) in {runs_dir / trash.TRASH}", markup=False)
+                          f"{problem}", soft_wrap=True)
+            console.print(f"{len(listed)} item(s) in {runs_dir / trash.TRASH}")
             return
         restored = trash.restore(runs_dir, names)
-    except ScratchrunError as e:
-        fail(e)
     for path in restored:
-        out.print(f"restored {path}", markup=False, soft_wrap=True)
+        out.print(f"restored {path}", soft_wrap=True)
 
 
 @app.command(rich_help_panel=PANEL_RUNS)
@@ -86,20 +81,17 @@ def gc(
     """Delete everything in RUNS_DIR/.trash for good."""
     from scratchrun.records import trash
 
-    try:
+    with edge():
         everything = trash.items(runs_dir)
         listed = [item for item in everything if not item.problem]
         for item in everything:
             if item.problem:
-                console.print(f"left {item.folder}: {item.problem}; scratchrun deletes only what it put there",
-                              markup=False, soft_wrap=True)
+                console.print(f"left {item.folder}: {item.problem}; scratchrun deletes only what it put there", soft_wrap=True)
         total = sum(trash.size(item.folder) for item in listed)
         if dry_run:
             for item in listed:
-                out.print(f"would delete {item.id}", markup=False, soft_wrap=True)
+                out.print(f"would delete {item.id}", soft_wrap=True)
             console.print(f"{len(listed)} item(s), {total / 2**20:.1f} MB would be deleted; nothing was changed.")
             return
         deleted = trash.empty(runs_dir)
-    except ScratchrunError as e:
-        fail(e)
-    console.print(f"deleted {deleted} item(s), {total / 2**20:.1f} MB, from {runs_dir / trash.TRASH}", markup=False)
+    console.print(f"deleted {deleted} item(s), {total / 2**20:.1f} MB, from {runs_dir / trash.TRASH}")

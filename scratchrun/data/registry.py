@@ -8,7 +8,7 @@ into the cache. A file that is found but fails verification is an error, never s
 
 import difflib
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -179,6 +179,54 @@ def check_file(spec: DatasetSpec, role: str, path: Path) -> None:
     array = _read_checked(path, spec.files[role])
     if role.endswith("_labels"):
         _check_labels(array, spec, path)
+
+
+def file_problems(lookup: Lookup) -> dict[str, str | None]:
+    """Each file found, verified as `load_raw` verifies it: role -> what is wrong with it (the DataError's sentence),
+    or None when it is good. Files found nowhere are left out."""
+    problems: dict[str, str | None] = {}
+    for role, found in lookup.files.items():
+        if found.path is not None:
+            try:
+                check_file(lookup.spec, role, found.path)
+                problems[role] = None
+            except DataError as e:
+                problems[role] = str(e)
+    return problems
+
+
+def fetch_dataset(name: str, data_dir: Path | None, reporter: FetchReporter,
+                  on_replace: Callable[[Path], None] = lambda path: None) -> tuple[Lookup, list[str]]:
+    """`scratchrun data fetch`: every file of the dataset in place and verified, and its decoded copy made. A missing
+    file is fetched into the cache; a damaged one in the cache is deleted and fetched again (`on_replace` hears of
+    it); a damaged one elsewhere would still be read first, so only its owner may replace it: its DataError. Returns
+    the lookup afterwards and the roles fetched."""
+    from scratchrun.data.data_dir import check_data_dir
+
+    check_data_dir(data_dir)
+    lookup = locate(name, data_dir)
+    todo = [role for role, found in lookup.files.items() if found.path is None]
+    for role, problem in file_problems(lookup).items():
+        if problem is not None:
+            found = lookup.files[role]
+            if found.source != "cache":
+                raise DataError(problem)
+            on_replace(found.path)
+            _remove(found.path)
+            todo.append(role)
+    if todo:
+        fetch_missing(lookup, todo, reporter)
+    load_raw(name, data_dir, reporter=reporter, allow_download=False)  # verifies the decoded copy, or (re)builds it
+    return locate(name, data_dir), todo
+
+
+def _remove(path: Path) -> None:
+    """Delete a damaged file from the cache, or say why it cannot be."""
+    try:
+        path.unlink()
+    except OSError as exc:
+        raise DataError(f"{path} is damaged and cannot be deleted ({exc.strerror or exc}); "
+                        "delete it by hand, then run the fetch again.") from exc
 
 
 def fetch_missing(lookup: Lookup, roles: Iterable[str], reporter: FetchReporter) -> None:

@@ -66,6 +66,21 @@ def curves_figure(losses: list[float], history: list[dict], title: str):
 CURVES = "curves.png"
 
 
+def curves_line(run: Path, status: str | None) -> str:
+    """Where the run's curves.png is, as `show` says it: there, drawn now (a finished run without one: a study's runs
+    leave it to their first look), not written yet (a run still training), or why it cannot be drawn."""
+    from scratchrun.errors import ScratchrunError
+
+    if (run / CURVES).is_file():
+        return str(run / CURVES)
+    if status in (None, "running", "stale", "unreadable"):
+        return f"{run / CURVES} (not written yet)"
+    try:
+        return f"{draw_curves(run)} (drawn now)"
+    except (OSError, ScratchrunError) as e:
+        return f"{run / CURVES} (cannot be drawn: {getattr(e, 'strerror', None) or e})"
+
+
 def draw_curves(run: Path) -> Path:
     """Draw a finished run's curves.png from its records when it has none yet (atomically); its path either way.
 

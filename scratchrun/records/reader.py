@@ -38,6 +38,14 @@ def read_summary(run: Path) -> dict:
     return _checked(summary, path)
 
 
+def failure_message(run: Path) -> str:
+    """Why a failed run's record says it stopped (its summary's message), or why that cannot be read."""
+    try:
+        return read_summary(run).get("message") or "no message recorded"
+    except ScratchrunError as e:
+        return str(e)
+
+
 # what a completed run holds besides its summary; curves.png is not one: it is drawn from these (plots/run.py)
 COMPLETED_FILES = ("steps.csv", "metrics.csv", "model.npz")
 

@@ -29,13 +29,64 @@ def test_say_colours_the_label_and_prints_the_message_literally():
     assert terminal.file.getvalue() == "\x1b[31merror:\x1b[0m optimizer.name = `[adam]` in [bold]x/cfg.yaml :smile:\n"
 
 
-def test_fail_prints_the_error_literally_and_exits_with_its_code(monkeypatch):
+def run_edge(monkeypatch, raised: BaseException, **options) -> tuple[int, str, list[str]]:
+    """What `edge` prints and exits with when its block raises `raised`; and the order of what happened."""
     terminal = Console(file=io.StringIO(), width=200)
     monkeypatch.setattr(common, "console", terminal)
+    happened = []
+
+    def close():
+        happened.append(f"closed with {terminal.file.getvalue()!r} printed")
+
     with pytest.raises(typer.Exit) as info:
-        common.fail(ConfigError("x = `[red]` is not allowed"))
-    assert info.value.exit_code == 2
-    assert terminal.file.getvalue() == "error: x = `[red]` is not allowed\n"
+        with common.edge(close=close, **options):
+            raise raised
+    return info.value.exit_code, terminal.file.getvalue(), happened
+
+
+def test_the_edge_prints_an_error_literally_after_closing_the_display_and_exits_with_its_code(monkeypatch):
+    code, printed, happened = run_edge(monkeypatch, ConfigError("x = `[red]` is not allowed"))
+    assert (code, printed, happened) == (2, "error: x = `[red]` is not allowed\n", ["closed with '' printed"])
+
+
+def test_the_edge_turns_ctrl_c_and_a_stopped_study_into_130_with_their_sentences(monkeypatch):
+    from scratchrun.errors import Interrupted
+
+    code, printed, _ = run_edge(monkeypatch, KeyboardInterrupt(), interrupted="no run folder was made.")
+    assert (code, printed) == (130, "interrupted: no run folder was made.\n")
+    stopped = Interrupted("the search stopped; 3 trials are kept", folder=Path("runs/s"))
+    code, printed, _ = run_edge(monkeypatch, stopped, resume=lambda e: f"{e}; resume {e.folder}")
+    assert (code, printed) == (130, "interrupted: the search stopped; 3 trials are kept; resume runs/s\n")
+
+
+def test_the_edge_catches_sigterm_only_inside_its_block():
+    import signal
+
+    before = signal.getsignal(signal.SIGTERM)
+    with pytest.raises(typer.Exit) as info:
+        with common.edge():
+            assert signal.getsignal(signal.SIGTERM) is common.on_sigterm
+            signal.raise_signal(signal.SIGTERM)
+    assert info.value.exit_code == 143 and signal.getsignal(signal.SIGTERM) is before
+    common._signals_received.clear()
+
+
+def test_no_command_catches_a_scratchrun_error_or_prints_markup_itself():
+    """One edge: every `except` of a ScratchrunError (or a subclass) in cli/ is in common.edge, and no command
+    writes rich markup into a string (a style comes from `say` or a Text)."""
+    import re
+
+    import scratchrun.cli
+
+    errors = "ScratchrunError|ConfigError|DataError|RunDirError|RecordError|Interrupted"
+    cli = Path(scratchrun.cli.__file__).parent
+    caught = []
+    for path in sorted(cli.rglob("*.py")):
+        for number, line in enumerate(path.read_text().splitlines(), start=1):
+            if re.search(rf"except\s*\(?[^:]*\b({errors})\b", line) or re.search(r"\[/\]|\[(red|yellow|green|bold)\]", line):
+                caught.append(f"{path.relative_to(cli)}:{number}: {line.strip()}")
+    assert [c for c in caught if not c.startswith("common.py")] == []
+    assert len([c for c in caught if c.startswith("common.py") and "except" in c]) == 2  # edge's own two
 
 
 def test_a_bracketed_value_is_echoed_as_given(tiny, tmp_path):

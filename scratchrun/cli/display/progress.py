@@ -48,7 +48,7 @@ class DownloadBar:
             self.progress = None
 
     def note(self, message: str) -> None:
-        self.console.print(message, style="dim", soft_wrap=True, markup=False)  # it may name a path
+        self.console.print(message, style="dim", soft_wrap=True)  # it may name a path
 
 
 class TrainingProgress(Callback):

@@ -109,7 +109,7 @@ class LiveStudy:
     def started(self, plan) -> None:
         from scratchrun.experiments.study import plan_summary
 
-        self.console.print(plan_summary(plan), markup=False)  # it names the folder
+        self.console.print(plan_summary(plan))  # it names the folder
         self.display = StudyDisplay(plan.specs, self.console, f"{plan.kind}: {len(plan.specs)} runs on {plan.workers} worker(s)")
         for result in plan.kept.values():
             self.display.finish(result)
