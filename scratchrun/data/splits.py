@@ -4,15 +4,23 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import numpy as np
 
 from scratchrun.data.registry import RawDataset
 from scratchrun.errors import ConfigError
 
-if TYPE_CHECKING:  # annotations only: the config package sits above this one
-    from scratchrun.config.loader import DataConfig
+
+
+class SplitSizes(Protocol):
+    """How the images split (config.schema.DataConfig has these keys; the config package sits above data)."""
+
+    val_fraction: float
+    val_size: int | None
+    train_size: int | None
+    test_size: int | None
+    train_on_val: bool
 
 
 @dataclass(frozen=True)
@@ -64,7 +72,7 @@ class Data:
     dataset: str
 
 
-def check_test_size(config: DataConfig, n_test: int) -> int:
+def check_test_size(config: SplitSizes, n_test: int) -> int:
     """The number of test images the config asks for, or the sentence that says it asks for too many."""
     test_size = n_test if config.test_size is None else config.test_size
     if test_size > n_test:
@@ -72,7 +80,7 @@ def check_test_size(config: DataConfig, n_test: int) -> int:
     return test_size
 
 
-def held_out(config: DataConfig, n_train_total: int) -> int:
+def held_out(config: SplitSizes, n_train_total: int) -> int:
     """How many training images validate: `val_size` when set, else the `val_fraction` share."""
     if config.val_size is None:
         return round(config.val_fraction * n_train_total)
@@ -82,7 +90,7 @@ def held_out(config: DataConfig, n_train_total: int) -> int:
     return config.val_size
 
 
-def check_train_size(config: DataConfig, n_pool: int, n_val: int) -> None:
+def check_train_size(config: SplitSizes, n_pool: int, n_val: int) -> None:
     """`train_size` must fit in what is left of the training images after the validation ones are held out."""
     if config.train_size is not None and config.train_size > n_pool:
         raise ConfigError(
@@ -91,7 +99,7 @@ def check_train_size(config: DataConfig, n_pool: int, n_val: int) -> None:
         )
 
 
-def split_indices(n_train_total: int, config: DataConfig, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+def split_indices(n_train_total: int, config: SplitSizes, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     """Indices of the training and validation images within the official training set.
 
     The validation images are a seeded random sample; the training images are the rest in their original
@@ -109,7 +117,7 @@ def split_indices(n_train_total: int, config: DataConfig, rng: np.random.Generat
     return pool, val
 
 
-def make_data(raw: RawDataset, config: DataConfig, rng: np.random.Generator, with_test: bool = True) -> Data:
+def make_data(raw: RawDataset, config: SplitSizes, rng: np.random.Generator, with_test: bool = True) -> Data:
     """Carve the validation set out of the training images (never out of the test set); no image is copied.
 
     Without `with_test` (a search trial) the test arrays are not touched at all.
@@ -128,7 +136,7 @@ def make_data(raw: RawDataset, config: DataConfig, rng: np.random.Generator, wit
     )
 
 
-def _test_split(raw: RawDataset, config: DataConfig) -> Split:
+def _test_split(raw: RawDataset, config: SplitSizes) -> Split:
     n_test = len(raw.test_labels)
     test_size = check_test_size(config, n_test)
     test_images = raw.test_images.reshape(n_test, -1)

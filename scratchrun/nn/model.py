@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import numpy as np
 
@@ -10,8 +10,18 @@ from scratchrun.nn.initializers import init_weights
 from scratchrun.nn.layers import ACTIVATIONS, Affine, BatchNorm, Dropout, Layer
 from scratchrun.nn.losses import softmax_cross_entropy
 
-if TYPE_CHECKING:  # annotations only: the config package sits above this one
-    from scratchrun.config.loader import ModelConfig
+
+
+class Architecture(Protocol):
+    """What the MLP is built from (config.schema.ModelConfig has these keys; the config package sits above nn)."""
+
+    hidden: tuple[int, ...]
+    activation: str
+    init: str
+    init_std: float
+    batch_norm: bool
+    dropout: float
+    weight_decay: float
 
 
 class MLP:
@@ -25,7 +35,7 @@ class MLP:
         self,
         n_in: int,
         n_out: int,
-        config: ModelConfig,
+        config: Architecture,
         init_rng: np.random.Generator,
         dropout_rng: np.random.Generator | None = None,
         dtype=np.float32,
