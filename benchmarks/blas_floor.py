@@ -67,7 +67,7 @@ def step_time(hidden: list[int], optimizer: str, batch: int, batch_norm: bool = 
 
     def step():
         model.train_step(x, y)
-        update.update(model.packed_params, model.packed_grads)
+        model.update(update)
 
     return best_of(step, inner=200)
 

@@ -45,7 +45,7 @@ class Shape:
 model, optimizer, _ = build(config, Shape)
 for _ in range(3):
     model.train_step(x, y)
-    optimizer.update(model.packed_params, model.packed_grads)
+    model.update(optimizer)
     cross_entropy_sum(model.forward(chunk, train=False), y_chunk)
 peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 print(peak - before, footprint(config).total)

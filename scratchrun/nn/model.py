@@ -9,6 +9,7 @@ import numpy as np
 from scratchrun.nn.initializers import init_weights
 from scratchrun.nn.layers import ACTIVATIONS, Affine, BatchNorm, Dropout, Layer
 from scratchrun.nn.losses import softmax_cross_entropy
+from scratchrun.nn.optimizers import Optimizer
 
 
 
@@ -75,9 +76,9 @@ class MLP:
     def _pack(self, dtype) -> None:
         """Move every parameter into one contiguous buffer, and every gradient into another, weights first.
 
-        `params` and the layers keep seeing the same arrays (now views), while an optimizer given
-        `packed_params` / `packed_grads` updates everything in a few vector operations instead of a few per
-        array, and weight decay is one operation over the leading weight block.
+        `params` and the layers keep seeing the same arrays (now views), while `update` hands an optimizer the two
+        buffers, so that it updates everything in a few vector operations instead of a few per array, and weight
+        decay is one operation over the leading weight block.
         """
         order = sorted(self.params, key=lambda key: not key.startswith("W"))  # stable: W1, W2, ..., then the rest
         flat_params = np.empty(sum(self.params[key].size for key in order), dtype)
@@ -93,8 +94,15 @@ class MLP:
             layer.grads[local] = self.grads[key] = grad
             offset += size
         self.n_weights = sum(self.params[key].size for key in order if key.startswith("W"))
-        self.packed_params = {"all": flat_params}
-        self.packed_grads = {"all": flat_grads}
+        self._flat_params, self._flat_grads = flat_params, flat_grads
+
+    @property
+    def n_parameters(self) -> int:
+        return self._flat_params.size
+
+    def update(self, optimizer: Optimizer) -> None:
+        """One step of `optimizer` on every parameter at once: the whole buffer is one array to it."""
+        optimizer.update({"all": self._flat_params}, {"all": self._flat_grads})
 
     def forward(self, x: np.ndarray, train: bool = False) -> np.ndarray:
         """Logits for a batch (B, n_in) -> (B, n_out); `train` switches on dropout and batch statistics."""
@@ -106,7 +114,7 @@ class MLP:
         """(λ/2)·Σ‖W‖², the weight-decay term of the loss."""
         if self.weight_decay == 0:
             return 0.0
-        weights = self.packed_params["all"][: self.n_weights]
+        weights = self._flat_params[: self.n_weights]
         return 0.5 * self.weight_decay * float(np.dot(weights, weights))
 
     def loss(self, x: np.ndarray, y: np.ndarray, train: bool = True) -> float:
@@ -120,7 +128,7 @@ class MLP:
         for layer in reversed(self.layers):
             dout = layer.backward(dout)
         if self.weight_decay:  # d/dW of (λ/2)‖W‖², over the leading weight block of the buffers
-            self.packed_grads["all"][: self.n_weights] += self.weight_decay * self.packed_params["all"][: self.n_weights]
+            self._flat_grads[: self.n_weights] += self.weight_decay * self._flat_params[: self.n_weights]
         return loss + self.penalty()
 
     def snapshot(self) -> list[np.ndarray]:
@@ -134,7 +142,7 @@ class MLP:
 
     def _evaluated_arrays(self) -> list[np.ndarray]:
         running = [a for bn in self.batch_norms.values() for a in (bn.running_mean, bn.running_var)]
-        return [self.packed_params["all"], *running]
+        return [self._flat_params, *running]
 
     def state(self) -> dict[str, np.ndarray]:
         """Every array needed to rebuild the trained network: parameters and BatchNorm running statistics."""

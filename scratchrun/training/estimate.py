@@ -112,11 +112,11 @@ def _measure(config: Config, sizes: Sizes) -> tuple[float, float]:
     with threadpool_limits(limits=1, user_api="blas"), np.errstate(all="ignore"):
         for _ in range(2):  # warm-up: first calls allocate
             model.train_step(x, y)
-            optimizer.update(model.packed_params, model.packed_grads)
+            model.update(optimizer)
         steps, start = 0, time.perf_counter()
         while steps < 3 or (time.perf_counter() - start < MEASURE_S and steps < 200):
             model.train_step(x, y)
-            optimizer.update(model.packed_params, model.packed_grads)
+            model.update(optimizer)
             steps += 1
         per_train = (time.perf_counter() - start) / (steps * batch)
         model.forward(chunk, train=False)

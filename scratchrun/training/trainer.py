@@ -165,7 +165,7 @@ class _Loop:
         finite = math.isfinite(loss)
         if finite:
             self.optimizer.lr = self.base_lr * self.schedule(result.iterations + 1, self.total)
-            self.optimizer.update(self.model.packed_params, self.model.packed_grads)
+            self.model.update(self.optimizer)
         result.iterations += 1
         result.samples += len(y)
         for callback in self.callbacks:

@@ -232,7 +232,7 @@ def test_state_round_trip(tmp_path, batch_norm):
 # ----------------------------------------------------------------------------- the packed parameter buffer
 def test_every_parameter_and_gradient_is_a_view_into_one_buffer():
     model = MLP(12, 3, ModelConfig(hidden=(6, 5), batch_norm=True), np.random.default_rng(0))
-    flat_params, flat_grads = model.packed_params["all"], model.packed_grads["all"]
+    flat_params, flat_grads = model._flat_params, model._flat_grads
     assert flat_params.size == sum(p.size for p in model.params.values())
     for key in model.params:
         assert np.shares_memory(model.params[key], flat_params), key
@@ -252,7 +252,7 @@ def test_updating_the_packed_buffer_equals_updating_each_array(name):
     opt_packed, opt_per_array = OPTIMIZERS[name](), OPTIMIZERS[name]()
     for _ in range(3):
         packed.train_step(x, y)
-        opt_packed.update(packed.packed_params, packed.packed_grads)
+        packed.update(opt_packed)
         per_array.train_step(x, y)
         opt_per_array.update(per_array.params, per_array.grads)
     for key in packed.params:

@@ -41,7 +41,7 @@ def test_parameters_are_counted_as_the_network_holds_them(tiny):
         config = tiny_config(**model)
         data = prepare_data(config, load_raw("tiny"))
         network, _, _ = build(config, data)
-        assert footprint(config).parameters == network.packed_params["all"].size
+        assert footprint(config).parameters == network.n_parameters
 
 
 def test_the_optimizer_state_is_sized_per_optimizer(tiny):
@@ -68,7 +68,7 @@ def test_the_footprint_bounds_what_a_run_really_allocates(tiny, model):
         y = np.arange(config.train.batch_size) % 10
         for _ in range(3):
             network.train_step(x, y)
-            optimizer.update(network.packed_params, network.packed_grads)
+            network.update(optimizer)
             evaluate(network, data.train)
         peak = tracemalloc.get_traced_memory()[1]
     finally:
