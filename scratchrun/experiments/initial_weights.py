@@ -67,7 +67,7 @@ def initial_weight_figures(folder: Path, base: dict, inits: dict[str, tuple[str,
     Returns a line per init and activation with the statistics of the fifth layer, the book's figure 6-10 in words.
     """
     from scratchrun.config.loader import config_from_dict
-    from scratchrun.experiments.executors import preload
+    from scratchrun.data.registry import load_raw
     from scratchrun.experiments.study_folder import write_csv
     from scratchrun.plots.study import activation_histograms, gradient_figure
 
@@ -88,7 +88,7 @@ def initial_weight_figures(folder: Path, base: dict, inits: dict[str, tuple[str,
             notes.append(f"  {row['init']:>9} {row['activation']:>7} layer 5: mean {row['mean']:.3f}, std {row['std']:.3f} "
                          + " ".join(p for p in parts if p))
     first = config_from_dict(base)
-    raw = preload(first.data.dataset, data_dir)  # already loaded by the runner
+    raw = load_raw(first.data.dataset, data_dir, allow_download=False)  # the study fetched it before its runs
     x = (raw.train_images[:128].reshape(128, -1) / np.float32(255)).astype(np.float32)
     y = raw.train_labels[:128].astype(np.intp)
     norms = {}
