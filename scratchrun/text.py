@@ -22,6 +22,17 @@ def size_text(n_bytes: float) -> str:
     raise AssertionError("unreachable")
 
 
+def duration_text(seconds: float) -> str:
+    """`4.2 s`, `42 s`, `3.5 min`, `1.2 h`: a time at the precision people read one, no more."""
+    if seconds < 10:
+        return f"{seconds:.1f} s"
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 5400:
+        return f"{seconds / 60:.1f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
 def printable(text: str, *, keep_lines: bool = True) -> str:
     """`text` with every control character shown as a visible escape (`\\x1b`), so it prints as the characters it
     holds and never as terminal commands; line ends stay (unless `keep_lines` is false) and tabs stay."""

@@ -7,10 +7,8 @@ from typing import Annotated
 
 import typer
 
-from scratchrun.cli.common import PANEL_RUNS, app, edge, out
+from scratchrun.cli.common import PANEL_RUNS, RunsDir, app, edge, out
 from scratchrun.cli.inspect import RunArg
-
-RunsDir = Annotated[Path, typer.Option("--runs-dir", help="Folder in which RUN is looked up by name.")]
 
 
 @app.command(rich_help_panel=PANEL_RUNS)

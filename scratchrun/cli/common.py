@@ -99,7 +99,8 @@ DryRun = Annotated[
 
 
 # the options every study command (and search) takes
-RunsDir = Annotated[Path, typer.Option("--runs-dir", help="Folder that receives the study folder.")]
+RunsDir = Annotated[Path, typer.Option("--runs-dir", help="The runs folder: new runs, studies and searches go into "
+                                      "it, and names are looked up in it.")]
 Seeds = Annotated[int, typer.Option("--seeds", min=1, help="Repeat every variant with this many seeds (the config's seed, +1, ...).")]
 Jobs = Annotated[int, typer.Option("--jobs", "-j", min=0, help="Runs in parallel, one process and one BLAS thread each; 0 = the number of cores.")]
 Executor = Annotated[str, typer.Option("--executor", help="local (worker processes here) or dask (a Dask cluster).")]

@@ -9,6 +9,7 @@ import typer
 
 from scratchrun.cli.common import PANEL_SETUP, app, console, edge, out
 from scratchrun.errors import ScratchrunError
+from scratchrun.records.index import flatten
 
 SOURCES = {  # where a value comes from -> (its line's style, its tag's style) on a terminal
     "file": ("", "green"),
@@ -98,7 +99,7 @@ def sources(given: dict, override_keys: list[str], resolved: dict) -> dict[str, 
     (an optimizer's own keys included), and a key at or under an override's key came from the command line.
     """
     found = {}
-    for key, value in _leaves(resolved):
+    for key, value in flatten(resolved).items():
         was = _lookup(given, key)
         if was is _MISSING or (was is None and value is not None):  # e.g. a null name becomes the file's name
             found[key] = "default"
@@ -121,14 +122,6 @@ def _lookup(given: Any, dotted: str) -> Any:
             return _MISSING
         node = node[part]
     return node
-
-
-def _leaves(resolved: dict, prefix: str = ""):
-    for key, value in resolved.items():
-        if isinstance(value, dict):
-            yield from _leaves(value, f"{prefix}{key}.")
-        else:
-            yield prefix + key, value
 
 
 def _print_annotated(resolved: dict, where: dict[str, str], path: str, has_search: bool) -> None:

@@ -9,6 +9,7 @@ import typer
 from rich.text import Text
 
 from scratchrun.cli.common import PANEL_SETUP, DataDir, app, check_data_dir, console, edge, out, say
+from scratchrun.text import size_text
 
 if TYPE_CHECKING:
     from scratchrun.data.cache import DecodedCopy
@@ -137,7 +138,7 @@ def _print_lookup(lookup: Lookup, checks: dict[str, str | Text], copy: DecodedCo
         table.add_column(header, justify="right" if header == "size" else "left", no_wrap=header != "verified")
     for role, found in lookup.files.items():
         table.add_row(ROLE_NAMES.get(role, role), found.path.name if found.path else found.file.filename,
-                      found.source or MISSING, _size(found.path.stat().st_size) if found.path else "-",
+                      found.source or MISSING, size_text(found.path.stat().st_size) if found.path else "-",
                       checks[role])
     out.print(table)
     out.print(_decoded_line(copy, verified), soft_wrap=True)
@@ -157,12 +158,6 @@ def _decoded_line(copy: DecodedCopy, verified: bool) -> str | Text:
     return Text.assemble(f"decoded copy: present in {copy.folder} (", checked, f"){rebuilt}")
 
 
-def _size(nbytes: int) -> str:
-    """A file size as people read it."""
-    for unit, scale in (("MB", 1e6), ("kB", 1e3)):
-        if nbytes >= scale:
-            return f"{nbytes / scale:.1f} {unit}"
-    return f"{nbytes} B"
 
 
 def _reason(message: str, found: Located) -> str:

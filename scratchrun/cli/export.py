@@ -8,13 +8,12 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from scratchrun.cli.common import PANEL_RUNS, PANEL_SEARCH, app, console, edge, out
+from scratchrun.cli.common import PANEL_RUNS, PANEL_SEARCH, RunsDir, app, console, edge, out
 
 export_app = typer.Typer(help="Write runs, studies and searches in the formats TensorBoard and Optuna read.",
                          no_args_is_help=True)
 app.add_typer(export_app, name="export", rich_help_panel=PANEL_RUNS)
 
-RunsDir = Annotated[Path, typer.Option("--runs-dir", help="The folder in which names are looked up.")]
 Force = Annotated[bool, typer.Option("--force", help="Replace what an earlier export wrote there.")]
 Search = Annotated[str, typer.Argument(help="A search folder: a path, or a name in --runs-dir.", show_default=False)]
 

@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 
 from scratchrun.cli import common
-from scratchrun.cli.common import PANEL_RUNS, DataDir, app, console, edge, out, say
+from scratchrun.cli.common import PANEL_RUNS, DataDir, RunsDir, app, console, edge, out, say
 from scratchrun.errors import ScratchrunError
 
 RunArg = Annotated[
@@ -24,7 +24,7 @@ RunArg = Annotated[
 @app.command(rich_help_panel=PANEL_RUNS)
 def show(
     run: RunArg,
-    runs_dir: Annotated[Path, typer.Option("--runs-dir", help="Folder in which RUN is looked up by name.")] = Path("runs"),
+    runs_dir: RunsDir = Path("runs"),
     follow: Annotated[bool, typer.Option("--follow", "-f", help="Redraw as the run writes, until it ends or goes stale "
                                                                "(Ctrl-C stops following; the run goes on).")] = False,
     interval: Annotated[float, typer.Option("--interval", min=0.05, max=3600, help="Seconds between redraws with "

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from scratchrun.cli.common import PANEL_RUNS, app, command_line, console, edge, out
+from scratchrun.cli.common import PANEL_RUNS, RunsDir, app, command_line, console, edge, out
 
 
 @app.command(rich_help_panel=PANEL_RUNS)
@@ -17,7 +17,7 @@ def report(
         show_default=False, metavar="[RUN_OR_STUDY_OR_SEARCH]...")] = None,
     output: Annotated[Path, typer.Option("--output", "-o", help="The HTML file to write (replaced if it exists).")]
     = Path("report.html"),
-    runs_dir: Annotated[Path, typer.Option("--runs-dir", help="The folder in which names are looked up.")] = Path("runs"),
+    runs_dir: RunsDir = Path("runs"),
 ) -> None:
     """Write one self-contained HTML file: a sortable, filterable run table, the runs' curves, each study's figures
     and each search's parallel coordinates. It opens from disk, offline (pip install 'scratchrun\\[report]')."""

@@ -8,10 +8,10 @@ from typing import Annotated
 
 import typer
 
-from scratchrun.cli.common import PANEL_RUNS, app, console, edge, out, say
+from scratchrun.cli.common import PANEL_RUNS, RunsDir, app, console, edge, out, say
 from scratchrun.errors import ConfigError, ScratchrunError
 from scratchrun.records.status import LISTED, counts_text, style
-from scratchrun.text import printable
+from scratchrun.text import duration_text, printable
 
 HEADERS = {"val_acc": "val acc", "test_acc": "test acc", "wall_time_s": "wall time"}
 PLOT_SUFFIXES = (".png", ".svg", ".pdf")
@@ -104,7 +104,7 @@ def compare(
     targets: Annotated[list[str], typer.Argument(metavar="RUN_OR_STUDY", help="Run folders, study or search folders (all their runs), or names of them in the runs folder.", show_default=False)],
     all_params: Annotated[bool, typer.Option("--all-params", help="Every config value, not only those that differ.")] = False,
     plot: Annotated[Path | None, typer.Option("--plot", help="Also draw the runs' loss and accuracy curves into this .png, .svg or .pdf file.", show_default=False)] = None,
-    runs_dir: Annotated[Path, typer.Option("--runs-dir", help="The folder in which names are looked up.")] = Path("runs"),
+    runs_dir: RunsDir = Path("runs"),
 ) -> None:
     """Compare runs side by side: a column per run with its config values and final metrics."""
     from rich.table import Table
@@ -325,9 +325,4 @@ def _compact(value: float) -> str:
 
 
 def _duration(seconds) -> str:
-    if seconds is None:
-        return "–"
-    if seconds < 60:
-        return f"{seconds:.1f}s"
-    minutes, secs = divmod(round(seconds), 60)
-    return f"{minutes}m{secs:02d}s" if minutes < 60 else f"{minutes // 60}h{minutes % 60:02d}m"
+    return "–" if seconds is None else duration_text(seconds)

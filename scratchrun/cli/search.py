@@ -136,7 +136,7 @@ def _dry_run(run, workers: int) -> None:
 
     from scratchrun.cli.display.study import DRY_RUN_ROWS, print_dry_run_total
     from scratchrun.experiments.dry_run import estimate_search
-    from scratchrun.training.estimate import duration
+    from scratchrun.text import duration_text
 
     plan, estimate = run.plan, estimate_search(run, workers)
     table = Table(title=f"round 1 of {plan.rounds}: {plan.trials} trials (later rounds sample narrowed ranges)",
@@ -145,7 +145,7 @@ def _dry_run(run, workers: int) -> None:
         table.add_column(column, justify="right")
     for trial in estimate.trials[:DRY_RUN_ROWS]:
         table.add_row(str(trial.trial), *(_fmt(v) for v in trial.values.values()),
-                      duration(trial.estimate.seconds) + (" (finished)" if trial.finished else ""))
+                      duration_text(trial.estimate.seconds) + (" (finished)" if trial.finished else ""))
     out.print(table)
     rungs = f", rungs at {', '.join(map(str, run.rungs))} epochs" if plan.prune else ""
     print_dry_run_total(out, estimate.seconds, workers, plan.trials, "trial",

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from scratchrun.cli import common
-from scratchrun.cli.common import EXIT_DIVERGED, PANEL_TRAIN, DataDir, DryRun, app, console, edge, out
+from scratchrun.cli.common import EXIT_DIVERGED, PANEL_TRAIN, DataDir, DryRun, RunsDir, app, console, edge, out
 
 
 @app.command(rich_help_panel=PANEL_TRAIN)
@@ -18,7 +18,7 @@ def train(
         list[str] | None,
         typer.Argument(help="Dotted KEY=VALUE overrides parsed as YAML, e.g. optimizer.lr=0.01 model.hidden=[256,256].", show_default=False),
     ] = None,
-    runs_dir: Annotated[Path, typer.Option("--runs-dir", help="Folder that receives the run folder.")] = Path("runs"),
+    runs_dir: RunsDir = Path("runs"),
     data_dir: DataDir = None,
     name: Annotated[str | None, typer.Option("--name", help="Run name (default: the config's name, else the file's name).", show_default=False)] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar or table; print only the run folder.")] = False,
@@ -62,12 +62,13 @@ def train(
 def _dry_run_train(cfg) -> None:
     """The resolved config and the time it would take, measured on this machine; nothing read or written."""
     from scratchrun.config.loader import dump_yaml
-    from scratchrun.training.estimate import duration, run_estimate
+    from scratchrun.text import duration_text
+    from scratchrun.training.estimate import run_estimate
 
     estimate = run_estimate(cfg, curves=True)
     out.print(dump_yaml(cfg), end="", soft_wrap=True)
     sizes = estimate.sizes
     out.print(f"dry run: would train on {sizes.train:,} images ({sizes.val:,} validation, {sizes.test:,} test), "
               f"{estimate.iterations:,} updates and {estimate.evaluations} evaluations; estimated "
-              f"{duration(estimate.seconds)} on this machine ({estimate.train_samples_per_s:,.0f} training samples/s "
+              f"{duration_text(estimate.seconds)} on this machine ({estimate.train_samples_per_s:,.0f} training samples/s "
               "measured just now, one BLAS thread); nothing was written.", soft_wrap=True)

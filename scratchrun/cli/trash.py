@@ -7,10 +7,8 @@ from typing import Annotated
 
 import typer
 
-from scratchrun.cli.common import PANEL_RUNS, app, console, edge, out
+from scratchrun.cli.common import PANEL_RUNS, RunsDir, app, console, edge, out
 from scratchrun.errors import ConfigError
-
-RunsDir = Annotated[Path, typer.Option("--runs-dir", help="The folder of run folders (and of its .trash).")]
 
 
 @app.command(rich_help_panel=PANEL_RUNS)

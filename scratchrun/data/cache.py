@@ -73,11 +73,6 @@ def open_decoded(folder: Path, spec: DatasetSpec, *, full: bool = True) -> Decod
     return DecodedCopy(folder, arrays, None, manifest.get("created"), manifest.get("replaced"))
 
 
-def load_decoded(folder: Path, spec: DatasetSpec) -> dict[str, np.ndarray] | None:
-    """The four verified arrays, or None when the copy is absent or damaged."""
-    return open_decoded(folder, spec).arrays
-
-
 def sha256(array: np.ndarray) -> str:
     """The SHA-256 of an array's bytes in C order, read straight from its buffer (a map is not copied)."""
     return hashlib.sha256(np.ascontiguousarray(array)).hexdigest()

@@ -12,7 +12,6 @@ from scratchrun.data.registry import RawDataset
 from scratchrun.errors import ConfigError
 
 
-
 class SplitSizes(Protocol):
     """How the images split (config.schema.DataConfig has these keys; the config package sits above data)."""
 

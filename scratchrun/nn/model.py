@@ -12,7 +12,6 @@ from scratchrun.nn.losses import softmax_cross_entropy
 from scratchrun.nn.optimizers import Optimizer
 
 
-
 class Architecture(Protocol):
     """What the MLP is built from (config.schema.ModelConfig has these keys; the config package sits above nn)."""
 

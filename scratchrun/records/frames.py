@@ -17,11 +17,11 @@ from scratchrun.errors import ScratchrunError
 from scratchrun.records import index as ix
 from scratchrun.records import reader as rd
 from scratchrun.records import table as tb
+from scratchrun.records.layout import FINAL_METRICS
 
 if TYPE_CHECKING:
     import pandas as pd
 
-FINAL_METRICS = ("train_loss", "train_acc", "val_loss", "val_acc", "test_loss", "test_acc")
 HISTORY_COLUMNS = ("run", "iteration", "epoch", "split", "metric", "value")
 SPLITS = ("train", "val", "test")  # metrics.csv names its columns <split>_<metric>: train_loss, val_acc, ...
 MINIBATCH = ("train", "minibatch_loss")  # steps.csv's loss: one training minibatch's, not the whole set's

@@ -156,12 +156,3 @@ def makespan(seconds: Sequence[float], workers: int) -> float:
     return max(free) + WORKER_START_S + STUDY_FILES_S
 
 
-def duration(seconds: float) -> str:
-    """`4.2 s`, `42 s`, `3.5 min`, `1.2 h`: an estimate's precision, no more."""
-    if seconds < 10:
-        return f"{seconds:.1f} s"
-    if seconds < 90:
-        return f"{seconds:.0f} s"
-    if seconds < 5400:
-        return f"{seconds / 60:.1f} min"
-    return f"{seconds / 3600:.1f} h"

@@ -14,6 +14,7 @@ from scratchrun.cli.app import app
 from scratchrun.data import cache
 from scratchrun.data import registry as datasets
 from scratchrun.data.registry import DATASETS, default_cache_dir, load_raw
+from scratchrun.text import size_text
 from tests.data.test_registry import dead_url, install_fake_npm, listing, make_package, mirror  # noqa: F401 (mirror: a fixture)
 
 runner = CliRunner()
@@ -68,7 +69,7 @@ def test_status_reports_the_data_dir_and_sizes_without_reading_a_file(tiny, no_h
     assert len(rows(result.output, "not")) == 4 and "checked" in result.output
     assert len(rows(result.output, "dir")) == 4  # source: data dir
     size = (tiny / "tiny" / "train-images-idx3-ubyte.gz").stat().st_size
-    assert f"{size / 1e3:.1f} kB" in rows(result.output, "train-images-idx3-ubyte.gz")[0]
+    assert size_text(size) in rows(result.output, "train-images-idx3-ubyte.gz")[0]
     assert "decoded copy: none yet" in result.output and "missing" not in result.output
 
 

@@ -132,7 +132,7 @@ def print_dry_run(out: Console, plan) -> None:
     and the total on its workers."""
     from rich.table import Table
 
-    from scratchrun.training.estimate import duration
+    from scratchrun.text import duration_text
 
     todo = plan.todo
     table = Table(title=f"{plan.kind}: {len(todo)} run(s) would train on {plan.workers} worker(s)", title_justify="left")
@@ -140,17 +140,17 @@ def print_dry_run(out: Console, plan) -> None:
         table.add_column(column, justify="left" if column == "run" else "right")
     for run in todo[:DRY_RUN_ROWS]:
         table.add_row(run.name, str(run.seed), f"{run.estimate.sizes.train:,}", f"{run.estimate.iterations:,}",
-                      duration(run.estimate.seconds))
+                      duration_text(run.estimate.seconds))
     out.print(table)
     print_dry_run_total(out, plan.seconds, plan.workers, len(todo), "run")
 
 
 def print_dry_run_total(out: Console, seconds: float, workers: int, count: int, noun: str, what: str = "") -> None:
     """The dry run's last line: the estimate for all `count` runs or trials, the unlisted ones said to be counted."""
-    from scratchrun.training.estimate import duration
+    from scratchrun.text import duration_text
 
     unlisted = f" (the {count - DRY_RUN_ROWS:,} {noun}(s) not listed are counted too)" if count > DRY_RUN_ROWS else ""
-    out.print(f"dry run: {what}estimated {duration(seconds)} on this machine with {workers} worker(s) (speed measured "
+    out.print(f"dry run: {what}estimated {duration_text(seconds)} on this machine with {workers} worker(s) (speed measured "
               f"just now, one BLAS thread per {noun}){unlisted}; nothing was written.", soft_wrap=True)
 
 

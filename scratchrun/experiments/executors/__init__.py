@@ -45,6 +45,7 @@ def run_all(
     (`failed`, naming the signal; see executors/workers.py). `executor="dask"` runs them on a Dask cluster
     (the one at `scheduler`, else a local one of `jobs` workers; see executors/dask.py), without `on_progress`.
     """
+    check_executor(executor, scheduler)
     data_dir_text = str(data_dir) if data_dir else None
     results = []
     if executor == "dask":
@@ -55,12 +56,10 @@ def run_all(
         from scratchrun.experiments.executors.local import serial_results
 
         stream = serial_results(specs, str(runs_dir), data_dir_text, on_progress, evaluate_test)
-    elif executor == "local":
+    else:
         from scratchrun.experiments.executors.workers import worker_results
 
         stream = worker_results(specs, str(runs_dir), data_dir_text, jobs, on_progress, evaluate_test)
-    else:
-        raise ConfigError(f"Executor `{executor}` is not one of local, dask.")
     try:
         for result in stream:
             on_result(result)
