@@ -24,6 +24,7 @@ from typing import IO, Protocol
 from scratchrun import __version__
 from scratchrun.data.idx import read_uncompressed
 from scratchrun.errors import DataError
+from scratchrun.processes import process_gone
 
 CHUNK = 1 << 16
 TIMEOUT = 15.0  # seconds per connect or read, so a dead mirror is left quickly
@@ -86,22 +87,11 @@ def sweep_partial(dest: Path) -> list[Path]:
     swept = []
     for path in dest.parent.glob(f".{glob.escape(dest.name)}.*-*.part"):
         pid = path.name.removeprefix(f".{dest.name}.").split("-", 1)[0]
-        if pid.isdigit() and _process_gone(int(pid)) and not path.is_symlink() and path.is_file():
+        if pid.isdigit() and process_gone(int(pid)) and not path.is_symlink() and path.is_file():
             with suppress(OSError):
                 path.unlink()
                 swept.append(path)
     return swept
-
-
-def _process_gone(pid: int) -> bool:
-    """No process `pid` on this machine (records.host.process_gone says it for records; data sits below records)."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    except (OSError, OverflowError):  # someone else's process, alive; or no possible pid
-        return False
-    return False
 
 
 def download(mirrors: Sequence[str], wanted: Mapping[str, str], dest_dir: Path,

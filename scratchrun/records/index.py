@@ -20,9 +20,10 @@ import yaml
 from scratchrun.bounded_read import Unreadable
 from scratchrun.config.bounded_yaml import read_yaml_record
 from scratchrun.errors import ConfigError, ScratchrunError
+from scratchrun.processes import process_gone
 from scratchrun.records.annotations import read_annotations
 from scratchrun.records.files import too_long
-from scratchrun.records.host import host_name, process_gone
+from scratchrun.records.host import host_name
 from scratchrun.records.reader import missing_parts, read_summary
 
 STALE_AFTER_S = 60.0  # a running record whose heartbeat (every 5 s, see writer.RunRecord) is older: its process died

@@ -22,7 +22,8 @@ from datetime import datetime
 from pathlib import Path
 
 from scratchrun.errors import RunDirError
-from scratchrun.records.host import host_name, process_gone
+from scratchrun.processes import process_gone
+from scratchrun.records.host import host_name
 
 LOCK = ".lock"
 _held: dict[int, FolderLock] = {}  # fd -> lock, every folder lock this process holds

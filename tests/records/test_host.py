@@ -8,7 +8,8 @@ import subprocess
 import sys
 import time
 
-from scratchrun.records.host import host_name, process_gone
+from scratchrun.processes import process_gone
+from scratchrun.records.host import host_name
 
 
 def test_a_live_process_is_not_gone_and_a_reaped_one_is():
