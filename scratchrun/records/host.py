@@ -6,7 +6,6 @@ too; a reader on another host cannot look the pid up and falls back on the recor
 
 from __future__ import annotations
 
-import os
 import socket
 
 
