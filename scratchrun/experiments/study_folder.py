@@ -10,11 +10,11 @@ import yaml
 
 from scratchrun.bounded_read import Unreadable
 from scratchrun.config.bounded_yaml import read_yaml_record
-from scratchrun.experiments.executors.local import RunResult
 from scratchrun.experiments.specs import RunSpec, Variant, run_name
 from scratchrun.records.index import read_run
 from scratchrun.records.layout import FINAL_METRICS, RESULT_COLUMNS
 from scratchrun.records.writer import safe_name, write_csv, write_text_atomic
+from scratchrun.training.run import RunResult
 
 
 def write_study_yaml(folder: Path, kind: str, base: dict, variants: Sequence[Variant], seeds: Sequence[int]) -> None:
@@ -113,5 +113,5 @@ def finished_results(folder: Path, runs: Iterable[tuple[int, str, int]]) -> dict
     for index, variant, seed in runs:
         run = read_run(folder / safe_name(run_name(variant, seed)), folder.name)
         if run.status == "completed":
-            done[index] = RunResult(index, variant, seed, "completed", str(run.path), run.summary)
+            done[index] = RunResult("completed", run.path, run.summary, index, variant, seed)
     return done

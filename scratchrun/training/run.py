@@ -10,7 +10,7 @@ import time
 import traceback
 from collections.abc import Iterable
 from contextlib import suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -34,10 +34,20 @@ BLAS_THREADS = 1  # parallelism comes from running several runs at once, in sepa
 
 
 @dataclass(frozen=True)
-class RunOutcome:
+class RunResult:
+    """How a run ended: its status, its folder (None when none was made) and its summary; for a run of a study or a
+    search (what an executor returns), also which of the plan's runs it was."""
+
     status: str
-    run_dir: Path
+    run_dir: Path | None
     summary: dict
+    index: int | None = None
+    variant: str | None = None
+    seed: int | None = None
+
+    def of(self, spec) -> RunResult:
+        """This result as the plan's run `spec` (a RunSpec)."""
+        return replace(self, index=spec.index, variant=spec.variant, seed=spec.seed)
 
 
 class _LossLog(Callback):
@@ -89,7 +99,7 @@ def run_experiment(
     stop_epochs: int | None = None,
     provenance: Provenance | None = None,
     draw_curves: bool = True,
-) -> RunOutcome:
+) -> RunResult:
     """Train one config and record it; the summary is written whether the run completes, diverges, is interrupted or fails.
 
     `stop_epochs` stops the run after that many epochs (see `trainer.train`): it is recorded as `pruned`, which it
@@ -168,7 +178,7 @@ def run_experiment(
             record.path,
             summary,
         ) from error
-    return RunOutcome(result.status, record.path, summary)
+    return RunResult(result.status, record.path, summary)
 
 
 def _unrecorded(reason: str | None, summary_error: RecordError, run_dir: Path) -> str:

@@ -17,7 +17,7 @@ from rich.progress import (
 from rich.table import Table
 
 from scratchrun.config.loader import Config
-from scratchrun.training.run import RunOutcome
+from scratchrun.training.run import RunResult
 from scratchrun.training.trainer import Callback
 
 
@@ -87,7 +87,7 @@ class TrainingProgress(Callback):
             self.progress.update(self.task, val=f"val acc {row['val_acc']:.4f}")
 
 
-def print_summary(console: Console, config: Config, outcome: RunOutcome) -> None:
+def print_summary(console: Console, config: Config, outcome: RunResult) -> None:
     """The end-of-run table: final losses and accuracies per split, and how fast it went."""
     summary = outcome.summary
     final = summary["final"]

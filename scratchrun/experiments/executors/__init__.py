@@ -9,9 +9,10 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from scratchrun.errors import ConfigError
-from scratchrun.experiments.executors.local import RunResult, preload
+from scratchrun.experiments.executors.local import preload
 from scratchrun.experiments.specs import RunSpec
 from scratchrun.training.events import Event
+from scratchrun.training.run import RunResult
 
 EXECUTORS = ("local", "dask")
 

@@ -17,9 +17,10 @@ from dataclasses import replace
 from pathlib import Path, PurePosixPath
 
 from scratchrun.errors import RunDirError, ScratchrunError
-from scratchrun.experiments.executors.local import RunResult, sigint_ignored
+from scratchrun.experiments.executors.local import sigint_ignored
 from scratchrun.experiments.specs import RunSpec
 from scratchrun.records.files import write_atomic
+from scratchrun.training.run import RunResult
 
 CONNECT_TIMEOUT = 10  # seconds: a scheduler that does not answer by then is reported, not waited for
 CLOSE_TIMEOUT = 10  # seconds for the client and the cluster to close (a LocalCluster kills a busy worker after 4)

@@ -12,21 +12,10 @@ import os
 import signal
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 
 from scratchrun.experiments.specs import RunSpec
-
-
-@dataclass(frozen=True)
-class RunResult:
-    index: int
-    variant: str
-    seed: int
-    status: str
-    run_dir: str
-    summary: dict
-
+from scratchrun.training.run import RunResult
 
 _datasets: dict = {}  # per process: (dataset name, data dir) -> RawDataset
 _interrupted = False  # in a worker: Ctrl-C has arrived, so no further run may start
@@ -65,7 +54,7 @@ def run_one(spec: RunSpec, runs_dir: str, data_dir: str | None, send=None, evalu
     from scratchrun.training.run import RunFailed, run_experiment
 
     global _training
-    interrupted = RunResult(spec.index, spec.variant, spec.seed, "interrupted", "", {})
+    interrupted = RunResult("interrupted", None, {}).of(spec)
     _training = True
     try:
         if _interrupted:  # the study is stopping: a queued run does not start
@@ -75,14 +64,14 @@ def run_one(spec: RunSpec, runs_dir: str, data_dir: str | None, send=None, evalu
         outcome = run_experiment(spec.config, raw, Path(runs_dir), callbacks, stamp=False, evaluate_test=evaluate_test,
                                  stop_epochs=spec.stop_epochs, provenance=spec.provenance, draw_curves=False)
     except RunFailed as e:
-        return RunResult(spec.index, spec.variant, spec.seed, "failed", str(e.run_dir), e.summary)
+        return RunResult("failed", e.run_dir, e.summary).of(spec)
     except KeyboardInterrupt:  # before training started (loading the data); in this process, the caller stops
         if not _in_worker:
             raise
         return interrupted
     finally:
         _training = False
-    return RunResult(spec.index, spec.variant, spec.seed, outcome.status, str(outcome.run_dir), outcome.summary)
+    return outcome.of(spec)
 
 
 def init_worker(extra_datasets: dict) -> None:

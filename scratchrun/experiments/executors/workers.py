@@ -27,8 +27,9 @@ from multiprocessing.connection import Connection, wait
 from pathlib import Path
 
 from scratchrun.errors import ScratchrunError
-from scratchrun.experiments.executors.local import RunResult, init_worker, run_one, sigint_ignored
+from scratchrun.experiments.executors.local import init_worker, run_one, sigint_ignored
 from scratchrun.experiments.specs import RunSpec
+from scratchrun.training.run import RunResult
 
 PARENT_POLL_S = 0.5  # how often a worker checks that its parent is alive
 STOP_TIMEOUT_S = 120.0  # for interrupted runs to record themselves (final metrics, weights, figure)
@@ -203,7 +204,7 @@ def dead_run(spec: RunSpec, pid: int, exitcode: int | None, runs_dir: Path) -> R
         except (ScratchrunError, OSError):  # what is on disk is then what it is; the study's tables still say failed
             pass
     known = {key: value for key, value in summary.items() if value is not None}  # a display keeps its last progress
-    return RunResult(spec.index, spec.variant, spec.seed, "failed", str(folder or ""), known)
+    return RunResult("failed", folder, known).of(spec)
 
 
 def _folder_of(spec: RunSpec, pid: int, runs_dir: Path) -> Path | None:

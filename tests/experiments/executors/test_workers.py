@@ -211,10 +211,10 @@ def test_a_dead_run_is_found_by_its_pid_and_recorded_failed(tiny, tmp_path):
         (tmp_path / name).mkdir()
         (tmp_path / name / "summary.json").write_text(json.dumps({"status": "running", "pid": pid, "seed": 0}))
     result = dead_run(RunSpec(3, "r", 0, config), 222, -signal.SIGKILL, tmp_path)
-    assert (result.index, result.status, result.run_dir) == (3, "failed", str(tmp_path / "r-2"))
+    assert (result.index, result.status, result.run_dir) == (3, "failed", tmp_path / "r-2")
     assert json.loads((tmp_path / "r-2" / "summary.json").read_text())["status"] == "failed"
     assert json.loads((tmp_path / "r" / "summary.json").read_text())["status"] == "running"  # not its run
     assert not (tmp_path / "r" / "error.txt").exists()
     unborn = dead_run(RunSpec(4, "x", 0, config), 333, 1, tmp_path)  # died before its folder existed
-    assert (unborn.status, unborn.run_dir) == ("failed", "")
+    assert (unborn.status, unborn.run_dir) == ("failed", None)
     assert unborn.summary["message"] == "the worker process died (exit code 1) while training this run"
