@@ -77,7 +77,8 @@ def main() -> None:
             return work
 
         rows = [
-            ("write the copy (4 arrays + manifest, fsynced)", timed(lambda: save_decoded(folder, arrays), args.repeats)),
+            ("write the copy (4 arrays + manifest, fsynced)",
+             timed(lambda: save_decoded(folder, arrays), args.repeats)),
             ("open: manifest, sizes, headers (data status)", timed(opened(False), args.repeats)),
             ("open + SHA-256 of every array, pages cached", timed(opened(True), args.repeats)),
         ]

@@ -1,4 +1,4 @@
-"""Training speed and peak memory of the book's 5-layer MLP on real MNIST, through the code path `scratchrun train` uses.
+"""Training speed and peak memory of the book's 5-layer MLP on real MNIST, via the code path `scratchrun train` uses.
 
 Run by hand, never in CI:
 
@@ -64,7 +64,8 @@ def main() -> None:
         subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
         wall = time.perf_counter() - started
     peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024  # Linux reports KiB
-    print(f"peak RSS of `scratchrun train configs/mnist.yaml train.epochs=1` (full MNIST): {peak_mb:.0f} MB, wall {wall:.1f} s")
+    print(f"peak RSS of `scratchrun train configs/mnist.yaml train.epochs=1` (full MNIST): {peak_mb:.0f} MB, "
+          f"wall {wall:.1f} s")
 
 
 if __name__ == "__main__":

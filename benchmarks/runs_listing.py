@@ -8,9 +8,10 @@ Run by hand, never in CI:
     python benchmarks/runs_listing.py [--runs 1000] [--repeats 5]
 
 Builds N synthetic run folders (a real config.yaml and a completed summary.json each, with lr, optimizer and
-width varying, beside the files a completed run must have: logs, a small model.npz, curves.png) in a temporary folder, then prints min and median of the repeats for: reading the folders
-(`records.index.scan`), the whole command in-process with the terminal table, with --csv, and with --csv as a
-fresh `scratchrun` process (interpreter start-up and imports included).
+width varying, beside the files a completed run must have: logs, a small model.npz, curves.png) in a temporary
+folder, then prints min and median of the repeats for: reading the folders (`records.index.scan`), the whole
+command in-process with the terminal table, with --csv, and with --csv as a fresh `scratchrun` process
+(interpreter start-up and imports included).
 """
 
 from __future__ import annotations
@@ -50,7 +51,8 @@ def make_runs(root: Path, n: int) -> None:
                    "versions": {"python": "3.12.0", "numpy": "2.1.0", "scratchrun": "0.1.0"}, "git_commit": None}
         (folder / "summary.json").write_text(json.dumps(summary, indent=2), encoding="utf-8")
         (folder / "steps.csv").write_text("iteration,epoch,loss\n", encoding="utf-8")
-        (folder / "metrics.csv").write_text("epoch,iteration,train_loss,train_acc,val_loss,val_acc,seconds\n", encoding="utf-8")
+        (folder / "metrics.csv").write_text("epoch,iteration,train_loss,train_acc,val_loss,val_acc,seconds\n",
+                                            encoding="utf-8")
         np.savez(folder / "model.npz", **{f"{kind}{layer}": np.zeros(4) for layer in (1, 2, 3) for kind in "Wb"})
         (folder / "curves.png").write_bytes(b"\x89PNG\r\n\x1a\n")
 

@@ -1,4 +1,4 @@
-"""The chapter-6 studies against the book's own scripts, side by side on this machine (issue 12), and where the time goes.
+"""The chapter-6 studies and the book's own scripts, side by side on this machine (issue 12), and where the time goes.
 
 Run by hand, never in CI (needs the real MNIST files in SCRATCHRUN_DATA_DIR and ../shared/reference/):
 
@@ -180,7 +180,8 @@ def ours(name: str, arguments: list[str], runs_dir: Path, logs: Path) -> dict:
                if json.loads(p.read_text(encoding="utf-8")).get("train_time_s") is not None)
     workers = max(1, min(os.cpu_count() or 1, runs))  # --jobs 0: one per core, never more than the runs
     result.pop("stdout")
-    return {**result, "runs": runs, "estimate_s": estimated, "breakdown": breakdown(folders[0], result["wall_s"], workers)}
+    return {**result, "runs": runs, "estimate_s": estimated,
+            "breakdown": breakdown(folders[0], result["wall_s"], workers)}
 
 
 def median(rows: list[dict], key: str) -> float:
@@ -191,7 +192,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", default=",".join(STUDIES), help=f"comma-separated studies (of {', '.join(STUDIES)})")
     parser.add_argument("--repeats", type=int, default=1, help="book-then-ours pairs per study")
-    parser.add_argument("--runs-dir", type=Path, help="keep scratchrun's run folders here (default: a temporary folder)")
+    parser.add_argument("--runs-dir", type=Path,
+                        help="keep scratchrun's run folders here (default: a temporary folder)")
     parser.add_argument("--book-python", default=sys.executable, help="interpreter for the book (numpy, matplotlib)")
     parser.add_argument("--reference", type=Path, default=REPO.parent / "shared" / "reference",
                         help="the folder with run-book-script")
@@ -216,7 +218,8 @@ def main() -> None:
             arguments, scripts = STUDIES[name]
             raw[name] = {"book": [], "ours": []}
             for i in range(args.repeats):
-                print(f"{name}, repeat {i + 1}/{args.repeats}: book {' + '.join(s for s, _ in scripts)} ...", flush=True)
+                print(f"{name}, repeat {i + 1}/{args.repeats}: book {' + '.join(s for s, _ in scripts)} ...",
+                      flush=True)
                 raw[name]["book"].append(book(scripts, args.reference, args.book_python, root))
                 print(f"{name}, repeat {i + 1}/{args.repeats}: scratchrun {' '.join(arguments)} ...", flush=True)
                 raw[name]["ours"].append(ours(name, arguments, root / f"repeat-{i}", root))
@@ -227,8 +230,8 @@ def main() -> None:
 
     print(f"\n{os.cpu_count()} cores, python {sys.version.split()[0]}; medians of {args.repeats} repeat(s); "
           "CPU = user + sys of the process tree; RSS max = largest process, RSS sum = whole tree (sampled)")
-    header = (f"{'study':<20} {'side':<10} {'runs':>4} {'wall s':>8} {'CPU s':>8} {'RSS max MB':>10} {'RSS sum MB':>10} "
-              f"{'wall/run s':>10} {'book/ours':>9} {'dry-run s':>9} {'error':>6}")
+    header = (f"{'study':<20} {'side':<10} {'runs':>4} {'wall s':>8} {'CPU s':>8} {'RSS max MB':>10} "
+              f"{'RSS sum MB':>10} {'wall/run s':>10} {'book/ours':>9} {'dry-run s':>9} {'error':>6}")
     print(header)
     print("-" * len(header))
     for name in studies:
@@ -240,8 +243,9 @@ def main() -> None:
         for side, rows, per, ratio, dry in (("book", book_rows, book_per, "", ""),
                                             ("scratchrun", our_rows, our_per, f"{book_per / our_per:.2f}x",
                                              f"{guess:>9.1f} {error:>6}")):
-            print(f"{name:<20} {side:<10} {rows[0]['runs']:>4} {median(rows, 'wall_s'):>8.1f} {median(rows, 'cpu_s'):>8.1f} "
-                  f"{median(rows, 'max_rss_mb'):>10.0f} {median(rows, 'tree_rss_mb'):>10.0f} {per:>10.2f} {ratio:>9} {dry}")
+            print(f"{name:<20} {side:<10} {rows[0]['runs']:>4} {median(rows, 'wall_s'):>8.1f} "
+                  f"{median(rows, 'cpu_s'):>8.1f} {median(rows, 'max_rss_mb'):>10.0f} "
+                  f"{median(rows, 'tree_rss_mb'):>10.0f} {per:>10.2f} {ratio:>9} {dry}")
 
     print("\nWhere scratchrun's time went (worker-seconds, summed over runs; medians of the repeats):")
     for name in studies:

@@ -730,7 +730,8 @@ def speed_table(results: list[dict], repeats: int, targets: list[dict]):
 def blas_table(results: list[dict]):
     from rich.table import Table
 
-    table = Table(title="BLAS and threads each implementation reported while training (first case of each thread count)")
+    table = Table(title="BLAS and threads each implementation reported while training "
+                        "(first case of each thread count)")
     for column in ("BLAS threads", "implementation", "library, version, architecture, threads"):
         table.add_column(column)
     seen = set()
@@ -765,7 +766,8 @@ def extras_table(extras: dict, targets: list[dict]):
         table.add_column(column, justify=justify)
     for t, ev in extras["evaluate_s"].items():
         value = f"{ev['median']:.3f} s ({ev['min']:.3f}–{ev['max']:.3f})" if "median" in ev else ev["error"]
-        table.add_row(f"one evaluate() pass of the book net over 54,000 images, {t} BLAS thread(s), median of 5", value, "")
+        table.add_row(f"one evaluate() pass of the book net over 54,000 images, {t} BLAS thread(s), median of 5",
+                      value, "")
     if "process" not in extras:
         return table
     p = extras["process"]
@@ -780,7 +782,8 @@ def extras_table(extras: dict, targets: list[dict]):
         table.add_row(f"    of which {label}", f"{fs[key]:.3f} s", "")
     targets.append({"target": "process start to first training step < 1 s (data cached)",
                     "measured": f"{total:.3f} s", "met": met(total, 1.0, False)})
-    for key, label in (("peak_rss_mib_cached", "data cached"), ("peak_rss_mib_cache_filling_run", "first run, filling the cache")):
+    for key, label in (("peak_rss_mib_cached", "data cached"),
+                       ("peak_rss_mib_cache_filling_run", "first run, filling the cache")):
         table.add_row(f"peak RSS of `scratchrun train configs/mnist.yaml train.epochs=1`, {label}",
                       f"{p[key]:.0f} MiB", f"< 400 MB {mark(met(p[key], 400, False))}")
         targets.append({"target": f"peak RSS < 400 MB ({label})", "measured": f"{p[key]:.0f} MiB",
@@ -807,7 +810,8 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="2 repeats: a smoke test, not a measurement")
     parser.add_argument("--threads", default="1,2", help="BLAS thread counts, comma-separated (default 1,2)")
     parser.add_argument("--cases", default=",".join(CASE_BY_NAME), help="case names, comma-separated (default all)")
-    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="JSON results file (default benchmarks/results/train_speed.json)")
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT,
+                        help="JSON results file (default benchmarks/results/train_speed.json)")
     parser.add_argument("--data-dir", help="folder holding mnist/ (default SCRATCHRUN_DATA_DIR, else ../shared/data)")
     parser.add_argument("--no-extras", action="store_true", help="only the speed table")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
@@ -829,7 +833,8 @@ def main() -> None:
     console = Console(highlight=False, width=None if sys.stdout.isatty() else 200)
     have_torch = importlib.util.find_spec("torch") is not None
     if not have_torch:
-        console.print(f"[yellow]PyTorch is not installed, so its columns are skipped; install it with `{TORCH_INSTALL}`.[/]")
+        console.print("[yellow]PyTorch is not installed, so its columns are skipped; "
+                      f"install it with `{TORCH_INSTALL}`.[/]")
     started, wall_start, load_start = datetime.now(), time.perf_counter(), os.getloadavg()
     console.print(f"train_speed: {len(cases)} case(s) x BLAS threads {threads} x {repeats} repeats in {rounds} "
                   f"interleaved round(s) (+1 warm-up per worker); "
@@ -844,7 +849,8 @@ def main() -> None:
     console.print(speed_table(results, repeats, targets))
     console.print("A repeat is one full epoch (54,000 samples), except "
                   + "".join(f"the textbook on {c.name}: /{c.textbook_steps} steps = {c.textbook_steps} consecutive "
-                            f"steps ({c.textbook_steps * c.batch_size:,} samples) per repeat, as its full epoch is slow; "
+                            f"steps ({c.textbook_steps * c.batch_size:,} samples) per repeat, "
+                            "as its full epoch is slow; "
                             for c in cases if c.textbook_steps) + "`other load`: cores kept busy by other processes "
                   "during the measurement (red above 0.1: the numbers are disturbed). PyTorch: torch's default "
                   "optimizer, then `foreach=True` and `fused=True` (fused for Adam only: n/a for SGD); "

@@ -88,7 +88,8 @@ def digits(tmp_path, monkeypatch):
 
 @pytest.fixture(scope="session")
 def real_runs(tmp_path_factory) -> Path:
-    """A runs folder of real MNIST runs of every kind, made once per session (tests/real_runs.py); tests only read it."""
+    """A runs folder of real MNIST runs of every kind, made once per session (tests/real_runs.py); tests only read
+    it."""
     from real_runs import make_real_runs
 
     if not REAL_DATA_DIR or not (Path(REAL_DATA_DIR) / "mnist").is_dir():

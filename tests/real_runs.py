@@ -37,8 +37,8 @@ def make_real_runs(root: Path, data: Path) -> Path:
     runs_dir = root / "runs"
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("SCRATCHRUN_CACHE_DIR", str(root / "cache"))
-        tagged = scratchrun.train(SMALL, ["optimizer.name=adam", "optimizer.lr=0.003"], runs_dir=runs_dir, data_dir=data,
-                                  name="adam-small")
+        tagged = scratchrun.train(SMALL, ["optimizer.name=adam", "optimizer.lr=0.003"], runs_dir=runs_dir,
+                                  data_dir=data, name="adam-small")
         tagged.tag("baseline", "adam")
         noted = scratchrun.train(SMALL, ["optimizer.name=sgd", "optimizer.lr=0.1"], runs_dir=runs_dir, data_dir=data,
                                  name="sgd-small")

@@ -39,7 +39,8 @@ def test_importing_scratchrun_loads_neither_numpy_nor_the_cli():
 
 
 def test_the_api_is_listed_and_an_unknown_name_is_an_attribute_error():
-    assert {"train", "study", "sweep", "compare_optimizers", "search", "load_runs", "load_history"} <= set(dir(scratchrun))
+    assert {"train", "study", "sweep", "compare_optimizers", "search", "load_runs",
+            "load_history"} <= set(dir(scratchrun))
     with pytest.raises(AttributeError, match="no attribute 'trian'"):
         scratchrun.trian  # noqa: B018
 
@@ -53,7 +54,8 @@ def test_train_returns_the_run_the_command_would_write(tiny, tmp_path):
     assert [row["epoch"] for row in run.history] == [0, 1, 2, 3]
     assert run.final["val_acc"] == run.history[-1]["val_acc"] and run.final["test_acc"] is not None
     assert run.losses.shape == (3 * 8, 3)  # 240 training images in batches of 32: 8 steps an epoch
-    assert CliRunner().invoke(app, ["train", str(config), "train.epochs=3", "--runs-dir", str(tmp_path / "cli")]).exit_code == 0
+    assert CliRunner().invoke(app, ["train", str(config), "train.epochs=3",
+                                    "--runs-dir", str(tmp_path / "cli")]).exit_code == 0
     cli_run = only_folder(tmp_path / "cli")
     assert (cli_run / "steps.csv").read_bytes() == (run.folder / "steps.csv").read_bytes()
     assert rows(cli_run / "metrics.csv", ("seconds",)) == rows(run.folder / "metrics.csv", ("seconds",))
@@ -73,8 +75,8 @@ def test_train_takes_a_mapping_and_names_bad_values_like_the_command(tiny, tmp_p
 def test_a_study_through_the_api_gives_the_commands_results_csv(tiny, tmp_path):
     study = scratchrun.compare_optimizers(overrides=STUDY_OVERRIDES, optimizers=["sgd", "adam"], seeds=2, jobs=1,
                                           runs_dir=tmp_path / "api")
-    result = CliRunner().invoke(app, ["compare-optimizers", *STUDY_OVERRIDES, "--optimizers", "sgd,adam", "--seeds", "2",
-                                      "--jobs", "1", "--runs-dir", str(tmp_path / "cli")])
+    result = CliRunner().invoke(app, ["compare-optimizers", *STUDY_OVERRIDES, "--optimizers", "sgd,adam",
+                                      "--seeds", "2", "--jobs", "1", "--runs-dir", str(tmp_path / "cli")])
     assert result.exit_code == 0, result.output
     cli = only_folder(tmp_path / "cli")
     assert rows(study.folder / "results.csv") == rows(cli / "results.csv")
@@ -104,7 +106,8 @@ def test_a_study_run_draws_its_curves_when_asked(tiny, tmp_path):
 
 def test_study_options_are_checked_before_anything_is_written(tiny, tmp_path):
     with pytest.raises(ConfigError, match="adamw"):
-        scratchrun.compare_optimizers(overrides=STUDY_OVERRIDES, optimizers=["sgd", "adamw"], runs_dir=tmp_path / "runs")
+        scratchrun.compare_optimizers(overrides=STUDY_OVERRIDES, optimizers=["sgd", "adamw"],
+                                      runs_dir=tmp_path / "runs")
     with pytest.raises(ConfigError, match="Study `nope` is not allowed"):
         scratchrun.study("nope", runs_dir=tmp_path / "runs")
     with pytest.raises(ConfigError, match="--seeds 0 is not allowed"):
@@ -123,7 +126,8 @@ def test_every_study_runs_on_a_dask_cluster_with_the_local_results(tiny, tmp_pat
     """--executor dask is not only for search: a study's tables and runs are the local executor's, timings aside."""
     pytest.importorskip("distributed")
     for executor in ("local", "dask"):
-        result = CliRunner().invoke(app, ["overfit-study", *STUDY_OVERRIDES, "data.train_size=200", "--executor", executor, "--jobs", "2",
+        result = CliRunner().invoke(app, ["overfit-study", *STUDY_OVERRIDES, "data.train_size=200",
+                                          "--executor", executor, "--jobs", "2",
                                           "--runs-dir", str(tmp_path / executor)])
         assert result.exit_code == 0, result.output
     local, dask = only_folder(tmp_path / "local"), only_folder(tmp_path / "dask")

@@ -19,7 +19,8 @@ PACKAGE = Path(scratchrun.__file__).parent
 LAYERS = ("scratchrun.errors", "scratchrun.nn", "scratchrun.data", "scratchrun.config", "scratchrun.records",
           "scratchrun.plots", "scratchrun.training", "scratchrun.experiments", "scratchrun.reporting",
           "scratchrun.exports", "scratchrun.api", "scratchrun.cli")
-EXEMPT = {"scratchrun", "scratchrun.__main__", "scratchrun.optimizers"}  # the top, the entry point, a compatibility shim
+# the top, the entry point, a compatibility shim
+EXEMPT = {"scratchrun", "scratchrun.__main__", "scratchrun.optimizers"}
 CLI_LIBRARIES = {"typer", "rich", "click"}
 
 
@@ -218,4 +219,5 @@ def test_the_checks_report_a_circle_a_layer_breach_and_a_cli_leak():
     imports = {**edges, "scratchrun.plots.run": {"rich.console", "matplotlib"}, "scratchrun.cli.runs": {"typer"},
                "scratchrun.__main__": {"scratchrun.cli.app"}}
     assert cli_leaks(imports) == ["scratchrun.experiments.executors.local imports scratchrun.cli.display",
-                                  "scratchrun.optimizers imports scratchrun.cli.app", "scratchrun.plots.run imports rich.console"]
+                                  "scratchrun.optimizers imports scratchrun.cli.app",
+                                  "scratchrun.plots.run imports rich.console"]

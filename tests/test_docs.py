@@ -15,7 +15,8 @@ def pages() -> list[Path]:
 
 
 def anchors(page: Path) -> set[str]:
-    """GitHub's anchors of a page's headings: lower case, punctuation dropped, spaces as hyphens (-1, -2 for repeats)."""
+    """GitHub's anchors of a page's headings: lower case, punctuation dropped, spaces as hyphens (-1, -2 for
+    repeats)."""
     found: set[str] = set()
     in_code = False
     for line in page.read_text(encoding="utf-8").splitlines():

@@ -21,7 +21,8 @@ from typer.testing import CliRunner
 
 from scratchrun.cli.app import app
 
-SMALL = "name: small\ndata: {dataset: tiny, val_fraction: 0.2}\nmodel: {hidden: [8]}\ntrain: {epochs: 1, batch_size: 32}\n"
+SMALL = ("name: small\ndata: {dataset: tiny, val_fraction: 0.2}\nmodel: {hidden: [8]}\n"
+         "train: {epochs: 1, batch_size: 32}\n")
 MEMORY = 3 << 30  # bytes of address space each command may use: far above what it needs, far below /dev/zero's
 
 
@@ -44,7 +45,8 @@ def snapshot(folder: Path) -> dict[str, str]:
 
 
 def runs_byte_for_byte(runs: Path) -> dict[str, str]:
-    """Each run's measured records (summary, config, curves, weights) wherever it now is: the runs folder or the trash."""
+    """Each run's measured records (summary, config, curves, weights) wherever it now is: the runs folder or the
+    trash."""
     kept = {}
     for summary in runs.rglob("summary.json"):
         if any(p.is_symlink() for p in summary.parents if runs in p.parents):
@@ -88,7 +90,8 @@ def hostile(tiny, tmp_path):
     for name in ("first", "second", "third"):
         result = runner.invoke(app, ["train", str(config), f"name={name}", "--runs-dir", str(runs), "--quiet"])
         assert result.exit_code == 0, result.output
-    result = runner.invoke(app, ["sweep", str(config), "optimizer.name=sgd,adam", "--jobs", "1", "--runs-dir", str(runs)])
+    result = runner.invoke(app, ["sweep", str(config), "optimizer.name=sgd,adam", "--jobs", "1",
+                                 "--runs-dir", str(runs)])
     assert result.exit_code == 0, result.output
 
     outside = tmp_path / "outside"
@@ -173,7 +176,8 @@ def test_a_hand_edited_origin_and_a_trash_that_points_outside_move_and_delete_no
     assert second.is_dir() or any(p.name == second.name for p in runs.rglob(second.name))
 
 
-ESCAPES = "\x1b]0;pwned\x07\x1b[2J\x1b]52;c;Y3VybCBldmlsLnNo\x07\x9b31m"  # window title, clear screen, clipboard, 8-bit CSI
+# window title, clear screen, clipboard, 8-bit CSI
+ESCAPES = "\x1b]0;pwned\x07\x1b[2J\x1b]52;c;Y3VybCBldmlsLnNo\x07\x9b31m"
 
 
 def test_records_that_are_fifos_devices_links_or_escape_sequences_are_named_not_read_or_obeyed(hostile, tmp_path):

@@ -1,4 +1,5 @@
-"""Real MNIST from SCRATCHRUN_DATA_DIR: the book's network must really learn, and reruns must match to the last digit."""
+"""Real MNIST from SCRATCHRUN_DATA_DIR: the book's network must really learn, and reruns must match to the last
+digit."""
 
 from __future__ import annotations
 
@@ -20,7 +21,8 @@ runner = CliRunner()
 
 
 def train(runs: Path, *overrides: str) -> Path:
-    result = runner.invoke(app, ["train", str(REPO / "configs" / "mnist.yaml"), *overrides, "--runs-dir", str(runs), "--quiet"])
+    result = runner.invoke(app, ["train", str(REPO / "configs" / "mnist.yaml"), *overrides, "--runs-dir", str(runs),
+                                 "--quiet"])
     assert result.exit_code == 0, result.output
     (run,) = runs.iterdir()
     return run
@@ -45,7 +47,8 @@ def test_book_network_reaches_95_percent_in_one_epoch_and_reruns_identically(mni
 
 
 def test_validation_comes_out_of_the_training_set(mnist_dir, tmp_path):
-    run = train(tmp_path / "runs", "train.iterations=50", "data.val_fraction=0.1", "model.batch_norm=true", "model.dropout=0.2")
+    run = train(tmp_path / "runs", "train.iterations=50", "data.val_fraction=0.1", "model.batch_norm=true",
+                "model.dropout=0.2")
     summary = json.loads((run / "summary.json").read_text())
     assert (summary["train_samples"], summary["val_samples"], summary["test_samples"]) == (54_000, 6_000, 10_000)
     assert summary["final"]["val_acc"] > 0.5  # 50 Adam updates already learn something
@@ -56,7 +59,8 @@ def test_numbers_do_not_depend_on_the_machine_s_blas_thread_count(mnist_dir, tmp
     steps, finals = [], []
     for threads in ("1", "2"):
         runs = tmp_path / threads
-        env = {**os.environ, "OPENBLAS_NUM_THREADS": threads, "OMP_NUM_THREADS": threads, "SCRATCHRUN_DATA_DIR": str(mnist_dir)}
+        env = {**os.environ, "OPENBLAS_NUM_THREADS": threads, "OMP_NUM_THREADS": threads,
+               "SCRATCHRUN_DATA_DIR": str(mnist_dir)}
         command = [sys.executable, "-m", "scratchrun", "train", str(REPO / "configs" / "mnist.yaml"),
                    "data.train_size=3000", "train.epochs=1", "--runs-dir", str(runs), "--quiet"]
         subprocess.run(command, env=env, check=True, capture_output=True, timeout=120)

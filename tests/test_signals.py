@@ -1,4 +1,5 @@
-"""A real `scratchrun train` process stopped by SIGINT or SIGTERM records itself as interrupted and keeps its metrics."""
+"""A real `scratchrun train` process stopped by SIGINT or SIGTERM records itself as interrupted and keeps its
+metrics."""
 
 from __future__ import annotations
 
@@ -58,12 +59,14 @@ def test_signal_stops_the_run_and_keeps_every_metric(mnist_dir, tmp_path, signum
 def test_ctrl_c_stops_a_parallel_study_and_keeps_what_it_measured(mnist_dir, tmp_path):
     runs = tmp_path / "runs"
     command = [sys.executable, "-m", "scratchrun", "compare-optimizers", "--optimizers", "sgd,adam,momentum",
-               "train.iterations=20000", "train.eval_every=20", "data.train_size=2000", "--jobs", "2", "--runs-dir", str(runs)]
+               "train.iterations=20000", "train.eval_every=20", "data.train_size=2000", "--jobs", "2",
+               "--runs-dir", str(runs)]
     proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
                             env={**os.environ, "SCRATCHRUN_DATA_DIR": str(mnist_dir)})
     try:
         deadline = time.monotonic() + 90
-        while time.monotonic() < deadline and len([p for p in runs.glob("*/*/steps.csv") if p.stat().st_size > 200]) < 2:
+        while time.monotonic() < deadline and len([p for p in runs.glob("*/*/steps.csv")
+                                                   if p.stat().st_size > 200]) < 2:
             assert proc.poll() is None, proc.communicate()
             time.sleep(0.2)
         os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C in a terminal does: the whole process group
@@ -151,7 +154,8 @@ search:
         first = list(csv.DictReader(f))
     finished = [t["trial"] for t in first if t["status"] == "completed"]
     assert 3 <= len(finished) < 10 and {t["trial"] for t in first if t["status"] == "interrupted"} >= {"4"}, first
-    resumed = subprocess.run([*command[:-2], "--resume", str(folder)], capture_output=True, text=True, env=env, timeout=300)
+    resumed = subprocess.run([*command[:-2], "--resume", str(folder)], capture_output=True, text=True, env=env,
+                             timeout=300)
     assert resumed.returncode == 0, resumed.stderr
     with open(folder / "trials.csv", newline="") as f:
         trials = list(csv.DictReader(f))
@@ -162,7 +166,8 @@ search:
     for t in trials:  # what finished before the interruption was kept, not retrained
         if t["trial"] in kept:
             assert t == kept[t["trial"]]
-    clean = subprocess.run(command[:-1] + [str(tmp_path / "clean")], capture_output=True, text=True, env=env, timeout=300)
+    clean = subprocess.run(command[:-1] + [str(tmp_path / "clean")], capture_output=True, text=True, env=env,
+                           timeout=300)
     assert clean.returncode == 0, clean.stderr
     (other,) = (tmp_path / "clean").iterdir()
     with open(other / "trials.csv", newline="") as f:

@@ -10,7 +10,8 @@ from typer.testing import CliRunner
 from scratchrun.cli.app import app
 
 runner = CliRunner()
-SMALL = "name: small\ndata: {dataset: tiny, val_fraction: 0.2}\nmodel: {hidden: [8]}\ntrain: {epochs: 1, batch_size: 32}\n"
+SMALL = ("name: small\ndata: {dataset: tiny, val_fraction: 0.2}\nmodel: {hidden: [8]}\n"
+         "train: {epochs: 1, batch_size: 32}\n")
 
 
 def invoke(*args):

@@ -16,7 +16,8 @@ from scratchrun.cli.app import app
 from scratchrun.errors import ConfigError
 
 runner = CliRunner()
-SMALL = "name: small\ndata: {dataset: tiny, val_fraction: 0.2}\nmodel: {hidden: [16]}\ntrain: {epochs: 1, batch_size: 32}\n"
+SMALL = ("name: small\ndata: {dataset: tiny, val_fraction: 0.2}\nmodel: {hidden: [16]}\n"
+         "train: {epochs: 1, batch_size: 32}\n")
 
 
 def flat(text: str) -> str:
@@ -83,7 +84,8 @@ def test_no_command_catches_a_scratchrun_error_or_prints_markup_itself():
     caught = []
     for path in sorted(cli.rglob("*.py")):
         for number, line in enumerate(path.read_text().splitlines(), start=1):
-            if re.search(rf"except\s*\(?[^:]*\b({errors})\b", line) or re.search(r"\[/\]|\[(red|yellow|green|bold)\]", line):
+            markup = re.search(r"\[/\]|\[(red|yellow|green|bold)\]", line)
+            if re.search(rf"except\s*\(?[^:]*\b({errors})\b", line) or markup:
                 caught.append(f"{path.relative_to(cli)}:{number}: {line.strip()}")
     assert [c for c in caught if not c.startswith("common.py")] == []
     assert len([c for c in caught if c.startswith("common.py") and "except" in c]) == 2  # edge's own two
@@ -94,7 +96,8 @@ def test_a_bracketed_value_is_echoed_as_given(tiny, tmp_path):
     config.write_text(SMALL)
     result = runner.invoke(app, ["train", str(config), "optimizer.name=[adam]", "--runs-dir", str(tmp_path / "runs")])
     assert result.exit_code == 2, result.output
-    assert f"error: {config}, override `optimizer.name=[adam]`: optimizer.name = `[adam]` is not allowed" in flat(result.output)
+    assert (f"error: {config}, override `optimizer.name=[adam]`: optimizer.name = `[adam]` is not allowed"
+            in flat(result.output))
     assert not (tmp_path / "runs").exists()
 
 
@@ -104,8 +107,8 @@ def test_a_path_that_looks_like_markup_keeps_its_brackets(tiny, tmp_path, folder
     result = runner.invoke(app, ["train", str(config), "--runs-dir", str(tmp_path / "runs")])
     assert result.exit_code == 2
     assert flat(result.output) == (f"error: Config file {config} does not exist: give the path of a YAML config, or "
-                                   "the name of a shipped example (best-mlp, book-search, mnist); `scratchrun new FILE` "
-                                   "writes a starter config.")
+                                   "the name of a shipped example (best-mlp, book-search, mnist); "
+                                   "`scratchrun new FILE` writes a starter config.")
 
 
 def test_a_run_folder_under_a_bracketed_path_is_printed_as_it_is(tiny, tmp_path):

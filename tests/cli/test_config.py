@@ -79,7 +79,8 @@ def test_config_marks_each_value_file_override_or_default(tmp_path):
     assert "file = set in" in result.stdout.splitlines()[0]  # the legend
     assert "\x1b[" not in result.stdout  # plain text when piped
     # the annotated output is itself YAML: the same config
-    assert config_from_dict(yaml.safe_load(result.stdout)) == load_config(path, ["optimizer.lr=0.05", "model.dropout=0.2"])
+    assert config_from_dict(yaml.safe_load(result.stdout)) == load_config(path, ["optimizer.lr=0.05",
+                                                                                 "model.dropout=0.2"])
 
 
 def test_config_marks_defaults_of_the_optimizer_and_the_file_name(tmp_path):
@@ -140,7 +141,8 @@ def test_config_of_a_missing_file_is_exit_2(tmp_path):
 def test_new_writes_a_starter_that_trains_and_never_overwrites_without_force(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     result = invoke("new", "my.yaml")
-    assert result.exit_code == 0 and result.stdout == "wrote my.yaml: every key at its default; train with: scratchrun train my.yaml\n"
+    assert result.exit_code == 0 and result.stdout == ("wrote my.yaml: every key at its default; "
+                                                       "train with: scratchrun train my.yaml\n")
     first = (tmp_path / "my.yaml").read_text(encoding="utf-8")
     assert "name: my\n" in first
     again = invoke("new", "my.yaml")

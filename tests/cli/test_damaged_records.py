@@ -87,7 +87,8 @@ def test_a_name_over_255_bytes_is_one_sentence(run, tmp_path):
                  ["rm", "x", "--runs-dir", tmp_path / long], ["report", "-o", tmp_path / f"{long}.html",
                                                               "--runs-dir", run.parent]):
         result = invoke(*args)
-        assert result.exit_code in (1, 2) and ("255" in result.output or "too long" in result.output), (args, result.output)
+        assert result.exit_code in (1, 2) and ("255" in result.output or "too long" in result.output), \
+            (args, result.output)
 
 
 @pytest.mark.parametrize("args", [["show", "RUN", "--follow", "--interval", "inf"],
@@ -173,7 +174,8 @@ def test_a_text_cell_in_a_searchs_trials_is_one_sentence_in_every_command_that_r
     assert sentence in html and allowed in html  # the search's figures give way to the sentence; its runs are listed
 
 
-def test_a_trials_table_longer_than_any_search_is_refused_after_reading_that_many_rows(real_runs, tmp_path, monkeypatch):
+def test_a_trials_table_longer_than_any_search_is_refused_after_reading_that_many_rows(real_runs, tmp_path,
+                                                                                        monkeypatch):
     from scratchrun.experiments import specs
     from scratchrun.records import reader
 

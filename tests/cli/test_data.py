@@ -180,7 +180,8 @@ def test_verify_hashes_the_decoded_copy_and_fetch_rebuilds_it(tiny, monkeypatch)
     again = invoke("data", "verify", "tiny")
     assert again.exit_code == 0, again.output
     line = next(line for line in again.output.splitlines() if line.startswith("decoded copy:"))
-    assert line.startswith(f"decoded copy: present in {decoded_folder()} (ok, each array matches its SHA-256); rebuilt ")
+    assert line.startswith(f"decoded copy: present in {decoded_folder()} (ok, each array matches its SHA-256); "
+                           "rebuilt ")
     assert line.endswith(" because the copy before it was damaged: train_images.npy does not match the SHA-256 its "
                          "manifest.json records")
 

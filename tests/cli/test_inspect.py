@@ -21,7 +21,8 @@ from tests.cli.display.test_text_chart import BRAILLE
 
 runner = CliRunner()
 
-SMALL = "name: small\ndata: {dataset: tiny, val_fraction: 0.2}\nmodel: {hidden: [16, 16]}\ntrain: {epochs: 3, batch_size: 32}\n"
+SMALL = ("name: small\ndata: {dataset: tiny, val_fraction: 0.2}\nmodel: {hidden: [16, 16]}\n"
+         "train: {epochs: 3, batch_size: 32}\n")
 
 
 def invoke(*args):
@@ -220,7 +221,8 @@ def test_reproduce_a_pruned_search_trial_keeps_its_epochs_and_leaves_the_test_se
                                "model": {"hidden": [8]}, "train": {"epochs": 3, "batch_size": 32}})
     trial = run_experiment(config, load_raw("tiny", tiny), search, stamp=False, evaluate_test=False, stop_epochs=1)
     assert trial.status == "pruned" and trial.summary["status"] == "pruned" and trial.summary["stop_epochs"] == 1
-    update_summary(trial.run_dir, message="pruned by successive halving after 1 epochs: not in the best 1/3 of its rung")
+    update_summary(trial.run_dir,
+                   message="pruned by successive halving after 1 epochs: not in the best 1/3 of its rung")
     result = invoke("reproduce", "trial-000", "--runs-dir", runs)
     assert result.exit_code == 0, result.output
     assert "stopped after 1 epochs, like the original" in result.output
@@ -244,7 +246,8 @@ def test_a_rerun_stops_where_the_summary_says_the_original_was_stopped(summary, 
 
 
 @pytest.mark.parametrize("summary", [
-    {"status": "pruned", "stop_epochs": None, "epochs": None, "message": "stopped after 2 epochs for successive halving"},
+    {"status": "pruned", "stop_epochs": None, "epochs": None,
+     "message": "stopped after 2 epochs for successive halving"},
     {"status": "pruned", "stop_epochs": 1.5, "epochs": 1.5},
 ])
 def test_a_pruned_run_without_whole_stop_epochs_cannot_be_rerun_faithfully(summary):
@@ -262,7 +265,8 @@ def test_reproduce_an_unknown_run_exits_2(tiny, tmp_path):
 @pytest.mark.mnist
 def test_reproduce_a_real_mnist_run(mnist_dir, tmp_path):
     runs = tmp_path / "runs"
-    trained = invoke("train", Path(__file__).parents[2] / "configs" / "mnist.yaml", "data.train_size=2000", "train.epochs=1", "--runs-dir", runs, "-q")
+    trained = invoke("train", Path(__file__).parents[2] / "configs" / "mnist.yaml", "data.train_size=2000",
+                     "train.epochs=1", "--runs-dir", runs, "-q")
     assert trained.exit_code == 0, trained.output
     result = invoke("reproduce", "adam-he", "--runs-dir", runs)
     assert result.exit_code == 0, result.output
@@ -300,8 +304,8 @@ def test_show_follow_redraws_as_the_run_writes_and_ends_when_it_goes_stale(tiny,
     result = runner.invoke(app, ["show", str(run), "--follow", "--interval", "0.1"])
     writer.wait(timeout=30)
     assert result.exit_code == 0, result.output
-    counts = [int(line.split(", ")[1].split()[0]) for line in result.output.splitlines() if line.startswith("following ")
-              and ": running," in line]
+    counts = [int(line.split(", ")[1].split()[0]) for line in result.output.splitlines()
+              if line.startswith("following ") and ": running," in line]
     assert len(counts) >= 3 and counts == sorted(counts) and counts[-1] > counts[0], result.output
     assert "status   stale" in result.output and "12 updates" in result.output
     assert len((run / "steps.csv").read_text().splitlines()) == 13  # the header and the 12 rows: untouched

@@ -26,7 +26,8 @@ from scratchrun.records import reader
 
 runner = CliRunner()
 
-BASE = "name: base\ndata: {dataset: tiny, val_fraction: 0.2}\nmodel: {hidden: [8]}\ntrain: {epochs: 2, batch_size: 32}\n"
+BASE = ("name: base\ndata: {dataset: tiny, val_fraction: 0.2}\nmodel: {hidden: [8]}\n"
+        "train: {epochs: 2, batch_size: 32}\n")
 ADAM_ONLY = {f"optimizer.{k}" for k in hyperparameter_defaults("adam")} - {"optimizer.lr"}  # beta1, beta2, eps
 
 
@@ -46,7 +47,8 @@ def config_columns(rows: list[dict]) -> set[str]:
 
 @pytest.fixture(scope="module")
 def made(tmp_path_factory):
-    """A runs folder: four trained runs (one diverged), a two-run sweep, a stale, a live and a corrupt record, a non-run."""
+    """A runs folder: four trained runs (one diverged), a two-run sweep, a stale, a live and a corrupt record, a
+    non-run."""
     root = tmp_path_factory.mktemp("made")
     with pytest.MonkeyPatch.context() as mp:  # the `tiny` fixture, once for the module
         mp.setitem(DATASETS, "tiny", write_tiny_dataset(root / "data", "tiny", n_train=300, n_test=60))
@@ -94,14 +96,17 @@ def summary(folder: Path) -> dict:
 def test_runs_lists_runs_and_studies_with_only_the_config_values_that_differ(made):
     runs_dir, folders = made
     rows = table(invoke("runs", runs_dir, "--csv"))
-    assert [r["name"] for r in rows] == ["sgd-fast", "adam-slow", "adam-fast", "boom", "ghost", "live", "broken", "sweep-base"]
+    assert [r["name"] for r in rows] == ["sgd-fast", "adam-slow", "adam-fast", "boom", "ghost", "live", "broken",
+                                         "sweep-base"]
     by_name = {r["name"]: r for r in rows}
     assert {n: r["status"] for n, r in by_name.items()} == {
         "sgd-fast": "completed", "adam-slow": "completed", "adam-fast": "completed", "boom": "diverged",
         "ghost": "stale", "live": "running", "broken": "unreadable", "sweep-base": "2 completed"}
     assert by_name["sweep-base"]["runs"] == "2" and by_name["boom"]["runs"] == "1"
-    assert config_columns(rows) == {"optimizer.name", "optimizer.lr", "optimizer.momentum"} | ADAM_ONLY  # not data.*, model.*, ...
-    assert [float(by_name[n]["optimizer.lr"]) for n in ("sgd-fast", "adam-slow", "adam-fast", "boom")] == [0.1, 0.001, 0.01, 1e30]
+    # not data.*, model.*, ...
+    assert config_columns(rows) == {"optimizer.name", "optimizer.lr", "optimizer.momentum"} | ADAM_ONLY
+    assert [float(by_name[n]["optimizer.lr"]) for n in ("sgd-fast", "adam-slow", "adam-fast", "boom")] == [
+        0.1, 0.001, 0.01, 1e30]
     assert by_name["sweep-base"]["optimizer.name"] == "adam, sgd"  # differs inside the study
     assert by_name["sweep-base"]["optimizer.beta1"] == "0.9, –"  # sgd has no beta1
     assert by_name["sweep-base"]["optimizer.lr"] == "0.001"  # the same in both of its runs (adam's, from the base)
@@ -120,9 +125,10 @@ def test_where_and_status_filter_runs_even_inside_a_study(made):
         ("adam-slow", "completed", "1"), ("adam-fast", "completed", "1"), ("sweep-base", "1 completed", "1")]
     assert config_columns(rows) == {"optimizer.lr"}
     assert [r["optimizer.lr"] for r in rows] == ["0.001", "0.01", "0.001"]
-    rows = table(invoke("runs", runs_dir, "--csv", "--expand", "--where", "optimizer.lr=1e-3", "--where", "status=completed",
-                        "--where", "optimizer.name=adam"))
-    assert [r["name"] for r in rows] == ["adam-slow", "sweep-base/adam-seed0"]  # `1e-3` is text to YAML, compared as a number
+    rows = table(invoke("runs", runs_dir, "--csv", "--expand", "--where", "optimizer.lr=1e-3",
+                        "--where", "status=completed", "--where", "optimizer.name=adam"))
+    # `1e-3` is text to YAML, compared as a number
+    assert [r["name"] for r in rows] == ["adam-slow", "sweep-base/adam-seed0"]
     assert config_columns(rows) == set()  # the same config: no config column
     assert [r["name"] for r in table(invoke("runs", runs_dir, "--csv", "--status", "stale"))] == ["ghost"]
     result = invoke("runs", runs_dir, "--where", "optimizer.name=rmsprop")
@@ -131,8 +137,8 @@ def test_where_and_status_filter_runs_even_inside_a_study(made):
 
 def test_expand_sort_and_limit(made):
     runs_dir, _ = made
-    rows = table(invoke("runs", runs_dir, "--csv", "--expand", "--where", "optimizer.name=adam", "--status", "completed",
-                        "--sort", "-optimizer.lr"))
+    rows = table(invoke("runs", runs_dir, "--csv", "--expand", "--where", "optimizer.name=adam",
+                        "--status", "completed", "--sort", "-optimizer.lr"))
     assert [r["name"] for r in rows] == ["adam-fast", "adam-slow", "sweep-base/adam-seed0"]  # equal lr: by name
     assert "runs" not in rows[0]
     rows = table(invoke("runs", runs_dir, "--csv", "--expand", "--sort", "optimizer.lr", "--limit", "2"))
@@ -189,8 +195,8 @@ def test_a_missing_runs_folder_is_exit_1_and_an_empty_one_says_so(tmp_path):
 # ----------------------------------------------------------------------------- compare
 def cells(output: str) -> dict[str, list[str]]:
     """A rich table's rows by their first cell: {"optimizer.lr": ["0.1", "0.01"], ...}."""
-    rows = [[c.strip() for c in line.strip().strip("│┃").split("│" if "│" in line else "┃")] for line in output.splitlines()
-            if line.strip()[:1] in ("│", "┃")]
+    rows = [[c.strip() for c in line.strip().strip("│┃").split("│" if "│" in line else "┃")]
+            for line in output.splitlines() if line.strip()[:1] in ("│", "┃")]
     return {row[0]: row[1:] for row in rows}
 
 
@@ -200,8 +206,9 @@ def test_compare_shows_differing_config_and_final_metrics(made):
     assert result.exit_code == 0, result.output
     rows = cells(result.stdout)
     assert rows[""] == ["sgd-fast", "adam-fast"]
-    assert set(rows) == {"", "optimizer.name", "optimizer.lr", *ADAM_ONLY, "train acc", "val acc", "test acc", "train loss",
-                         "val loss", "test loss", "best val acc", "best epoch", "epochs", "wall time", "samples/s", "status"}
+    assert set(rows) == {"", "optimizer.name", "optimizer.lr", *ADAM_ONLY, "train acc", "val acc", "test acc",
+                         "train loss", "val loss", "test loss", "best val acc", "best epoch", "epochs", "wall time",
+                         "samples/s", "status"}
     assert rows["optimizer.name"] == ["sgd", "adam"] and rows["optimizer.lr"] == ["0.1", "0.01"]
     assert rows["optimizer.beta1"] == ["", "0.9"]
     records = [summary(folders[name]) for name in ("sgd-fast", "adam-fast")]

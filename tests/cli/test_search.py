@@ -97,7 +97,8 @@ def test_a_small_book_search_on_mnist_finds_a_working_lr_without_reading_the_tes
     assert float(best["optimizer.lr"]) > 1e-4 and float(best["val_acc"]) > 0.3, best  # chance is 0.1
 
 
-PRUNED = SEARCH.replace("rounds: 3", "rounds: 1").replace("epochs: 2", "epochs: 4") + "  prune: {min_epochs: 1, eta: 2}\n"
+PRUNED = (SEARCH.replace("rounds: 3", "rounds: 1").replace("epochs: 2", "epochs: 4")
+          + "  prune: {min_epochs: 1, eta: 2}\n")
 
 
 def write_config(tmp_path, text: str, name: str = "search.yaml"):
@@ -217,12 +218,14 @@ def test_a_resumed_final_test_keeps_its_score_instead_of_scoring_the_test_set_ag
     assert invoke("search", config, "--runs-dir", tmp_path / "runs", "--jobs", "1", "--final-test").exit_code == 0
     (folder,) = (tmp_path / "runs").iterdir()
     first = json.loads((folder / "search.json").read_text())["final_test"]
-    result = invoke("search", config, "--resume", folder, "--runs-dir", tmp_path / "runs", "--jobs", "1", "--final-test")
+    result = invoke("search", config, "--resume", folder, "--runs-dir", tmp_path / "runs", "--jobs", "1",
+                    "--final-test")
     assert result.exit_code == 0, result.output
     assert json.loads((folder / "search.json").read_text())["final_test"] == first
     assert sorted(p.name for p in folder.glob("final*")) == ["final"]  # no second final run, no second look
     (folder / "final" / "model.npz").unlink()  # a final run no longer whole is not trusted: it is trained again
-    result = invoke("search", config, "--resume", folder, "--runs-dir", tmp_path / "runs", "--jobs", "1", "--final-test")
+    result = invoke("search", config, "--resume", folder, "--runs-dir", tmp_path / "runs", "--jobs", "1",
+                    "--final-test")
     assert result.exit_code == 0, result.output
     assert json.loads((folder / "search.json").read_text())["final_test"]["run_dir"] == "final-2"
 
@@ -276,7 +279,8 @@ def test_pruning_needs_an_epoch_budget(tiny, tmp_path):
 def test_search_keys_can_be_overridden_on_the_command_line(tiny, tmp_path):
     config = write_config(tmp_path, SEARCH)
     result = invoke("search", config, "search.rounds=1", "search.trials=3", "search.prune.min_epochs=1",
-                    "search.space.optimizer.lr={log_uniform: [0.01, 0.1]}", "--runs-dir", tmp_path / "runs", "--jobs", "1")
+                    "search.space.optimizer.lr={log_uniform: [0.01, 0.1]}", "--runs-dir", tmp_path / "runs",
+                    "--jobs", "1")
     assert result.exit_code == 0, result.output
     (folder,) = (tmp_path / "runs").iterdir()
     trials = read_csv(folder / "trials.csv")
@@ -302,7 +306,8 @@ def test_ctrl_c_in_a_one_process_search_stops_it_and_resume_finishes_it(tiny, tm
     result = invoke("search", config, "--runs-dir", tmp_path / "runs", "--jobs", "1")
     assert result.exit_code == 130 and "--resume" in result.output
     (folder,) = (tmp_path / "runs").iterdir()
-    assert [(t["trial"], t["status"]) for t in read_csv(folder / "trials.csv")] == [("0", "completed"), ("1", "interrupted")]
+    assert [(t["trial"], t["status"]) for t in read_csv(folder / "trials.csv")] == [("0", "completed"),
+                                                                                     ("1", "interrupted")]
     monkeypatch.setattr(MLP, "train_step", real_step)
     result = invoke("search", config, "--resume", folder, "--jobs", "1")
     assert result.exit_code == 0, result.output

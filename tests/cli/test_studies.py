@@ -12,7 +12,8 @@ from scratchrun.cli.app import app
 
 runner = CliRunner()
 
-SMALL = "name: small\ndata: {dataset: tiny, val_fraction: 0.2}\nmodel: {hidden: [8]}\ntrain: {epochs: 2, batch_size: 32}\n"
+SMALL = ("name: small\ndata: {dataset: tiny, val_fraction: 0.2}\nmodel: {hidden: [8]}\n"
+         "train: {epochs: 2, batch_size: 32}\n")
 
 
 def read_rows(path: Path) -> list[dict]:
@@ -32,7 +33,8 @@ def sweep(tmp_path: Path, runs: str, *extra: str):
 
 def test_sweep_writes_a_study_folder_identical_whatever_the_number_of_jobs(tiny, tmp_path):
     one, two = sweep(tmp_path, "one", "--jobs", "1"), sweep(tmp_path, "two", "--jobs", "2")
-    assert {p.name for p in one.iterdir()} >= {"study.yaml", "results.csv", "summary.csv", "sgd-0-seed0", "adam-0.3-seed1"}
+    assert {p.name for p in one.iterdir()} >= {"study.yaml", "results.csv", "summary.csv", "sgd-0-seed0",
+                                               "adam-0.3-seed1"}
     rows_one, rows_two = read_rows(one / "results.csv"), read_rows(two / "results.csv")
     assert list(rows_one[0]) == ["variant", "seed", "status", "run_dir", "train_loss", "train_acc", "val_loss",
                                  "val_acc", "test_loss", "test_acc", "wall_time_s"]
@@ -52,17 +54,20 @@ def test_sweep_writes_a_study_folder_identical_whatever_the_number_of_jobs(tiny,
 def test_sweep_bad_axis_exits_2_without_a_folder(tiny, tmp_path):
     config = tmp_path / "small.yaml"
     config.write_text(SMALL)
-    result = runner.invoke(app, ["sweep", str(config), "model.activation=relu,rleu", "--runs-dir", str(tmp_path / "runs")])
+    result = runner.invoke(app, ["sweep", str(config), "model.activation=relu,rleu",
+                                 "--runs-dir", str(tmp_path / "runs")])
     assert result.exit_code == 2 and "rleu" in result.output
     assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").iterdir())
 
 
 def test_compare_optimizers_on_the_tiny_fixture_writes_its_figures(tiny, tmp_path):
     result = runner.invoke(app, ["compare-optimizers", "data.dataset=tiny", "train.iterations=12", "train.eval_every=4",
-                                 "--optimizers", "sgd,adam", "--lr", "sgd=0.05", "--runs-dir", str(tmp_path / "runs"), "--jobs", "1"])
+                                 "--optimizers", "sgd,adam", "--lr", "sgd=0.05", "--runs-dir", str(tmp_path / "runs"),
+                                 "--jobs", "1"])
     assert result.exit_code == 0, result.output
     (folder,) = (tmp_path / "runs").iterdir()
-    assert {"loss.png", "accuracy.png", "paths.png", "results.csv", "summary.csv", "study.yaml", "README.md"} <= {p.name for p in folder.iterdir()}
+    assert {"loss.png", "accuracy.png", "paths.png", "results.csv", "summary.csv", "study.yaml", "README.md"} <= {
+        p.name for p in folder.iterdir()}
     assert "![paths](paths.png)" in (folder / "README.md").read_text()
     rows = read_rows(folder / "results.csv")
     assert [r["variant"] for r in rows] == ["sgd", "adam"]
@@ -76,7 +81,8 @@ def test_compare_optimizers_on_the_tiny_fixture_writes_its_figures(tiny, tmp_pat
 @pytest.mark.parametrize("args, fragment", [(["--optimizers", "sgd,adamw"], "adamw"), (["--lr", "adam"], "--lr"),
                                             (["--optimizers", "sgd,adam,sgd"], "`sgd` is given more than once")])
 def test_compare_optimizers_bad_options(tiny, tmp_path, args, fragment):
-    result = runner.invoke(app, ["compare-optimizers", "data.dataset=tiny", *args, "--runs-dir", str(tmp_path / "runs")])
+    result = runner.invoke(app, ["compare-optimizers", "data.dataset=tiny", *args,
+                                 "--runs-dir", str(tmp_path / "runs")])
     assert result.exit_code == 2 and fragment in result.output
     assert not (tmp_path / "runs").exists()
 
@@ -142,7 +148,8 @@ def test_init_study_on_the_tiny_fixture(tiny, tmp_path):
     assert len(rows) == 2 * 2 * 5
     he_relu_5 = next(r for r in rows if (r["init"], r["activation"], r["layer"]) == ("he", "relu", "5"))
     small_relu_5 = next(r for r in rows if (r["init"], r["activation"], r["layer"]) == ("std:0.01", "relu", "5"))
-    assert float(small_relu_5["std"]) < 1e-4 < 0.3 < float(he_relu_5["std"])  # std 0.01 shrinks layer by layer, He keeps it
+    # std 0.01 shrinks layer by layer, He keeps it
+    assert float(small_relu_5["std"]) < 1e-4 < 0.3 < float(he_relu_5["std"])
 
 
 def test_init_study_rejects_a_bad_init(tiny, tmp_path):
@@ -210,7 +217,8 @@ def test_every_study_command_names_a_data_dir_that_is_not_a_folder(tiny, tmp_pat
     config = tmp_path / "c.yaml"
     config.write_text(SMALL + "search: {space: {optimizer.lr: {log_uniform: [1.0e-4, 1.0e-2]}}}\n")
     args = [str(config) if a == "CONFIG" else a for a in command]
-    result = runner.invoke(app, [*args, "data.dataset=tiny", "--data-dir", str(tmp_path / "nope"), "--runs-dir", str(tmp_path / "runs")])
+    result = runner.invoke(app, [*args, "data.dataset=tiny", "--data-dir", str(tmp_path / "nope"),
+                                 "--runs-dir", str(tmp_path / "runs")])
     assert result.exit_code == 2 and "nope" in result.output and "is not a folder" in result.output
     assert not (tmp_path / "runs").exists()
 

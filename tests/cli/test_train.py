@@ -18,7 +18,8 @@ from scratchrun.cli.app import app
 
 runner = CliRunner()
 
-SMALL = "name: small\ndata: {dataset: tiny, val_fraction: 0.2}\nmodel: {hidden: [16, 16]}\ntrain: {epochs: 3, batch_size: 32}\n"
+SMALL = ("name: small\ndata: {dataset: tiny, val_fraction: 0.2}\nmodel: {hidden: [16, 16]}\n"
+         "train: {epochs: 3, batch_size: 32}\n")
 
 
 def invoke(*args: str):
@@ -49,7 +50,8 @@ def test_train_writes_a_complete_run_folder(tiny, tmp_path):
     run = only_run(runs)
     assert run.name.endswith("_small") and run.name[:19].count("-") == 4
     assert str(run) in result.output
-    assert {"config.yaml", "steps.csv", "metrics.csv", "summary.json", "model.npz", "curves.png"} <= {p.name for p in run.iterdir()}
+    assert {"config.yaml", "steps.csv", "metrics.csv", "summary.json", "model.npz", "curves.png"} <= {
+        p.name for p in run.iterdir()}
     summary = json.loads((run / "summary.json").read_text())
     assert summary["status"] == "completed"
     assert set(summary["final"]) == {"train_loss", "train_acc", "val_loss", "val_acc", "test_loss", "test_acc"}
@@ -72,7 +74,8 @@ def test_train_writes_a_complete_run_folder(tiny, tmp_path):
 
 def test_rerunning_the_saved_config_gives_identical_numbers(tiny, tmp_path):
     first_runs, second_runs = tmp_path / "a", tmp_path / "b"
-    assert invoke("train", config_file(tmp_path, SMALL + "seed: 3\n"), "model.dropout=0.3", "--runs-dir", first_runs).exit_code == 0
+    assert invoke("train", config_file(tmp_path, SMALL + "seed: 3\n"), "model.dropout=0.3",
+                  "--runs-dir", first_runs).exit_code == 0
     first = only_run(first_runs)
     result = invoke("train", first / "config.yaml", "--runs-dir", second_runs)
     assert result.exit_code == 0, result.output
@@ -99,7 +102,8 @@ def test_two_runs_with_the_same_name_never_collide(tiny, tmp_path):
 
 def test_name_option_is_made_a_safe_file_name(tiny, tmp_path):
     runs = tmp_path / "runs"
-    result = invoke("train", config_file(tmp_path), "train.epochs=1", "--runs-dir", runs, "--name", "../../etc/pass\nwd")
+    result = invoke("train", config_file(tmp_path), "train.epochs=1", "--runs-dir", runs,
+                    "--name", "../../etc/pass\nwd")
     assert result.exit_code == 0, result.output
     run = only_run(runs)
     assert run.parent == runs and ".." not in run.name and "\n" not in run.name
@@ -134,7 +138,8 @@ def test_iterations_mode_evaluates_each_epoch_and_at_the_end(tiny, tmp_path):
 
 def test_no_validation_set_when_val_fraction_is_zero(tiny, tmp_path):
     runs = tmp_path / "runs"
-    assert invoke("train", config_file(tmp_path), "data.val_fraction=0", "train.epochs=1", "--runs-dir", runs).exit_code == 0
+    assert invoke("train", config_file(tmp_path), "data.val_fraction=0", "train.epochs=1",
+                  "--runs-dir", runs).exit_code == 0
     summary = json.loads((only_run(runs) / "summary.json").read_text())
     assert summary["final"]["val_acc"] is None and summary["best_val_acc"] is None
     assert summary["final"]["test_acc"] is not None
@@ -251,7 +256,8 @@ def test_an_internal_error_is_recorded_as_failed_with_its_traceback(tiny, tmp_pa
 
 
 def test_a_data_dir_that_is_not_a_folder_is_named(tiny, tmp_path):
-    result = invoke("train", config_file(tmp_path), "--data-dir", tmp_path / "no-such-dir", "--runs-dir", tmp_path / "runs")
+    result = invoke("train", config_file(tmp_path), "--data-dir", tmp_path / "no-such-dir",
+                    "--runs-dir", tmp_path / "runs")
     assert result.exit_code == 2, result.output
     assert "no-such-dir" in result.output and "is not a folder" in result.output
 
@@ -261,7 +267,8 @@ def test_a_learning_rate_written_1e_3_trains_in_a_file_and_an_override(tiny, tmp
     config.write_text("name: lr\ndata: {dataset: tiny, val_fraction: 0.2}\nmodel: {hidden: [8]}\n"
                       "train: {epochs: 1, batch_size: 32}\noptimizer: {name: sgd, lr: 1e-3}\n")
     for extra in ([], ["optimizer.lr=2e-3"]):
-        result = CliRunner().invoke(app, ["train", str(config), *extra, "--runs-dir", str(tmp_path / "runs"), "--quiet"])
+        result = CliRunner().invoke(app, ["train", str(config), *extra, "--runs-dir", str(tmp_path / "runs"),
+                                          "--quiet"])
         assert result.exit_code == 0, result.output
         saved = yaml.safe_load((Path(result.stdout.strip().splitlines()[-1]) / "config.yaml").read_text())
         assert saved["optimizer"]["lr"] == (0.002 if extra else 0.001)

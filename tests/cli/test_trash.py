@@ -17,7 +17,8 @@ from scratchrun.errors import ConfigError
 from scratchrun.records import trash
 
 runner = CliRunner()
-SMALL = "name: small\ndata: {dataset: tiny, val_fraction: 0.2}\nmodel: {hidden: [8]}\ntrain: {epochs: 1, batch_size: 32}\n"
+SMALL = ("name: small\ndata: {dataset: tiny, val_fraction: 0.2}\nmodel: {hidden: [8]}\n"
+         "train: {epochs: 1, batch_size: 32}\n")
 
 
 def invoke(*args):
@@ -25,7 +26,8 @@ def invoke(*args):
 
 
 def hashes(folder: Path) -> dict[str, str]:
-    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest() for p in folder.rglob("*") if p.is_file()}
+    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in folder.rglob("*") if p.is_file()}
 
 
 @pytest.fixture

@@ -24,7 +24,8 @@ from scratchrun.config.search import load_search
 from scratchrun.errors import ConfigError
 
 runner = CliRunner()
-SMALL = "name: small\ndata: {dataset: tiny, val_fraction: 0.2}\nmodel: {hidden: [16, 16]}\ntrain: {epochs: 1, batch_size: 32}\n"
+SMALL = ("name: small\ndata: {dataset: tiny, val_fraction: 0.2}\nmodel: {hidden: [16, 16]}\n"
+         "train: {epochs: 1, batch_size: 32}\n")
 
 
 def billion_laughs(levels: int = 9) -> str:
@@ -143,10 +144,12 @@ def test_a_fifo_is_refused_without_blocking_on_it(tmp_path):
         pytest.skip("no FIFOs here")
     fifo = tmp_path / "cfg.yaml"
     os.mkfifo(fifo)
-    done = subprocess.run([sys.executable, "-m", "scratchrun", "train", str(fifo), "--runs-dir", str(tmp_path / "runs")],
+    done = subprocess.run([sys.executable, "-m", "scratchrun", "train", str(fifo),
+                           "--runs-dir", str(tmp_path / "runs")],
                           check=False, capture_output=True, text=True, timeout=60)
     assert done.returncode == 2, done.stderr
-    assert " ".join(done.stderr.split()).startswith(f"error: Config file {fifo} is a named pipe (FIFO), not a regular file")
+    assert " ".join(done.stderr.split()).startswith(f"error: Config file {fifo} is a named pipe (FIFO), "
+                                                    "not a regular file")
     assert "Traceback" not in done.stderr and not (tmp_path / "runs").exists()
     assert fifo.exists()  # untouched
 
@@ -160,7 +163,8 @@ def test_the_config_command_refuses_a_device_too(tmp_path):
     "text, fragments",
     [
         ("seed: " + "1" * 5000 + "\n", ["line 1, column 7", "the int `1111", "cannot be read"]),
-        ("seed: 2001-13-45\n", ["line 1, column 7", "the timestamp `2001-13-45` cannot be read (month must be in 1..12)"]),
+        ("seed: 2001-13-45\n", ["line 1, column 7",
+                                "the timestamp `2001-13-45` cannot be read (month must be in 1..12)"]),
     ],
 )
 def test_a_value_python_cannot_build_is_a_sentence_with_its_line(tiny, tmp_path, text, fragments):
@@ -179,7 +183,8 @@ def test_a_file_that_is_not_utf8_is_named(tiny, tmp_path):
 @pytest.mark.parametrize(
     "override, fragment",
     [
-        ("model.hidden=" + billion_laughs().replace("\n", ", ").rstrip(", ").join("{}"), "keys and values once its aliases"),
+        ("model.hidden=" + billion_laughs().replace("\n", ", ").rstrip(", ").join("{}"),
+         "keys and values once its aliases"),
         ("model.hidden=" + "[" * 40 + "1" + "]" * 40, f"nests deeper than {MAX_DEPTH} levels"),
         ("model.hidden=&a [*a]", "the alias *a is inside the node it names"),
     ],

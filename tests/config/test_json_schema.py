@@ -95,8 +95,10 @@ BAD = {
     "search: a range beyond the key's": "search: {space: {model.dropout: {uniform: [0.0, 1.5]}}}\n",
     "search: a range for an integer key": "search: {space: {train.batch_size: {uniform: [16, 128]}}}\n",
     "search: a key adam does not take": "search: {space: {optimizer.momentum: {uniform: [0.5, 0.99]}}}\n",
-    "search: prune without an epoch budget": "train: {iterations: 100}\nsearch:\n" + SPACE + "  prune: {min_epochs: 1, eta: 3}\n",
-    "search: prune while searching epochs": "search:\n  space: {train.epochs: {choice: [5, 10]}}\n  prune: {min_epochs: 1, eta: 3}\n",
+    "search: prune without an epoch budget": ("train: {iterations: 100}\nsearch:\n" + SPACE
+                                              + "  prune: {min_epochs: 1, eta: 3}\n"),
+    "search: prune while searching epochs": "search:\n  space: {train.epochs: {choice: [5, 10]}}\n"
+    "  prune: {min_epochs: 1, eta: 3}\n",
 }
 
 GOOD = {
@@ -108,7 +110,8 @@ GOOD = {
     "sgd": "optimizer: {name: sgd, lr: 0.1}\n",
     "rmsprop": "optimizer: {name: rmsprop, decay_rate: 0.9, eps: 1.0e-6}\n",
     "integer lr": "optimizer: {lr: 1}\n",
-    "everything set": "name: x\nseed: 3\ndata: {dataset: fashion-mnist, val_fraction: 0.0, train_size: 500, test_size: null,"
+    "everything set": "name: x\nseed: 3\ndata: {dataset: fashion-mnist, val_fraction: 0.0, train_size: 500,"
+    " test_size: null,"
     " train_on_val: true}\nmodel: {hidden: [50], activation: tanh, init: std, init_std: 0.1, batch_norm: true,"
     " dropout: 0.5, weight_decay: 1.0e-4}\ntrain: {epochs: 2, batch_size: 10, eval_every: 5, lr_schedule: cosine}\n",
     "search over momentum": "optimizer: {name: momentum}\nsearch:\n"
@@ -116,7 +119,8 @@ GOOD = {
     "search with every key": "search:\n  trials: 3\n  rounds: 2\n  keep: 1\n  metric: val_loss\n"
     "  space: {model.hidden: {choice: [[10], [20, 20]]}, data.train_size: {choice: [null, 100]}}\n"
     "  prune: {min_epochs: 1, eta: 2}\n",
-    "search over epochs of an iterations config": "train: {iterations: 100}\nsearch: {space: {train.epochs: {choice: [3]}}}\n",
+    "search over epochs of an iterations config": "train: {iterations: 100}\n"
+    "search: {space: {train.epochs: {choice: [3]}}}\n",
     "the README's search section": README_SEARCH,
 }
 
@@ -228,7 +232,8 @@ def test_a_registered_dataset_is_in_the_schema(tiny):
 
 
 def test_the_schema_shipped_with_the_examples_is_the_one_the_loader_would_generate():
-    """The shipped examples point editors at the scratchrun.schema.json beside them: it must not fall behind the rules."""
+    """The shipped examples point editors at the scratchrun.schema.json beside them: it must not fall behind the
+    rules."""
     import json
 
     from scratchrun.config.examples import FOLDER as configs
@@ -237,4 +242,5 @@ def test_the_schema_shipped_with_the_examples_is_the_one_the_loader_would_genera
     shipped = json.loads((configs / "scratchrun.schema.json").read_text(encoding="utf-8"))
     assert shipped == config_schema(), f"run: scratchrun schema --output {configs / 'scratchrun.schema.json'}"
     for config in configs.glob("*.yaml"):
-        assert config.read_text(encoding="utf-8").startswith("# yaml-language-server: $schema=./scratchrun.schema.json\n")
+        assert config.read_text(encoding="utf-8").startswith(
+            "# yaml-language-server: $schema=./scratchrun.schema.json\n")

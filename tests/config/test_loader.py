@@ -32,7 +32,8 @@ def test_empty_config_gets_every_documented_default(tmp_path):
     config = load_config(write(tmp_path, ""))
     assert config.name == "cfg"  # the file's name when the config has none
     assert config.seed == 0
-    assert (config.data.dataset, config.data.val_fraction, config.data.train_size, config.data.test_size) == ("mnist", 0.1, None, None)
+    assert (config.data.dataset, config.data.val_fraction, config.data.train_size, config.data.test_size) == (
+        "mnist", 0.1, None, None)
     assert config.model.hidden == (100, 100, 100, 100)
     assert (config.model.activation, config.model.init, config.model.init_std) == ("relu", "he", 0.01)
     assert (config.model.batch_norm, config.model.dropout, config.model.weight_decay) == (False, 0.0, 0.0)
@@ -84,7 +85,8 @@ def test_name_option_beats_config_name(tmp_path):
 
 
 def test_resolved_config_round_trips_through_yaml(tmp_path):
-    config = load_config(REPO / "configs" / "mnist.yaml", ["optimizer.name=rmsprop", "optimizer.lr=0.002", "train.iterations=30"])
+    config = load_config(REPO / "configs" / "mnist.yaml",
+                         ["optimizer.name=rmsprop", "optimizer.lr=0.002", "train.iterations=30"])
     again = load_config(write(tmp_path, dump_yaml(config), "saved.yaml"))
     assert again == config
     assert config_from_dict(to_dict(config)) == config

@@ -42,11 +42,13 @@ def test_an_examples_copy_is_the_example_renamed(example):
     original = yaml.safe_load(example_path(example).read_text(encoding="utf-8"))
     assert yaml.safe_load(example_text(example)) == original
     assert yaml.safe_load(example_text(example, "mine")) == {**original, "name": "mine"}
-    assert SCHEMA_LINE not in example_text(example) and example_text(example, schema_beside=True).startswith(SCHEMA_LINE)
+    assert (SCHEMA_LINE not in example_text(example)
+            and example_text(example, schema_beside=True).startswith(SCHEMA_LINE))
 
 
 def test_an_unknown_example_or_a_refused_name_is_one_sentence():
-    with pytest.raises(ConfigError, match=r"--from `nope` is not a shipped example; examples: best-mlp, book-search, mnist"):
+    with pytest.raises(ConfigError,
+                       match=r"--from `nope` is not a shipped example; examples: best-mlp, book-search, mnist"):
         example_text("nope")
     with pytest.raises(ConfigError, match="name"):
         starter_text("")

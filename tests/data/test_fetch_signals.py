@@ -66,7 +66,8 @@ def stalling_mirror(tmp_path):
 
 def start_fetch(tmp_path: Path, url: str) -> subprocess.Popen:
     (tmp_path / "empty").mkdir(exist_ok=True)  # a data folder without the dataset: the fetch must download it
-    env = {**os.environ, "SCRATCHRUN_CACHE_DIR": str(tmp_path / "cache"), "SCRATCHRUN_DATA_DIR": str(tmp_path / "empty")}
+    env = {**os.environ, "SCRATCHRUN_CACHE_DIR": str(tmp_path / "cache"),
+           "SCRATCHRUN_DATA_DIR": str(tmp_path / "empty")}
     script = FETCH.format(tests=str(TESTS), source=str(tmp_path / "source"), url=url)
     return subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                             text=True, env=env)

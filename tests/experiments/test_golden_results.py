@@ -8,8 +8,8 @@ of compare-optimizers' Adagrad by 4.6% after 40 updates). Where the interpreter 
 wrote the tables (ENVIRONMENT.json: the NumPy version, the BLAS library and its kernels, NumPy's SIMD level), every
 column but the timings must match to the last digit. Elsewhere (another NumPy, no AVX-512, another BLAS) statuses,
 folders and sampled values match exactly, and the metrics of a run that did not diverge within what such drift
-gives: accuracies within 0.02, losses within a relative 10%. Regenerate the tables only for a change that is meant to move the numbers, and say so in
-its commit: SCRATCHRUN_WRITE_GOLDEN=1 pytest tests/experiments/test_golden_results.py
+gives: accuracies within 0.02, losses within a relative 10%. Regenerate the tables only for a change that is meant to
+move the numbers, and say so in its commit: SCRATCHRUN_WRITE_GOLDEN=1 pytest tests/experiments/test_golden_results.py
 """
 
 from __future__ import annotations

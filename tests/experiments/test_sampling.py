@@ -14,7 +14,8 @@ from scratchrun.experiments.sampling import best_trials, narrow, promote, rung_e
 
 
 def test_samples_respect_bounds_and_depend_only_on_seed_and_trial():
-    space = parse_search({"space": {"optimizer.lr": {"log_uniform": [1e-6, 1e-2]}, "model.dropout": {"uniform": [0.0, 0.5]},
+    space = parse_search({"space": {"optimizer.lr": {"log_uniform": [1e-6, 1e-2]},
+                                    "model.dropout": {"uniform": [0.0, 0.5]},
                                     "optimizer.name": {"choice": ["sgd", "adam"]}}}, "s", is_config_key).space
     draws = [sample(space, 7, i) for i in range(500)]
     assert all(1e-6 <= d["optimizer.lr"] <= 1e-2 and 0 <= d["model.dropout"] <= 0.5 for d in draws)
@@ -33,11 +34,13 @@ def test_log_uniform_is_uniform_in_log_space():
 
 
 def test_narrowing_keeps_the_span_of_the_best_trials():
-    space = (Dimension("optimizer.lr", "log_uniform", 1e-6, 1e-2), Dimension("optimizer.name", "choice", choices=("sgd", "momentum", "adam")))
+    space = (Dimension("optimizer.lr", "log_uniform", 1e-6, 1e-2),
+             Dimension("optimizer.name", "choice", choices=("sgd", "momentum", "adam")))
     trials = [{"trial": 0, "status": "completed", "optimizer.lr": 1e-3, "optimizer.name": "adam", "val_acc": 0.9},
               {"trial": 1, "status": "completed", "optimizer.lr": 5e-3, "optimizer.name": "sgd", "val_acc": 0.8},
               {"trial": 2, "status": "completed", "optimizer.lr": 1e-5, "optimizer.name": "momentum", "val_acc": 0.2},
-              {"trial": 3, "status": "completed", "optimizer.lr": 1e-4, "optimizer.name": "adam", "val_acc": float("nan")},
+              {"trial": 3, "status": "completed", "optimizer.lr": 1e-4, "optimizer.name": "adam",
+               "val_acc": float("nan")},
               {"trial": 4, "status": "pruned", "optimizer.lr": 1e-2, "optimizer.name": "sgd", "val_acc": 0.95}]
     best = best_trials(trials, "val_acc", keep=2)
     assert [t["val_acc"] for t in best] == [0.9, 0.8]
@@ -45,7 +48,8 @@ def test_narrowing_keeps_the_span_of_the_best_trials():
     assert (lr.low, lr.high) == (1e-3, 5e-3)
     assert name.choices == ("sgd", "adam")
     assert [t["val_acc"] for t in best_trials(trials, "val_acc", keep=10)] == [0.9, 0.8, 0.2]
-    losses = [{"trial": 0, "status": "completed", "val_loss": 0.3}, {"trial": 1, "status": "completed", "val_loss": 0.1}]
+    losses = [{"trial": 0, "status": "completed", "val_loss": 0.3},
+              {"trial": 1, "status": "completed", "val_loss": 0.1}]
     assert best_trials(losses, "val_loss", keep=1) == [losses[1]]
 
 

@@ -39,7 +39,8 @@ def test_a_new_study_folder_that_cannot_be_locked_is_not_left_behind(tiny, tmp_p
     from scratchrun.records import lock
 
     def refuse(folder):
-        raise RunDirError(f"{folder / '.lock'} cannot be created (No space left on device), so {folder} cannot be locked.")
+        raise RunDirError(f"{folder / '.lock'} cannot be created (No space left on device), "
+                          f"so {folder} cannot be locked.")
 
     monkeypatch.setattr(lock, "lock_folder", refuse)
     with pytest.raises(RunDirError, match="No space left on device"):

@@ -70,7 +70,8 @@ def test_a_run_whose_weights_cannot_be_written_fails_alone_and_resume_trains_it_
     assert (rows["sgd"]["status"], rows["adam"]["status"]) == ("failed", "completed")
     summary = json.loads((folder / "sgd-seed0" / "summary.json").read_text())
     assert summary["status"] == "failed"
-    assert summary["message"] == f"{folder / 'sgd-seed0' / 'model.npz'} cannot be written (No space left on device, ENOSPC)"
+    assert summary["message"] == (f"{folder / 'sgd-seed0' / 'model.npz'} cannot be written "
+                                  "(No space left on device, ENOSPC)")
     assert not (folder / "sgd-seed0" / "model.npz").exists()
 
     result = runner.invoke(app, ["compare-optimizers", "--resume", str(folder), "--jobs", "1"])

@@ -221,7 +221,8 @@ def synthetic_search(folder: Path, trials: int = 60) -> Path:
     rows = []
     for trial in range(trials):
         lr = float(10 ** rng.uniform(-5, 0))
-        rows.append({"trial": trial, "round": 1, "optimizer.lr": lr, "model.weight_decay": float(10 ** rng.uniform(-8, -2)),
+        rows.append({"trial": trial, "round": 1, "optimizer.lr": lr,
+                     "model.weight_decay": float(10 ** rng.uniform(-8, -2)),
                      "optimizer.name": ["sgd", "adam"][int(rng.integers(2))], "status": "completed",
                      "val_acc": 0.95 - 0.05 * (math.log10(lr) + 2.5) ** 2, "epochs": 10, "seconds": 1.0,
                      "run_dir": f"trial-{trial:03d}"})

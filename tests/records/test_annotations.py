@@ -72,8 +72,8 @@ def test_notes_and_tags_are_read_only_as_small_regular_files_in_the_run(tmp_path
                 f.truncate(2 << 20)  # sparse: 2 MiB, over the 1 MiB limit
     added = annotations.read_annotations(run)
     assert added.tags == () and added.note is None
-    reason = {"fifo": "it is a named pipe", "link outside": "it is a symbolic link", "dev zero": "it is a symbolic link",
-              "huge": "it is 2.1 MB, over the 1 MB"}[kind]
+    reason = {"fifo": "it is a named pipe", "link outside": "it is a symbolic link",
+              "dev zero": "it is a symbolic link", "huge": "it is 2.1 MB, over the 1 MB"}[kind]
     assert re.search(f"note.md cannot be read \\(({reason})", added.problem), added.problem
     assert re.search(f"tags.json cannot be read \\(({reason})", added.problem), added.problem
     with pytest.raises(ScratchrunError, match="so it was not changed"):

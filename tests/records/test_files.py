@@ -38,8 +38,8 @@ def filling(path, room: int, buffering: int = -1, code: int = errno.ENOSPC):
 def filling_disk(monkeypatch, name: str, room: int) -> None:
     """Opening `name` for writing gives a file with `room` bytes left; every other file is written as usual."""
     real = files._open
-    monkeypatch.setattr(files, "_open", lambda path, buffering=-1: filling(path, room, buffering) if Path(path).name == name
-                        else real(path, buffering))
+    monkeypatch.setattr(files, "_open", lambda path, buffering=-1: filling(path, room, buffering)
+                        if Path(path).name == name else real(path, buffering))
 
 
 def test_a_whole_file_that_cannot_be_written_leaves_the_old_one_and_no_temporary_file(tmp_path, monkeypatch):
@@ -80,8 +80,8 @@ def test_a_log_that_fills_the_disk_part_way_through_a_row_is_cut_back_to_its_who
     assert (tmp_path / "steps.csv").read_bytes() == header + b"1,1,2.302\r\n"  # no half row
     log._file.room = 1000  # space again: the rows that did not fit are still there to write
     log.close()
-    assert (tmp_path / "steps.csv").read_bytes() == header + b"".join(f"{i},1,{x}\r\n".encode() for i, x in
-                                                                      [(1, "2.302"), (2, "2.301"), (3, "2.301"), (4, "2.301")])
+    assert (tmp_path / "steps.csv").read_bytes() == header + b"".join(
+        f"{i},1,{x}\r\n".encode() for i, x in [(1, "2.302"), (2, "2.301"), (3, "2.301"), (4, "2.301")])
     assert log.closed
 
 

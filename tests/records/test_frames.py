@@ -24,7 +24,8 @@ from scratchrun.errors import ScratchrunError
 from scratchrun.records.frames import load_history, load_runs, load_search
 from scratchrun.records.table import MISSING, Mixed
 
-CONFIG = "name: base\ndata: {dataset: tiny, val_fraction: 0.2}\nmodel: {hidden: [8]}\ntrain: {epochs: 2, batch_size: 32}\n"
+CONFIG = ("name: base\ndata: {dataset: tiny, val_fraction: 0.2}\nmodel: {hidden: [8]}\n"
+          "train: {epochs: 2, batch_size: 32}\n")
 SEARCH = CONFIG + """search:
   trials: 3
   rounds: 1
@@ -51,7 +52,8 @@ def made(tmp_path_factory) -> Path:
         mp.setitem(DATASETS, "tiny", write_tiny_dataset(root / "data", "tiny", n_train=300, n_test=60))
         mp.setenv("SCRATCHRUN_DATA_DIR", str(root / "data"))
         mp.setenv("SCRATCHRUN_CACHE_DIR", str(root / "cache"))
-        for name, optimizer, lr, code in [("sgd", "sgd", "0.1", 0), ("adam", "adam", "0.01", 0), ("boom", "momentum", "1.0e+30", 3)]:
+        for name, optimizer, lr, code in [("sgd", "sgd", "0.1", 0), ("adam", "adam", "0.01", 0),
+                                          ("boom", "momentum", "1.0e+30", 3)]:
             invoke("train", root / "base.yaml", f"optimizer.name={optimizer}", f"optimizer.lr={lr}", "--name", name,
                    "--runs-dir", runs_dir, "--quiet", code=code)
         invoke("sweep", root / "base.yaml", "optimizer.name=sgd,adam", "--jobs", "1", "--runs-dir", runs_dir)
@@ -100,7 +102,8 @@ def test_load_runs_gives_the_rows_and_values_of_runs_csv(made, expand):
         assert len(names) == 3 + 2 + 3 and "sweep-base/sgd-seed0" in names and set(frame["runs"]) == {1}
     else:
         assert sorted(zip(names, frame["kind"], frame["runs"])) == [
-            ("adam", "run", 1), ("boom", "run", 1), ("search-base", "search", 3), ("sgd", "run", 1), ("sweep-base", "study", 2)]
+            ("adam", "run", 1), ("boom", "run", 1), ("search-base", "search", 3), ("sgd", "run", 1),
+            ("sweep-base", "study", 2)]
 
 
 def test_load_runs_has_every_config_key_and_all_final_metrics(made):
@@ -155,8 +158,10 @@ def test_load_history_holds_every_step_and_every_measured_metric(made):
         steps = csv_rows(folder / "steps.csv")
         minibatches = mine[mine["metric"] == "minibatch_loss"]
         assert (minibatches["split"] == "train").all()
-        assert [(int(s["iteration"]), int(s["epoch"])) for s in steps] == list(zip(minibatches["iteration"], minibatches["epoch"]))
-        assert all(same(s["loss"], v) or math.isnan(v) and s["loss"] == "nan" for s, v in zip(steps, minibatches["value"]))
+        assert [(int(s["iteration"]), int(s["epoch"])) for s in steps] == list(
+            zip(minibatches["iteration"], minibatches["epoch"]))
+        assert all(same(s["loss"], v) or math.isnan(v) and s["loss"] == "nan"
+                   for s, v in zip(steps, minibatches["value"]))
         measured = [(int(e["iteration"]), int(e["epoch"]), *key.split("_"), float(text))
                     for e in csv_rows(folder / "metrics.csv") for key, text in e.items()
                     if key.split("_")[0] in ("train", "val") and text != ""]

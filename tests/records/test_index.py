@@ -52,7 +52,8 @@ def test_a_running_record_whose_pid_is_gone_from_this_host_is_stale_at_once(tmp_
     for pid, host, expected in cases:
         folder = tmp_path / f"{pid}-{host}"
         folder.mkdir()
-        (folder / "summary.json").write_text(json.dumps({"status": "running", "heartbeat": beat, "pid": pid, "host": host}))
+        (folder / "summary.json").write_text(json.dumps({"status": "running", "heartbeat": beat, "pid": pid,
+                                                         "host": host}))
         assert run_index.read_run(folder).status == expected, (pid, host)
 
 
@@ -65,7 +66,8 @@ def test_every_status_a_listing_shows_is_recorded_or_derived_on_read():
 
 def test_resolve_tries_names_as_they_are_then_without_stamps_then_prefixes_and_skips_links_out(tmp_path):
     runs_dir = tmp_path / "runs"
-    for name in ("2024-01-01_00-00-00_small", "2024-01-01_00-00-01_small-2", "plain/old", "2024-01-02_00-00-00_search-s/t-1"):
+    for name in ("2024-01-01_00-00-00_small", "2024-01-01_00-00-01_small-2", "plain/old",
+                 "2024-01-02_00-00-00_search-s/t-1"):
         (runs_dir / name).mkdir(parents=True)
         (runs_dir / name / "summary.json").write_text("{}")
     (runs_dir / "2024-01-02_00-00-00_search-s" / "search.yaml").write_text("name: s\n")
@@ -97,7 +99,8 @@ def test_a_completed_record_without_what_a_completed_run_has_reads_as_incomplete
     (tmp_path / "metrics.csv").unlink()
     run = run_index.read_run(tmp_path)
     assert (run.status, run.problem) == (
-        "incomplete", "metrics.csv is missing; model.npz is damaged (it does not end in a zip index: truncated or overwritten)")
+        "incomplete",
+        "metrics.csv is missing; model.npz is damaged (it does not end in a zip index: truncated or overwritten)")
     assert run.final == {"val_acc": 0.5}  # what it says is still shown
     for status in ("failed", "interrupted", "diverged"):  # a run that did not complete owes no weights or figure
         (tmp_path / "summary.json").write_text(json.dumps({"status": status}))

@@ -46,7 +46,8 @@ def holder(tmp_path):
     def start(with_worker: bool = False):
         script = tmp_path / "holder.py"
         script.write_text(HOLDER)
-        proc = subprocess.Popen([sys.executable, str(script), str(tmp_path / "study"), "worker" if with_worker else "-"],
+        proc = subprocess.Popen([sys.executable, str(script), str(tmp_path / "study"),
+                                 "worker" if with_worker else "-"],
                                 stdout=subprocess.PIPE, text=True, start_new_session=True)
         started.append(proc)
         worker = int(proc.stdout.readline()) if with_worker else None

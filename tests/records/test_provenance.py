@@ -1,4 +1,5 @@
-"""Provenance: every run records the command that started it and the git commit and state of the folder it started in."""
+"""Provenance: every run records the command that started it and the git commit and state of the folder it started
+in."""
 
 from __future__ import annotations
 
@@ -60,7 +61,8 @@ def repo(outside) -> Path:
 def test_a_clean_repository_gives_its_commit_and_untracked_files_do_not_make_it_dirty(repo):
     (repo / "runs").mkdir()
     (repo / "runs" / "summary.json").write_text("{}")  # the runs a study leaves behind are not source changes
-    assert Provenance.here("scratchrun train c.yaml", repo) == Provenance("scratchrun train c.yaml", git(repo, "rev-parse", "HEAD"), False)
+    assert Provenance.here("scratchrun train c.yaml", repo) == Provenance("scratchrun train c.yaml",
+                                                                          git(repo, "rev-parse", "HEAD"), False)
 
 
 def test_a_changed_tracked_file_makes_it_dirty(repo):
@@ -120,7 +122,8 @@ def test_train_records_the_command_line_and_the_working_folder(tiny, repo, monke
     (run,) = (repo / "runs").iterdir()
     summary = read_summary(run)
     assert summary["command"] == "scratchrun train small.yaml --runs-dir runs -q"
-    assert summary["git_commit"] == git(repo, "rev-parse", "HEAD") and summary["git_dirty"] is False  # small.yaml is untracked
+    # small.yaml is untracked
+    assert summary["git_commit"] == git(repo, "rev-parse", "HEAD") and summary["git_dirty"] is False
 
 
 def test_reproduce_names_a_change_of_git_state(tmp_path):

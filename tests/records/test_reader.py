@@ -1,4 +1,5 @@
-"""The one reader of the record files: a study's results.csv and a search's trials.csv, typed, and named when damaged."""
+"""The one reader of the record files: a study's results.csv and a search's trials.csv, typed, and named when
+damaged."""
 
 from __future__ import annotations
 
@@ -46,16 +47,19 @@ def test_trials_read_back_typed(tmp_path):
 
 
 def test_a_search_without_searched_keys_and_another_metric(tmp_path):
-    row = {"trial": 0, "round": 1, "status": "completed", "val_loss": float("nan"), "epochs": 1, "seconds": 1, "run_dir": "t"}
+    row = {"trial": 0, "round": 1, "status": "completed", "val_loss": float("nan"), "epochs": 1, "seconds": 1,
+           "run_dir": "t"}
     write_csv(tmp_path / "trials.csv", [row], trial_columns([], "val_loss"))
     assert read_trials(tmp_path) == [{**row, "val_loss": None}]  # NaN reads as missing, as in a summary
 
 
 @pytest.mark.parametrize("text, problem", [
     ("", r"does not start with the header of a study's results \(it is empty\)"),
-    ("variant,seed,status\r\nsgd,0,completed\r\n", r"does not start with the header of a study's results \(variant,seed,status\)"),
+    ("variant,seed,status\r\nsgd,0,completed\r\n",
+     r"does not start with the header of a study's results \(variant,seed,status\)"),
     (",".join(RESULT_COLUMNS) + "\r\nsgd,0,completed\r\n", r"line 2, has 3 cells where its header names 11"),
-    (",".join(RESULT_COLUMNS) + "\r\nsgd,zero,completed,d,,,,,,,\r\n", r"line 2: `seed` is 'zero', which that column never holds"),
+    (",".join(RESULT_COLUMNS) + "\r\nsgd,zero,completed,d,,,,,,,\r\n",
+     r"line 2: `seed` is 'zero', which that column never holds"),
     (",".join(RESULT_COLUMNS) + "\r\nsgd,0,completed,d,,,,0.9x,,,\r\n", r"line 2: `val_acc` is '0.9x'"),
 ])
 def test_a_damaged_results_file_is_named(tmp_path, text, problem):
@@ -86,7 +90,8 @@ def test_missing_and_unreadable_tables_are_named(tmp_path):
 
 
 def test_metric_values_are_numbers_or_none_and_a_row_that_is_no_number_is_left_out():
-    rows = [{"epoch": "1", "val_acc": "0.5", "test_acc": ""}, {"epoch": "2", "val_acc": "high"}, {"epoch": "3", "val_acc": "nan"}]
+    rows = [{"epoch": "1", "val_acc": "0.5", "test_acc": ""}, {"epoch": "2", "val_acc": "high"},
+            {"epoch": "3", "val_acc": "nan"}]
     values = reader.metric_values(rows)
     assert values[0] == {"epoch": 1.0, "val_acc": 0.5, "test_acc": None}
     assert len(values) == 2 and values[1]["epoch"] == 3.0 and values[1]["val_acc"] != values[1]["val_acc"]  # nan kept

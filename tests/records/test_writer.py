@@ -41,9 +41,10 @@ def test_any_name_becomes_a_safe_file_name(name):
 
 @pytest.mark.parametrize(
     "name, expected",
-    [("adam-he", "adam-he"), ("../../etc/passwd", "etc-passwd"), ("a b\tc", "a-b-c"), ("", "run"), (None, "run"), ("...", "run"),
-     ("日本語-run", "日本語-run"), ("cafe\u0301", "caf\u00e9"), ("हिन्दी", "हिन्दी"), ("x\u202eevil", "x-evil"), ("a\u200bb", "a-b"),
-     ("\u0301abc", "abc"), ("Ωmega/../ω", "Ωmega-.-ω"), ("日" * 70, "日" * 42), ("𝐀" * 40, "𝐀" * 32)],
+    [("adam-he", "adam-he"), ("../../etc/passwd", "etc-passwd"), ("a b\tc", "a-b-c"), ("", "run"), (None, "run"),
+     ("...", "run"), ("日本語-run", "日本語-run"), ("cafe\u0301", "caf\u00e9"), ("हिन्दी", "हिन्दी"),
+     ("x\u202eevil", "x-evil"), ("a\u200bb", "a-b"), ("\u0301abc", "abc"), ("Ωmega/../ω", "Ωmega-.-ω"),
+     ("日" * 70, "日" * 42), ("𝐀" * 40, "𝐀" * 32)],
 )
 def test_safe_name_examples(name, expected):
     assert safe_name(name) == expected
@@ -143,7 +144,8 @@ def test_the_heartbeat_is_refreshed_at_most_every_5_seconds(tmp_path, monkeypatc
     clock, writes = [100.0], []
     monkeypatch.setattr(RunRecord, "clock", staticmethod(lambda: clock[0]))
     real_write = runs.write_json_atomic
-    monkeypatch.setattr(runs, "write_json_atomic", lambda path, data: (writes.append(dict(data)), real_write(path, data)))
+    monkeypatch.setattr(runs, "write_json_atomic",
+                        lambda path, data: (writes.append(dict(data)), real_write(path, data)))
     record = RunRecord(tmp_path, Config(name="hb"))
     assert len(writes) == 1 and writes[0]["status"] == "running" and writes[0]["pid"] == os.getpid()
     beat = datetime.fromisoformat(writes[0]["heartbeat"])
@@ -157,7 +159,8 @@ def test_the_heartbeat_is_refreshed_at_most_every_5_seconds(tmp_path, monkeypatc
     record.on_step(3, 1, 2.1)
     assert len(writes) == 2
     clock[0] = 110.5
-    record.on_eval({"epoch": 1, "iteration": 3, "train_loss": 2.0, "train_acc": 0.3, "val_loss": 2.1, "val_acc": 0.2, "seconds": 1.0})
+    record.on_eval({"epoch": 1, "iteration": 3, "train_loss": 2.0, "train_acc": 0.3, "val_loss": 2.1, "val_acc": 0.2,
+                    "seconds": 1.0})
     assert len(writes) == 3
     assert summary(tmp_path)["status"] == "running" and "heartbeat" in summary(tmp_path)
     record.close("completed", {}, [], {})

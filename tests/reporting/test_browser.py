@@ -167,7 +167,8 @@ def test_the_filter_keeps_the_matching_runs(opened):
     shown = rows(page)
     assert shown and all(r["status"] == "pruned" and r["optimizer.name"] == "adam" for r in shown)
     page.fill("#filter", "val_acc>2")
-    assert rows(page) == [] and page.text_content("#runs .count") == f"0 of {page.evaluate('window.scratchrunReport.data.runs.length')} runs"
+    assert rows(page) == [] and page.text_content("#runs .count") == (
+        f"0 of {page.evaluate('window.scratchrunReport.data.runs.length')} runs")
 
 
 def test_the_parallel_coordinates_hold_every_trial_with_log_axes_where_the_space_is_log_uniform(opened, real_runs):

@@ -17,7 +17,8 @@ from scratchrun.training.estimate import (
 
 
 def test_split_sizes_and_updates_follow_the_config(tiny):
-    cfg = config_from_dict({"data": {"dataset": "tiny", "val_fraction": 0.2, "train_size": 100}, "train": {"epochs": 3, "batch_size": 32}})
+    cfg = config_from_dict({"data": {"dataset": "tiny", "val_fraction": 0.2, "train_size": 100},
+                            "train": {"epochs": 3, "batch_size": 32}})
     sizes = split_sizes(cfg)
     assert (sizes.train, sizes.val, sizes.test, sizes.features) == (100, 60, 60, 784)
     estimate = run_estimate(cfg)

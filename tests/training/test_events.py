@@ -11,7 +11,8 @@ import pytest
 from scratchrun.training.events import Evaluated, ProgressReporter, RunStarted, Step
 
 EVENTS = [RunStarted(2, 500, 50), Step(2, 7, 1, 0.6931471805599453), Step(2, 8, 1, float("inf")),
-          Evaluated(2, 50, 1, {"train_loss": 0.5, "train_acc": 0.75, "val_loss": 0.625, "val_acc": None, "seconds": 1.5})]
+          Evaluated(2, 50, 1, {"train_loss": 0.5, "train_acc": 0.75, "val_loss": 0.625, "val_acc": None,
+                               "seconds": 1.5})]
 
 
 def test_reporter_sends_start_evaluations_and_at_most_one_step_per_interval():
@@ -25,7 +26,8 @@ def test_reporter_sends_start_evaluations_and_at_most_one_step_per_interval():
     reporter.on_eval({"epoch": 1, "iteration": 10, "train_loss": 0.1, "train_acc": 0.9, "val_loss": 0.2, "val_acc": 0.5,
                       "seconds": 0.5})
     assert sent[0] == RunStarted(3, 100, 10)
-    assert sent[-1] == Evaluated(3, 10, 1, {"train_loss": 0.1, "train_acc": 0.9, "val_loss": 0.2, "val_acc": 0.5, "seconds": 0.5})
+    assert sent[-1] == Evaluated(3, 10, 1, {"train_loss": 0.1, "train_acc": 0.9, "val_loss": 0.2, "val_acc": 0.5,
+                                            "seconds": 0.5})
     steps = [event for event in sent if isinstance(event, Step)]
     assert 3 <= len(steps) <= 4 and len(sent) == len(steps) + 2
     assert all(event.index == 3 and event.epoch == 1 for event in steps)

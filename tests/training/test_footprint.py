@@ -86,7 +86,8 @@ def test_a_config_that_fits_passes_and_one_that_does_not_gets_its_size(tiny):
         check_fits(config, MemoryLimit(need.total - 1, "a test's 1 MB of memory"))
     message = str(info.value)
     assert message.startswith(f"Run `t` would need {size_text(need.total)} of memory, more than the ")
-    assert f"({MEMORY_SHARE:.0%} of a test's 1 MB of memory): model.hidden = [64, 32] is {need.parameters:,} parameters" in message
+    assert (f"({MEMORY_SHARE:.0%} of a test's 1 MB of memory): model.hidden = [64, 32] is {need.parameters:,} "
+            "parameters" in message)
     assert message.endswith("use smaller hidden layers or a smaller train.batch_size.")
 
 

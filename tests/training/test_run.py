@@ -1,5 +1,6 @@
 """One run end to end (training/run.py): a run stopped early repeats the start of the full run; a record that cannot
-be written ends the run `failed` with what it measured, or leaves no folder, and never a folder that says `completed`."""
+be written ends the run `failed` with what it measured, or leaves no folder, and never a folder that says
+`completed`."""
 
 from __future__ import annotations
 
@@ -18,7 +19,8 @@ def test_a_run_stopped_early_is_exactly_the_start_of_the_full_run(tiny, tmp_path
     from scratchrun.data.registry import load_raw
     from scratchrun.training.run import run_experiment
 
-    config = config_from_dict({"name": "r", "data": {"dataset": "tiny", "val_fraction": 0.2}, "model": {"hidden": [16], "dropout": 0.2},
+    config = config_from_dict({"name": "r", "data": {"dataset": "tiny", "val_fraction": 0.2},
+                               "model": {"hidden": [16], "dropout": 0.2},
                                "train": {"epochs": 4, "batch_size": 32, "lr_schedule": "cosine"}})
     raw = load_raw("tiny", tiny)
     full = run_experiment(config, raw, tmp_path / "full", evaluate_test=False)
@@ -83,7 +85,8 @@ def test_training_on_the_learnable_digits_learns_and_on_noise_does_not(digits, t
 
 
 # ----------------------------------------------------------------------------- a record that cannot be written
-SMALL = "name: small\ndata: {dataset: tiny, val_fraction: 0.2}\nmodel: {hidden: [16, 16]}\ntrain: {epochs: 3, batch_size: 32}\n"
+SMALL = ("name: small\ndata: {dataset: tiny, val_fraction: 0.2}\nmodel: {hidden: [16, 16]}\n"
+         "train: {epochs: 3, batch_size: 32}\n")
 ENOSPC = "No space left on device, ENOSPC"
 
 
@@ -94,7 +97,8 @@ def full_disk_at(monkeypatch, point: str) -> None:
     from tests.records.test_files import filling
 
     real, opened = files._open, []
-    logs = {"steps.csv": 22 + 250, "metrics.csv": 63 + 200, "steps.csv header": 0}  # 8 steps are ~190 bytes, an evaluation ~88
+    # 8 steps are ~190 bytes, an evaluation ~88
+    logs = {"steps.csv": 22 + 250, "metrics.csv": 63 + 200, "steps.csv header": 0}
 
     def fake(path, buffering=-1):
         name = Path(path).name
@@ -189,7 +193,8 @@ def test_a_write_that_fails_during_a_run_ends_it_failed_with_what_it_measured(ti
     assert sorted(p.name for p in folder.iterdir() if p.name.startswith(".")) == []  # no temporary file left
 
 
-@pytest.mark.parametrize("code, cause", [(errno.EIO, "Input/output error, EIO"), (errno.EDQUOT, "Disk quota exceeded, EDQUOT"),
+@pytest.mark.parametrize("code, cause", [(errno.EIO, "Input/output error, EIO"),
+                                         (errno.EDQUOT, "Disk quota exceeded, EDQUOT"),
                                          (errno.EROFS, "Read-only file system, EROFS")])
 def test_any_write_error_ends_the_run_failed_naming_its_cause(tiny, tmp_path, monkeypatch, code, cause):
     from scratchrun.config.loader import config_from_dict
@@ -208,7 +213,8 @@ def test_any_write_error_ends_the_run_failed_naming_its_cause(tiny, tmp_path, mo
     with pytest.raises(RecordError) as raised:
         run_experiment(config, load_raw("tiny", tiny), tmp_path / "runs")
     folder = raised.value.run_dir
-    assert str(raised.value).startswith(f"The run stopped because {folder / 'metrics.csv'} cannot be written ({cause});")
+    assert str(raised.value).startswith(f"The run stopped because {folder / 'metrics.csv'} cannot be written "
+                                        f"({cause});")
     assert raised.value.summary["status"] == "failed" and read_run(folder).status == "failed"
     assert whole_rows(folder / "metrics.csv", 7) == 1 and whole_rows(folder / "steps.csv", 3) == 8
 
@@ -223,9 +229,9 @@ def test_a_run_whose_final_summary_cannot_be_written_never_reads_as_completed(ti
     result = invoke("train", config, "--runs-dir", tmp_path / "runs", "--quiet")
     assert result.exit_code == 1, result.output
     (folder,) = (tmp_path / "runs").iterdir()
-    assert result.output == (f"error: The run ended, but {folder / 'summary.json'} cannot be written ({ENOSPC}): {folder} "
-                             "keeps what was measured, and its summary.json still says running (listed as stale once "
-                             "this process has ended), so it is not taken for a finished run.\n")
+    assert result.output == (f"error: The run ended, but {folder / 'summary.json'} cannot be written ({ENOSPC}): "
+                             f"{folder} keeps what was measured, and its summary.json still says running (listed as "
+                             "stale once this process has ended), so it is not taken for a finished run.\n")
     summary = json.loads((folder / "summary.json").read_text())
     assert summary["status"] == "running" and summary["pid"] == os.getpid()
     assert read_run(folder).status == "running"  # this process is alive; once it is not, `stale`
@@ -342,8 +348,8 @@ def test_a_real_full_disk_gives_a_sentence_and_an_honest_folder(tiny, tmp_path, 
     assert result.exit_code == 1, result.output
     assert "Traceback" not in result.output and result.output.count("\n") == 1
     if case == "full from the start":
-        assert re.fullmatch(rf"error: \S+/config.yaml cannot be written \({ENOSPC}\); nothing had been measured yet, so "
-                            r"the run folder \S+_small was removed\.\n", result.output), result.output
+        assert re.fullmatch(rf"error: \S+/config.yaml cannot be written \({ENOSPC}\); nothing had been measured yet, "
+                            r"so the run folder \S+_small was removed\.\n", result.output), result.output
         assert list(runs.iterdir()) == []
         return
     (folder,) = runs.iterdir()

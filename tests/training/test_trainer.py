@@ -1,4 +1,5 @@
-"""The loop's evaluations (training/trainer.py): `train.track` scores fewer splits along the way, never other numbers."""
+"""The loop's evaluations (training/trainer.py): `train.track` scores fewer splits along the way, never other
+numbers."""
 
 from __future__ import annotations
 
@@ -70,7 +71,8 @@ def test_a_val_size_that_leaves_no_training_image_is_a_sentence(tiny, tmp_path):
     from scratchrun.errors import ConfigError
 
     raw = load_raw("tiny", tiny)
-    with pytest.raises(ConfigError, match=r"data.val_size = 300 leaves no training image of the 300; allowed: 0 to 299"):
+    with pytest.raises(ConfigError,
+                       match=r"data.val_size = 300 leaves no training image of the 300; allowed: 0 to 299"):
         run_experiment(config_from_dict({"data": {"dataset": "tiny", "val_size": 300}}), raw, tmp_path / "runs")
     assert not (tmp_path / "runs").exists()
 

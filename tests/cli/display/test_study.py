@@ -20,7 +20,8 @@ def test_display_rows_follow_events_and_results():
         display.update(Step(0, 20, 2, 0.75))
         display.update(Evaluated(0, 20, 2, {"train_loss": 0.7, "train_acc": 0.5, "val_loss": None, "val_acc": None}))
         display.finish(RunResult("diverged", None, {"iterations": 7, "final": {"val_acc": None}}, 1, "adam", 0))
-    assert display.rows[0] == {"variant": "sgd", "seed": 0, "status": "running", "it": 20, "total": 50, "loss": 0.75, "acc": None}
+    assert display.rows[0] == {"variant": "sgd", "seed": 0, "status": "running", "it": 20, "total": 50, "loss": 0.75,
+                               "acc": None}
     assert display.rows[1]["status"] == "diverged" and display.rows[1]["it"] == 7
     display.update(Evaluated(0, 30, 3, {"val_acc": 0.875}))
     assert display.rows[0]["it"] == 30 and display.rows[0]["acc"] == 0.875

@@ -39,7 +39,8 @@ def test_dask_writes_the_same_run_folders_as_the_local_executor(tiny, tmp_path):
     seen = []
     remote = run_all(specs, tmp_path / "dask", None, 2, seen.append, executor="dask")
     assert sorted(r.index for r in seen) == [0, 1, 2, 3]  # on_result saw each run once
-    assert [(r.index, r.variant, r.seed, r.status) for r in remote] == [(r.index, r.variant, r.seed, r.status) for r in local]
+    assert [(r.index, r.variant, r.seed, r.status) for r in remote] == [(r.index, r.variant, r.seed, r.status)
+                                                                        for r in local]
     assert all(r.status == "completed" for r in remote)
     for mine, theirs in zip(local, remote):
         here, there = Path(mine.run_dir), Path(theirs.run_dir)

@@ -125,7 +125,8 @@ def test_a_worker_killed_mid_run_fails_that_run_alone_and_the_study_finishes(scr
     assert "Traceback" not in stderr and "BrokenProcessPool" not in stderr
     assert "1 run(s) failed" in stderr and str(folder / victim / "error.txt") in stderr
     table = rows(folder)
-    assert {name: row["status"] for name, row in table.items()} == {victim: "failed", **{r: "completed" for r in RUNS - {victim}}}
+    assert {name: row["status"] for name, row in table.items()} == {victim: "failed",
+                                                                     **{r: "completed" for r in RUNS - {victim}}}
     summary = json.loads((folder / victim / "summary.json").read_text())
     assert summary["status"] == "failed"
     assert summary["message"] == "the worker process died (SIGKILL) while training this run"
