@@ -126,22 +126,13 @@ def train(config: ConfigLike, overrides: Iterable[str] = (), *, runs_dir: PathLi
     A run that diverges or is interrupted (Ctrl-C, the notebook's stop button) is returned with that status and
     every metric measured so far; `callbacks` (training.trainer.Callback) see each step and evaluation.
     """
-    from scratchrun.data.data_dir import check_data_dir
-    from scratchrun.data.registry import load_raw
     from scratchrun.records.provenance import Provenance
-    from scratchrun.records.writer import check_runs_dir
-    from scratchrun.training.footprint import check_fits
-    from scratchrun.training.run import prepare_data, run_experiment
+    from scratchrun.training.run import run_experiment
 
     cfg = _config(config, list(overrides), name)
-    check_fits(cfg)  # before the data is fetched or read
-    data_dir = Path(data_dir) if data_dir is not None else None
-    check_data_dir(data_dir)
-    check_runs_dir(Path(runs_dir))
-    data = prepare_data(cfg, load_raw(cfg.data.dataset, data_dir))
     origin = Provenance.here(_call("train", config if not isinstance(config, Mapping) else dict(config), list(overrides),
                                    name=name))
-    outcome = run_experiment(cfg, None, Path(runs_dir), list(callbacks), data=data, provenance=origin)
+    outcome = run_experiment(cfg, None, Path(runs_dir), list(callbacks), provenance=origin, data_dir=_path(data_dir))
     return Run.load(outcome.run_dir)
 
 

@@ -176,32 +176,27 @@ def reproduce(
     """
     from scratchrun.cli.display.progress import DownloadBar, TrainingProgress
     from scratchrun.config.loader import load_config
-    from scratchrun.data.registry import load_raw
     from scratchrun.records.index import resolve
     from scratchrun.records.reader import read_summary
     from scratchrun.records.reproduce import compare_runs
-    from scratchrun.records.writer import check_runs_dir
-    from scratchrun.training.run import prepare_data, run_experiment
+    from scratchrun.training.run import run_experiment
 
-    with edge("before training started; no run folder was made."):
+    # Ctrl-C while training is the rerun's own (recorded as interrupted); here: before it started, or a second one
+    with edge("before the rerun started, or while its records were being written; a run folder made by then says "
+              "how far it got."):
         original = resolve(run, runs_dir or Path("runs"), runs_only=True)
         summary = read_summary(original)
         cfg = load_config(original / "config.yaml")
         evaluate_test = summary.get("test_samples") != 0  # 0: a search trial, which never looks at the test set
         stop_epochs = _stop_epochs(summary)
-        destination = check_runs_dir(_rerun_destination(original, runs_dir))
-        common.check_data_dir(data_dir)
-        raw = load_raw(cfg.data.dataset, data_dir, reporter=DownloadBar(console))
-        data = prepare_data(cfg, raw, with_test=evaluate_test)
-        origin = common.provenance()
-    settings = [f"seed {cfg.seed}"] + ([] if evaluate_test else ["no test set, like the original"])
-    settings += [f"stopped after {stop_epochs} epochs, like the original"] if stop_epochs else []
-    console.print(f"reproducing {original} ({', '.join(settings)}) into {destination}", soft_wrap=True)
-    progress = TrainingProgress(console)
-    with edge("while the rerun's records were being written."):  # a second signal: the first is the run's own
-        with progress:
-            outcome = run_experiment(cfg, None, destination, [progress], data=data, evaluate_test=evaluate_test,
-                                     stop_epochs=stop_epochs, provenance=origin)
+        destination = _rerun_destination(original, runs_dir)
+        settings = [f"seed {cfg.seed}"] + ([] if evaluate_test else ["no test set, like the original"])
+        settings += [f"stopped after {stop_epochs} epochs, like the original"] if stop_epochs else []
+        console.print(f"reproducing {original} ({', '.join(settings)}) into {destination}", soft_wrap=True)
+        with TrainingProgress(console) as progress:
+            outcome = run_experiment(cfg, None, destination, [progress], evaluate_test=evaluate_test,
+                                     stop_epochs=stop_epochs, provenance=common.provenance(), data_dir=data_dir,
+                                     reporter=DownloadBar(console))
     out.print(str(outcome.run_dir), soft_wrap=True)
     if outcome.status == "interrupted":
         say("interrupted:", "yellow", f"{outcome.summary.get('message')}; nothing was compared.")

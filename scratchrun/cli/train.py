@@ -27,26 +27,18 @@ def train(
     """Train the MLP a config describes on real MNIST and write runs/<time>_<name>/."""
     from scratchrun.cli.display.progress import DownloadBar, TrainingProgress, print_summary
     from scratchrun.config.loader import load_config
-    from scratchrun.data.registry import load_raw
-    from scratchrun.records.writer import check_runs_dir
-    from scratchrun.training.footprint import check_fits
-    from scratchrun.training.run import prepare_data, run_experiment
+    from scratchrun.training.run import run_experiment
 
-    with edge("before training started; no run folder was made."):
+    # Ctrl-C while training is the run's own (recorded as interrupted); here: before it started, or a second one
+    with edge("before the run started, or while its records were being written; a run folder made by then says "
+              "how far it got."):
         cfg = load_config(config, overrides or [], name=name)
         if dry_run:
             _dry_run_train(cfg)
             return
-        check_fits(cfg)  # before the data is fetched or read (run_experiment checks again, for every caller)
-        common.check_data_dir(data_dir)
-        check_runs_dir(runs_dir)
-        raw = load_raw(cfg.data.dataset, data_dir, reporter=None if quiet else DownloadBar(console))
-        data = prepare_data(cfg, raw)  # the splits index the raw images; nothing is copied
-        origin = common.provenance()
-    progress = TrainingProgress(console, disable=quiet)
-    with edge("while the run's records were being written."):  # a second signal: the first is the run's own
-        with progress:
-            outcome = run_experiment(cfg, None, runs_dir, [progress], data=data, provenance=origin)
+        with TrainingProgress(console, disable=quiet) as progress:
+            outcome = run_experiment(cfg, None, runs_dir, [progress], provenance=common.provenance(), data_dir=data_dir,
+                                     reporter=None if quiet else DownloadBar(console))
     if not quiet:
         print_summary(out, cfg, outcome)
     out.print(str(outcome.run_dir), soft_wrap=True)

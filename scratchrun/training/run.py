@@ -1,7 +1,7 @@
 """One run from start to finish: config + dataset in, a complete run folder and its summary out.
 
-Every command that trains (train today; studies and searches later) goes through `run_experiment`, so a
-run folder always has the same files, whatever started it.
+Every run goes through `run_experiment` (`train`, `reproduce`, each run of a study or a search), so a run folder
+always has the same files, whatever started it.
 """
 
 from __future__ import annotations
@@ -17,7 +17,8 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from scratchrun.config.loader import Config
-from scratchrun.data.registry import RawDataset
+from scratchrun.data.data_dir import check_data_dir
+from scratchrun.data.registry import RawDataset, load_raw
 from scratchrun.data.splits import Data, make_data
 from scratchrun.errors import RecordError, RunFailed
 from scratchrun.nn.model import MLP
@@ -25,7 +26,7 @@ from scratchrun.nn.optimizers import OPTIMIZERS, Optimizer
 from scratchrun.plots.run import save_curves
 from scratchrun.records.provenance import Provenance
 from scratchrun.records.status import Status
-from scratchrun.records.writer import RunRecord, blas_description
+from scratchrun.records.writer import RunRecord, blas_description, check_runs_dir
 from scratchrun.training.footprint import check_fits
 from scratchrun.training.seeding import streams
 from scratchrun.training.trainer import Callback, TrainResult, evaluate, train
@@ -99,21 +100,58 @@ def run_experiment(
     stop_epochs: int | None = None,
     provenance: Provenance | None = None,
     draw_curves: bool = True,
+    data_dir: Path | None = None,
+    reporter=None,
 ) -> RunResult:
-    """Train one config and record it; the summary is written whether the run completes, diverges, is interrupted or fails.
+    """Train one config into a new folder in `runs_dir` and record it: what `scratchrun train`, `scratchrun.train`,
+    `reproduce` and every study's and search's worker do. The summary is written whether the run completes,
+    diverges, is interrupted or fails.
 
-    `stop_epochs` stops the run after that many epochs (see `trainer.train`): it is recorded as `pruned`, which it
-    stays unless a search promotes it and trains it again. `provenance` is the
-    command that started the run and the git state it started from, computed once by whoever starts the runs;
-    without it, the working folder's git state is recorded, and no command. `draw_curves=False` leaves curves.png
-    to whoever opens the run first (`plots.run.draw_curves`): a study's runs do, so as not to wait on figures.
+    Everything that can refuse the run is checked before its folder exists: the network's memory, the runs folder,
+    the data folder and the dataset (loaded from `data_dir` unless `raw` or `data` is given, fetched with
+    `reporter`'s progress if need be), the splits. `stop_epochs` stops the run after that many epochs (see
+    `trainer.train`): it is recorded as `pruned`, which it stays unless a search promotes it and trains it again.
+    `provenance` is the command that started the run and the git state it started from, computed once by whoever
+    starts the runs; without it, the working folder's git state is recorded, and no command. `draw_curves=False`
+    leaves curves.png to whoever opens the run first (`plots.run.draw_curves`): a study's runs do, so as not to
+    wait on figures.
     """
     check_fits(config)  # a network too big for this machine is refused before any array or folder exists
-    data = data or prepare_data(config, raw, with_test=evaluate_test)  # `raw` may be None when `data` is given
+    if data is None and raw is None:
+        check_data_dir(data_dir)
+        raw = load_raw(config.data.dataset, data_dir, reporter=reporter)
+    data = data or prepare_data(config, raw, with_test=evaluate_test)
+    check_runs_dir(runs_dir)  # made only once nothing else can refuse the run
     model, optimizer, batch_rng = build(config, data)
     record = RunRecord.create(runs_dir, config, stamp=stamp, provenance=provenance or Provenance.here(None))
-    log = _LossLog()
     started = time.perf_counter()
+    result, error, failure, blas = _train_and_record(record, model, optimizer, batch_rng, data, config, callbacks,
+                                                    stop_epochs, blas_threads, draw_curves)
+    with threadpool_limits(limits=blas_threads, user_api="blas"):  # the test metrics too: same digits everywhere
+        final = _final_metrics(model, data, result, evaluate_test)
+    extra = {
+        "message": result.message or (f"stopped after {stop_epochs} epochs for successive halving"
+                                      if result.status == Status.PRUNED else None),
+        "iterations": result.iterations,
+        "epochs": result.epochs,
+        "stop_epochs": stop_epochs,  # a rerun stops where this run was asked to (null: it was not)
+        "wall_time_s": round(time.perf_counter() - started, 3),
+        "train_time_s": round(result.train_seconds, 3),
+        "samples_per_s": round(result.samples / result.train_seconds, 1) if result.train_seconds else None,
+        "train_samples": len(data.train),
+        "val_samples": len(data.val) if data.val is not None else 0,
+        "test_samples": len(data.test) if evaluate_test and data.test is not None else 0,
+        "blas": blas,
+    }
+    return _close_record(record, result, final, extra, error, failure)
+
+
+def _train_and_record(record: RunRecord, model: MLP, optimizer: Optimizer, batch_rng, data: Data, config: Config,
+                      callbacks: Iterable[Callback], stop_epochs: int | None, blas_threads: int, draw_curves: bool):
+    """Train, with the record writing every step and evaluation, then save the weights (and the figure). A record
+    file that cannot be written (`failure`) or a bug (`error`, its traceback kept in error.txt) ends the run as
+    failed with what was measured; returns the result and both, and the BLAS the run used."""
+    log = _LossLog()
     result = TrainResult(status="failed")
     error: BaseException | None = None  # a bug
     failure: RecordError | None = None  # a record file that could not be written
@@ -143,28 +181,14 @@ def run_experiment(
         failure = failure or e
     if failure is not None:
         result.status, result.message = "failed", str(failure)
-    with threadpool_limits(limits=blas_threads, user_api="blas"):  # the test metrics too: same digits everywhere
-        final = _final_metrics(model, data, result, evaluate_test)
+    return result, error, failure, blas
+
+
+def _close_record(record: RunRecord, result: TrainResult, final: dict, extra: dict, error: BaseException | None,
+                  failure: RecordError | None) -> RunResult:
+    """Write the summary, last; then raise what ended the run early (a record that could not be written, a bug)."""
     try:
-        summary = record.close(
-            result.status,
-            final,
-            result.history,
-            {
-                "message": result.message or (f"stopped after {stop_epochs} epochs for successive halving"
-                                              if result.status == Status.PRUNED else None),
-                "iterations": result.iterations,
-                "epochs": result.epochs,
-                "stop_epochs": stop_epochs,  # a rerun stops where this run was asked to (null: it was not)
-                "wall_time_s": round(time.perf_counter() - started, 3),
-                "train_time_s": round(result.train_seconds, 3),
-                "samples_per_s": round(result.samples / result.train_seconds, 1) if result.train_seconds else None,
-                "train_samples": len(data.train),
-                "val_samples": len(data.val) if data.val is not None else 0,
-                "test_samples": len(data.test) if evaluate_test and data.test is not None else 0,
-                "blas": blas,
-            },
-        )
+        summary = record.close(result.status, final, result.history, extra)
     except RecordError as e:  # summary.json still says `running`: readers never take the run for a finished one
         reason = str(failure) if failure else f"of an internal error ({result.message})" if error else None
         raise RecordError(_unrecorded(reason, e, record.path), record.path, {**e.summary, "status": "failed"}) from error

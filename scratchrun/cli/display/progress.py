@@ -52,7 +52,9 @@ class DownloadBar:
 
 
 class TrainingProgress(Callback):
-    """A live bar over all updates, with the epoch, the latest minibatch loss and the latest validation accuracy."""
+    """A live bar over all updates, with the epoch, the latest minibatch loss and the latest validation accuracy.
+
+    It appears when training starts, not on entering: a download before it has its own bars."""
 
     def __init__(self, console: Console, disable: bool = False) -> None:
         self.progress = Progress(
@@ -69,14 +71,15 @@ class TrainingProgress(Callback):
         self.task = None
 
     def __enter__(self) -> TrainingProgress:
-        self.progress.start()
         return self
 
     def __exit__(self, *exc) -> bool:
-        self.progress.stop()
+        if self.task is not None:  # it started
+            self.progress.stop()
         return False
 
     def on_train_start(self, total_iterations: int, per_epoch: int) -> None:
+        self.progress.start()
         self.task = self.progress.add_task("train", total=total_iterations, epoch=1, loss="-", val="")
 
     def on_step(self, iteration: int, epoch: int, loss: float) -> None:
