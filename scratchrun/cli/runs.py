@@ -154,18 +154,11 @@ def _runs_to_compare(targets: list[str], runs_dir: Path) -> list:
     """Each argument's run, or every run of its study or search folder; each run once, in the order given."""
     from scratchrun.records import index as ix
 
-    chosen = {}
-    for text in targets:
-        path = ix.resolve(text, runs_dir)
-        if kind := ix.group_kind(path):
-            found = ix.read_group(path, kind).runs
-        else:
-            found = (ix.read_run(path, path.parent.name if ix.group_kind(path.parent) else None),)
-        chosen.update({run.path.resolve(): run for run in found})
+    chosen = ix.runs_of(ix.named_entries(targets, runs_dir))
     if len(chosen) < 2:
         raise ConfigError(f"compare needs at least two runs, and {' '.join(targets)} gave {len(chosen)}: "
                           "name another run, or a study or search folder.")
-    return list(chosen.values())
+    return chosen
 
 
 def _percent(value) -> str:
