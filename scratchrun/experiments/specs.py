@@ -20,6 +20,7 @@ from scratchrun.config.loader import Config, config_from_dict
 from scratchrun.config.overrides import set_dotted
 from scratchrun.errors import ConfigError
 from scratchrun.records.provenance import Provenance
+from scratchrun.records.writer import safe_name
 
 MAX_RUNS = 10_000  # the most runs one study, or trials one search, may hold: a larger plan is refused before any is built
 
@@ -47,6 +48,11 @@ class RunSpec:
     stop_epochs: int | None = None
     provenance: Provenance | None = None
 
+    @property
+    def folder_name(self) -> str:
+        """The run's folder in the study's or search's folder (its name as a safe file name)."""
+        return safe_name(self.config.name)
+
 
 def check_size(count: int, unit: str, asked: str) -> None:
     """Refuse a study of more than MAX_RUNS runs, or a search of more trials, before one of them is built; `asked`
@@ -73,8 +79,13 @@ def variant_config(base: Mapping[str, Any], variant: Variant, seed: int, source:
 
 
 def run_name(variant: str, seed: int) -> str:
-    """A study run's name, and its folder's: `sgd-seed0`."""
+    """A study run's name: `sgd-seed0`."""
     return f"{variant}-seed{seed}"
+
+
+def run_folder_name(variant: str, seed: int) -> str:
+    """The folder of a study's run, in the study's folder."""
+    return safe_name(run_name(variant, seed))
 
 
 def parse_axis(text: str) -> tuple[str, list[Any]]:

@@ -188,11 +188,10 @@ def _train(definition: StudyDefinition, plan: StudyPlan, data_dir: Path | None, 
     from scratchrun.experiments.executors import run_all
     from scratchrun.experiments.study_folder import write_readme, write_results
     from scratchrun.records.files import folder_writes
-    from scratchrun.records.writer import safe_name
 
     folder = plan.folder
     for spec in plan.todo:  # an unfinished run's folder is replaced by its rerun
-        shutil.rmtree(folder / safe_name(spec.config.name), ignore_errors=True)
+        shutil.rmtree(folder / spec.folder_name, ignore_errors=True)
     observer.started(plan)
     done = list(plan.kept.values())
 

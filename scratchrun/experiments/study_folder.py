@@ -10,10 +10,10 @@ import yaml
 
 from scratchrun.bounded_read import Unreadable
 from scratchrun.config.bounded_yaml import read_yaml_record
-from scratchrun.experiments.specs import RunSpec, Variant, run_name
+from scratchrun.experiments.specs import RunSpec, Variant, run_folder_name
 from scratchrun.records.index import read_run
 from scratchrun.records.layout import FINAL_METRICS, RESULT_COLUMNS
-from scratchrun.records.writer import safe_name, write_csv, write_text_atomic
+from scratchrun.records.writer import write_csv, write_text_atomic
 from scratchrun.training.run import RunResult
 
 
@@ -111,7 +111,7 @@ def finished_results(folder: Path, runs: Iterable[tuple[int, str, int]]) -> dict
     run holds, read back from their own records; any other (missing, damaged, stopped, `incomplete`) is trained again."""
     done = {}
     for index, variant, seed in runs:
-        run = read_run(folder / safe_name(run_name(variant, seed)), folder.name)
+        run = read_run(folder / run_folder_name(variant, seed), folder.name)
         if run.status == "completed":
             done[index] = RunResult("completed", run.path, run.summary, index, variant, seed)
     return done

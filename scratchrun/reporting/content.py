@@ -118,13 +118,13 @@ def plain(value: Any) -> Any:
 def study_variants(folder: Path, variants: Sequence, seeds: Sequence[int], present: set[str]) -> dict[str, list[str]]:
     """The run folder names of each variant of a study, in the study's order: from results.csv, or, for a study that
     never wrote it (interrupted), from the folder names its runs get (`<variant>-seed<k>`)."""
-    from scratchrun.records.writer import safe_name
+    from scratchrun.experiments.specs import run_folder_name
 
     if (folder / "results.csv").is_file():
         rows = read_results(folder)
         return {v.name: [r["run_dir"] for r in rows if r["variant"] == v.name and Path(r["run_dir"]).name in present]
                 for v in variants}
-    return {v.name: [name for s in seeds if (name := safe_name(f"{v.name}-seed{s}")) in present] for v in variants}
+    return {v.name: [name for s in seeds if (name := run_folder_name(v.name, s)) in present] for v in variants}
 
 
 def search_trials(folder: Path, plan) -> list[dict[str, Any]]:

@@ -210,9 +210,8 @@ def dead_run(spec: RunSpec, pid: int, exitcode: int | None, runs_dir: Path) -> R
 def _folder_of(spec: RunSpec, pid: int, runs_dir: Path) -> Path | None:
     """The run folder that worker `pid` was writing for `spec` (its name, or its name with -2, -3, ...)."""
     from scratchrun.records.reader import read_summary
-    from scratchrun.records.writer import safe_name
 
-    base = safe_name(spec.config.name)
+    base = spec.folder_name
     for folder in [runs_dir / base, *sorted(runs_dir.glob(f"{glob.escape(base)}-*"))]:
         try:
             summary = read_summary(folder)
