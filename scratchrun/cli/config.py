@@ -1,4 +1,4 @@
-"""`scratchrun config` and `scratchrun schema`: the resolved config with where each value came from, and a JSON Schema (issue 6)."""
+"""`scratchrun config` and `scratchrun schema`: the resolved config with where each value came from, and a JSON Schema."""
 
 from __future__ import annotations
 

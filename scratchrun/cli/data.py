@@ -1,4 +1,4 @@
-"""`scratchrun data status|fetch|verify`: where the datasets are, whether they verify, and fetching ahead of time (issue 6)."""
+"""`scratchrun data status|fetch|verify`: where the datasets are, whether they verify, and fetching ahead of time."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""`scratchrun show` and `scratchrun reproduce`: one run looked at closely, or run again and checked (issue 6)."""
+"""`scratchrun show` and `scratchrun reproduce`: one run looked at closely, or run again and checked."""
 
 from __future__ import annotations
 

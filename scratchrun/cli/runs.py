@@ -1,4 +1,4 @@
-"""`scratchrun runs` and `scratchrun compare`: list, filter and compare run folders (issue 6)."""
+"""`scratchrun runs` and `scratchrun compare`: list, filter and compare run folders."""
 
 from __future__ import annotations
 

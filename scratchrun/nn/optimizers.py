@@ -1,6 +1,6 @@
 """Parameter update rules of chapter 6.1, each updating a dict of arrays in place with `update(params, grads)`.
 
-Every rule is written exactly as in `docs/chapter6.md`: all state (`v`, `h`, `m`) starts at zero, has the
+Every rule is written exactly as in docs/methods.md: all state (`v`, `h`, `m`) starts at zero, has the
 parameter's shape and dtype, and is kept per parameter name; ε sits outside the square root.
 Intermediate results go into a scratch array kept per parameter (`np.multiply(..., out=tmp)`), so an
 update allocates nothing: for large layers, fresh temporaries cost more than the arithmetic. The base class keeps

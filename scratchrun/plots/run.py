@@ -2,7 +2,7 @@
 
 curves.png is derived from the run's records (steps.csv and metrics.csv), never a record itself: `scratchrun train`
 draws it as the run ends, while the runs of a study or search leave it to whoever opens them first (`draw_curves`),
-because drawing it costs more than a small run's training steps (issue 12).
+because drawing it costs more than a small run's training steps.
 """
 
 from __future__ import annotations

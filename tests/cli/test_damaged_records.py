@@ -1,4 +1,4 @@
-"""Hand-edited or odd records and arguments (issue 20, item 10): each is one sentence naming the file, the key or
+"""Hand-edited or odd records and arguments: each is one sentence naming the file, the key or
 row and the value, never a traceback, and a damaged record reads as damaged rather than as a number."""
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """Values a user wrote, and names read from records, are printed as they are: `[red]x[/]` as those characters, never
-as rich markup (issue 21: the consoles have markup off; style comes only from `say` and rich's own objects)."""
+as rich markup (the consoles have markup off; style comes only from `say` and rich's own objects)."""
 
 from __future__ import annotations
 

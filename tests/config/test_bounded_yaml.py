@@ -80,7 +80,7 @@ def assert_refused(result, output: str, tmp_path: Path, *fragments: str) -> None
     assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").iterdir())
 
 
-# ----------------------------------------------------------------------------- the hostile files of issue 11
+# ----------------------------------------------------------------------------- hostile files
 def test_a_billion_laughs_file_is_refused_without_being_expanded(tiny, tmp_path, built):
     result, output = train(tmp_path, billion_laughs())
     assert_refused(result, output, tmp_path, "cfg.yaml, line", f"more than {MAX_NODES:,} keys and values once its "

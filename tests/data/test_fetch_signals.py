@@ -1,4 +1,4 @@
-"""`scratchrun data fetch` stopped mid-download, in a real process over a loopback mirror (issue 20, item 13):
+"""`scratchrun data fetch` stopped mid-download, in a real process over a loopback mirror:
 SIGTERM discards the partial file as Ctrl-C does; after kill -9, whose process could clean nothing, the next fetch
 of that file deletes the `.part` file (its name holds the dead fetch's pid) and fetches the file whole."""
 
