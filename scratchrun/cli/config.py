@@ -9,7 +9,6 @@ import typer
 
 from scratchrun.cli.common import PANEL_SETUP, app, console, edge, out
 from scratchrun.errors import ScratchrunError
-from scratchrun.records.index import flatten
 
 SOURCES = {  # where a value comes from -> (its line's style, its tag's style) on a terminal
     "file": ("", "green"),
@@ -98,6 +97,8 @@ def sources(given: dict, override_keys: list[str], resolved: dict) -> dict[str, 
     `given` is the file's mapping with the overrides applied; a key it does not hold took its default
     (an optimizer's own keys included), and a key at or under an override's key came from the command line.
     """
+    from scratchrun.records.index import flatten
+
     found = {}
     for key, value in flatten(resolved).items():
         was = _lookup(given, key)
