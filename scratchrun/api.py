@@ -12,7 +12,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from scratchrun.experiments.presets import BOOK_ACTIVATIONS, BOOK_INITS
+from scratchrun.experiments.defaults import (
+    BOOK_ACTIVATIONS,
+    BOOK_INITS,
+    DEFAULT_DROPOUT,
+    DEFAULT_SCALES,
+    DEFAULT_WEIGHT_DECAY,
+)
 
 PathLike = str | Path
 ConfigLike = PathLike | Mapping[str, Any]
@@ -176,14 +182,15 @@ def init_study(config: ConfigLike | None = None, overrides: Iterable[str] = (), 
     return study("init-study", config, overrides, inits=list(inits), activations=list(activations), **run_options)
 
 
-def bn_study(config: ConfigLike | None = None, overrides: Iterable[str] = (), *, scales: int = 16,
+def bn_study(config: ConfigLike | None = None, overrides: Iterable[str] = (), *, scales: int = DEFAULT_SCALES,
              **run_options: Any) -> Study:
     """6.3.2: with and without batch norm at `scales` initial weight scales from 1 to 1e-4."""
     return study("bn-study", config, overrides, scales=scales, **run_options)
 
 
-def overfit_study(config: ConfigLike | None = None, overrides: Iterable[str] = (), *, weight_decay: float = 0.1,
-                  dropout: float = 0.2, **run_options: Any) -> Study:
+def overfit_study(config: ConfigLike | None = None, overrides: Iterable[str] = (), *,
+                  weight_decay: float = DEFAULT_WEIGHT_DECAY, dropout: float = DEFAULT_DROPOUT,
+                  **run_options: Any) -> Study:
     """6.4: overfit 300 images, then close the gap with weight decay, dropout, or both."""
     return study("overfit-study", config, overrides, weight_decay=weight_decay, dropout=dropout, **run_options)
 

@@ -1,17 +1,15 @@
-"""The study commands: `sweep`, and the chapter-6 studies declared as a table of their own options.
+"""The study commands: `sweep` and the four chapter-6 studies, each a plain Typer function.
 
-Each command parses its options, asks the library for the study's definition (experiments/presets.py), runs or
-plans it with `run_study`, and renders the outcome; the options every study shares are added by `study_command`.
+Each parses its own options and the ones every study shares, asks the library for the study's definition
+(experiments/presets.py, which also holds the defaults), runs or plans it with `run_study`, and renders the outcome.
 """
 
 from __future__ import annotations
 
-import functools
-import inspect
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
@@ -36,11 +34,19 @@ from scratchrun.cli.common import (
     say,
 )
 from scratchrun.errors import ConfigError
+from scratchrun.experiments.defaults import (
+    ALL_OPTIMIZERS,
+    BOOK_ACTIVATIONS,
+    BOOK_INITS,
+    DEFAULT_DROPOUT,
+    DEFAULT_SCALES,
+    DEFAULT_WEIGHT_DECAY,
+)
 
 
 @dataclass(frozen=True)
 class StudyOptions:
-    """The options every study command takes after its own (see `study_command`)."""
+    """The options every study command takes after its own."""
 
     seeds: int
     jobs: int
@@ -50,31 +56,6 @@ class StudyOptions:
     executor: str
     scheduler: str | None
     dry_run: bool
-
-
-COMMON_OPTIONS = {  # name: (annotation, default), in the order `--help` lists them
-    "seeds": (Seeds, 1), "jobs": (Jobs, 0), "runs_dir": (RunsDir, Path("runs")), "data_dir": (DataDir, None),
-    "resume": (Resume, None), "executor": (Executor, "local"), "scheduler": (Scheduler, None), "dry_run": (DryRun, False),
-}
-
-
-def study_command(name: str, own: list[inspect.Parameter], help_text: str) -> Callable:
-    """Register `run(options, **own values)` as a study command: its own parameters, then the common options."""
-    common = [inspect.Parameter(key, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=annotation)
-              for key, (annotation, default) in COMMON_OPTIONS.items()]
-
-    def register(run: Callable) -> Callable:
-        @functools.wraps(run)
-        def command(**values):
-            options = StudyOptions(**{key: values.pop(key) for key in COMMON_OPTIONS})
-            run(options, **values)
-
-        del command.__wrapped__  # Typer must read the signature below, not run's
-        command.__signature__ = inspect.Signature([*own, *common])
-        command.__annotations__ = {p.name: p.annotation for p in [*own, *common]}
-        return app.command(name, help=help_text, rich_help_panel=PANEL_STUDIES)(command)
-
-    return register
 
 
 def run_study_command(define: Callable, options: StudyOptions) -> None:
@@ -105,10 +86,6 @@ def run_study_command(define: Callable, options: StudyOptions) -> None:
         raise typer.Exit(1)
 
 
-def _parameter(name: str, annotation: Any, default: Any = inspect.Parameter.empty) -> inspect.Parameter:
-    return inspect.Parameter(name, inspect.Parameter.POSITIONAL_OR_KEYWORD, default=default, annotation=annotation)
-
-
 SweepConfig = Annotated[Path, typer.Argument(help="Base YAML config.", show_default=False)]
 SweepAxes = Annotated[
     list[str] | None,
@@ -117,15 +94,87 @@ SweepAxes = Annotated[
 ]
 
 
-@study_command("sweep", [_parameter("config", SweepConfig), _parameter("axes", SweepAxes, None)],
-               "Train the grid of every listed value of every swept key, and compare the variants in one study folder.")
-def sweep(options: StudyOptions, config: Path, axes: list[str] | None) -> None:
+@app.command("sweep", rich_help_panel=PANEL_STUDIES,
+             help="Train the grid of every listed value of every swept key, and compare the variants in one study "
+                  "folder.")
+def sweep(config: SweepConfig, axes: SweepAxes = None, *, seeds: Seeds = 1, jobs: Jobs = 0,
+          runs_dir: RunsDir = Path("runs"), data_dir: DataDir = None, resume: Resume = None,
+          executor: Executor = "local", scheduler: Scheduler = None, dry_run: DryRun = False) -> None:
     from scratchrun.experiments import presets
 
+    options = StudyOptions(seeds, jobs, runs_dir, data_dir, resume, executor, scheduler, dry_run)
     run_study_command(lambda: presets.sweep(config, axes or []), options)
 
 
 # ----------------------------------------------------------------------------- the chapter-6 studies
+Optimizers = Annotated[str, typer.Option("--optimizers", help="Comma-separated optimizer names.")]
+Rates = Annotated[list[str] | None, typer.Option("--lr", help="NAME=VALUE: a learning rate other than the "
+                                                               "optimizer's default.", show_default=False)]
+WeightDecay = Annotated[float, typer.Option("--weight-decay", help="λ of the weight-decay variants.", min=0.0)]
+Dropout = Annotated[float, typer.Option("--dropout", help="p of the dropout variants.", min=0.0, max=0.99)]
+Scales = Annotated[int, typer.Option("--scales", help="Weight scales from 1 down to 1e-4, log-spaced.", min=1)]
+Inits = Annotated[str, typer.Option("--inits", help="Comma-separated inits: std:<value>, xavier, he.")]
+Activations = Annotated[str, typer.Option("--activations", help="Activations for the distribution figure.")]
+
+
+@app.command("compare-optimizers", rich_help_panel=PANEL_STUDIES,
+             help="Train the same network with each optimizer on the same minibatches; plot loss, accuracy and the "
+                  "toy paths.")
+def compare_optimizers(config: StudyConfig = None, overrides: Overrides = None, *,
+                       optimizers: Optimizers = ",".join(ALL_OPTIMIZERS), lr: Rates = None, seeds: Seeds = 1,
+                       jobs: Jobs = 0, runs_dir: RunsDir = Path("runs"), data_dir: DataDir = None,
+                       resume: Resume = None, executor: Executor = "local", scheduler: Scheduler = None,
+                       dry_run: DryRun = False) -> None:
+    options = StudyOptions(seeds, jobs, runs_dir, data_dir, resume, executor, scheduler, dry_run)
+    with edge():
+        own = {"optimizers": _names(optimizers), "lr": _rates(lr)}
+    _book_study("compare-optimizers", config, overrides, own, options)
+
+
+@app.command("overfit-study", rich_help_panel=PANEL_STUDIES,
+             help="Overfit a small training set, then narrow the train/validation gap with weight decay, dropout, or "
+                  "both.")
+def overfit_study(config: StudyConfig = None, overrides: Overrides = None, *,
+                  weight_decay: WeightDecay = DEFAULT_WEIGHT_DECAY, dropout: Dropout = DEFAULT_DROPOUT,
+                  seeds: Seeds = 1, jobs: Jobs = 0, runs_dir: RunsDir = Path("runs"), data_dir: DataDir = None,
+                  resume: Resume = None, executor: Executor = "local", scheduler: Scheduler = None,
+                  dry_run: DryRun = False) -> None:
+    options = StudyOptions(seeds, jobs, runs_dir, data_dir, resume, executor, scheduler, dry_run)
+    _book_study("overfit-study", config, overrides, {"weight_decay": weight_decay, "dropout": dropout}, options)
+
+
+@app.command("bn-study", rich_help_panel=PANEL_STUDIES,
+             help="Train with and without batch norm at each initial weight scale: where does the plain net stop "
+                  "learning?")
+def bn_study(config: StudyConfig = None, overrides: Overrides = None, *, scales: Scales = DEFAULT_SCALES,
+             seeds: Seeds = 1, jobs: Jobs = 0, runs_dir: RunsDir = Path("runs"), data_dir: DataDir = None,
+             resume: Resume = None, executor: Executor = "local", scheduler: Scheduler = None,
+             dry_run: DryRun = False) -> None:
+    options = StudyOptions(seeds, jobs, runs_dir, data_dir, resume, executor, scheduler, dry_run)
+    _book_study("bn-study", config, overrides, {"scales": scales}, options)
+
+
+@app.command("init-study", rich_help_panel=PANEL_STUDIES,
+             help="Activation distributions and first gradients for each init, then MNIST training with each.")
+def init_study(config: StudyConfig = None, overrides: Overrides = None, *, inits: Inits = ",".join(BOOK_INITS),
+               activations: Activations = ",".join(BOOK_ACTIVATIONS), seeds: Seeds = 1, jobs: Jobs = 0,
+               runs_dir: RunsDir = Path("runs"), data_dir: DataDir = None, resume: Resume = None,
+               executor: Executor = "local", scheduler: Scheduler = None, dry_run: DryRun = False) -> None:
+    options = StudyOptions(seeds, jobs, runs_dir, data_dir, resume, executor, scheduler, dry_run)
+    own = {"inits": _names(inits), "activations": _names(activations), "data_dir": data_dir}
+    _book_study("init-study", config, overrides, own, options)
+
+
+def _book_study(kind: str, config: Path | None, overrides: list[str] | None, own: dict,
+                options: StudyOptions) -> None:
+    """`scratchrun KIND [CONFIG] [KEY=VALUE...]`: with no config file, the first argument may be an override."""
+    from scratchrun.experiments.presets import define_study
+
+    if config is not None and "=" in str(config) and not config.exists():  # no config given: that was an override
+        config, overrides = None, [str(config), *(overrides or [])]
+    run_study_command(lambda: define_study(kind, config, overrides or [], **own), options)
+
+
 def _names(text: str) -> list[str]:
     return [name.strip() for name in text.split(",") if name.strip()]
 
@@ -140,57 +189,3 @@ def _rates(items: list[str] | None) -> dict[str, float]:
         except ValueError:
             raise ConfigError(f"--lr `{item}` is malformed: write NAME=VALUE, e.g. --lr sgd=0.1.") from None
     return rates
-
-
-def _option(flag: str, kind: Any, default: Any, help_text: str, **limits: Any) -> tuple[Any, Any]:
-    return Annotated[kind, typer.Option(flag, help=help_text, show_default=default is not None, **limits)], default
-
-
-BOOK_STUDIES: dict[str, tuple[str, dict[str, tuple[Any, Any]], Callable[..., dict]]] = {
-    # command: (its help, its own options, what the library's study takes from them and the common options)
-    "compare-optimizers": (
-        "Train the same network with each optimizer on the same minibatches; plot loss, accuracy and the toy paths.",
-        {"optimizers": _option("--optimizers", str, "sgd,momentum,nesterov,adagrad,rmsprop,adam",
-                               "Comma-separated optimizer names."),
-         "lr": _option("--lr", list[str] | None, None, "NAME=VALUE: a learning rate other than the optimizer's default.")},
-        lambda options, optimizers, lr: {"optimizers": _names(optimizers), "lr": _rates(lr)},
-    ),
-    "overfit-study": (
-        "Overfit a small training set, then narrow the train/validation gap with weight decay, dropout, or both.",
-        {"weight_decay": _option("--weight-decay", float, 0.1, "λ of the weight-decay variants.", min=0.0),
-         "dropout": _option("--dropout", float, 0.2, "p of the dropout variants.", min=0.0, max=0.99)},
-        lambda options, **own: own,
-    ),
-    "bn-study": (
-        "Train with and without batch norm at each initial weight scale: where does the plain net stop learning?",
-        {"scales": _option("--scales", int, 16, "Weight scales from 1 down to 1e-4, log-spaced.", min=1)},
-        lambda options, **own: own,
-    ),
-    "init-study": (
-        "Activation distributions and first gradients for each init, then MNIST training with each.",
-        {"inits": _option("--inits", str, "std:1,std:0.01,xavier,he", "Comma-separated inits: std:<value>, xavier, he."),
-         "activations": _option("--activations", str, "sigmoid,tanh,relu", "Activations for the distribution figure.")},
-        lambda options, inits, activations: {"inits": _names(inits), "activations": _names(activations),
-                                             "data_dir": options.data_dir},
-    ),
-}
-
-
-def _register_book_study(kind: str, help_text: str, own: dict[str, tuple[Any, Any]], convert: Callable) -> None:
-    """`scratchrun KIND [CONFIG] [KEY=VALUE...] [its own options] [the common options]`."""
-    parameters = [_parameter("config", StudyConfig, None), _parameter("overrides", Overrides, None),
-                  *(_parameter(name, annotation, default) for name, (annotation, default) in own.items())]
-
-    @study_command(kind, parameters, help_text)
-    def run(options: StudyOptions, config: Path | None, overrides: list[str] | None, **values: Any) -> None:
-        from scratchrun.experiments.presets import define_study
-
-        if config is not None and "=" in str(config) and not config.exists():  # no config given: that was an override
-            config, overrides = None, [str(config), *(overrides or [])]
-        with edge():
-            study_options = convert(options, **values)
-        run_study_command(lambda: define_study(kind, config, overrides or [], **study_options), options)
-
-
-for _kind, (_help, _own, _convert) in BOOK_STUDIES.items():
-    _register_book_study(_kind, _help, _own, _convert)

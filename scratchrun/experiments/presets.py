@@ -1,7 +1,7 @@
 """The chapter-6 studies as definitions: the book's settings, the variants each compares, and the figures it draws.
 
 Each function validates its own options and returns a `StudyDefinition` for `run_study`; a new study is one
-more function here (and one thin command in cli/studies.py).
+more function here (its option defaults in defaults.py), one command in cli/studies.py and one function in api.py.
 """
 
 from __future__ import annotations
@@ -12,6 +12,14 @@ from pathlib import Path
 from typing import Any
 
 from scratchrun.errors import ConfigError
+from scratchrun.experiments.defaults import (
+    ALL_OPTIMIZERS,
+    BOOK_ACTIVATIONS,
+    BOOK_INITS,
+    DEFAULT_DROPOUT,
+    DEFAULT_SCALES,
+    DEFAULT_WEIGHT_DECAY,
+)
 from scratchrun.experiments.specs import Variant, check_size
 from scratchrun.experiments.study import StudyDefinition
 
@@ -46,9 +54,6 @@ BOOK_INIT_SETTING = {  # 6.2.4: the 5-layer ReLU net, SGD lr 0.01, batch 128, 2,
     "optimizer": {"name": "sgd", "lr": 0.01},
     "train": {"iterations": 2000, "batch_size": 128, "eval_every": 200, "track": ["val"]},  # its figures: the loss
 }
-ALL_OPTIMIZERS = ("sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam")
-BOOK_INITS = ("std:1", "std:0.01", "xavier", "he")
-BOOK_ACTIVATIONS = ("sigmoid", "tanh", "relu")
 
 
 def base_config(config: Path | str | Mapping | None, overrides: Sequence[str], defaults: Mapping) -> dict:
@@ -111,7 +116,7 @@ def compare_optimizers(base: dict, optimizers: Sequence[str] | None = None,
     return StudyDefinition("compare-optimizers", base, variants, figures, side_figures)
 
 
-def overfit(base: dict, weight_decay: float = 0.1, dropout: float = 0.2) -> StudyDefinition:
+def overfit(base: dict, weight_decay: float = DEFAULT_WEIGHT_DECAY, dropout: float = DEFAULT_DROPOUT) -> StudyDefinition:
     """6.4: overfit a small training set, then narrow the train/validation gap with weight decay, dropout, or both."""
     variants = (
         Variant("none", (("model.weight_decay", 0.0), ("model.dropout", 0.0))),
@@ -130,7 +135,7 @@ def overfit(base: dict, weight_decay: float = 0.1, dropout: float = 0.2) -> Stud
     return StudyDefinition("overfit-study", base, variants, figures)
 
 
-def batch_norm(base: dict, scales: int = 16) -> StudyDefinition:
+def batch_norm(base: dict, scales: int = DEFAULT_SCALES) -> StudyDefinition:
     """6.3.2: with and without batch norm at each initial weight scale: where does the plain net stop learning?"""
     import numpy as np
 
