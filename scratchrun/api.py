@@ -162,7 +162,8 @@ def study(kind: str, config: ConfigLike | None = None, overrides: Iterable[str] 
 def sweep(config: ConfigLike, axes: Mapping[str, Sequence[Any]] | Sequence[str], *, seeds: int = 1, jobs: int = 0,
           runs_dir: PathLike = "runs", data_dir: PathLike | None = None, executor: str = "local",
           scheduler: str | None = None, resume: PathLike | None = None, observer=None) -> Study:
-    """Every combination of the swept values (`{"optimizer.name": ["sgd", "adam"]}` or `["optimizer.name=sgd,adam"]`)."""
+    """Every combination of the swept values (`{"optimizer.name": ["sgd", "adam"]}` or
+    `["optimizer.name=sgd,adam"]`)."""
     from scratchrun.experiments.presets import sweep as define_sweep
 
     return _run(define_sweep(config, axes), seeds, jobs, runs_dir, data_dir, executor, scheduler, resume, observer,

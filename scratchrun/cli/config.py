@@ -1,4 +1,5 @@
-"""`scratchrun config` and `scratchrun schema`: the resolved config with where each value came from, and a JSON Schema."""
+"""`scratchrun config` and `scratchrun schema`: the resolved config with where each value came from, and a JSON
+Schema."""
 
 from __future__ import annotations
 
@@ -24,7 +25,8 @@ Overrides = Annotated[
 
 @app.command("config", rich_help_panel=PANEL_SETUP)
 def show_config(
-    config: Annotated[Path, typer.Argument(help="A YAML config file, or a shipped example's name (mnist, best-mlp, book-search).", show_default=False)],
+    config: Annotated[Path, typer.Argument(help="A YAML config file, or a shipped example's name (mnist, best-mlp, "
+                                                "book-search).", show_default=False)],
     overrides: Overrides = None,
     as_yaml: Annotated[bool, typer.Option("--yaml", help="Print only the resolved config, as the run's config.yaml would hold it.")] = False,
 ) -> None:
@@ -35,8 +37,8 @@ def show_config(
     searched = [o for o in overrides or [] if o.startswith("search.")]
     overrides = [o for o in overrides or [] if not o.startswith("search.")]
     if searched:  # accepted by `scratchrun search`, so not an error here; but they are not part of a run's config
-        console.print(f"note: {', '.join(searched)} only change(s) the search: section, which `scratchrun search` reads; "
-                      "shown below is the run config", soft_wrap=True)
+        console.print(f"note: {', '.join(searched)} only change(s) the search: section, which `scratchrun search` "
+                      "reads; shown below is the run config", soft_wrap=True)
     with edge():
         raw, lines = read_yaml(config)  # the same checks, and the same sentences, as train
         cfg = config_from_yaml(raw, lines, config, overrides)

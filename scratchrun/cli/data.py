@@ -59,7 +59,7 @@ def status(dataset: AnyDataset = None, data_dir: DataDir = None) -> None:
 
 @data_app.command()
 def verify(dataset: AnyDataset = None, data_dir: DataDir = None) -> None:
-    """Check every file found (IDX header, SHA-256) and the decoded copy (each array's SHA-256); exit 1 if one is bad."""
+    """Check every file found (IDX header, SHA-256) and the decoded copy (each array's hash); exit 1 if one is bad."""
     from scratchrun.data.cache import open_decoded
     from scratchrun.data.registry import file_problems
 

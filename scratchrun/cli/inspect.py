@@ -218,7 +218,8 @@ def _rerun_destination(original: Path, runs_dir: Path | None) -> Path:
 
 
 def _stop_epochs(summary: dict) -> int | None:
-    """The epochs after which the original was stopped (successive halving), so that its rerun stops at the same point."""
+    """The epochs after which the original was stopped (successive halving), so that its rerun stops at the same
+    point."""
     stop = summary.get("stop_epochs")
     if stop is None:
         if summary.get("status") != "pruned":

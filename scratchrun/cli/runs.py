@@ -208,9 +208,11 @@ def _print_table(table: list, columns: list[str], caption: str) -> None:
     from rich.table import Table
     from rich.text import Text
 
-    headers = [HEADERS.get(c, c).replace(".", ".\n", 1).replace(" ", "\n") for c in columns]  # two lines: optimizer. / lr
+    # two lines: optimizer. / lr
+    headers = [HEADERS.get(c, c).replace(".", ".\n", 1).replace(" ", "\n") for c in columns]
     cells = [[_cell(row, c) for row in table] for c in columns]
-    natural = [max(len(text) for text in (*(h.split("\n")[-1:] if "." in c else h.split("\n")), *block))  # `optim…` may be cut
+    # `optim…` may be cut
+    natural = [max(len(text) for text in (*(h.split("\n")[-1:] if "." in c else h.split("\n")), *block))
                for c, h, block in zip(columns, headers, cells)]
     hidden = []
     while True:

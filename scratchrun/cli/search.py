@@ -27,7 +27,8 @@ from scratchrun.cli.common import (
 
 @app.command(rich_help_panel=PANEL_SEARCH)
 def search(
-    config: Annotated[Path, typer.Argument(help="A config with a search: section: a file, or the shipped example book-search.", show_default=False)],
+    config: Annotated[Path, typer.Argument(help="A config with a search: section: a file, or the shipped example "
+                                                "book-search.", show_default=False)],
     overrides: Overrides = None,
     trials: Annotated[int | None, typer.Option("--trials", min=1, help="Trials per round (default: the config's).", show_default=False)] = None,
     jobs: Jobs = 0,

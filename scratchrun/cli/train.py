@@ -13,7 +13,8 @@ from scratchrun.cli.common import EXIT_DIVERGED, PANEL_TRAIN, DataDir, DryRun, R
 
 @app.command(rich_help_panel=PANEL_TRAIN)
 def train(
-    config: Annotated[Path, typer.Argument(help="A YAML config file, or a shipped example's name (mnist, best-mlp, book-search).", show_default=False)],
+    config: Annotated[Path, typer.Argument(help="A YAML config file, or a shipped example's name (mnist, best-mlp, "
+                                                "book-search).", show_default=False)],
     overrides: Annotated[
         list[str] | None,
         typer.Argument(help="Dotted KEY=VALUE overrides parsed as YAML, e.g. optimizer.lr=0.01 model.hidden=[256,256].", show_default=False),
@@ -62,5 +63,5 @@ def _dry_run_train(cfg) -> None:
     sizes = estimate.sizes
     out.print(f"dry run: would train on {sizes.train:,} images ({sizes.val:,} validation, {sizes.test:,} test), "
               f"{estimate.iterations:,} updates and {estimate.evaluations} evaluations; estimated "
-              f"{duration_text(estimate.seconds)} on this machine ({estimate.train_samples_per_s:,.0f} training samples/s "
-              "measured just now, one BLAS thread); nothing was written.", soft_wrap=True)
+              f"{duration_text(estimate.seconds)} on this machine ({estimate.train_samples_per_s:,.0f} training "
+              "samples/s measured just now, one BLAS thread); nothing was written.", soft_wrap=True)

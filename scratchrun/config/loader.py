@@ -50,7 +50,8 @@ def parse_yaml_text(text: str, source: str) -> tuple[dict, dict[str, int]]:
 
 def config_from_yaml(raw: dict, lines: Mapping[str, int], path: Path, overrides: Iterable[str] = (),
                      name: str | None = None) -> Config:
-    """The `Config` of a file's mapping (`read_yaml`) with `overrides` applied: errors point at a line or an override."""
+    """The `Config` of a file's mapping (`read_yaml`) with `overrides` applied: errors point at a line or an
+    override."""
     overrides = list(overrides)
     lines: dict[str, int | str] = dict(lines)
     for override in overrides:  # a value that came from the command line is named as such, not by a file line
@@ -81,7 +82,8 @@ def _mapping(parsed: tuple[Any, Any], source: str) -> dict:
     if raw is None:
         return {}
     if not isinstance(raw, dict):
-        raise ConfigError(f"{source}: the config must be a mapping of keys (name, seed, data, model, ...), not a {type(raw).__name__}.")
+        raise ConfigError(f"{source}: the config must be a mapping of keys (name, seed, data, model, ...), not a "
+                          f"{type(raw).__name__}.")
     return raw
 
 
@@ -103,11 +105,13 @@ def config_from_dict(raw: Mapping[str, Any], source: str = "<config>", lines: Ma
     top = _validate(raw, Config, "", where)
     given_train = _section(raw, "train", where)
     if given_train.get("epochs") is not None and given_train.get("iterations") is not None:
-        raise ConfigError(f"{where('train.iterations')}: train.epochs and train.iterations are both set: set exactly one of the two.")
+        raise ConfigError(f"{where('train.iterations')}: train.epochs and train.iterations are both set: set exactly "
+                          "one of the two.")
     if given_train.get("iterations") is not None:
         sections["train"] = replace(sections["train"], epochs=None)
     elif sections["train"].epochs is None:
-        raise ConfigError(f"{where('train.epochs')}: train.epochs and train.iterations are both null: set exactly one of the two.")
+        raise ConfigError(f"{where('train.epochs')}: train.epochs and train.iterations are both null: set exactly one "
+                          "of the two.")
     sections["optimizer"] = _optimizer(_section(raw, "optimizer", where), where)
     return Config(**top, **sections)
 
@@ -138,7 +142,8 @@ def _optimizer(given: dict, where) -> OptimizerConfig:
         if key != "name" and key not in own:
             if key in HYPERPARAMETERS:
                 raise ConfigError(
-                    f"{where('optimizer.' + key)}: optimizer.{key} does not apply to {name}, which takes {', '.join(own)}."
+                    f"{where('optimizer.' + key)}: optimizer.{key} does not apply to {name}, which takes "
+                    f"{', '.join(own)}."
                 )
             raise ConfigError(
                 f"{where('optimizer.' + key)}: unknown key optimizer.{key}{did_you_mean(key, ['name', *own])}; "

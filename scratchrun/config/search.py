@@ -117,7 +117,8 @@ def _dimension(key: Any, spec: Any, where: str, known_key) -> Dimension:
     if not isinstance(key, str) or not known_key(key):
         raise ConfigError(f"{at}: `{key}` is not a config key that can be searched.")
     if not isinstance(spec, Mapping) or len(spec) != 1 or next(iter(spec)) not in KINDS:
-        raise ConfigError(f"{at} must be one of {{log_uniform: [low, high]}}, {{uniform: [low, high]}}, {{choice: [a, b, ...]}}.")
+        raise ConfigError(f"{at} must be one of {{log_uniform: [low, high]}}, {{uniform: [low, high]}}, {{choice: [a, "
+                          "b, ...]}.")
     kind, values = next(iter(spec.items()))
     if kind == "choice":
         if not isinstance(values, list) or not values:
@@ -156,8 +157,8 @@ def load_search(config: Path, overrides: Sequence[str], trials: int | None) -> t
     if plan.prune is not None:
         varied = {dim.key for dim in plan.space}
         if base_config.train.epochs is None or varied & {"train.epochs", "train.iterations"}:
-            raise ConfigError(f"{config}: search.prune needs a fixed train.epochs budget (not train.iterations, and not "
-                              "searched); set train.epochs or remove prune.")
+            raise ConfigError(f"{config}: search.prune needs a fixed train.epochs budget (not train.iterations, and "
+                              "not searched); set train.epochs or remove prune.")
     edge_configs(plan, base, str(config))
     return plan, base_config, base
 

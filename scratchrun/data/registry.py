@@ -108,7 +108,8 @@ def load_raw(name: str, data_dir: Path | None = None, *, cache_dir: Path | None 
     if copy is not None and copy.arrays is not None:
         return RawDataset(spec=spec, **copy.arrays, sources={role: decoded / f"{role}.npy" for role in copy.arrays})
     if copy is not None and copy.problem:
-        reporter.note(f"the decoded copy {decoded} is damaged: {copy.problem}; rebuilding it from the verified IDX files")
+        reporter.note(f"the decoded copy {decoded} is damaged: {copy.problem}; rebuilding it from the verified IDX "
+                      "files")
     folders = list(source_folders(spec, data_dir, cache, system_dir).values())
     sources = {role: _find(f.filename, folders) for role, f in spec.files.items()}
     missing = {role: f for role, f in spec.files.items() if sources[role] is None}

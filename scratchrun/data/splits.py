@@ -75,7 +75,8 @@ def check_test_size(config: SplitSizes, n_test: int) -> int:
     """The number of test images the config asks for, or the sentence that says it asks for too many."""
     test_size = n_test if config.test_size is None else config.test_size
     if test_size > n_test:
-        raise ConfigError(f"data.test_size = {test_size} is more than the {n_test} test images; allowed: 1 to {n_test}, or null.")
+        raise ConfigError(f"data.test_size = {test_size} is more than the {n_test} test images; allowed: 1 to "
+                          f"{n_test}, or null.")
     return test_size
 
 

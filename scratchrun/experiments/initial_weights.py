@@ -85,7 +85,8 @@ def initial_weight_figures(folder: Path, base: dict, inits: dict[str, tuple[str,
         parts = [f"saturated {row['saturated']:.0%}" if row["saturated"] is not None else "",
                  f"dead units {row['dead_units']:.0%}" if row["dead_units"] is not None else ""]
         if row["layer"] == 5:
-            notes.append(f"  {row['init']:>9} {row['activation']:>7} layer 5: mean {row['mean']:.3f}, std {row['std']:.3f} "
+            notes.append(f"  {row['init']:>9} {row['activation']:>7} layer 5: mean {row['mean']:.3f}, std "
+                         f"{row['std']:.3f} "
                          + " ".join(p for p in parts if p))
     first = config_from_dict(base)
     raw = load_raw(first.data.dataset, data_dir, allow_download=False)  # the study fetched it before its runs

@@ -57,9 +57,9 @@ def read_search_trials(folder: Path, plan=None) -> list[dict]:
                 number = isinstance(value, int | float) and not isinstance(value, bool)
                 fits, allowed = number and dim.low <= value <= dim.high, f"a number from {dim.low:g} to {dim.high:g}"
             if not fits:
-                raise ScratchrunError(f"{path}, trial {row['trial']}: `{dim.key}` is {value!r}; allowed: {allowed} (the "
-                                      f"search's space in {SEARCH_YAML}). The file was damaged or written by something "
-                                      "else.")
+                raise ScratchrunError(f"{path}, trial {row['trial']}: `{dim.key}` is {value!r}; allowed: {allowed} "
+                                      f"(the search's space in {SEARCH_YAML}). The file was damaged or written by "
+                                      "something else.")
     return rows
 
 

@@ -65,7 +65,8 @@ class SearchRun:
 
     def __post_init__(self) -> None:
         self.journal = without_incomplete(self.folder, read_journal(self.folder)) if self.folder is not None else {}
-        if self.journal and not self.read_only:  # rewritten whole: a line cut short by a crash must not swallow the next
+        # rewritten whole: a line cut short by a crash must not swallow the next
+        if self.journal and not self.read_only:
             lines = [json.dumps({**row, "stop_epochs": stop}) for (_, stop), row in self.journal.items()]
             write_text_atomic(self.folder / JOURNAL, "".join(line + "\n" for line in lines), newline="")
         epochs = self.base.get("train", {}).get("epochs")

@@ -22,7 +22,8 @@ from scratchrun.errors import ConfigError
 from scratchrun.records.provenance import Provenance
 from scratchrun.records.writer import safe_name
 
-MAX_RUNS = 10_000  # the most runs one study, or trials one search, may hold: a larger plan is refused before any is built
+# the most runs one study, or trials one search, may hold: a larger plan is refused before any is built
+MAX_RUNS = 10_000
 
 
 @dataclass(frozen=True)

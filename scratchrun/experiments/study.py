@@ -169,7 +169,8 @@ def run_study(
         plan = replace(plan, specs=[replace(spec, provenance=origin) for spec in plan.specs])
         check_data_dir(data_dir)
         if scheduler is None:  # a remote cluster's workers read their own copy of the data
-            for dataset in sorted({spec.config.data.dataset for spec in plan.specs}):  # fetch (or fail) before any folder
+            # fetch (or fail) before any folder
+            for dataset in sorted({spec.config.data.dataset for spec in plan.specs}):
                 preload(dataset, data_dir, reporter)
         folder = resume if resume is not None else create_run_dir(runs_dir, definition.kind)
         if resume is None:

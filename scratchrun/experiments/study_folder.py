@@ -83,7 +83,8 @@ def write_readme(folder: Path, kind: str, command: str, summary: Sequence[dict],
 
     lines = [f"# {kind}", "", f"`{command}`: {n_runs} runs; each has its own folder here (see results.csv).", "",
              "| variant | runs | train acc | val acc | test acc |", "| --- | --- | --- | --- | --- |"]
-    lines += [f"| {r['variant']} | {r['runs']} | {cell(r, 'train_acc')} | {cell(r, 'val_acc')} | {cell(r, 'test_acc')} |"
+    lines += [f"| {r['variant']} | {r['runs']} | {cell(r, 'train_acc')} | {cell(r, 'val_acc')} | {cell(r, 'test_acc')} "
+              "|"
               for r in summary]
     for figure in sorted(folder.glob("*.png")):
         lines += ["", f"![{figure.stem}]({figure.name})"]
@@ -107,8 +108,9 @@ def read_study(folder: Path) -> tuple[str, dict, list[Variant], list[int]]:
 
 
 def finished_results(folder: Path, runs: Iterable[tuple[int, str, int]]) -> dict[int, RunResult]:
-    """Of a study folder's runs, given as (index, variant, seed), those that completed and hold everything a completed
-    run holds, read back from their own records; any other (missing, damaged, stopped, `incomplete`) is trained again."""
+    """Of a study folder's runs, given as (index, variant, seed), those that completed and hold everything a
+    completed run holds, read back from their own records; any other (missing, damaged, stopped, `incomplete`) is
+    trained again."""
     done = {}
     for index, variant, seed in runs:
         run = read_run(folder / run_folder_name(variant, seed), folder.name)

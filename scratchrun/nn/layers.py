@@ -87,7 +87,8 @@ class Tanh(Layer):
 
 
 class BatchNorm(Layer):
-    """y = γ·(x − μ)/√(σ² + ε) + β over the minibatch; running averages for evaluation (Ioffe & Szegedy 2015, arXiv:1502.03167).
+    """y = γ·(x − μ)/√(σ² + ε) + β over the minibatch; running averages for evaluation (Ioffe & Szegedy 2015,
+    arXiv:1502.03167).
 
     Training uses the batch's mean and biased variance and updates `running ← m·running + (1−m)·batch`;
     evaluation uses the running averages, which start at mean 0 and variance 1.
@@ -133,7 +134,8 @@ class BatchNorm(Layer):
 
 
 class Dropout(Layer):
-    """Inverted dropout: drop each unit with probability p and scale the kept ones by 1/(1 − p) (Srivastava et al. 2014).
+    """Inverted dropout: drop each unit with probability p and scale the kept ones by 1/(1 − p) (Srivastava et al.
+    2014).
 
     At evaluation it is the identity, so the expected output is the same in both modes.
     """

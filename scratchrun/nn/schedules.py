@@ -12,7 +12,8 @@ def constant(t: int, total: int) -> float:
 
 
 def cosine(t: int, total: int) -> float:
-    """½·(1 + cos(π·(t−1)/T)): from the full rate at the first update towards 0 at the last (Loshchilov & Hutter 2017, arXiv:1608.03983)."""
+    """½·(1 + cos(π·(t−1)/T)): from the full rate at the first update towards 0 at the last (Loshchilov & Hutter 2017,
+    arXiv:1608.03983)."""
     return 0.5 * (1.0 + math.cos(math.pi * (t - 1) / total))
 
 

@@ -1,10 +1,11 @@
 """Record files written so that no reader, and no crash, ever sees half of one.
 
-A whole file (config.yaml, summary.json, model.npz, curves.png, a study's tables) goes through a temporary file in
-the same folder, is fsynced and renamed over its name. Every file is created exclusively and never through a symbolic
-link (O_EXCL|O_NOFOLLOW): a link planted at a temporary name, or at a log's name, is never written through. A log that grows while a run trains (steps.csv,
-metrics.csv) is appended in whole rows, and a write that fails is cut back to the last whole row. Every file is
-opened through `_open`, the one place tests replace to make a write fail the way a full disk does.
+A whole file (config.yaml, summary.json, model.npz, curves.png, a study's tables) goes through a temporary file in the
+same folder, is fsynced and renamed over its name. Every file is created exclusively and never through a symbolic link
+(O_EXCL|O_NOFOLLOW): a link planted at a temporary name, or at a log's name, is never written through. A log that grows
+while a run trains (steps.csv, metrics.csv) is appended in whole rows, and a write that fails is cut back to the last
+whole row. Every file is opened through `_open`, the one place tests replace to make a write fail the way a full disk
+does.
 """
 
 from __future__ import annotations
@@ -97,7 +98,8 @@ def _fsync_folder(folder: Path) -> None:
 @contextmanager
 def staging(folder: Path) -> Iterator[Path]:
     """A new hidden folder inside `folder` for files that are to replace others there only once every one of them is
-    whole (`move_in`); created exclusively (so it is ours), and removed with whatever is left in it, whatever happens."""
+    whole (`move_in`); created exclusively (so it is ours), and removed with whatever is left in it, whatever
+    happens."""
     stage = Path(tempfile.mkdtemp(prefix=".scratchrun-staging-", dir=folder))
     try:
         yield stage
@@ -242,7 +244,8 @@ class CsvLog:
 
     def __init__(self, path: Path, columns: Sequence[str]) -> None:
         self.path = path
-        with suppress(FileNotFoundError):  # a log written anew: an old one (or a link planted there) is removed, never followed
+        # a log written anew: an old one (or a link planted there) is removed, never followed
+        with suppress(FileNotFoundError):
             os.unlink(path)
         self._file: BinaryIO | None = _open(path, buffering=0)  # unbuffered: a failed write leaves nothing behind
         self._size = 0  # bytes of whole rows on disk

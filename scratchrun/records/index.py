@@ -151,7 +151,8 @@ def scan(runs_dir: Path, now: float | None = None) -> list[Entry]:
         raise ScratchrunError(f"Runs folder {str(runs_dir)[:40]}… cannot be a folder: {why}.")
     if not runs_dir.is_dir():
         what = "is not a folder" if runs_dir.exists() else "does not exist"
-        raise ScratchrunError(f"Runs folder {runs_dir} {what}: give the folder that holds the run folders (default: runs).")
+        raise ScratchrunError(f"Runs folder {runs_dir} {what}: give the folder that holds the run folders (default: "
+                              "runs).")
     entries: list[Entry] = []
     for path in sorted(p for p in runs_dir.iterdir() if p.is_dir() and not p.name.startswith(".")):
         if (path / "summary.json").is_file():

@@ -1,4 +1,5 @@
-"""The columns of the record files: one definition for the writers, which write them, and the reader, which checks them."""
+"""The columns of the record files: one definition for the writers, which write them, and the reader, which checks
+them."""
 
 from __future__ import annotations
 
@@ -18,5 +19,6 @@ TABLE_BYTES = 1_000_000_000  # steps.csv, metrics.csv, results.csv, trials.csv: 
 
 
 def trial_columns(keys: Sequence[str], metric: str) -> list[str]:
-    """A search's trials.csv: a row per trial, with its sampled value under each searched key and its score under `metric`."""
+    """A search's trials.csv: a row per trial, with its sampled value under each searched key and its score under
+    `metric`."""
     return ["trial", "round", *keys, "status", metric, "epochs", "seconds", "run_dir"]

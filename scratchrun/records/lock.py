@@ -57,8 +57,8 @@ def lock_folder(folder: Path) -> FolderLock:
             fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW | os.O_NONBLOCK, 0o644)
         except OSError as e:
             if e.errno == errno.ELOOP:
-                raise RunDirError(f"{path} is a symbolic link, which scratchrun did not make, so {folder} is not locked "
-                                  "and nothing was changed; delete the link and try again.") from None
+                raise RunDirError(f"{path} is a symbolic link, which scratchrun did not make, so {folder} is not "
+                                  "locked and nothing was changed; delete the link and try again.") from None
             raise RunDirError(f"{path} cannot be created ({e.strerror}), so {folder} cannot be locked for this "
                               "process; check that the folder is writable.") from None
         if not stat.S_ISREG(os.fstat(fd).st_mode):

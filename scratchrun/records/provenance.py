@@ -41,7 +41,8 @@ UNKNOWN = Provenance(None, None, None)
 
 
 def _git(folder: Path, *args: str) -> str | None:
-    """git's output in `folder`, stripped; None when git is missing, fails (not a repository, no commit yet) or hangs."""
+    """git's output in `folder`, stripped; None when git is missing, fails (not a repository, no commit yet) or
+    hangs."""
     try:
         done = subprocess.run(["git", "--no-optional-locks", "-C", str(folder), *args], capture_output=True, text=True,
                               errors="replace", timeout=GIT_TIMEOUT_S, check=True)

@@ -67,7 +67,8 @@ def missing_parts(run: Path) -> list[str]:
     return missing
 
 
-# a zip's end-of-central-directory record: signature, 2 disk numbers, 2 entry counts, index size and offset, comment length
+# a zip's end-of-central-directory record: signature, 2 disk numbers, 2 entry counts, index size and offset, comment
+# length
 _ZIP_END = struct.Struct("<4s4H2LH")
 
 
@@ -99,7 +100,8 @@ def _weights_problem(path: Path) -> str | None:
 
 
 COUNT_KEYS = ("stop_epochs", "iterations", "train_samples", "val_samples", "test_samples")
-AMOUNT_KEYS = ("wall_time_s", "train_time_s", "samples_per_s", "epochs", "best_epoch")  # epochs: fractional when stopped
+# epochs: fractional when stopped
+AMOUNT_KEYS = ("wall_time_s", "train_time_s", "samples_per_s", "epochs", "best_epoch")
 NUMBER_KEYS = ("best_val_acc", *AMOUNT_KEYS, *COUNT_KEYS)
 TEXT_KEYS = ("status", "message", "started", "heartbeat", "blas", "command", "git_commit")
 
@@ -156,7 +158,8 @@ def _checked(summary: dict, path: Path) -> dict:
 
 
 def read_steps(run: Path):
-    """steps.csv as an (N, 3) float array of iteration, epoch, loss (nan/inf kept); a half-written last line is left out."""
+    """steps.csv as an (N, 3) float array of iteration, epoch, loss (nan/inf kept); a half-written last line is left
+    out."""
     import numpy as np
 
     path = run / "steps.csv"
@@ -210,7 +213,8 @@ def metric_values(rows: Iterable[Mapping[str, str | None]]) -> list[dict[str, fl
 
 
 def _complete_lines(path: Path) -> str:
-    """A CSV file's text up to its last line end (a running or killed run may be in the middle of a line); '' if none."""
+    """A CSV file's text up to its last line end (a running or killed run may be in the middle of a line); '' if
+    none."""
     text = _text(path) or ""
     return text[: text.rfind("\n") + 1]
 
@@ -238,8 +242,8 @@ def read_results(study: Path) -> list[dict[str, Any]]:
 
 def read_trials(search: Path, limit: int | None = None) -> list[dict[str, Any]]:
     """A search's trials.csv, a dict per trial: `trial` and `round` ints; the score, `epochs` and `seconds` floats (None
-    where empty or not finite); `status` and `run_dir` text; each sampled value a number when it reads as one, else text.
-    A table of more than `limit` rows is refused once it has read that many (its rows' memory is bounded)."""
+    where empty or not finite); `status` and `run_dir` text; each sampled value a number when it reads as one, else
+    text. A table of more than `limit` rows is refused once it has read that many (its rows' memory is bounded)."""
     def parsers(header: list[str]) -> list[Callable[[str], Any]] | None:
         keys = header[2:-5]
         if len(header) < 7 or header != trial_columns(keys, header[-4]):
@@ -251,7 +255,8 @@ def read_trials(search: Path, limit: int | None = None) -> list[dict[str, Any]]:
 
 def _read_table(path: Path, parsers: Callable[[list[str]], list | None], what: str,
                 limit: int | None = None) -> list[dict[str, Any]]:
-    """The rows of a table whose header `parsers` accepts (returning a parser per column); damage is an error naming the file."""
+    """The rows of a table whose header `parsers` accepts (returning a parser per column); damage is an error naming the
+    file."""
     text = _text(path)
     if text is None:
         raise ScratchrunError(f"{path} does not exist.")
@@ -259,8 +264,9 @@ def _read_table(path: Path, parsers: Callable[[list[str]], list | None], what: s
     header = next(rows, [])
     parse = parsers(header)
     if parse is None:
-        raise ScratchrunError(f"{path} does not start with the header of {what} ({','.join(header)[:80] or 'it is empty'}); "
-                              "it was damaged or written by something else.")
+        raise ScratchrunError(f"{path} does not start with the header of {what} "
+                              f"({','.join(header)[:80] or 'it is empty'}); it was damaged or written by something "
+                              "else.")
     table = []
     for cells in rows:
         if not cells:  # a blank line
@@ -273,12 +279,12 @@ def _read_table(path: Path, parsers: Callable[[list[str]], list | None], what: s
             try:
                 row[key] = to_value(cell)
             except ValueError:
-                raise ScratchrunError(f"{path}, line {rows.line_num}: `{key}` is {cell!r}, which that column never holds; "
-                                      "the file was damaged.") from None
+                raise ScratchrunError(f"{path}, line {rows.line_num}: `{key}` is {cell!r}, which that column never "
+                                      "holds; the file was damaged.") from None
         table.append(row)
         if limit is not None and len(table) > limit:
-            raise ScratchrunError(f"{path} holds more than {limit:,} rows, and {what} table holds at most {limit:,}; the "
-                                  "file was damaged or written by something else.")
+            raise ScratchrunError(f"{path} holds more than {limit:,} rows, and {what} table holds at most {limit:,}; "
+                                  "the file was damaged or written by something else.")
     return table
 
 

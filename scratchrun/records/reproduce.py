@@ -49,7 +49,8 @@ class Comparison:
     def report(self) -> str:
         """The verdict in a sentence or a few, for the terminal."""
         if self.nothing_to_compare:
-            lines = ["not reproduced: the original recorded no losses and no evaluations, so there is nothing to compare."]
+            lines = ["not reproduced: the original recorded no losses and no evaluations, so there is nothing to "
+                     "compare."]
         elif self.matches or self._only_weights_unchecked:
             scope = " the original recorded before it stopped" if self.partial else ""
             weights = f", and so do the {self.n_weights} arrays of model.npz" if self.n_weights else ""

@@ -1,4 +1,5 @@
-"""The listing table of `scratchrun runs` and `compare`: rows of runs and studies, filters, sorting, the keys that differ.
+"""The listing table of `scratchrun runs` and `compare`: rows of runs and studies, filters, sorting, the keys that
+differ.
 
 Built on what `records.index` reads; a study or search row sums up its runs (`Mixed` where their config values differ).
 """
@@ -135,7 +136,8 @@ def sort_rows(table: Sequence[Row], key: str, valid: Iterable[str]) -> list[Row]
     name = "wall_time_s" if name == "wall_time" else name
     valid = [*LIST_COLUMNS, *sorted(set(valid) - set(LIST_COLUMNS))]
     if name not in valid:
-        raise ConfigError(f"--sort `{key}` is not a column or config key; keys: {', '.join(valid)} (prefix - to reverse).")
+        raise ConfigError(f"--sort `{key}` is not a column or config key; keys: {', '.join(valid)} (prefix - to "
+                          "reverse).")
     by_name = sorted(table, key=lambda row: row.name)
     present = [row for row in by_name if _sortable(row.value(name)) is not None]
     missing = [row for row in by_name if _sortable(row.value(name)) is None]

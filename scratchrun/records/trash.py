@@ -2,10 +2,10 @@
 `restore` moves them back unchanged, `gc` deletes the trash for good.
 
 A move is a rename within the runs folder, so a restored folder is the same bytes it was. Each trash item is
-`.trash/<name>/` (`<name>-2`, ... when removed again) holding the folder and `origin.json` (where it was, when it was removed), written before
-the move, so a crash leaves either the folder where it was or an item that says where it came from. A run still
-training is never moved, nor a study or search another process works in (its folder lock is taken first).
-Listings skip `.trash` like every folder whose name starts with a dot.
+`.trash/<name>/` (`<name>-2`, ... when removed again) holding the folder and `origin.json` (where it was, when it was
+removed), written before the move, so a crash leaves either the folder where it was or an item that says where it came
+from. A run still training is never moved, nor a study or search another process works in (its folder lock is taken
+first). Listings skip `.trash` like every folder whose name starts with a dot.
 
 Nothing in the trash is trusted: `.trash` and each item must be real folders (not symbolic links), an item's
 origin.json a small regular file naming a plain folder name (no `/`, no `..`), and its content a real folder; what

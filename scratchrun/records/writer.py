@@ -38,8 +38,10 @@ from scratchrun.records.layout import METRIC_COLUMNS, STEP_COLUMNS
 from scratchrun.records.provenance import UNKNOWN, Provenance
 from scratchrun.records.reader import read_summary
 
-HEARTBEAT_EVERY_S = 5.0  # how often a running record says it is alive; records.index calls it stale after 60 s of silence
-RESERVE_BYTES = 16 * 1024  # held in `.reserve` while a run trains, freed for its final summary: a full disk still gets one
+# how often a running record says it is alive; records.index calls it stale after 60 s of silence
+HEARTBEAT_EVERY_S = 5.0
+# held in `.reserve` while a run trains, freed for its final summary: a full disk still gets one
+RESERVE_BYTES = 16 * 1024
 
 
 NAME_CHARS, NAME_BYTES = 64, 128  # a run name's part of a folder name; with the stamp, far below 255 bytes
@@ -74,7 +76,8 @@ def check_runs_dir(runs_dir: Path) -> Path:
     except (FileExistsError, NotADirectoryError):
         raise RunDirError(f"Runs folder {runs_dir} is not a folder: pass --runs-dir with a folder path.") from None
     except OSError as e:
-        raise RunDirError(f"Runs folder {runs_dir} cannot be created ({e.strerror}): pass --runs-dir with a writable folder.") from None
+        raise RunDirError(f"Runs folder {runs_dir} cannot be created ({e.strerror}): pass --runs-dir with a writable "
+                          "folder.") from None
     if not os.access(runs_dir, os.W_OK | os.X_OK):
         raise RunDirError(f"Runs folder {runs_dir} is not writable: pass --runs-dir with a writable folder.")
     return runs_dir

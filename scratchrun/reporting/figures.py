@@ -55,7 +55,8 @@ def study_figures(group: Group, curves: Mapping[str, Curves]) -> None:
 
 
 def _bn_panels(series: Mapping[str, list[Curves]]) -> dict:
-    """bn-study's grid: one panel per initial weight scale, batch norm against plain (variants `bn-<std>`, `plain-<std>`)."""
+    """bn-study's grid: one panel per initial weight scale, batch norm against plain (variants `bn-<std>`,
+    `plain-<std>`)."""
     panels: dict[str, list[tuple[str, list[Curves]]]] = {}
     for name, runs in series.items():
         label, _, scale = name.partition("-")

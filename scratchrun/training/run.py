@@ -157,7 +157,8 @@ def _train_and_record(record: RunRecord, model: MLP, optimizer: Optimizer, batch
     failure: RecordError | None = None  # a record file that could not be written
     blas = None
     try:
-        # one BLAS thread by default: the sums, and so every digit, then do not depend on how many runs share the machine
+        # one BLAS thread by default: the sums, and so every digit, then do not depend on how many runs share the
+        # machine
         with threadpool_limits(limits=blas_threads, user_api="blas"):
             blas = blas_description()
             # the log first: when a record write fails, it has seen every step the record wrote

@@ -53,7 +53,8 @@ class TrainResult:
 
 
 def evaluate(model: MLP, split: Split | EvalSplit) -> tuple[float, float]:
-    """Mean cross-entropy and accuracy over a whole split in evaluation mode (no dropout, running BatchNorm statistics)."""
+    """Mean cross-entropy and accuracy over a whole split in evaluation mode (no dropout, running BatchNorm
+    statistics)."""
     loss_sum, correct = 0.0, 0
     for x, y in split.chunks(EVAL_CHUNK):
         chunk_loss, chunk_correct = cross_entropy_sum(model.forward(x, train=False), y)
@@ -175,7 +176,8 @@ class _Loop:
             result.message = f"the training loss became {loss} at iteration {result.iterations}"
 
     def _evaluate(self) -> None:
-        """Loss and accuracy on the tracked splits (the last evaluation: every split); its time is kept out of samples/s."""
+        """Loss and accuracy on the tracked splits (the last evaluation: every split); its time is kept out of
+        samples/s."""
         start = time.perf_counter()
         row = {"epoch": _epochs(self.result.iterations, self.per_epoch), "iteration": self.result.iterations}
         last = self.result.iterations >= self.stop_at

@@ -1,4 +1,5 @@
-"""The live view of a search: the running trials and the latest finished ones, each with its values, and the best so far."""
+"""The live view of a search: the running trials and the latest finished ones, each with its values, and the best so
+far."""
 
 from __future__ import annotations
 

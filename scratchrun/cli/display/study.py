@@ -20,7 +20,8 @@ DRY_RUN_ROWS = 50  # runs (or trials) a dry run lists; its estimate counts every
 
 
 def follow(row: dict, event: Event) -> None:
-    """A running run's row after a progress event: its total at the start, its loss at a step, its accuracy when evaluated."""
+    """A running run's row after a progress event: its total at the start, its loss at a step, its accuracy when
+    evaluated."""
     match event:
         case RunStarted(total_iterations=total):
             row["total"] = total
@@ -94,7 +95,8 @@ class StudyDisplay(LiveView):
                           "-" if row["acc"] is None else f"{row['acc']:.4f}")
         finished = sum(r["status"] not in ("queued", "running") for r in self.rows.values())
         footer = Table.grid(padding=(0, 1))
-        footer.add_row(ProgressBar(total=len(self.rows), completed=finished, width=40), f"{finished}/{len(self.rows)} runs finished")
+        footer.add_row(ProgressBar(total=len(self.rows), completed=finished, width=40), f"{finished}/{len(self.rows)} "
+                                                                                        "runs finished")
         return Group(table, footer)
 
 
@@ -110,7 +112,8 @@ class LiveStudy:
         from scratchrun.experiments.study import plan_summary
 
         self.console.print(plan_summary(plan))  # it names the folder
-        self.display = StudyDisplay(plan.specs, self.console, f"{plan.kind}: {len(plan.specs)} runs on {plan.workers} worker(s)")
+        self.display = StudyDisplay(plan.specs, self.console, f"{plan.kind}: {len(plan.specs)} runs on {plan.workers} "
+                                                              "worker(s)")
         for result in plan.kept.values():
             self.display.finish(result)
         self.display.__enter__()
@@ -150,8 +153,8 @@ def print_dry_run_total(out: Console, seconds: float, workers: int, count: int, 
     from scratchrun.text import duration_text
 
     unlisted = f" (the {count - DRY_RUN_ROWS:,} {noun}(s) not listed are counted too)" if count > DRY_RUN_ROWS else ""
-    out.print(f"dry run: {what}estimated {duration_text(seconds)} on this machine with {workers} worker(s) (speed measured "
-              f"just now, one BLAS thread per {noun}){unlisted}; nothing was written.", soft_wrap=True)
+    out.print(f"dry run: {what}estimated {duration_text(seconds)} on this machine with {workers} worker(s) (speed "
+              f"measured just now, one BLAS thread per {noun}){unlisted}; nothing was written.", soft_wrap=True)
 
 
 def print_summary(out: Console, kind: str, n_runs: int, summary: list[dict]) -> None:

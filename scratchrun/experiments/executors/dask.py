@@ -102,7 +102,8 @@ def _write_run(result: RunResult, files: dict[str, bytes], runs_dir: Path) -> Ru
     for name, data in files.items():
         relative = PurePosixPath(name)
         if relative.is_absolute() or ".." in relative.parts:  # the bytes came over the network: stay in the folder
-            raise RunDirError(f"A worker sent the file name `{name}` for run {result.index}, which leaves its run folder.")
+            raise RunDirError(f"A worker sent the file name `{name}` for run {result.index}, which leaves its run "
+                              "folder.")
         path = folder.joinpath(*relative.parts)
         path.parent.mkdir(parents=True, exist_ok=True)
         write_atomic(path, lambda f, data=data: f.write(data))
@@ -116,7 +117,8 @@ def _connect(scheduler: str | None, workers: int):
     except ImportError:
         raise ScratchrunError("--executor dask needs dask.distributed: pip install 'scratchrun[dask]'.") from None
     if scheduler is None:
-        with sigint_ignored():  # a terminal's Ctrl-C reaches only the client, which cancels the runs and closes the cluster
+        # a terminal's Ctrl-C reaches only the client, which cancels the runs and closes the cluster
+        with sigint_ignored():
             cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1",
                                    dashboard_address=None, silence_logs=logging.ERROR)
         try:

@@ -200,7 +200,8 @@ def dead_run(spec: RunSpec, pid: int, exitcode: int | None, runs_dir: Path) -> R
         try:
             summary = update_summary(folder, status="failed", message=message)
             write_text_atomic(folder / "error.txt", f"{message} (pid {pid}). A killed process leaves no traceback; "
-                                                    "what it measured until then is kept in steps.csv and metrics.csv.\n")
+                                                    "what it measured until then is kept in steps.csv and "
+                                                    "metrics.csv.\n")
         except (ScratchrunError, OSError):  # what is on disk is then what it is; the study's tables still say failed
             pass
     known = {key: value for key, value in summary.items() if value is not None}  # a display keeps its last progress
