@@ -136,7 +136,8 @@ def train(config: ConfigLike, overrides: Iterable[str] = (), *, runs_dir: PathLi
     from scratchrun.training.run import run_experiment
 
     cfg = _config(config, list(overrides), name)
-    origin = Provenance.here(_call("train", config if not isinstance(config, Mapping) else dict(config), list(overrides),
+    given = config if not isinstance(config, Mapping) else dict(config)
+    origin = Provenance.here(_call("train", given, list(overrides),
                                    name=name))
     outcome = run_experiment(cfg, None, Path(runs_dir), list(callbacks), provenance=origin, data_dir=_path(data_dir))
     return Run.load(outcome.run_dir)

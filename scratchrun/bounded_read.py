@@ -49,7 +49,8 @@ def read_bounded(path: Path, limit: int, *, follow_links: bool = False) -> bytes
         raise FileNotFoundError(errno.ENOENT, "No such file or directory", str(path)) from None
     except OSError as e:
         if e.errno == errno.ELOOP and not follow_links:
-            raise Unreadable(path, "it is a symbolic link, which a record never is; it was not followed", "link") from None
+            raise Unreadable(path, "it is a symbolic link, which a record never is; it was not followed",
+                             "link") from None
         raise Unreadable(path, e.strerror or str(e)) from None
     except ValueError as e:  # a NUL byte in the path
         raise Unreadable(path, str(e)) from None

@@ -32,7 +32,8 @@ def tag(
 @app.command(rich_help_panel=PANEL_RUNS)
 def note(
     run: RunArg,
-    text: Annotated[str, typer.Argument(help="The note (replaces the run's note; \"\" removes it).", show_default=False)],
+    text: Annotated[str, typer.Argument(help="The note (replaces the run's note; \"\" removes it).",
+                                        show_default=False)],
     runs_dir: RunsDir = Path("runs"),
 ) -> None:
     """Write a note on a run (kept in its note.md, shown by `show`)."""

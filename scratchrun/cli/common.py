@@ -88,7 +88,8 @@ def on_sigterm(signum, frame) -> None:
 
 DataDir = Annotated[
     Path | None,
-    typer.Option("--data-dir", envvar="SCRATCHRUN_DATA_DIR", help="Folder with one subfolder per dataset (mnist/, fashion-mnist/).", show_default=False),
+    typer.Option("--data-dir", envvar="SCRATCHRUN_DATA_DIR", show_default=False,
+                 help="Folder with one subfolder per dataset (mnist/, fashion-mnist/)."),
 ]
 
 
@@ -101,8 +102,10 @@ DryRun = Annotated[
 # the options every study command (and search) takes
 RunsDir = Annotated[Path, typer.Option("--runs-dir", help="The runs folder: new runs, studies and searches go into "
                                       "it, and names are looked up in it.")]
-Seeds = Annotated[int, typer.Option("--seeds", min=1, help="Repeat every variant with this many seeds (the config's seed, +1, ...).")]
-Jobs = Annotated[int, typer.Option("--jobs", "-j", min=0, help="Runs in parallel, one process and one BLAS thread each; 0 = the number of cores.")]
+Seeds = Annotated[int, typer.Option("--seeds", min=1, help="Repeat every variant with this many seeds (the config's "
+                                                             "seed, +1, ...).")]
+Jobs = Annotated[int, typer.Option("--jobs", "-j", min=0, help="Runs in parallel, one process and one BLAS thread "
+                                                                 "each; 0 = the number of cores.")]
 Executor = Annotated[str, typer.Option("--executor", help="local (worker processes here) or dask (a Dask cluster).")]
 Scheduler = Annotated[
     str | None,
@@ -112,15 +115,18 @@ Scheduler = Annotated[
 StudyConfig = Annotated[
     Path | None, typer.Argument(help="Base config (default: the book's setting for this study).", show_default=False)
 ]
-Overrides = Annotated[list[str] | None, typer.Argument(help="KEY=VALUE settings for the base config.", show_default=False)]
+Overrides = Annotated[list[str] | None,
+                      typer.Argument(help="KEY=VALUE settings for the base config.", show_default=False)]
 Resume = Annotated[
     Path | None,
-    typer.Option("--resume", help="A study folder to finish: train only its runs that did not complete.", show_default=False),
+    typer.Option("--resume", help="A study folder to finish: train only its runs that did not complete.",
+                 show_default=False),
 ]
 
 
 @contextmanager
-def edge(interrupted: str = "nothing was changed.", *, label: str = "interrupted", close: Callable[[], None] | None = None,
+def edge(interrupted: str = "nothing was changed.", *, label: str = "interrupted",
+         close: Callable[[], None] | None = None,
          resume: Callable[[Interrupted], str] | None = None) -> Iterator[None]:
     """The one place where what a command's block raises becomes text and an exit code.
 
@@ -196,8 +202,9 @@ def _show_version(value: bool) -> None:
 
 @app.callback()
 def main(
-    version: Annotated[bool, typer.Option("--version", "-V", is_eager=True, callback=_show_version,
-                                          help="Print the versions of scratchrun, NumPy and its BLAS, and exit.")] = False,
+    version: Annotated[bool, typer.Option(
+        "--version", "-V", is_eager=True, callback=_show_version,
+        help="Print the versions of scratchrun, NumPy and its BLAS, and exit.")] = False,
 ) -> None:
     """scratchrun: NumPy MLPs on MNIST, trained and recorded the way chapter 6 of Deep Learning from Scratch teaches."""
     # a run name in a script the plotting font lacks (日本語-run) is drawn as boxes in its figure, while its folder

@@ -19,7 +19,8 @@ SOURCES = {  # where a value comes from -> (its line's style, its tag's style) o
 
 Overrides = Annotated[
     list[str] | None,
-    typer.Argument(help="Dotted KEY=VALUE overrides parsed as YAML, as for train, e.g. optimizer.lr=0.01.", show_default=False),
+    typer.Argument(help="Dotted KEY=VALUE overrides parsed as YAML, as for train, e.g. optimizer.lr=0.01.",
+                   show_default=False),
 ]
 
 
@@ -28,7 +29,8 @@ def show_config(
     config: Annotated[Path, typer.Argument(help="A YAML config file, or a shipped example's name (mnist, best-mlp, "
                                                 "book-search).", show_default=False)],
     overrides: Overrides = None,
-    as_yaml: Annotated[bool, typer.Option("--yaml", help="Print only the resolved config, as the run's config.yaml would hold it.")] = False,
+    as_yaml: Annotated[bool, typer.Option("--yaml", help="Print only the resolved config, as the run's config.yaml "
+                                                          "would hold it.")] = False,
 ) -> None:
     """Show the fully resolved config, each value marked as set in the file, overridden, or a default."""
     from scratchrun.config.loader import config_from_yaml, dump_yaml, read_yaml, to_dict
@@ -57,7 +59,8 @@ def new(
                                                "(my.yaml).", show_default=False)] = None,
     example: Annotated[str | None, typer.Option("--from", help="Copy a shipped example instead: mnist, best-mlp, "
                                                 "book-search.", show_default=False)] = None,
-    output: Annotated[Path | None, typer.Option("--output", "-o", help="The file to write.", show_default=False)] = None,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="The file to write.",
+                                                 show_default=False)] = None,
     force: Annotated[bool, typer.Option("--force", help="Replace the file if it exists.")] = False,
 ) -> None:
     """Write a new config: every key at its default with what it means and allows, or a copy of an example."""
@@ -72,7 +75,8 @@ def new(
 
 @app.command("schema", rich_help_panel=PANEL_SETUP)
 def show_schema(
-    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write the schema to this file instead of printing it.", show_default=False)] = None,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write the schema to this file instead of "
+                                                                        "printing it.", show_default=False)] = None,
 ) -> None:
     """Print the config file's JSON Schema (draft 2020-12), for completion and checking in an editor."""
     import json
@@ -142,8 +146,8 @@ def _print_annotated(resolved: dict, where: dict[str, str], path: str, has_searc
     legend = Text().append("# where each value comes from: ", style="dim")
     for source, meaning in (("file", f"set in {path}"), ("override", "KEY=VALUE on the command line"),
                             ("default", "scratchrun's default")):
-        legend.append(source, style=SOURCES[source][1]).append(f" = {meaning}; " if source != "default" else f" = {meaning}",
-                                                            style="dim")
+        legend.append(source, style=SOURCES[source][1])
+        legend.append(f" = {meaning}; " if source != "default" else f" = {meaning}", style="dim")
     out.print(legend, soft_wrap=True)
     for text, source in rows:
         if source is None:
@@ -152,7 +156,8 @@ def _print_annotated(resolved: dict, where: dict[str, str], path: str, has_searc
             line_style, tag_style = SOURCES[source]
             out.print(Text(text.ljust(width), style=line_style).append(f"# {source}", style=tag_style), soft_wrap=True)
     if has_search:
-        out.print(Text(f"# and a search: section, which scratchrun search reads from {path}", style="dim"), soft_wrap=True)
+        out.print(Text(f"# and a search: section, which scratchrun search reads from {path}", style="dim"),
+                  soft_wrap=True)
 
 
 def _flow(value: Any) -> str:

@@ -59,7 +59,8 @@ def optuna(
         written = export_optuna(search, runs_dir, output, storage, force)
     states = ", ".join(f"{n} {state}" for state, n in sorted(written.states.items(), key=lambda s: -s[1]))
     opener = f"optuna-dashboard {written.storage}"
-    out.print(f"wrote study {written.study_name} ({states}) to {written.storage}; open it with: {opener}", soft_wrap=True)
+    out.print(f"wrote study {written.study_name} ({states}) to {written.storage}; open it with: {opener}",
+              soft_wrap=True)
 
 
 @app.command("search-importance", rich_help_panel=PANEL_SEARCH)

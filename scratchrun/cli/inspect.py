@@ -163,8 +163,9 @@ def reproduce(
     run: RunArg,
     runs_dir: Annotated[
         Path | None,
-        typer.Option("--runs-dir", help="Folder in which RUN is looked up by name (default: runs), and which receives "
-                                        "the rerun of a study's or search's run; any other run is rerun next to itself.",
+        typer.Option("--runs-dir", help="Folder in which RUN is looked up by name (default: runs), and which "
+                                        "receives the rerun of a study's or search's run; any other run is rerun "
+                                        "next to itself.",
                      show_default=False),
     ] = None,
     data_dir: DataDir = None,
@@ -227,7 +228,8 @@ def _stop_epochs(summary: dict) -> int | None:
         stop = summary.get("epochs")  # recorded before `stop_epochs` was: a pruned run stopped at a whole epoch
     if stop is None or not float(stop).is_integer() or stop <= 0:
         raise ScratchrunError("The run was stopped early for successive halving, but its summary.json records neither "
-                              "stop_epochs nor a whole number of epochs, so its rerun would not stop at the same point.")
+                              "stop_epochs nor a whole number of epochs, so its rerun would not stop at the same "
+                              "point.")
     return int(stop)
 
 
@@ -249,7 +251,8 @@ def _summary_lines(folder: Path, summary: dict, metrics: list[dict], problem: st
     if status == "running":
         status += " (still training: its heartbeat is recent)"
     elif status == "stale":
-        status += " (recorded as running, but its process died: its pid is gone from this host, or its heartbeat stopped)"
+        status += (" (recorded as running, but its process died: its pid is gone from this host, or its heartbeat "
+                   "stopped)")
     elif status == "incomplete":
         status += f" (recorded as completed, but {problem})"
     lines = [f"run      {folder}", f"status   {status}"]
@@ -260,7 +263,8 @@ def _summary_lines(folder: Path, summary: dict, metrics: list[dict], problem: st
         final, label = metrics[-1], "last evaluation"
     lines.append(f"{label:<8} {'loss':>10} {'accuracy':>10} {'images':>8}")
     for split in ("train", "val", "test"):
-        loss, acc, images = (final or {}).get(f"{split}_loss"), (final or {}).get(f"{split}_acc"), summary.get(f"{split}_samples")
+        loss, acc = (final or {}).get(f"{split}_loss"), (final or {}).get(f"{split}_acc")
+        images = summary.get(f"{split}_samples")
         lines.append(f"  {split:<6} {_format(loss, '.4f'):>10} {_format(acc, '.2%'):>10} {_format(images, ',d'):>8}")
     if summary.get("best_val_acc") is not None:
         lines.append(f"best     val acc {summary['best_val_acc']:.2%} at epoch {summary.get('best_epoch')}")

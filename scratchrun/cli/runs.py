@@ -20,11 +20,23 @@ PLOT_SUFFIXES = (".png", ".svg", ".pdf")
 @app.command(rich_help_panel=PANEL_RUNS)
 def runs(
     runs_dir: Annotated[Path, typer.Argument(metavar="RUNS_DIR", help="The folder of run folders.")] = Path("runs"),
-    where: Annotated[list[str] | None, typer.Option("--where", help="KEY=VALUE (YAML): only runs whose config has this value, e.g. optimizer.name=adam, status=completed or tag=baseline; repeatable.", show_default=False)] = None,
-    status: Annotated[str | None, typer.Option("--status", help="Only runs with this status (stale = running, but its process died: its pid is gone, or it has been silent for over a minute; incomplete = completed, but a file is missing or damaged).", show_default=False)] = None,
-    sort: Annotated[str, typer.Option("--sort", help="A column or config key to sort by; -KEY for descending.")] = "time",
-    limit: Annotated[int | None, typer.Option("--limit", min=1, help="Only the last N rows after sorting.", show_default=False)] = None,
-    expand: Annotated[bool, typer.Option("--expand", help="A row per run of each study or search, instead of one per folder.")] = False,
+    where: Annotated[list[str] | None, typer.Option(
+        "--where", show_default=False,
+        help="KEY=VALUE (YAML): only runs whose config has this value, e.g. optimizer.name=adam, status=completed or "
+             "tag=baseline; repeatable.")] = None,
+    status: Annotated[str | None, typer.Option(
+        "--status", show_default=False,
+        help="Only runs with this status (stale = running, but its process died: its pid is gone, or it has been "
+             "silent for over a minute; incomplete = completed, but a file is missing or damaged).")] = None,
+    sort: Annotated[str, typer.Option(
+        "--sort",
+        help="A column or config key to sort by; -KEY for descending.")] = "time",
+    limit: Annotated[int | None, typer.Option(
+        "--limit", min=1, show_default=False,
+        help="Only the last N rows after sorting.")] = None,
+    expand: Annotated[bool, typer.Option(
+        "--expand",
+        help="A row per run of each study or search, instead of one per folder.")] = False,
     as_csv: Annotated[bool, typer.Option("--csv", help="Print CSV (full precision) instead of a table.")] = False,
     as_md: Annotated[bool, typer.Option("--md", help="Print a Markdown table instead.")] = False,
     watch: Annotated[bool, typer.Option("--watch", help="Redraw every --interval seconds (Ctrl-C stops); piped, a "
@@ -101,9 +113,15 @@ def _listing(runs_dir: Path, where, status, sort, limit, expand, as_csv, as_md) 
 
 @app.command(rich_help_panel=PANEL_RUNS)
 def compare(
-    targets: Annotated[list[str], typer.Argument(metavar="RUN_OR_STUDY", help="Run folders, study or search folders (all their runs), or names of them in the runs folder.", show_default=False)],
-    all_params: Annotated[bool, typer.Option("--all-params", help="Every config value, not only those that differ.")] = False,
-    plot: Annotated[Path | None, typer.Option("--plot", help="Also draw the runs' loss and accuracy curves into this .png, .svg or .pdf file.", show_default=False)] = None,
+    targets: Annotated[list[str], typer.Argument(
+        metavar="RUN_OR_STUDY", show_default=False,
+        help="Run folders, study or search folders (all their runs), or names of them in the runs folder.")],
+    all_params: Annotated[bool, typer.Option(
+        "--all-params",
+        help="Every config value, not only those that differ.")] = False,
+    plot: Annotated[Path | None, typer.Option(
+        "--plot", show_default=False,
+        help="Also draw the runs' loss and accuracy curves into this .png, .svg or .pdf file.")] = None,
     runs_dir: RunsDir = Path("runs"),
 ) -> None:
     """Compare runs side by side: a column per run with its config values and final metrics."""
@@ -231,7 +249,8 @@ def _print_table(table: list, columns: list[str], caption: str) -> None:
     if "name" in columns:  # a long name keeps its end, where a study's run or a search's trial is named
         i = columns.index("name")
         cells[i] = [name if len(name) <= widths[i] else "…" + name[len(name) - widths[i] + 1:] for name in cells[i]]
-    view = Table(caption=Text(caption), caption_justify="left", box=box.SIMPLE_HEAD, padding=(0, 1, 0, 0), pad_edge=False,
+    view = Table(caption=Text(caption), caption_justify="left", box=box.SIMPLE_HEAD, padding=(0, 1, 0, 0),
+                 pad_edge=False,
                  show_edge=False)
     for column, header, width, block in zip(columns, headers, widths, cells):
         view.add_column(Text(header), width=width, no_wrap=True, overflow="ellipsis",

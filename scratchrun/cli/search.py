@@ -30,13 +30,21 @@ def search(
     config: Annotated[Path, typer.Argument(help="A config with a search: section: a file, or the shipped example "
                                                 "book-search.", show_default=False)],
     overrides: Overrides = None,
-    trials: Annotated[int | None, typer.Option("--trials", min=1, help="Trials per round (default: the config's).", show_default=False)] = None,
+    trials: Annotated[int | None, typer.Option(
+        "--trials", min=1, show_default=False,
+        help="Trials per round (default: the config's).")] = None,
     jobs: Jobs = 0,
     executor: Executor = "local",
     scheduler: Scheduler = None,
-    resume: Annotated[Path | None, typer.Option("--resume", help="Continue the search in this folder: finished trials are kept.", show_default=False)] = None,
-    final_test: Annotated[bool, typer.Option("--final-test", help="Retrain the best config on training + validation data and score the test set, once.")] = False,
-    max_failures: Annotated[int | None, typer.Option("--max-failures", min=1, help="Stop the search once this many trials have diverged or failed.", show_default=False)] = None,
+    resume: Annotated[Path | None, typer.Option(
+        "--resume", show_default=False,
+        help="Continue the search in this folder: finished trials are kept.")] = None,
+    final_test: Annotated[bool, typer.Option(
+        "--final-test",
+        help="Retrain the best config on training + validation data and score the test set, once.")] = False,
+    max_failures: Annotated[int | None, typer.Option(
+        "--max-failures", min=1, show_default=False,
+        help="Stop the search once this many trials have diverged or failed.")] = None,
     runs_dir: RunsDir = Path("runs"),
     data_dir: DataDir = None,
     dry_run: DryRun = False,
@@ -63,7 +71,8 @@ def search(
     best, metric = outcome.best, outcome.plan.metric
     if best is not None:
         values = ", ".join(f"{k} = {_fmt(best[k])}" for k in outcome.keys)
-        out.print(f"best: trial {best['trial']}, {metric} {best[metric]:.4f}: {values} ({outcome.counts})", soft_wrap=True)
+        out.print(f"best: trial {best['trial']}, {metric} {best[metric]:.4f}: {values} ({outcome.counts})",
+                  soft_wrap=True)
     else:
         common.say("no trial completed", "yellow", f"({outcome.counts}); see trials.csv")
     final = outcome.final_test

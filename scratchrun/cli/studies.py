@@ -34,14 +34,7 @@ from scratchrun.cli.common import (
     say,
 )
 from scratchrun.errors import ConfigError
-from scratchrun.experiments.defaults import (
-    ALL_OPTIMIZERS,
-    BOOK_ACTIVATIONS,
-    BOOK_INITS,
-    DEFAULT_DROPOUT,
-    DEFAULT_SCALES,
-    DEFAULT_WEIGHT_DECAY,
-)
+from scratchrun.experiments import defaults
 
 
 @dataclass(frozen=True)
@@ -121,7 +114,7 @@ Activations = Annotated[str, typer.Option("--activations", help="Activations for
              help="Train the same network with each optimizer on the same minibatches; plot loss, accuracy and the "
                   "toy paths.")
 def compare_optimizers(config: StudyConfig = None, overrides: Overrides = None, *,
-                       optimizers: Optimizers = ",".join(ALL_OPTIMIZERS), lr: Rates = None, seeds: Seeds = 1,
+                       optimizers: Optimizers = ",".join(defaults.ALL_OPTIMIZERS), lr: Rates = None, seeds: Seeds = 1,
                        jobs: Jobs = 0, runs_dir: RunsDir = Path("runs"), data_dir: DataDir = None,
                        resume: Resume = None, executor: Executor = "local", scheduler: Scheduler = None,
                        dry_run: DryRun = False) -> None:
@@ -135,7 +128,8 @@ def compare_optimizers(config: StudyConfig = None, overrides: Overrides = None, 
              help="Overfit a small training set, then narrow the train/validation gap with weight decay, dropout, or "
                   "both.")
 def overfit_study(config: StudyConfig = None, overrides: Overrides = None, *,
-                  weight_decay: WeightDecay = DEFAULT_WEIGHT_DECAY, dropout: Dropout = DEFAULT_DROPOUT,
+                  weight_decay: WeightDecay = defaults.DEFAULT_WEIGHT_DECAY,
+                  dropout: Dropout = defaults.DEFAULT_DROPOUT,
                   seeds: Seeds = 1, jobs: Jobs = 0, runs_dir: RunsDir = Path("runs"), data_dir: DataDir = None,
                   resume: Resume = None, executor: Executor = "local", scheduler: Scheduler = None,
                   dry_run: DryRun = False) -> None:
@@ -146,7 +140,7 @@ def overfit_study(config: StudyConfig = None, overrides: Overrides = None, *,
 @app.command("bn-study", rich_help_panel=PANEL_STUDIES,
              help="Train with and without batch norm at each initial weight scale: where does the plain net stop "
                   "learning?")
-def bn_study(config: StudyConfig = None, overrides: Overrides = None, *, scales: Scales = DEFAULT_SCALES,
+def bn_study(config: StudyConfig = None, overrides: Overrides = None, *, scales: Scales = defaults.DEFAULT_SCALES,
              seeds: Seeds = 1, jobs: Jobs = 0, runs_dir: RunsDir = Path("runs"), data_dir: DataDir = None,
              resume: Resume = None, executor: Executor = "local", scheduler: Scheduler = None,
              dry_run: DryRun = False) -> None:
@@ -156,8 +150,8 @@ def bn_study(config: StudyConfig = None, overrides: Overrides = None, *, scales:
 
 @app.command("init-study", rich_help_panel=PANEL_STUDIES,
              help="Activation distributions and first gradients for each init, then MNIST training with each.")
-def init_study(config: StudyConfig = None, overrides: Overrides = None, *, inits: Inits = ",".join(BOOK_INITS),
-               activations: Activations = ",".join(BOOK_ACTIVATIONS), seeds: Seeds = 1, jobs: Jobs = 0,
+def init_study(config: StudyConfig = None, overrides: Overrides = None, *, inits: Inits = ",".join(defaults.BOOK_INITS),
+               activations: Activations = ",".join(defaults.BOOK_ACTIVATIONS), seeds: Seeds = 1, jobs: Jobs = 0,
                runs_dir: RunsDir = Path("runs"), data_dir: DataDir = None, resume: Resume = None,
                executor: Executor = "local", scheduler: Scheduler = None, dry_run: DryRun = False) -> None:
     options = StudyOptions(seeds, jobs, runs_dir, data_dir, resume, executor, scheduler, dry_run)

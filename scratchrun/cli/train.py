@@ -17,12 +17,17 @@ def train(
                                                 "book-search).", show_default=False)],
     overrides: Annotated[
         list[str] | None,
-        typer.Argument(help="Dotted KEY=VALUE overrides parsed as YAML, e.g. optimizer.lr=0.01 model.hidden=[256,256].", show_default=False),
+        typer.Argument(help="Dotted KEY=VALUE overrides parsed as YAML, e.g. optimizer.lr=0.01 "
+                            "model.hidden=[256,256].", show_default=False),
     ] = None,
     runs_dir: RunsDir = Path("runs"),
     data_dir: DataDir = None,
-    name: Annotated[str | None, typer.Option("--name", help="Run name (default: the config's name, else the file's name).", show_default=False)] = None,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar or table; print only the run folder.")] = False,
+    name: Annotated[str | None, typer.Option(
+        "--name", show_default=False,
+        help="Run name (default: the config's name, else the file's name).")] = None,
+    quiet: Annotated[bool, typer.Option(
+        "--quiet", "-q",
+        help="No progress bar or table; print only the run folder.")] = False,
     dry_run: DryRun = False,
 ) -> None:
     """Train the MLP a config describes on real MNIST and write runs/<time>_<name>/."""
@@ -47,8 +52,8 @@ def train(
         common.say("error:", "red", f"the run diverged: {outcome.summary.get('message')}; try a smaller optimizer.lr.")
         raise typer.Exit(EXIT_DIVERGED)
     if outcome.status == "interrupted":
-        common.say("interrupted:", "yellow", f"{outcome.summary.get('message')}; everything measured so far is in the run "
-                   "folder.")
+        common.say("interrupted:", "yellow", f"{outcome.summary.get('message')}; everything measured so far is in the "
+                   "run folder.")
         raise typer.Exit(common.interrupt_exit_code())
 
 

@@ -36,7 +36,8 @@ def rm(
             console.print(f"kept {len(running)} still training: {', '.join(e.name for e in running)}",
                           soft_wrap=True)
         for entry in chosen:
-            out.print(f"{'would move' if dry_run else 'moving'} {entry.path} ({trash.size(entry.path) / 2**20:.1f} MB)", soft_wrap=True)
+            out.print(f"{'would move' if dry_run else 'moving'} {entry.path} ({trash.size(entry.path) / 2**20:.1f} MB)",
+                      soft_wrap=True)
         if dry_run or not chosen:
             console.print(f"{len(chosen)} folder(s) {'would be moved' if dry_run else 'moved'}; nothing was changed.")
             if running and not chosen:
@@ -49,8 +50,10 @@ def rm(
 
 @app.command(rich_help_panel=PANEL_RUNS)
 def restore(
-    names: Annotated[list[str] | None, typer.Argument(help="Trash items (as listed without a NAME) or the names of the "
-                                                      "folders removed; none: list the trash.", show_default=False)] = None,
+    names: Annotated[list[str] | None, typer.Argument(
+        show_default=False,
+        help="Trash items (as listed without a NAME) or the names of the folders removed; none: list the "
+             "trash.")] = None,
     runs_dir: RunsDir = Path("runs"),
 ) -> None:
     """Move removed runs, studies or searches back out of RUNS_DIR/.trash, unchanged; without NAME, list the trash."""
@@ -84,7 +87,8 @@ def gc(
         listed = [item for item in everything if not item.problem]
         for item in everything:
             if item.problem:
-                console.print(f"left {item.folder}: {item.problem}; scratchrun deletes only what it put there", soft_wrap=True)
+                console.print(f"left {item.folder}: {item.problem}; scratchrun deletes only what it put there",
+                              soft_wrap=True)
         total = sum(trash.size(item.folder) for item in listed)
         if dry_run:
             for item in listed:

@@ -87,7 +87,8 @@ def _mapping(parsed: tuple[Any, Any], source: str) -> dict:
     return raw
 
 
-def config_from_dict(raw: Mapping[str, Any], source: str = "<config>", lines: Mapping[str, int] | None = None) -> Config:
+def config_from_dict(raw: Mapping[str, Any], source: str = "<config>",
+                     lines: Mapping[str, int] | None = None) -> Config:
     """Validate a raw mapping (as YAML gives it) and build the frozen `Config`; the one way in."""
     lines = lines or {}
     raw = {key: value for key, value in raw.items() if key != "search"}  # a search's own section: train ignores it

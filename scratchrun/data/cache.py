@@ -84,10 +84,12 @@ def _read_manifest(folder: Path) -> dict:
     try:
         manifest = json.loads(path.read_bytes())
     except FileNotFoundError:
-        raise _Damaged(f"its {MANIFEST} is missing (an interrupted write, or a copy from an older scratchrun)") from None
+        raise _Damaged(f"its {MANIFEST} is missing (an interrupted write, or a copy from an older "
+                       "scratchrun)") from None
     except (OSError, ValueError) as exc:  # ValueError: not JSON, or not UTF-8
         raise _Damaged(f"its {MANIFEST} cannot be read ({getattr(exc, 'strerror', None) or exc})") from None
-    if not (isinstance(manifest, dict) and manifest.get("format") == FORMAT and isinstance(manifest.get("arrays"), dict)):
+    if not (isinstance(manifest, dict) and manifest.get("format") == FORMAT
+            and isinstance(manifest.get("arrays"), dict)):
         raise _Damaged(f"its {MANIFEST} is not a format-{FORMAT} manifest")
     return manifest
 

@@ -81,7 +81,8 @@ def estimate_study(definition, seeds: int = 1, jobs: int = 0, resume: Path | Non
     kept = finished_results(resume, [(i, v, s) for i, (v, s, _) in enumerate(runs)]) if resume is not None else {}
     todo = [PlannedRun(run_name(v, s), s, estimate) for i, (v, s, estimate) in enumerate(runs) if i not in kept]
     workers = workers_for(jobs, len(todo))
-    return StudyEstimate(definition.kind, len(runs), todo, workers, makespan([r.estimate.seconds for r in todo], workers))
+    seconds = makespan([r.estimate.seconds for r in todo], workers)
+    return StudyEstimate(definition.kind, len(runs), todo, workers, seconds)
 
 
 def estimate_search(run, workers: int) -> SearchEstimate:

@@ -48,7 +48,8 @@ def activation_stats(outputs: list[np.ndarray], activation: str) -> list[dict]:
         else:
             saturated = None
         dead = float(np.mean(np.all(a == 0, axis=0))) if activation == "relu" else None  # zero for every input
-        rows.append({"layer": depth, "mean": float(a.mean()), "std": float(a.std()), "saturated": saturated, "dead_units": dead})
+        rows.append({"layer": depth, "mean": float(a.mean()), "std": float(a.std()), "saturated": saturated,
+                     "dead_units": dead})
     return rows
 
 
@@ -79,7 +80,8 @@ def initial_weight_figures(folder: Path, base: dict, inits: dict[str, tuple[str,
             grid.append((f"{name}\n{act}", outputs))
             rows += [{"init": name, "activation": act, **row} for row in activation_stats(outputs, act)]
     activation_histograms(folder / "activations.png", grid)
-    write_csv(folder / "activations.csv", rows, ["init", "activation", "layer", "mean", "std", "saturated", "dead_units"])
+    write_csv(folder / "activations.csv", rows,
+              ["init", "activation", "layer", "mean", "std", "saturated", "dead_units"])
     notes = []
     for row in rows:
         parts = [f"saturated {row['saturated']:.0%}" if row["saturated"] is not None else "",

@@ -100,13 +100,15 @@ def compare_optimizers(base: dict, optimizers: Sequence[str] | None = None,
         if name not in names:
             raise ConfigError(f"--lr `{name}={rates[name]}`: `{name}` is not one of the compared optimizers "
                               f"({', '.join(names)}).")
-    variants = tuple(Variant(n, (("optimizer", {"name": n, **({"lr": rates[n]} if n in rates else {})}),)) for n in names)
+    variants = tuple(Variant(n, (("optimizer", {"name": n, **({"lr": rates[n]} if n in rates else {})}),))
+                     for n in names)
 
     def figures(folder: Path, results: list) -> None:
         from scratchrun.plots.study import loss_figure, metric_figure
 
         loss_figure(folder / "loss.png", results, "minibatch loss by optimizer (same network, same minibatches)")
-        metric_figure(folder / "accuracy.png", results, "val_acc", "validation accuracy by optimizer", "validation accuracy")
+        metric_figure(folder / "accuracy.png", results, "val_acc", "validation accuracy by optimizer",
+                      "validation accuracy")
 
     def side_figures(folder: Path) -> None:  # drawn while the runs train
         from scratchrun.plots.study import toy_paths
@@ -116,7 +118,8 @@ def compare_optimizers(base: dict, optimizers: Sequence[str] | None = None,
     return StudyDefinition("compare-optimizers", base, variants, figures, side_figures)
 
 
-def overfit(base: dict, weight_decay: float = DEFAULT_WEIGHT_DECAY, dropout: float = DEFAULT_DROPOUT) -> StudyDefinition:
+def overfit(base: dict, weight_decay: float = DEFAULT_WEIGHT_DECAY,
+            dropout: float = DEFAULT_DROPOUT) -> StudyDefinition:
     """6.4: overfit a small training set, then narrow the train/validation gap with weight decay, dropout, or both."""
     variants = (
         Variant("none", (("model.weight_decay", 0.0), ("model.dropout", 0.0))),
@@ -144,7 +147,8 @@ def batch_norm(base: dict, scales: int = DEFAULT_SCALES) -> StudyDefinition:
     check_size(2 * scales, "runs", f"--scales {scales} (with and without batch norm at each)")
     stds = [float(f"{s:.3g}") for s in np.logspace(0, -4, scales)]
     variants = tuple(
-        Variant(f"{'bn' if bn else 'plain'}-{std:g}", (("model.init", "std"), ("model.init_std", std), ("model.batch_norm", bn)))
+        Variant(f"{'bn' if bn else 'plain'}-{std:g}",
+                (("model.init", "std"), ("model.init_std", std), ("model.batch_norm", bn)))
         for std in stds for bn in (True, False)
     )
 
@@ -171,7 +175,8 @@ def initial_weights(base: dict, inits: Sequence[str] = BOOK_INITS, activations: 
     if not inits or not activations or any(a not in ACTIVATIONS for a in activations):
         raise ConfigError(f"--activations `{','.join(activations)}` is not allowed; allowed: a comma-separated list of "
                           f"{', '.join(ACTIVATIONS)}.")
-    variants = tuple(Variant(name, (("model.init", init), ("model.init_std", std))) for name, (init, std) in parsed.items())
+    variants = tuple(Variant(name, (("model.init", init), ("model.init_std", std)))
+                     for name, (init, std) in parsed.items())
 
     def figures(folder: Path, results: list) -> None:
         from scratchrun.plots.study import loss_figure

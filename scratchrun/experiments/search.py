@@ -155,7 +155,8 @@ def check_search_fits(plan: SearchConfig, base_config: Config, base: dict, sourc
     from scratchrun.experiments.specs import check_size
     from scratchrun.training.footprint import check_fits
 
-    check_size(plan.trials * plan.rounds, "trials", f"--trials (search.trials) {plan.trials} × search.rounds {plan.rounds}")
+    check_size(plan.trials * plan.rounds, "trials",
+               f"--trials (search.trials) {plan.trials} × search.rounds {plan.rounds}")
     for config in (base_config, *edge_configs(plan, base, source)):
         check_fits(config)
 
@@ -172,7 +173,8 @@ def retrain_best(run, best_config: Config, data_dir: Path | None, observer: Sear
     callbacks = observer.final_run(run.folder / "final")
     outcome = run_experiment(config, raw, run.folder, callbacks, stamp=False, provenance=run.provenance)
     final = outcome.summary.get("final") or {}
-    return {"run_dir": outcome.run_dir.name, "status": outcome.status, "train_samples": outcome.summary.get("train_samples"),
+    return {"run_dir": outcome.run_dir.name, "status": outcome.status,
+            "train_samples": outcome.summary.get("train_samples"),
             "test_acc": final.get("test_acc"), "test_loss": final.get("test_loss")}
 
 

@@ -52,7 +52,8 @@ def read_search_trials(folder: Path, plan=None) -> list[dict]:
         for dim in plan.space:
             value = row.get(dim.key)
             if dim.kind == "choice":
-                fits, allowed = str(value) in {str(c) for c in dim.choices}, f"one of {', '.join(map(str, dim.choices))}"
+                fits = str(value) in {str(c) for c in dim.choices}
+                allowed = f"one of {', '.join(map(str, dim.choices))}"
             else:
                 number = isinstance(value, int | float) and not isinstance(value, bool)
                 fits, allowed = number and dim.low <= value <= dim.high, f"a number from {dim.low:g} to {dim.high:g}"
@@ -75,7 +76,8 @@ def check_resumable(folder: Path, saved: dict) -> None:
     if before != saved:
         old = yaml.safe_dump(before, sort_keys=False).splitlines()
         new = yaml.safe_dump(saved, sort_keys=False).splitlines()
-        diff = "\n".join(difflib.unified_diff(old, new, f"{path} (the search so far)", "this command", lineterm="", n=1))
+        diff = "\n".join(difflib.unified_diff(old, new, f"{path} (the search so far)", "this command", lineterm="",
+                                              n=1))
         raise ConfigError(f"--resume {folder}: the search section or base config differs from the one it was started "
                           f"with, so its trials would not be comparable; run it with the same config, or start a new "
                           f"search.\n{diff}")

@@ -63,7 +63,8 @@ def check_size(count: int, unit: str, asked: str) -> None:
         raise ConfigError(f"{asked} makes {count:,} {unit}; allowed: at most {MAX_RUNS:,} {unit} in one {kind}.")
 
 
-def expand(base: Mapping[str, Any], variants: Sequence[Variant], seeds: Sequence[int], source: str = "<study>") -> list[RunSpec]:
+def expand(base: Mapping[str, Any], variants: Sequence[Variant], seeds: Sequence[int],
+           source: str = "<study>") -> list[RunSpec]:
     """Every variant with every seed, variant by variant; each config validated like a file would be."""
     return [RunSpec(index, variant.name, seed, variant_config(base, variant, seed, source))
             for index, (variant, seed) in enumerate(itertools.product(variants, seeds))]

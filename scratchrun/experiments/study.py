@@ -240,5 +240,6 @@ def _side_figures(definition: StudyDefinition, folder: Path) -> list[str] | None
 def plan_summary(plan: StudyPlan) -> str:
     """One line: how many runs, how many kept, how many to train on how many workers, and where."""
     return (f"{plan.kind}: {len(plan.specs)} runs ({len(plan.variants)} variants × {len(plan.seeds)} seed(s)), "
-            f"{len(plan.kept)} already completed, {len(plan.todo)} to train on {plan.workers} worker(s) → {plan.folder}")
+            f"{len(plan.kept)} already completed, {len(plan.todo)} to train on {plan.workers} worker(s) → "
+            f"{plan.folder}")
 

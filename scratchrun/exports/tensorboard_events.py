@@ -212,7 +212,8 @@ def session_start(run: ix.RunInfo, hparams: dict[str, Any], start: float, protos
 
 def session_end(status: str, end: float, protos: _Protos):
     info = protos.plugin_data_pb2.SessionEndInfo(
-        status=protos.api_pb2.Status.Value(Status.of(status).session if Status.of(status) else "STATUS_UNKNOWN"), end_time_secs=end)
+        status=protos.api_pb2.Status.Value(Status.of(status).session if Status.of(status) else "STATUS_UNKNOWN"),
+        end_time_secs=end)
     data = protos.plugin_data_pb2.HParamsPluginData(session_end_info=info, version=protos.metadata.PLUGIN_DATA_VERSION)
     return protos.plugin_summary(protos.metadata.SESSION_END_INFO_TAG, data)
 

@@ -235,7 +235,9 @@ def read_results(study: Path) -> list[dict[str, Any]]:
     empty or not finite), `variant`, `status` and `run_dir` text."""
     def parsers(header: list[str]) -> list[Callable[[str], Any]] | None:
         text = ("variant", "status", "run_dir")
-        return [str if c in text else int if c == "seed" else _number for c in header] if header == RESULT_COLUMNS else None
+        if header != RESULT_COLUMNS:
+            return None
+        return [str if c in text else int if c == "seed" else _number for c in header]
 
     return _read_table(study / "results.csv", parsers, "a study's results")
 

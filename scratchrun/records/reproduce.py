@@ -59,7 +59,8 @@ class Comparison:
                      f"not confirmed: every one of {counts} matches exactly, but the weights could not be compared: "
                      f"{self.weights_unchecked}."]
         else:
-            unchecked = f"the weights could not be compared: {self.weights_unchecked}." if self.weights_unchecked else None
+            unchecked = (f"the weights could not be compared: {self.weights_unchecked}." if self.weights_unchecked
+                         else None)
             lines = ["not reproduced:"] + [f"  {line}" for line in (self.loss_difference, self.evaluation_difference,
                                                                    *self.final_differences, self.weights_difference,
                                                                    unchecked) if line]

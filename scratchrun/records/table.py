@@ -66,14 +66,16 @@ def group_row(group: GroupInfo) -> Row:
         config[key] = values[0] if len(values) == 1 else Mixed(values)
     best = best_run(group)
     times = [r.wall_time_s for r in group.runs if r.wall_time_s is not None]
-    return Row(group.path, group.started, strip_stamp(group.name), counts_text(r.status for r in group.runs), len(group.runs), config,
+    return Row(group.path, group.started, strip_stamp(group.name), counts_text(r.status for r in group.runs),
+               len(group.runs), config,
                best.final.get("val_acc") if best else None, best.final.get("test_acc") if best else None,
                round(sum(times), 3) if times else None)
 
 
 def best_run(group: GroupInfo) -> RunInfo | None:
     """The run with the highest final val acc: the one a group's row shows the metrics of."""
-    return max((r for r in group.runs if r.final.get("val_acc") is not None), key=lambda r: r.final["val_acc"], default=None)
+    scored = [r for r in group.runs if r.final.get("val_acc") is not None]
+    return max(scored, key=lambda r: r.final["val_acc"], default=None)
 
 
 def rows(entries: Sequence[Entry], expand: bool = False) -> list[Row]:

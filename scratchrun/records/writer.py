@@ -140,7 +140,8 @@ class RunRecord:
         self.config = config
         self.provenance = provenance
         self.started = time.time()
-        self.summary: dict = {"status": "running", "seed": config.seed, "started": datetime.now().isoformat(timespec="seconds"),
+        self.summary: dict = {"status": "running", "seed": config.seed,
+                              "started": datetime.now().isoformat(timespec="seconds"),
                               "pid": os.getpid(), "host": host_name(), **provenance.fields()}
         self._steps = self._metrics = None
         writing = path / "config.yaml"
@@ -252,7 +253,8 @@ class RunRecord:
         try:
             write_json_atomic(self.path / "summary.json", _finite_or_none(summary))
         except OSError as e:
-            raise RecordError(f"{self.path / 'summary.json'} cannot be written ({cause(e)})", self.path, summary) from None
+            raise RecordError(f"{self.path / 'summary.json'} cannot be written ({cause(e)})", self.path,
+                              summary) from None
         self.summary = summary
         return summary
 

@@ -32,7 +32,8 @@ class ReportContent:
         plural = {"study": "studies", "search": "searches"}
         kinds = [(kind, sum(g.info.kind == kind for g in self.groups)) for kind in ("study", "search")]
         within = " and ".join(f"{n} {kind if n == 1 else plural[kind]}" for kind, n in kinds if n)
-        return f"{len(self.runs)} run{'s' if len(self.runs) != 1 else ''} ({listed})" + (f" in {within}" if within else "")
+        runs = f"{len(self.runs)} run{'s' if len(self.runs) != 1 else ''} ({listed})"
+        return runs + (f" in {within}" if within else "")
 
 
 def gather(targets: Sequence[str], runs_dir: Path) -> ReportContent:
@@ -73,7 +74,8 @@ def _columns(differing: list[str]) -> list[dict]:
     """The table's columns: those of `scratchrun runs`, the final train accuracy, tags and note."""
     named = [("time", "time", "text"), ("name", "run", "text"), ("status", "status", "text"),
              *((key, key, "config") for key in differing),
-             ("train_acc", "train acc", "percent"), ("val_acc", "val acc", "percent"), ("test_acc", "test acc", "percent"),
+             ("train_acc", "train acc", "percent"), ("val_acc", "val acc", "percent"),
+             ("test_acc", "test acc", "percent"),
              ("wall_time_s", "wall time", "duration"), ("tags", "tags", "tags"), ("note", "note", "note")]
     return [{"key": key, "label": label, "kind": kind} for key, label, kind in named]
 

@@ -275,8 +275,9 @@ def rounds_figure(plan, trials: Sequence[dict], spaces: Sequence[tuple]) -> dict
     round's range shaded in its colour."""
     metric, dims = plan.metric, list(plan.space)
     n = len(dims)
-    layout: dict[str, Any] = {"title": {"text": f"{metric} against each searched value, by round "
-                                                "(crosses: pruned, scored after fewer epochs; shading: a round's range)"},
+    title = (f"{metric} against each searched value, by round "
+             "(crosses: pruned, scored after fewer epochs; shading: a round's range)")
+    layout: dict[str, Any] = {"title": {"text": title},
                               "height": 400, "shapes": [], "margin": {"t": 80}}
     data: list[dict] = []
     for k, dim in enumerate(dims):

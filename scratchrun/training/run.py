@@ -72,7 +72,8 @@ class _LossLog(Callback):
     def so_far(self, message: str) -> TrainResult:
         """A failed result holding what was measured before the failure."""
         iterations = len(self.losses)
-        return TrainResult("failed", iterations, round(iterations / self.per_epoch, 4), history=self.history, message=message)
+        return TrainResult("failed", iterations, round(iterations / self.per_epoch, 4), history=self.history,
+                           message=message)
 
 
 def build(config: Config, data: Data) -> tuple[MLP, Optimizer, object]:
@@ -192,7 +193,8 @@ def _close_record(record: RunRecord, result: TrainResult, final: dict, extra: di
         summary = record.close(result.status, final, result.history, extra)
     except RecordError as e:  # summary.json still says `running`: readers never take the run for a finished one
         reason = str(failure) if failure else f"of an internal error ({result.message})" if error else None
-        raise RecordError(_unrecorded(reason, e, record.path), record.path, {**e.summary, "status": "failed"}) from error
+        raise RecordError(_unrecorded(reason, e, record.path), record.path,
+                          {**e.summary, "status": "failed"}) from error
     if failure is not None:
         raise RecordError(f"The run stopped because {failure}; it is recorded as failed in {record.path}, with "
                           "everything measured before that.", record.path, summary) from None
@@ -208,7 +210,8 @@ def _close_record(record: RunRecord, result: TrainResult, final: dict, extra: di
 
 def _unrecorded(reason: str | None, summary_error: RecordError, run_dir: Path) -> str:
     """The sentence for a run whose final summary could not be written, after an earlier failure (`reason`) or none."""
-    what = f"The run stopped because {reason}, and {summary_error} either" if reason else f"The run ended, but {summary_error}"
+    what = (f"The run stopped because {reason}, and {summary_error} either" if reason
+            else f"The run ended, but {summary_error}")
     return (f"{what}: {run_dir} keeps what was measured, and its summary.json still says running (listed as stale once "
             "this process has ended), so it is not taken for a finished run.")
 

@@ -138,7 +138,8 @@ def print_dry_run(out: Console, plan) -> None:
     from scratchrun.text import duration_text
 
     todo = plan.todo
-    table = Table(title=f"{plan.kind}: {len(todo)} run(s) would train on {plan.workers} worker(s)", title_justify="left")
+    table = Table(title=f"{plan.kind}: {len(todo)} run(s) would train on {plan.workers} worker(s)",
+                  title_justify="left")
     for column in ("run", "seed", "train images", "updates", "estimated"):
         table.add_column(column, justify="left" if column == "run" else "right")
     for run in todo[:DRY_RUN_ROWS]:
@@ -167,7 +168,8 @@ def print_summary(out: Console, kind: str, n_runs: int, summary: list[dict]) -> 
     for row in summary:
         train, val = row["train_acc_mean"], row["val_acc_mean"]
         gap = f"{train - val:.2%}" if train is not None and val is not None else "-"
-        table.add_row(row["variant"], str(row["runs"]), *(_mean_std(row, m) for m in ("train_acc", "val_acc", "test_acc")), gap)
+        table.add_row(row["variant"], str(row["runs"]),
+                      *(_mean_std(row, m) for m in ("train_acc", "val_acc", "test_acc")), gap)
     out.print(table)
 
 

@@ -104,7 +104,8 @@ class _Pool:
             with sigint_ignored():  # inherited through exec: a Ctrl-C while the worker starts must not kill it with a
                 process.start()  # traceback (it installs its own handler, local.init_worker, before its first run)
         except OSError as e:  # no memory or no process slots left for another interpreter
-            raise ScratchrunError(f"A worker process cannot be started ({e.strerror or e}); try fewer --jobs.") from None
+            raise ScratchrunError(f"A worker process cannot be started ({e.strerror or e}); try fewer "
+                                  "--jobs.") from None
         child_end.close()  # the worker's end lives in the worker alone: its death closes the pipe
         worker = _Worker(process, parent_end, spec)
         self.workers.append(worker)
