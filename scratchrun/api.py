@@ -153,8 +153,6 @@ def study(kind: str, config: ConfigLike | None = None, overrides: Iterable[str] 
     """
     from scratchrun.experiments.presets import define_study
 
-    if kind == "init-study":
-        options.setdefault("data_dir", data_dir)
     definition = define_study(kind, config, list(overrides), **options)
     command = _call(kind.replace("-", "_"), config, list(overrides), **options)
     return _run(definition, seeds, jobs, runs_dir, data_dir, executor, scheduler, resume, observer, command)

@@ -1,7 +1,8 @@
 """The study commands: `sweep` and the four chapter-6 studies, each a plain Typer function.
 
-Each parses its own options and the ones every study shares, asks the library for the study's definition
-(experiments/presets.py, which also holds the defaults), runs or plans it with `run_study`, and renders the outcome.
+Each parses its own options and the ones every study shares, asks the library for the study's definition (the
+function the API calls, in experiments/presets.py; the defaults come from experiments/defaults.py), runs it with
+`run_study` or plans it with `estimate_study`, and renders the outcome.
 """
 
 from __future__ import annotations
@@ -118,10 +119,11 @@ def compare_optimizers(config: StudyConfig = None, overrides: Overrides = None, 
                        jobs: Jobs = 0, runs_dir: RunsDir = Path("runs"), data_dir: DataDir = None,
                        resume: Resume = None, executor: Executor = "local", scheduler: Scheduler = None,
                        dry_run: DryRun = False) -> None:
+    from scratchrun.experiments.presets import define_study
+
     options = StudyOptions(seeds, jobs, runs_dir, data_dir, resume, executor, scheduler, dry_run)
-    with edge():
-        own = {"optimizers": _names(optimizers), "lr": _rates(lr)}
-    _book_study("compare-optimizers", config, overrides, own, options)
+    run_study_command(lambda: define_study("compare-optimizers", *_base(config, overrides),
+                                           optimizers=_names(optimizers), lr=_rates(lr)), options)
 
 
 @app.command("overfit-study", rich_help_panel=PANEL_STUDIES,
@@ -133,8 +135,11 @@ def overfit_study(config: StudyConfig = None, overrides: Overrides = None, *,
                   seeds: Seeds = 1, jobs: Jobs = 0, runs_dir: RunsDir = Path("runs"), data_dir: DataDir = None,
                   resume: Resume = None, executor: Executor = "local", scheduler: Scheduler = None,
                   dry_run: DryRun = False) -> None:
+    from scratchrun.experiments.presets import define_study
+
     options = StudyOptions(seeds, jobs, runs_dir, data_dir, resume, executor, scheduler, dry_run)
-    _book_study("overfit-study", config, overrides, {"weight_decay": weight_decay, "dropout": dropout}, options)
+    run_study_command(lambda: define_study("overfit-study", *_base(config, overrides), weight_decay=weight_decay,
+                                           dropout=dropout), options)
 
 
 @app.command("bn-study", rich_help_panel=PANEL_STUDIES,
@@ -144,8 +149,10 @@ def bn_study(config: StudyConfig = None, overrides: Overrides = None, *, scales:
              seeds: Seeds = 1, jobs: Jobs = 0, runs_dir: RunsDir = Path("runs"), data_dir: DataDir = None,
              resume: Resume = None, executor: Executor = "local", scheduler: Scheduler = None,
              dry_run: DryRun = False) -> None:
+    from scratchrun.experiments.presets import define_study
+
     options = StudyOptions(seeds, jobs, runs_dir, data_dir, resume, executor, scheduler, dry_run)
-    _book_study("bn-study", config, overrides, {"scales": scales}, options)
+    run_study_command(lambda: define_study("bn-study", *_base(config, overrides), scales=scales), options)
 
 
 @app.command("init-study", rich_help_panel=PANEL_STUDIES,
@@ -154,19 +161,18 @@ def init_study(config: StudyConfig = None, overrides: Overrides = None, *, inits
                activations: Activations = ",".join(defaults.BOOK_ACTIVATIONS), seeds: Seeds = 1, jobs: Jobs = 0,
                runs_dir: RunsDir = Path("runs"), data_dir: DataDir = None, resume: Resume = None,
                executor: Executor = "local", scheduler: Scheduler = None, dry_run: DryRun = False) -> None:
-    options = StudyOptions(seeds, jobs, runs_dir, data_dir, resume, executor, scheduler, dry_run)
-    own = {"inits": _names(inits), "activations": _names(activations), "data_dir": data_dir}
-    _book_study("init-study", config, overrides, own, options)
-
-
-def _book_study(kind: str, config: Path | None, overrides: list[str] | None, own: dict,
-                options: StudyOptions) -> None:
-    """`scratchrun KIND [CONFIG] [KEY=VALUE...]`: with no config file, the first argument may be an override."""
     from scratchrun.experiments.presets import define_study
 
+    options = StudyOptions(seeds, jobs, runs_dir, data_dir, resume, executor, scheduler, dry_run)
+    run_study_command(lambda: define_study("init-study", *_base(config, overrides), inits=_names(inits),
+                                           activations=_names(activations)), options)
+
+
+def _base(config: Path | None, overrides: list[str] | None) -> tuple[Path | None, list[str]]:
+    """`scratchrun KIND [CONFIG] [KEY=VALUE...]`: with no config file, the first argument may be an override."""
     if config is not None and "=" in str(config) and not config.exists():  # no config given: that was an override
-        config, overrides = None, [str(config), *(overrides or [])]
-    run_study_command(lambda: define_study(kind, config, overrides or [], **own), options)
+        return None, [str(config), *(overrides or [])]
+    return config, overrides or []
 
 
 def _names(text: str) -> list[str]:

@@ -110,7 +110,7 @@ def compare_optimizers(base: dict, optimizers: Sequence[str] | None = None,
         metric_figure(folder / "accuracy.png", results, "val_acc", "validation accuracy by optimizer",
                       "validation accuracy")
 
-    def side_figures(folder: Path) -> None:  # drawn while the runs train
+    def side_figures(folder: Path, data_dir: Path | None) -> None:  # drawn while the runs train
         from scratchrun.plots.study import toy_paths
 
         toy_paths(folder / "paths.png", {n: OPTIMIZERS[n](lr=TOY_LR[n]) for n in names})
@@ -162,8 +162,8 @@ def batch_norm(base: dict, scales: int = DEFAULT_SCALES) -> StudyDefinition:
     return StudyDefinition("bn-study", base, variants, figures)
 
 
-def initial_weights(base: dict, inits: Sequence[str] = BOOK_INITS, activations: Sequence[str] = BOOK_ACTIVATIONS,
-                    data_dir: Path | None = None) -> StudyDefinition:
+def initial_weights(base: dict, inits: Sequence[str] = BOOK_INITS,
+                    activations: Sequence[str] = BOOK_ACTIVATIONS) -> StudyDefinition:
     """6.2: activation distributions and first gradients for each init, then MNIST training with each."""
     from scratchrun.experiments.initial_weights import parse_init
     from scratchrun.nn.layers import ACTIVATIONS
@@ -183,7 +183,7 @@ def initial_weights(base: dict, inits: Sequence[str] = BOOK_INITS, activations: 
 
         loss_figure(folder / "loss.png", results, f"minibatch loss by initial weights ({base['model']['activation']})")
 
-    def side_figures(folder: Path) -> list[str]:  # drawn while the runs train: they need none
+    def side_figures(folder: Path, data_dir: Path | None) -> list[str]:  # drawn while the runs train: they need none
         from scratchrun.experiments.initial_weights import initial_weight_figures
 
         return initial_weight_figures(folder, base, parsed, list(activations), data_dir)

@@ -22,7 +22,8 @@ from scratchrun.experiments.specs import RunSpec, Variant
 from scratchrun.records.provenance import Provenance
 
 Figures = Callable[[Path, list[RunResult]], list[str] | None]  # draws into the folder; returns lines worth showing
-SideFigures = Callable[[Path], list[str] | None]  # figures that need no run: drawn while the runs train
+# figures that need no run, given the folder and the study's data folder: drawn while the runs train
+SideFigures = Callable[[Path, Path | None], list[str] | None]
 
 
 @dataclass(frozen=True)
@@ -204,7 +205,7 @@ def _train(definition: StudyDefinition, plan: StudyPlan, data_dir: Path | None, 
     # the figures that need no run are drawn meanwhile (and matplotlib imported), so the study does not wait on them
     # after its last run; this thread mostly waits for the workers anyway
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="study-figures") as side:
-        side_figures = side.submit(_side_figures, definition, folder)
+        side_figures = side.submit(_side_figures, definition, folder, data_dir)
         try:
             results = [*plan.kept.values(), *run_all(plan.todo, folder, data_dir, plan.workers, finished, on_progress,
                                                      executor=executor, scheduler=scheduler)]
@@ -226,7 +227,7 @@ def _train(definition: StudyDefinition, plan: StudyPlan, data_dir: Path | None, 
     return StudyOutcome(definition.kind, folder, plan.specs, sorted(results, key=lambda r: r.index), summary, notes)
 
 
-def _side_figures(definition: StudyDefinition, folder: Path) -> list[str] | None:
+def _side_figures(definition: StudyDefinition, folder: Path, data_dir: Path | None) -> list[str] | None:
     """The study's figures that need no run, after importing what every figure needs (a study that draws none, a
     sweep, imports nothing)."""
     from scratchrun.plots.figure import warm_up
@@ -234,7 +235,7 @@ def _side_figures(definition: StudyDefinition, folder: Path) -> list[str] | None
     if definition.figures is None and definition.side_figures is None:
         return None
     warm_up()
-    return definition.side_figures(folder) if definition.side_figures is not None else None
+    return definition.side_figures(folder, data_dir) if definition.side_figures is not None else None
 
 
 def plan_summary(plan: StudyPlan) -> str:

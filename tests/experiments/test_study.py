@@ -35,6 +35,21 @@ def test_a_study_in_use_is_not_resumed_and_a_released_one_is(tiny, tmp_path):
     assert not (folder / ".lock").exists()
 
 
+def test_the_figures_beside_the_runs_are_given_the_studys_data_folder(tiny, tmp_path, monkeypatch):
+    """init-study's figures load the data the study trains on: run_study hands them its data folder (a study's own
+    options do not carry it), so a --data-dir without SCRATCHRUN_DATA_DIR reaches them."""
+    from scratchrun.experiments.presets import base_config
+    from scratchrun.experiments.specs import Variant
+    from scratchrun.experiments.study import StudyDefinition, run_study
+
+    monkeypatch.delenv("SCRATCHRUN_DATA_DIR")
+    given = []
+    definition = StudyDefinition("probe", base_config({"data": {"dataset": "tiny"}}, ARGS["overrides"], {}),
+                                 (Variant("sgd", ()),), side_figures=lambda folder, data_dir: given.append(data_dir))
+    run_study(definition, jobs=1, runs_dir=tmp_path / "runs", data_dir=tiny)
+    assert given == [tiny]
+
+
 def test_a_new_study_folder_that_cannot_be_locked_is_not_left_behind(tiny, tmp_path, monkeypatch):
     from scratchrun.records import lock
 
