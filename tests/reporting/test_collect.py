@@ -13,7 +13,8 @@ from scratchrun.errors import ConfigError
 from scratchrun.records import index as ix
 from scratchrun.records.reader import metric_values, read_metrics, read_steps, read_trials
 from scratchrun.reporting.collect import gather
-from scratchrun.reporting.content import MAX_POINTS, numbers, run_curves, thin
+from scratchrun.plots.curves import MAX_POINTS, run_curves, thin
+from scratchrun.reporting.content import curves_json, numbers
 from scratchrun.reporting.figures import log_ticks, real_units
 
 
@@ -47,14 +48,14 @@ def test_a_runs_curves_are_its_records_thinned_and_rounded(real_runs):
     assert curves.loss[-1] == pytest.approx(steps[-curves.window:, 2].mean())
     assert list(curves.evals["iteration"]) == [row["iteration"] for row in history]
     assert curves.series("val_acc")[1].tolist() == [row["val_acc"] for row in history if row["val_acc"] is not None]
-    shown = curves.to_json()
+    shown = curves_json(curves)
     assert shown["loss"]["y"][-1] == float(f"{curves.loss[-1]:.4g}")
 
 
 def test_a_diverged_runs_loss_is_null_where_it_was_not_finite(real_runs):
     folder = next(p for p in real_runs.iterdir() if p.name.endswith("_boom"))
     steps = read_steps(folder)
-    curves = run_curves(folder).to_json()
+    curves = curves_json(run_curves(folder))
     assert not np.isfinite(steps[:, 2]).all()
     assert None in curves["loss"]["y"]
 
