@@ -35,7 +35,7 @@ def save_curves(path, losses: list[float], history: list[dict], title: str) -> N
 def curves_figure(losses: list[float], history: list[dict], title: str):
     """Minibatch loss (raw and smoothed) with evaluated losses, and accuracy per evaluation; a split that was not
     scored at every evaluation (`train.track`) is drawn at the evaluations that scored it."""
-    from scratchrun.plots.figure import subplots
+    from scratchrun.plots.figure import fit, subplots
 
     fig, (ax_loss, ax_acc) = subplots(1, 2, figsize=(11, 4.2), constrained_layout=True)
     steps = np.arange(1, len(losses) + 1)
@@ -59,7 +59,7 @@ def curves_figure(losses: list[float], history: list[dict], title: str):
         ax.grid(alpha=0.3)
         if ax.get_legend_handles_labels()[0]:
             ax.legend(loc="best", fontsize=8)
-    fig.suptitle(title, fontsize=10)
+    fit(fig.suptitle(title, fontsize=10))
     return fig
 
 

@@ -54,7 +54,7 @@ def study_figure(figure: Figure, runs: Runs):
     if figure.grid:
         fit(fig.suptitle(figure.title))
     if any(ax.get_legend_handles_labels()[0] for ax in axes.flat):
-        (fig if figure.grid else axes[0, 0]).legend(fontsize=8, **({"loc": "outside right upper"} if figure.grid else {}))
+        (fig if figure.grid else axes[0, 0]).legend(fontsize=8, **({"loc": "outside right center"} if figure.grid else {}))
     return fig
 
 
@@ -70,6 +70,7 @@ def _gap_figure(figure: Figure, runs: Runs):
         ax.bar_label(drawn, labels=[f"{g:.1%}" for g in means], padding=3)
     ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
     ax.set(xlabel=figure.xlabel, ylabel=figure.ylabel)
+    ax.margins(y=0.12)  # room for the values above the bars
     fit(ax.set_title(figure.title))
     ax.grid(alpha=0.3, axis="y")
     return fig
