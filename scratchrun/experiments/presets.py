@@ -146,10 +146,10 @@ def batch_norm(base: dict, scales: int = DEFAULT_SCALES) -> StudyDefinition:
     stds = [float(f"{s:.3g}") for s in np.logspace(0, -4, scales)]
     variants, panels = [], []
     for std in stds:  # a panel per weight std: its two variants, with and without batch norm
-        bn, plain = (Variant(f"{name}-{std:g}", (("model.init", "std"), ("model.init_std", std),
-                                                 ("model.batch_norm", on))) for name, on in (("bn", True), ("plain", False)))
-        variants += [bn, plain]
-        panels.append(Panel(f"weight std {std:g}", {bn.name: "batch norm", plain.name: "plain"}))
+        pair = [Variant(f"{name}-{std:g}", (("model.init", "std"), ("model.init_std", std), ("model.batch_norm", on)))
+                for name, on in (("bn", True), ("plain", False))]
+        variants += pair
+        panels.append(Panel(f"weight std {std:g}", {pair[0].name: "batch norm", pair[1].name: "plain"}))
     figures = (accuracy_grid("bn", "training accuracy per epoch, with and without batch norm", panels, ("train_acc",),
                              cols=4, file="bn.png"),)
     return StudyDefinition("bn-study", base, tuple(variants), figures)

@@ -39,7 +39,8 @@ def compare_figure(path: Path, chosen: list, labels: list[str]) -> list[str]:
             positive = positive and losses[finite].min() > 0
             sane_top = sane_top if run.status == "diverged" else max(sane_top, smoothed.max())
         for key, style in (("train_acc", "--"), ("val_acc", "-")):
-            points = [(row["epoch"], row[key]) for row in metrics if row.get("epoch") is not None and row.get(key) is not None]
+            points = [(row["epoch"], row[key]) for row in metrics
+                      if row.get("epoch") is not None and row.get(key) is not None]
             if points:
                 ax_acc.plot(*zip(*points), style, color=color, lw=1.2, marker="o", ms=2.5)
     if positive and ax_loss.lines:

@@ -44,13 +44,16 @@ def curves_figure(losses: list[float], history: list[dict], title: str):
     if finite.any():
         ax_loss.plot(steps[finite], loss_values[finite], color="0.8", lw=0.6, label="minibatch loss")
         window = max(1, len(losses) // 50)
-        ax_loss.plot(steps[finite], smooth(loss_values[finite], window), color="C0", lw=1.4, label=f"smoothed ({window})")
+        ax_loss.plot(steps[finite], smooth(loss_values[finite], window), color="C0", lw=1.4,
+                     label=f"smoothed ({window})")
     for key, color, style in (("train", "C1", "o-"), ("val", "C2", "s-")):
         scored = [row for row in history if row.get(f"{key}_loss") is not None]
         if scored:
             iterations = [row["iteration"] for row in scored]
-            ax_loss.plot(iterations, on_scale([row[f"{key}_loss"] for row in scored]), style, color=color, ms=3, lw=1, label=f"{key} loss")
-            ax_acc.plot(iterations, [row[f"{key}_acc"] for row in scored], style, color=color, ms=3, lw=1, label=f"{key} accuracy")
+            drawn = {"color": color, "ms": 3, "lw": 1}
+            losses_at = on_scale([row[f"{key}_loss"] for row in scored])
+            ax_loss.plot(iterations, losses_at, style, **drawn, label=f"{key} loss")
+            ax_acc.plot(iterations, [row[f"{key}_acc"] for row in scored], style, **drawn, label=f"{key} accuracy")
     ax_loss.set(xlabel="iteration", ylabel="cross-entropy loss", title="loss")
     if finite.any() and loss_values[finite].min() > 0:
         ax_loss.set_yscale("log")

@@ -15,13 +15,15 @@ from scratchrun.plots.spec import Figure, Runs, gaps, lines, panels
 
 def draw_study(folder: Path, figures: Sequence[Figure], results: Sequence) -> None:
     """The PNG of each figure that has a file, from the runs of `results` (a study's RunResults)."""
+    drawn = [figure for figure in figures if figure.file]
+    if not drawn:
+        return
     runs: dict[str, list[Curves]] = {}
-    for result in sorted(results, key=lambda r: r.index) if any(f.file for f in figures) else ():
+    for result in sorted(results, key=lambda r: r.index):
         if result.run_dir:
             runs.setdefault(result.variant, []).append(run_curves(Path(result.run_dir)))
-    for figure in figures:
-        if figure.file:
-            save(study_figure(figure, runs), folder / figure.file, dpi=110)
+    for figure in drawn:
+        save(study_figure(figure, runs), folder / figure.file, dpi=110)
 
 
 def study_figure(figure: Figure, runs: Runs):
@@ -32,7 +34,8 @@ def study_figure(figure: Figure, runs: Runs):
     cols = max(1, min(figure.cols, len(titles)))
     rows = -(-len(titles) // cols)
     size = (3.3 * cols + 2.2, 2.6 * rows + 0.6) if figure.grid else (7, 4.5)  # a grid's legend: at its right
-    fig, axes = subplots(rows, cols, figsize=size, constrained_layout=True, squeeze=False, sharex=True, sharey=True)
+    fig, axes = subplots(rows, cols, figsize=size, constrained_layout=not figure.grid, squeeze=False, sharex=True,
+                         sharey=True)
     for line in lines(figure, runs):
         ax, color = axes.flat[line.panel], f"C{line.color % 10}"
         ax.plot(line.x, line.mean, "--" if line.dashed else "-", color=color, lw=1.4,
@@ -51,11 +54,27 @@ def study_figure(figure: Figure, runs: Runs):
             ax.set_xlabel(figure.xlabel)
             ax.xaxis.set_tick_params(labelbottom=True)
         ax.grid(alpha=0.3)
+    named = any(ax.get_legend_handles_labels()[0] for ax in axes.flat)
     if figure.grid:
-        fit(fig.suptitle(figure.title))
-    if any(ax.get_legend_handles_labels()[0] for ax in axes.flat):
-        (fig if figure.grid else axes[0, 0]).legend(fontsize=8, **({"loc": "outside right center"} if figure.grid else {}))
+        _grid_margins(fig, fit(fig.suptitle(figure.title)), fig.legend(fontsize=8, loc="center right") if named else None,
+                      rows, cols)
+    elif named:
+        axes[0, 0].legend(fontsize=8)
     return fig
+
+
+def _grid_margins(fig, title, legend, rows: int, cols: int) -> None:
+    """Margins in inches around a grid of equal panels, from its title's and legend's drawn sizes: as fast as no
+    layout (a constrained one measures every panel's ticks, twice: a second more for bn-study's 16 panels)."""
+    renderer = fig.canvas.get_renderer()
+    width, height = fig.get_size_inches()
+    left, bottom, gap = 0.7, 0.55, 0.4  # the y labels; the x labels; between rows a panel's title, between columns
+    top = (1 - title.get_position()[1]) * height + title.get_window_extent(renderer).height / fig.dpi + 0.4
+    right = 0.15 + (legend.get_window_extent(renderer).width / fig.dpi + 0.1 if legend else 0)
+    panel_w = (width - left - right - 0.15 * (cols - 1)) / cols
+    panel_h = (height - top - bottom - gap * (rows - 1)) / rows
+    fig.subplots_adjust(left=left / width, right=1 - right / width, bottom=bottom / height, top=1 - top / height,
+                        wspace=0.15 / panel_w, hspace=gap / panel_h)
 
 
 def _gap_figure(figure: Figure, runs: Runs):

@@ -61,7 +61,8 @@ def fake_runs(variants, seeds: int = 2, epochs: int = 20, iterations: int = 400)
             loss = 2.3 * np.exp(-steps / (100 + 30 * k)) + 0.05 + 0.02 * rng.random(iterations)
             epoch = np.arange(epochs + 1, dtype=np.float64)
             acc = 0.1 + 0.85 * (1 - np.exp(-epoch / (3 + k)))
-            evals = dict(zip(EVAL_KEYS, (epoch * iterations / epochs, epoch, 1 / (acc + 0.1), acc, 1 / acc, acc - 0.05)))
+            evals = dict(zip(EVAL_KEYS, (epoch * iterations / epochs, epoch, 1 / (acc + 0.1), acc, 1 / acc,
+                                         acc - 0.05)))
             runs[variant.name].append(Curves(steps, loss, 8, evals))
     return runs
 
