@@ -134,6 +134,24 @@ def test_the_book_studies_get_their_own_figures(real_runs, kind, figures):
         assert panels == ["weight std 1", "weight std 0.0001"]
 
 
+def test_a_study_gets_the_figures_its_study_yaml_declares_whatever_its_kind_is_called(real_runs, tmp_path):
+    """Nothing reads a figure from the study's kind or a variant's name; a study.yaml that declares no figures (an
+    earlier version's) gets its PNG files embedded."""
+    import shutil
+
+    import yaml
+
+    folder = shutil.copytree(group_folder(real_runs, "bn-study"), tmp_path / "2026-01-01_00-00-00_my-study")
+    study = yaml.safe_load((folder / "study.yaml").read_text())
+    (folder / "study.yaml").write_text(yaml.safe_dump({**study, "study": "my-study"}, sort_keys=False))
+    (group,) = gather([str(folder)], tmp_path).groups
+    assert group.title == "my-study" and [f["name"] for f in group.figures] == ["bn"] and not group.images
+    del study["figures"]
+    (folder / "study.yaml").write_text(yaml.safe_dump(study, sort_keys=False))
+    (group,) = gather([str(folder)], tmp_path).groups
+    assert group.figures == [] and [i["title"] for i in group.images] == ["bn.png"]
+
+
 def test_a_run_named_inside_a_group_that_is_also_named_appears_once(real_runs):
     study = group_folder(real_runs, "compare-optimizers")
     content = gather([str(study), str(study / "adam-seed1")], real_runs)
