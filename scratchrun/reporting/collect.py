@@ -9,10 +9,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from scratchrun.errors import ConfigError, ScratchrunError
+from scratchrun.plots.curves import run_curves
 from scratchrun.records import index as ix
 from scratchrun.records import table as tb
 from scratchrun.records.status import counts_text
-from scratchrun.plots.curves import run_curves
 from scratchrun.reporting.content import FINAL_KEYS, Group, curves_json, finite, plain
 from scratchrun.reporting.figures import search_figures, study_figures
 
