@@ -22,6 +22,7 @@ from scratchrun.experiments.defaults import (
 )
 from scratchrun.experiments.specs import Variant, check_size
 from scratchrun.experiments.study import StudyDefinition
+from scratchrun.plots.spec import Figure, Panel, accuracy_grid, by_variant
 
 # Each setting tracks (`train.track`) only the splits its figures draw along the way; every run's last evaluation
 # scores both, so results.csv is the same as when every evaluation scored both (tests/experiments/golden/).
@@ -79,7 +80,11 @@ def sweep(config: Path | str | Mapping, axes: Sequence[str] | Mapping[str, Seque
         raise ConfigError(f"Sweep axis `{empty[0]}` lists no values; allowed: one or more values to try.")
     check_size(math.prod(len(values) for _, values in parsed), "runs",
                "The sweep's grid of " + " × ".join(f"{len(values)} {key}" for key, values in parsed))
-    return StudyDefinition(f"sweep-{base['name']}", base, tuple(grid(parsed)))
+    variants = tuple(grid(parsed))
+    names = [v.name for v in variants]
+    figures = (by_variant("loss", "minibatch loss by variant", names),
+               by_variant("val_acc", "validation accuracy by variant", names, "val_acc", "validation accuracy"))
+    return StudyDefinition(f"sweep-{base['name']}", base, variants, figures)
 
 
 def compare_optimizers(base: dict, optimizers: Sequence[str] | None = None,
@@ -102,13 +107,10 @@ def compare_optimizers(base: dict, optimizers: Sequence[str] | None = None,
                               f"({', '.join(names)}).")
     variants = tuple(Variant(n, (("optimizer", {"name": n, **({"lr": rates[n]} if n in rates else {})}),))
                      for n in names)
-
-    def figures(folder: Path, results: list) -> None:
-        from scratchrun.plots.study import loss_figure, metric_figure
-
-        loss_figure(folder / "loss.png", results, "minibatch loss by optimizer (same network, same minibatches)")
-        metric_figure(folder / "accuracy.png", results, "val_acc", "validation accuracy by optimizer",
-                      "validation accuracy")
+    figures = (by_variant("loss", "minibatch loss by optimizer (same network, same minibatches)", names,
+                          file="loss.png"),
+               by_variant("val_acc", "validation accuracy by optimizer", names, "val_acc", "validation accuracy",
+                          file="accuracy.png"))
 
     def side_figures(folder: Path, data_dir: Path | None) -> None:  # drawn while the runs train
         from scratchrun.plots.study import toy_paths
@@ -127,14 +129,12 @@ def overfit(base: dict, weight_decay: float = DEFAULT_WEIGHT_DECAY,
         Variant("dropout", (("model.weight_decay", 0.0), ("model.dropout", dropout))),
         Variant("both", (("model.weight_decay", weight_decay), ("model.dropout", dropout))),
     )
-
-    def figures(folder: Path, results: list) -> None:
-        from scratchrun.plots.study import panels_figure
-
-        groups = [(v.name, [(v.name, "")]) for v in variants]
-        panels_figure(folder / "overfit.png", results, groups, [("train_acc", "-"), ("val_acc", "--")],
-                      "train (solid) and validation (dashed) accuracy per epoch", cols=2)
-
+    names = [v.name for v in variants]
+    metrics = ("train_acc", "val_acc")
+    figures = (accuracy_grid("overfit", "train (solid) and validation (dashed) accuracy per epoch",
+                             [Panel(n, {n: n}) for n in names], metrics, cols=2, file="overfit.png"),
+               Figure("gap", "the overfitting gap after the last epoch (training − validation accuracy)",
+                      (Panel("", {n: n for n in names}),), metrics, xlabel="", ylabel="accuracy gap", gap=True))
     return StudyDefinition("overfit-study", base, variants, figures)
 
 
@@ -146,20 +146,15 @@ def batch_norm(base: dict, scales: int = DEFAULT_SCALES) -> StudyDefinition:
         raise ConfigError(f"--scales {scales!r} is not allowed; allowed: an integer >= 1.")
     check_size(2 * scales, "runs", f"--scales {scales} (with and without batch norm at each)")
     stds = [float(f"{s:.3g}") for s in np.logspace(0, -4, scales)]
-    variants = tuple(
-        Variant(f"{'bn' if bn else 'plain'}-{std:g}",
-                (("model.init", "std"), ("model.init_std", std), ("model.batch_norm", bn)))
-        for std in stds for bn in (True, False)
-    )
-
-    def figures(folder: Path, results: list) -> None:
-        from scratchrun.plots.study import panels_figure
-
-        groups = [(f"weight std {std:g}", [(f"bn-{std:g}", "batch norm"), (f"plain-{std:g}", "plain")]) for std in stds]
-        panels_figure(folder / "bn.png", results, groups, [("train_acc", "-")],
-                      "training accuracy per epoch, with and without batch norm", cols=4)
-
-    return StudyDefinition("bn-study", base, variants, figures)
+    variants, panels = [], []
+    for std in stds:  # a panel per weight std: its two variants, with and without batch norm
+        pair = [Variant(f"{name}-{std:g}", (("model.init", "std"), ("model.init_std", std), ("model.batch_norm", on)))
+                for name, on in (("bn", True), ("plain", False))]
+        variants += pair
+        panels.append(Panel(f"weight std {std:g}", {pair[0].name: "batch norm", pair[1].name: "plain"}))
+    figures = (accuracy_grid("bn", "training accuracy per epoch, with and without batch norm", panels, ("train_acc",),
+                             cols=4, file="bn.png"),)
+    return StudyDefinition("bn-study", base, tuple(variants), figures)
 
 
 def initial_weights(base: dict, inits: Sequence[str] = BOOK_INITS,
@@ -177,11 +172,11 @@ def initial_weights(base: dict, inits: Sequence[str] = BOOK_INITS,
                           f"{', '.join(ACTIVATIONS)}.")
     variants = tuple(Variant(name, (("model.init", init), ("model.init_std", std)))
                      for name, (init, std) in parsed.items())
-
-    def figures(folder: Path, results: list) -> None:
-        from scratchrun.plots.study import loss_figure
-
-        loss_figure(folder / "loss.png", results, f"minibatch loss by initial weights ({base['model']['activation']})")
+    names = list(parsed)
+    figures = (by_variant("loss", f"minibatch loss by initial weights ({base['model']['activation']})", names,
+                          file="loss.png"),
+               by_variant("val_acc", "validation accuracy by initial weights", names, "val_acc",
+                          "validation accuracy"))
 
     def side_figures(folder: Path, data_dir: Path | None) -> list[str]:  # drawn while the runs train: they need none
         from scratchrun.experiments.initial_weights import initial_weight_figures

@@ -96,7 +96,7 @@ def write_search_tables(run, best_config, final: dict | None, command: str) -> N
 def _write_search_tables(run, best_config, final: dict | None, command: str) -> None:
     from scratchrun.config.loader import dump_yaml
     from scratchrun.experiments.sampling import best_trials
-    from scratchrun.plots.study import search_figure, top_figure
+    from scratchrun.plots.search import search_figure, top_figure
     from scratchrun.records.layout import trial_columns
     from scratchrun.records.writer import write_csv, write_json_atomic, write_text_atomic
 

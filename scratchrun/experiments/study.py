@@ -19,21 +19,22 @@ from typing import Any
 from scratchrun.errors import ConfigError, Interrupted
 from scratchrun.experiments.executors import RunResult
 from scratchrun.experiments.specs import RunSpec, Variant
+from scratchrun.plots.spec import Figure
 from scratchrun.records.provenance import Provenance
 
-Figures = Callable[[Path, list[RunResult]], list[str] | None]  # draws into the folder; returns lines worth showing
 # figures that need no run, given the folder and the study's data folder: drawn while the runs train
 SideFigures = Callable[[Path, Path | None], list[str] | None]
 
 
 @dataclass(frozen=True)
 class StudyDefinition:
-    """What a study is: its kind (the folder's name), the base config as data, its variants and its figures."""
+    """What a study is: its kind (the folder's name), the base config as data, its variants and its figures (drawn
+    from its runs into PNG files and the report)."""
 
     kind: str
     base: dict[str, Any]
     variants: tuple[Variant, ...]
-    figures: Figures | None = None
+    figures: tuple[Figure, ...] = ()
     side_figures: SideFigures | None = None  # drawn by this process while its workers train, not after them
 
 
@@ -122,7 +123,7 @@ def study_request(definition: StudyDefinition, seeds: int = 1, jobs: int = 0,
         check_size(len(variants) * seeds, "runs", f"--seeds {seeds} × {len(variants)} variant(s)")
         first_seed = config_from_dict(definition.base).seed
         return definition.base, variants, [first_seed + i for i in range(seeds)]
-    saved_kind, base, saved_variants, seed_list = read_study(resume)
+    saved_kind, base, saved_variants, seed_list, _ = read_study(resume)
     if saved_kind != definition.kind:
         raise ConfigError(f"{resume} holds a `{saved_kind}` study, not a `{definition.kind}` one: resume it with "
                           "the command that made it.")
@@ -163,7 +164,8 @@ def run_study(
     check_executor(executor, scheduler)
     with ExitStack() as held:
         if resume is not None:  # a folder that is no study is refused before anything is written in it
-            read_study(resume)
+            saved = read_study(resume).figures
+            definition = definition if saved is None else replace(definition, figures=saved)
             held.callback(lock_folder(resume).release)  # before reading which runs completed: one writer at a time
         plan = plan_study(definition, seeds, jobs, resume)
         origin = Provenance.here(command)  # once, here: workers record where the study was started from
@@ -177,7 +179,8 @@ def run_study(
         if resume is None:
             try:
                 held.callback(lock_folder(folder).release)
-                write_study_yaml(folder, definition.kind, definition.base, plan.variants, plan.seeds)
+                write_study_yaml(folder, definition.kind, definition.base, plan.variants, plan.seeds,
+                                 definition.figures)
             except BaseException:  # a study folder without its study.yaml could never be resumed: leave none
                 shutil.rmtree(folder, ignore_errors=True)
                 raise
@@ -189,6 +192,7 @@ def _train(definition: StudyDefinition, plan: StudyPlan, data_dir: Path | None, 
     """Train what the plan has still to do into its folder, then write the tables, figures and README."""
     from scratchrun.experiments.executors import run_all
     from scratchrun.experiments.study_folder import write_readme, write_results
+    from scratchrun.plots.study import draw_study
     from scratchrun.records.files import folder_writes
 
     folder = plan.folder
@@ -214,15 +218,13 @@ def _train(definition: StudyDefinition, plan: StudyPlan, data_dir: Path | None, 
     if results is None:
         with folder_writes(folder, f"the runs themselves are recorded in {folder}; --resume {folder} writes it again."):
             write_results(folder, plan.specs, done)
-            completed = [r for r in done if r.status == "completed"]
-            if definition.figures is not None and completed:
-                definition.figures(folder, completed)
+            draw_study(folder, definition.figures, [r for r in done if r.status == "completed"])
         raise Interrupted(f"{len(done)} of {len(plan.specs)} runs finished; results so far in {folder}; finish it "
                           f"with --resume {folder}", folder) from None
     with folder_writes(folder, f"the runs themselves are recorded in {folder}; --resume {folder} writes it again."):
         summary = write_results(folder, plan.specs, results)
         notes = side_figures.result() or []
-        notes += (definition.figures(folder, results) or []) if definition.figures is not None else []
+        draw_study(folder, definition.figures, results)
         write_readme(folder, definition.kind, command or f"scratchrun {definition.kind}", summary, len(plan.specs))
     return StudyOutcome(definition.kind, folder, plan.specs, sorted(results, key=lambda r: r.index), summary, notes)
 
@@ -232,7 +234,7 @@ def _side_figures(definition: StudyDefinition, folder: Path, data_dir: Path | No
     sweep, imports nothing)."""
     from scratchrun.plots.figure import warm_up
 
-    if definition.figures is None and definition.side_figures is None:
+    if not any(f.file for f in definition.figures) and definition.side_figures is None:
         return None
     warm_up()
     return definition.side_figures(folder, data_dir) if definition.side_figures is not None else None

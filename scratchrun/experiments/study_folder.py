@@ -5,24 +5,29 @@ from __future__ import annotations
 import statistics
 from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import NamedTuple
 
 import yaml
 
 from scratchrun.bounded_read import Unreadable
 from scratchrun.config.bounded_yaml import read_yaml_record
 from scratchrun.experiments.specs import RunSpec, Variant, run_folder_name
+from scratchrun.plots.spec import Figure
 from scratchrun.records.index import read_run
 from scratchrun.records.layout import FINAL_METRICS, RESULT_COLUMNS
 from scratchrun.records.writer import write_csv, write_text_atomic
 from scratchrun.training.run import RunResult
 
 
-def write_study_yaml(folder: Path, kind: str, base: dict, variants: Sequence[Variant], seeds: Sequence[int]) -> None:
-    """The base config, the variants (name and the keys each sets) and the seeds: enough to run it again."""
+def write_study_yaml(folder: Path, kind: str, base: dict, variants: Sequence[Variant], seeds: Sequence[int],
+                     figures: Sequence[Figure] = ()) -> None:
+    """The base config, the variants (name and the keys each sets) and the seeds: enough to run it again; and its
+    figures, which the report draws too."""
     study = {
         "study": kind,
         "seeds": list(seeds),
         "variants": [{"name": v.name, "set": {key: value for key, value in v.overrides}} for v in variants],
+        "figures": [figure.to_dict() for figure in figures],
         "base": base,
     }
     write_text_atomic(folder / "study.yaml", yaml.safe_dump(study, sort_keys=False))
@@ -91,8 +96,18 @@ def write_readme(folder: Path, kind: str, command: str, summary: Sequence[dict],
     write_text_atomic(folder / "README.md", "\n".join(lines) + "\n")
 
 
-def read_study(folder: Path) -> tuple[str, dict, list[Variant], list[int]]:
-    """What study.yaml asked for: (kind, base config, variants, seeds), to resume the same study."""
+class SavedStudy(NamedTuple):
+    """What a study.yaml holds; `figures` is None in one written before studies saved them."""
+
+    kind: str
+    base: dict
+    variants: list[Variant]
+    seeds: list[int]
+    figures: tuple[Figure, ...] | None
+
+
+def read_study(folder: Path) -> SavedStudy:
+    """What study.yaml asked for, to resume the same study or draw its figures."""
     from scratchrun.errors import ConfigError
 
     path = folder / "study.yaml"
@@ -101,7 +116,8 @@ def read_study(folder: Path) -> tuple[str, dict, list[Variant], list[int]]:
         variants = [Variant(str(v["name"]), tuple(v["set"].items())) for v in study["variants"]]
         if not isinstance(study["base"], dict) or not isinstance(study["study"], str):
             raise TypeError("its study is not a name, or its base is not a mapping of config keys")
-        return study["study"], study["base"], variants, [int(s) for s in study["seeds"]]
+        figures = None if "figures" not in study else tuple(Figure.from_dict(f) for f in study["figures"])
+        return SavedStudy(study["study"], study["base"], variants, [int(s) for s in study["seeds"]], figures)
     except (OSError, Unreadable, ValueError, yaml.YAMLError, KeyError, TypeError, AttributeError) as e:
         raise ConfigError(f"{path} is not a study this version can resume ({type(e).__name__}: {e}); "
                           "give the folder a study command wrote.") from None

@@ -13,10 +13,25 @@ from typing import Any
 def subplots(nrows: int = 1, ncols: int = 1, *, figsize: tuple[float, float] | None = None,
              constrained_layout: bool = False, **kwargs: Any):
     """Like `pyplot.subplots`, for a figure of our own: (figure, axes)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
     fig = Figure(figsize=figsize, layout="constrained" if constrained_layout else None)
+    FigureCanvasAgg(fig)  # a renderer to measure text with (`fit`)
     return fig, fig.subplots(nrows, ncols, **kwargs)
+
+
+def fit(text, share: float = 0.9):
+    """Break a title (a matplotlib Text) into lines until it is at most `share` of its figure's width: a narrow figure
+    (one panel) or a long run name must not run off the canvas. Returns the text."""
+    import textwrap
+
+    width = text.figure.bbox.width * share
+    drawn = text.get_window_extent(text.figure.canvas.get_renderer()).width
+    if drawn > width:
+        words = text.get_text()
+        text.set_text(textwrap.fill(words, max(8, int(len(words) * width / drawn))))
+    return text
 
 
 def warm_up() -> None:

@@ -35,7 +35,7 @@ def save_curves(path, losses: list[float], history: list[dict], title: str) -> N
 def curves_figure(losses: list[float], history: list[dict], title: str):
     """Minibatch loss (raw and smoothed) with evaluated losses, and accuracy per evaluation; a split that was not
     scored at every evaluation (`train.track`) is drawn at the evaluations that scored it."""
-    from scratchrun.plots.figure import subplots
+    from scratchrun.plots.figure import fit, subplots
 
     fig, (ax_loss, ax_acc) = subplots(1, 2, figsize=(11, 4.2), constrained_layout=True)
     steps = np.arange(1, len(losses) + 1)
@@ -50,10 +50,10 @@ def curves_figure(losses: list[float], history: list[dict], title: str):
         scored = [row for row in history if row.get(f"{key}_loss") is not None]
         if scored:
             iterations = [row["iteration"] for row in scored]
-            ax_loss.plot(iterations, on_scale([row[f"{key}_loss"] for row in scored]), style, color=color, ms=3, lw=1,
-                         label=f"{key} loss")
-            ax_acc.plot(iterations, [row[f"{key}_acc"] for row in scored], style, color=color, ms=3, lw=1,
-                        label=f"{key} accuracy")
+            drawn = {"color": color, "ms": 3, "lw": 1}
+            losses_at = on_scale([row[f"{key}_loss"] for row in scored])
+            ax_loss.plot(iterations, losses_at, style, **drawn, label=f"{key} loss")
+            ax_acc.plot(iterations, [row[f"{key}_acc"] for row in scored], style, **drawn, label=f"{key} accuracy")
     ax_loss.set(xlabel="iteration", ylabel="cross-entropy loss", title="loss")
     if finite.any() and loss_values[finite].min() > 0:
         ax_loss.set_yscale("log")
@@ -62,7 +62,7 @@ def curves_figure(losses: list[float], history: list[dict], title: str):
         ax.grid(alpha=0.3)
         if ax.get_legend_handles_labels()[0]:
             ax.legend(loc="best", fontsize=8)
-    fig.suptitle(title, fontsize=10)
+    fit(fig.suptitle(title, fontsize=10))
     return fig
 
 

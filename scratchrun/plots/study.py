@@ -1,4 +1,5 @@
-"""Figures of a study, drawn from its run folders: one line per variant (mean over seeds, with a band)."""
+"""A study's figures drawn with matplotlib: those it declares as data (plots/spec.py) from its runs' curves, and
+those that need no run (the toy optimizer paths, init-study's activations and gradients)."""
 
 from __future__ import annotations
 
@@ -7,61 +8,91 @@ from pathlib import Path
 
 import numpy as np
 
-from scratchrun.plots.figure import save, subplots
-from scratchrun.plots.run import smooth
-from scratchrun.records.reader import metric_values, read_metrics, read_steps
+from scratchrun.plots.curves import Curves, run_curves
+from scratchrun.plots.figure import fit, save, subplots
+from scratchrun.plots.spec import Figure, Runs, gaps, lines, panels
 
 
-def _evaluations(run_dir: Path) -> list[dict]:
-    """A run's metrics.csv as numbers, None where a metric was not measured."""
-    return metric_values(read_metrics(run_dir))
-
-
-def by_variant(results: Sequence) -> dict[str, list[Path]]:
-    """Run folders grouped by variant, in the study's order."""
-    groups: dict[str, list[Path]] = {}
+def draw_study(folder: Path, figures: Sequence[Figure], results: Sequence) -> None:
+    """The PNG of each figure that has a file, from the runs of `results` (a study's RunResults)."""
+    drawn = [figure for figure in figures if figure.file]
+    if not drawn:
+        return
+    runs: dict[str, list[Curves]] = {}
     for result in sorted(results, key=lambda r: r.index):
-        groups.setdefault(result.variant, []).append(Path(result.run_dir))
-    return groups
+        if result.run_dir:
+            runs.setdefault(result.variant, []).append(run_curves(Path(result.run_dir)))
+    for figure in drawn:
+        save(study_figure(figure, runs), folder / figure.file, dpi=110)
 
 
-def _band(ax, x, curves: list[np.ndarray], label: str, color) -> None:
-    """The mean of equal-length curves as a line, ± one std as a band when there are several."""
-    n = min(len(c) for c in curves)
-    stack = np.vstack([c[:n] for c in curves])
-    mean = stack.mean(axis=0)
-    ax.plot(x[:n], mean, label=label, color=color, lw=1.4)
-    if len(curves) > 1:
-        std = stack.std(axis=0)
-        ax.fill_between(x[:n], mean - std, mean + std, color=color, alpha=0.2, lw=0)
+def study_figure(figure: Figure, runs: Runs):
+    """`figure` drawn from each variant's runs: a line per label (the mean, ± one std as a band), a panel each."""
+    if figure.gap:
+        return _gap_figure(figure, runs)
+    titles = [title for title, _ in panels(figure, runs)] or [""]
+    cols = max(1, min(figure.cols, len(titles)))
+    rows = -(-len(titles) // cols)
+    size = (3.3 * cols + 2.2, 2.6 * rows + 0.6) if figure.grid else (7, 4.5)  # a grid's legend: at its right
+    fig, axes = subplots(rows, cols, figsize=size, constrained_layout=not figure.grid, squeeze=False, sharex=True,
+                         sharey=True)
+    for line in lines(figure, runs):
+        ax, color = axes.flat[line.panel], f"C{line.color % 10}"
+        ax.plot(line.x, line.mean, "--" if line.dashed else "-", color=color, lw=1.4,
+                label=line.name if line.legend else None)
+        if line.runs > 1:
+            ax.fill_between(line.x, *line.band(figure.log_y), color=color, alpha=0.2, lw=0)
+    for k, ax in enumerate(axes.flat):
+        if k >= len(titles):
+            ax.axis("off")
+            continue
+        fit(ax.set_title(titles[k], fontsize=9) if figure.grid else ax.set_title(figure.title))
+        ax.set(yscale="log" if figure.log_y else "linear", ylabel=figure.ylabel if k % cols == 0 else "")
+        if figure.ylim:
+            ax.set_ylim(figure.ylim)
+        if k + cols >= len(titles):  # no panel below: its x axis is labelled
+            ax.set_xlabel(figure.xlabel)
+            ax.xaxis.set_tick_params(labelbottom=True)
+        ax.grid(alpha=0.3)
+    named = any(ax.get_legend_handles_labels()[0] for ax in axes.flat)
+    if figure.grid:
+        legend = fig.legend(fontsize=8, loc="center right") if named else None
+        _grid_margins(fig, fit(fig.suptitle(figure.title)), legend, rows, cols)
+    elif named:
+        axes[0, 0].legend(fontsize=8)
+    return fig
 
 
-def loss_figure(path: Path, results: Sequence, title: str, window: int = 20) -> None:
-    """Smoothed minibatch loss against the update count, one line per variant (the book's figure 6-9)."""
-    fig, ax = subplots(figsize=(7, 4.5), constrained_layout=True)
-    for i, (variant, runs) in enumerate(by_variant(results).items()):
-        curves = [smooth(np.nan_to_num(read_steps(r)[:, 2], nan=np.inf), window) for r in runs]
-        if curves and min(len(c) for c in curves):
-            _band(ax, np.arange(1, max(len(c) for c in curves) + 1), curves, variant, f"C{i}")
-    ax.set(xlabel="update", ylabel=f"minibatch loss (moving average of {window})", title=title, yscale="log")
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
-    save(fig, path, dpi=110)
+def _grid_margins(fig, title, legend, rows: int, cols: int) -> None:
+    """Margins in inches around a grid of equal panels, from its title's and legend's drawn sizes: as fast as no
+    layout (a constrained one measures every panel's ticks, twice: a second more for bn-study's 16 panels)."""
+    renderer = fig.canvas.get_renderer()
+    width, height = fig.get_size_inches()
+    left, bottom, gap = 0.7, 0.55, 0.4  # the y labels; the x labels; between rows a panel's title, between columns
+    top = (1 - title.get_position()[1]) * height + title.get_window_extent(renderer).height / fig.dpi + 0.4
+    right = 0.15 + (legend.get_window_extent(renderer).width / fig.dpi + 0.1 if legend else 0)
+    panel_w = (width - left - right - 0.15 * (cols - 1)) / cols
+    panel_h = (height - top - bottom - gap * (rows - 1)) / rows
+    fig.subplots_adjust(left=left / width, right=1 - right / width, bottom=bottom / height, top=1 - top / height,
+                        wspace=0.15 / panel_w, hspace=gap / panel_h)
 
 
-def metric_figure(path: Path, results: Sequence, metric: str, title: str, ylabel: str) -> None:
-    """An evaluated metric (e.g. val_acc) against the update count, one line per variant."""
-    fig, ax = subplots(figsize=(7, 4.5), constrained_layout=True)
-    for i, (variant, runs) in enumerate(by_variant(results).items()):
-        histories = [_evaluations(r) for r in runs]
-        curves = [np.array([row[metric] for row in h if row[metric] is not None]) for h in histories]
-        x = np.array([row["iteration"] for row in histories[0] if row[metric] is not None])
-        if len(x):
-            _band(ax, x, curves, variant, f"C{i}")
-    ax.set(xlabel="update", ylabel=ylabel, title=title)
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
-    save(fig, path, dpi=110)
+def _gap_figure(figure: Figure, runs: Runs):
+    """A bar per label, ± one std, its value written on it."""
+    from matplotlib.ticker import PercentFormatter
+
+    fig, ax = subplots(figsize=(7, 4), constrained_layout=True)
+    bars = gaps(figure, runs)
+    if bars:
+        labels, means, spread = zip(*bars)
+        drawn = ax.bar(labels, means, yerr=spread, capsize=3, color=[f"C{i % 10}" for i in range(len(bars))])
+        ax.bar_label(drawn, labels=[f"{g:.1%}" for g in means], padding=3)
+    ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
+    ax.set(xlabel=figure.xlabel, ylabel=figure.ylabel)
+    ax.margins(y=0.12)  # room for the values above the bars
+    fit(ax.set_title(figure.title))
+    ax.grid(alpha=0.3, axis="y")
+    return fig
 
 
 def toy_paths(path: Path, optimizers: dict[str, object], start=(-7.0, 2.0), steps: int = 30) -> None:
@@ -86,41 +117,6 @@ def toy_paths(path: Path, optimizers: dict[str, object], start=(-7.0, 2.0), step
         ax.axis("off")
     fig.suptitle(f"{steps} updates on f(x, y) = x²/20 + y² from {start}")
     save(fig, path, dpi=110)
-
-
-def panels_figure(path: Path, results: Sequence, groups: list[tuple[str, list[tuple[str, str]]]], metric_styles,
-                  title: str, cols: int, x: str = "epoch", ylabel: str = "accuracy") -> None:
-    """A grid of panels; panel (title, [(variant, label), ...]) draws each variant's metrics in `metric_styles`.
-
-    `metric_styles` is a list of (metric, line style); each line is the mean over seeds.
-    """
-    variants = by_variant(results)
-    rows = -(-len(groups) // cols)
-    fig, axes = subplots(rows, cols, figsize=(3.3 * cols, 2.6 * rows), constrained_layout=False, squeeze=False,
-                             sharex=True, sharey=True)
-    for ax, (panel_title, members) in zip(axes.flat, groups):
-        for i, (variant, label) in enumerate(members):
-            if variant not in variants:
-                continue
-            histories = [_evaluations(r) for r in variants[variant]]
-            for metric, style in metric_styles:
-                curves = [np.array([np.nan if row[metric] is None else row[metric] for row in h]) for h in histories]
-                steps = np.array([row[x] for row in histories[0]])
-                mean = np.mean(np.vstack([c[: len(steps)] for c in curves]), axis=0)
-                ax.plot(steps, mean, style, color=f"C{i}", lw=1.2, label=f"{label} {metric.split('_')[0]}")
-        ax.set_title(panel_title, fontsize=9)
-        ax.set_ylim(0, 1.02)
-        ax.grid(alpha=0.3)
-    for ax in list(axes.flat)[len(groups):]:
-        ax.axis("off")
-    axes.flat[0].legend(fontsize=7, loc="lower right")
-    for ax in axes[-1]:
-        ax.set_xlabel(x)
-    for ax in axes[:, 0]:
-        ax.set_ylabel(ylabel)
-    fig.suptitle(title)
-    fig.subplots_adjust(left=0.06, right=0.98, bottom=0.07, top=0.9, hspace=0.3, wspace=0.12)  # fixed: faster than
-    save(fig, path, dpi=110)  # a constrained layout, which a grid of equal panels does not need
 
 
 def activation_histograms(path: Path, grid: list[tuple[str, list[np.ndarray]]]) -> None:
@@ -161,44 +157,3 @@ def gradient_figure(path: Path, norms: dict[str, list[float]], activation: str) 
     save(fig, path, dpi=110)
 
 
-def search_figure(path: Path, rows: Sequence[dict], plan) -> None:
-    """The validation metric against each searched value, on the value's own scale, coloured by round."""
-    dims = list(plan.space)
-    fig, axes = subplots(1, len(dims), figsize=(4.2 * len(dims), 3.6), constrained_layout=True, squeeze=False)
-    for ax, dim in zip(axes[0], dims):
-        for r in sorted({row["round"] for row in rows}):
-            for pruned in (False, True):  # a pruned trial's score is after fewer epochs: drawn apart, as a cross
-                points = [(row[dim.key], row[plan.metric]) for row in rows if row["round"] == r
-                          and row[plan.metric] is not None and (row["status"] == "pruned") == pruned]
-                if points:
-                    xs, ys = zip(*points)
-                    ax.scatter([str(x) for x in xs] if dim.kind == "choice" else xs, ys, s=14, color=f"C{r - 1}",
-                               marker="x" if pruned else "o", alpha=0.5 if pruned else 1.0,
-                               label=f"round {r}" + (" (pruned)" if pruned else ""))
-        if dim.kind == "log_uniform":
-            ax.set_xscale("log")
-        ax.set(xlabel=dim.key, ylabel=plan.metric)
-        ax.grid(alpha=0.3)
-    axes[0][0].legend(fontsize=8)
-    save(fig, path, dpi=110)
-
-
-def top_figure(path: Path, folder: Path, best: Sequence[dict], metric: str) -> None:
-    """Validation accuracy per epoch of the best trials (best first), one panel each, as the book's figure 6-24."""
-    if not best:
-        return
-    cols = 5
-    nrows = -(-len(best) // cols)
-    fig, axes = subplots(nrows, cols, figsize=(2.6 * cols, 2.0 * nrows), constrained_layout=True, squeeze=False,
-                             sharey=True)
-    for ax, row in zip(axes.flat, best):
-        history = _evaluations(folder / row["run_dir"])
-        ax.plot([h["epoch"] for h in history], [h["val_acc"] for h in history], color="C0", lw=1.2)
-        ax.plot([h["epoch"] for h in history], [h["train_acc"] for h in history], "--", color="C1", lw=1)
-        ax.set_title(f"trial {row['trial']}: {row[metric]:.3f}", fontsize=8)
-        ax.set_ylim(0, 1)
-        ax.tick_params(labelsize=7)
-    for ax in list(axes.flat)[len(best):]:
-        ax.axis("off")
-    fig.suptitle(f"the best {len(best)} trials: validation (solid) and training (dashed) accuracy per epoch")
-    save(fig, path, dpi=100)

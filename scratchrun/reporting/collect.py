@@ -9,10 +9,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from scratchrun.errors import ConfigError, ScratchrunError
+from scratchrun.plots.curves import run_curves
 from scratchrun.records import index as ix
 from scratchrun.records import table as tb
 from scratchrun.records.status import counts_text
-from scratchrun.reporting.content import FINAL_KEYS, Group, finite, plain, run_curves
+from scratchrun.reporting.content import FINAL_KEYS, Group, curves_json, finite, plain
 from scratchrun.reporting.figures import search_figures, study_figures
 
 
@@ -65,7 +66,7 @@ def gather(targets: Sequence[str], runs_dir: Path) -> ReportContent:
         runs_dir,
         _columns(differing),
         [_run_row(i, row, by_path[row.path], differing, group_of.get(i), runs_dir) for i, row in enumerate(table)],
-        [c.to_json() for c in curves],
+        [curves_json(c) for c in curves],
         groups,
     )
 

@@ -1,8 +1,8 @@
-"""What a report reads from one folder, made small and ready for JSON: a run's curves, a study's variants, a
-search's trials, the PNG figures it embeds.
+"""What a report reads from one folder, made small and ready for JSON: a run's curves (plots/curves.py), a study's
+variants, a search's trials, the PNG figures it embeds.
 
-A run's minibatch loss is smoothed and thinned to at most MAX_POINTS points; every evaluation is kept. Curve numbers
-keep 4 significant digits, enough for a chart at half the bytes; the run table (`collect`) keeps every digit.
+Curve numbers keep 4 significant digits, enough for a chart at half the bytes; the run table (`collect`) keeps every
+digit.
 """
 
 from __future__ import annotations
@@ -15,37 +15,12 @@ from typing import Any
 
 import numpy as np
 
-from scratchrun.errors import ScratchrunError
-from scratchrun.plots.run import smooth
+from scratchrun.plots.curves import Curves
 from scratchrun.records import index as ix
-from scratchrun.records.reader import metric_values, read_metrics, read_results, read_steps
+from scratchrun.records.reader import read_results
 
-MAX_POINTS = 400  # per minibatch-loss curve: a chart is 1,000 pixels wide at most, and 1,000 runs stay small
-EVAL_KEYS = ("iteration", "epoch", "train_loss", "train_acc", "val_loss", "val_acc")
 FINAL_KEYS = ("train_acc", "val_acc", "test_acc")
 MAX_IMAGE_BYTES = 2_000_000  # a study figure with no interactive version is embedded as it is, up to this size
-
-
-@dataclass(frozen=True)
-class Curves:
-    """One run's curves as arrays: the smoothed minibatch loss at thinned iterations, and every evaluation (nan where a
-    metric was not measured, e.g. a split `train.track` left out)."""
-
-    iterations: np.ndarray
-    loss: np.ndarray
-    window: int  # the moving average's length
-    evals: dict[str, np.ndarray]
-
-    def series(self, metric: str, x: str = "iteration") -> tuple[np.ndarray, np.ndarray]:
-        """(iterations or epochs, values) of an evaluated metric, where it was measured."""
-        values = self.evals[metric]
-        kept = np.isfinite(values)
-        return self.evals[x][kept], values[kept]
-
-    def to_json(self) -> dict:
-        return {"loss": {"x": numbers(self.iterations), "y": numbers(self.loss), "window": self.window},
-                "evals": {key: numbers(values) for key, values in self.evals.items()
-                          if key in ("iteration", "epoch") or np.isfinite(values).any()}}
 
 
 @dataclass
@@ -65,33 +40,11 @@ class Group:
                 "runs": self.runs, "figures": self.figures, "images": self.images, "problem": self.problem}
 
 
-def run_curves(folder: Path) -> Curves:
-    """A run's curves read from its steps.csv and metrics.csv; a damaged file gives empty curves, not an error (the
-    table's status says what is wrong)."""
-    try:
-        steps = read_steps(folder)
-    except ScratchrunError:
-        steps = np.empty((0, 3))
-    try:
-        history = metric_values(read_metrics(folder))
-    except ScratchrunError:
-        history = []
-    loss = steps[:, 2].astype(np.float64)
-    finite = np.isfinite(loss)
-    window = max(1, int(finite.sum()) // 50)
-    smoothed = np.full(len(loss), np.nan)
-    smoothed[finite] = smooth(loss[finite], window)
-    kept = thin(len(loss), MAX_POINTS)
-    evals = {key: np.array([np.nan if row.get(key) is None else row[key] for row in history], dtype=np.float64)
-             for key in EVAL_KEYS}
-    return Curves(steps[kept, 0], smoothed[kept], window, evals)
-
-
-def thin(n: int, most: int) -> np.ndarray:
-    """At most `most` indices of `n`, evenly spread, the first and the last included."""
-    if n <= most:
-        return np.arange(n)
-    return np.unique(np.linspace(0, n - 1, most).round().astype(np.int64))
+def curves_json(curves: Curves) -> dict:
+    """A run's curves as the page reads them: the evaluations of metrics it measured at least once."""
+    return {"loss": {"x": numbers(curves.iterations), "y": numbers(curves.loss), "window": curves.window},
+            "evals": {key: numbers(values) for key, values in curves.evals.items()
+                      if key in ("iteration", "epoch") or np.isfinite(values).any()}}
 
 
 def numbers(values: np.ndarray) -> list[float | None]:

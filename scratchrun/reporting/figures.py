@@ -1,68 +1,47 @@
 """A study's and a search's figures as plotly figure specifications (plain data: traces and a layout).
 
-They are the interactive versions of what `plots.study` draws into PNG files: per variant the mean over seeds with a
-± one std band, the book's panels (bn-study, overfit-study), and for a search the parallel coordinates of every
-trial, the metric against each value per round with the narrowed ranges, and the best trials' curves.
+A study's are the figures it declares (plots/spec.py), drawn from the same numbers as its PNG files; a search's are
+the parallel coordinates of every trial, the metric against each value per round with the narrowed ranges, and the
+best trials' curves.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from scratchrun.experiments.search_folder import read_plan
+from scratchrun.plots.curves import Curves
+from scratchrun.plots.spec import Figure, Line, Runs, gaps, lines, panels
 from scratchrun.records.index import strip_stamp
 from scratchrun.records.status import counts_text, ordered
-from scratchrun.reporting.content import Curves, Group, embedded_images, numbers, search_trials, study_variants
+from scratchrun.reporting.content import Group, embedded_images, numbers, search_trials, study_variants
 
 PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22",
            "#17becf")  # matplotlib's, so that a report's colours match the PNG figures'
 TOP_TRIALS = 10
-# per study kind, the PNG figures the report draws interactively (the others are embedded as they are)
-INTERACTIVE_PNGS = {"compare-optimizers": {"loss.png", "accuracy.png"}, "init-study": {"loss.png"},
-                    "bn-study": {"bn.png"}, "overfit-study": {"overfit.png"}}
-Pick = Callable[[Curves], tuple[np.ndarray, np.ndarray]]
 
 
 def study_figures(group: Group, curves: Mapping[str, Curves]) -> None:
-    """Fill `group` with its study's title, facts and figures."""
+    """Fill `group` with its study's title, facts and the figures its study.yaml declares; the study's other PNG
+    files (and all of them, for a study.yaml that declares none) are embedded as they are."""
     from scratchrun.experiments.study_folder import read_study
 
     folder = group.info.path
-    kind, _, variants, seeds = read_study(folder)
-    members = study_variants(folder, variants, seeds, set(curves))
-    series = {name: [curves[Path(run).name] for run in runs] for name, runs in members.items() if runs}
-    group.title = f"{kind}: {strip_stamp(folder.name)}" if strip_stamp(folder.name) != kind else kind
-    group.facts = [f"{len(variants)} variants × {len(seeds)} seed{'s' if len(seeds) != 1 else ''}",
+    study = read_study(folder)
+    figures = study.figures or ()
+    members = study_variants(folder, study.variants, study.seeds, set(curves))
+    runs = {name: [curves[Path(run).name] for run in runs] for name, runs in members.items() if runs}
+    name = strip_stamp(folder.name)
+    group.title = f"{study.kind}: {name}" if name != study.kind else study.kind
+    group.facts = [f"{len(study.variants)} variants × {len(study.seeds)} seed{'s' if len(study.seeds) != 1 else ''}",
                    counts_text(r.status for r in group.info.runs), *_command(group)]
-    if kind == "bn-study":
-        figures = [_bn_panels(series)]
-    elif kind == "overfit-study":
-        figures = [panels_figure("overfit", "train (solid) and validation (dashed) accuracy per epoch",
-                                 [(name, [(name, runs)]) for name, runs in series.items()],
-                                 [("train_acc", "solid"), ("val_acc", "dash")], cols=2), gap_figure(series)]
-    else:  # compare-optimizers, init-study, a sweep: the loss and the validation accuracy of each variant
-        figures = [band_figure("loss", "minibatch loss by variant", "minibatch loss (moving average)", series,
-                               lambda c: (c.iterations, c.loss), log_y=True),
-                   band_figure("val_acc", "validation accuracy by variant", "validation accuracy", series,
-                               lambda c: c.series("val_acc"))]
-    group.figures = [f for f in figures if f["data"]]
-    group.images = embedded_images(folder, INTERACTIVE_PNGS.get(kind, set()))
-
-
-def _bn_panels(series: Mapping[str, list[Curves]]) -> dict:
-    """bn-study's grid: one panel per initial weight scale, batch norm against plain (variants `bn-<std>`,
-    `plain-<std>`)."""
-    panels: dict[str, list[tuple[str, list[Curves]]]] = {}
-    for name, runs in series.items():
-        label, _, scale = name.partition("-")
-        panels.setdefault(f"weight std {scale}", []).append(({"bn": "batch norm"}.get(label, label), runs))
-    return panels_figure("bn", "training accuracy per epoch, with and without batch norm", list(panels.items()),
-                         [("train_acc", "solid")], cols=4)
+    group.figures = [f for f in (chart(figure, runs) for figure in figures) if f["data"]]
+    group.images = embedded_images(folder, {figure.file for figure in figures if figure.file})
 
 
 def _command(group: Group) -> list[str]:
@@ -70,95 +49,72 @@ def _command(group: Group) -> list[str]:
     return [f"command: {commands.pop()}"] if len(commands) == 1 else []
 
 
-def band_figure(name: str, title: str, ylabel: str, series: Mapping[str, Sequence[Curves]], pick: Pick,
-                log_y: bool = False, xlabel: str = "update") -> dict:
-    """One line per series (the mean over its runs) with a ± one std band when it has several."""
-    data = []
-    for i, (label, runs) in enumerate(series.items()):
-        data += band_traces(label, PALETTE[i % len(PALETTE)], [pick(c) for c in runs], log_y)
-    layout = {"title": {"text": title}, "height": 420, "xaxis": {"title": {"text": xlabel}},
-              "yaxis": {"title": {"text": ylabel}, **({"type": "log", "dtick": 1} if log_y else {})}}
-    return {"name": name, "data": data, "layout": layout}
+def chart(figure: Figure, runs: Runs) -> dict:
+    """`figure` as a plotly figure specification: one chart, a grid of panels sharing their axes, or bars."""
+    if figure.gap:
+        return _bars(figure, runs)
+    if figure.grid:
+        return _grid(figure, runs)
+    layout = {"title": {"text": figure.title}, "height": 420, "xaxis": {"title": {"text": figure.xlabel}},
+              "yaxis": {"title": {"text": figure.ylabel}, **({"type": "log", "dtick": 1} if figure.log_y else {})}}
+    data = [trace for line in lines(figure, runs) for trace in _traces(line, figure.log_y)]
+    return {"name": figure.name, "data": data, "layout": layout}
 
 
-def band_traces(label: str, color: str, pairs: Sequence[tuple[np.ndarray, np.ndarray]], log_y: bool = False,
-                axes: tuple[str, str] = ("x", "y"), dash: str = "solid", legend: bool = True) -> list[dict]:
-    """The mean of (x, y) curves over their common length, and the band of ± one std when there are several."""
-    pairs = [(x, y) for x, y in pairs if len(y)]
-    if not pairs:
-        return []
-    n = min(len(y) for _, y in pairs)
-    x = pairs[0][0][:n]
-    stack = np.vstack([y[:n] for _, y in pairs])
-    with np.errstate(invalid="ignore"):
-        mean = stack.mean(axis=0)
-        std = stack.std(axis=0)
-    name = label if len(pairs) == 1 else f"{label} (mean of {len(pairs)})"
-    place = {"xaxis": axes[0], "yaxis": axes[1], "legendgroup": label}
+def _traces(line: Line, log_y: bool, axes: tuple[str, str] = ("x", "y")) -> list[dict]:
+    """A line's mean, after its band of ± one std when it has several runs."""
+    color = PALETTE[line.color % len(PALETTE)]
+    place = {"xaxis": axes[0], "yaxis": axes[1], "legendgroup": line.label}
     traces = []
-    if len(pairs) > 1:
-        low = np.maximum(mean - std, mean * 1e-3) if log_y else mean - std  # a log axis drops points at or below 0
-        traces.append({"type": "scatter", "x": numbers(np.concatenate([x, x[::-1]])),
-                       "y": numbers(np.concatenate([mean + std, low[::-1]])), "fill": "toself",
+    if line.runs > 1:
+        low, high = line.band(log_y)
+        traces.append({"type": "scatter", "x": numbers(np.concatenate([line.x, line.x[::-1]])),
+                       "y": numbers(np.concatenate([high, low[::-1]])), "fill": "toself",
                        "fillcolor": _faint(color), "line": {"width": 0}, "hoverinfo": "skip", "showlegend": False,
-                       "name": f"{label} ± std", **place})
-    traces.append({"type": "scatter", "mode": "lines", "x": numbers(x), "y": numbers(mean), "name": name,
-                   "line": {"color": color, "width": 2, "dash": dash}, "showlegend": legend, **place})
+                       "name": f"{line.label} ± std", **place})
+    traces.append({"type": "scatter", "mode": "lines", "x": numbers(line.x), "y": numbers(line.mean),
+                   "name": line.name, "line": {"color": color, "width": 2, "dash": "dash" if line.dashed else "solid"},
+                   "showlegend": line.legend, **place})
     return traces
 
 
-def panels_figure(name: str, title: str, panels: Sequence[tuple[str, Sequence[tuple[str, Sequence[Curves]]]]],
-                  metrics: Sequence[tuple[str, str]], cols: int, x: str = "epoch") -> dict:
-    """A grid of panels sharing their axes; panel (title, [(label, runs), ...]) draws each metric of each label."""
-    cols = max(1, min(cols, len(panels)))
-    rows = -(-len(panels) // cols)
+def _grid(figure: Figure, runs: Runs) -> dict:
+    titles = [title for title, _ in panels(figure, runs)]
+    cols = max(1, min(figure.cols, len(titles)))
+    rows = max(1, -(-len(titles) // cols))
     gap_x, gap_y = 0.03, 0.12 / rows
-    layout: dict[str, Any] = {"title": {"text": title}, "height": 90 + 230 * rows, "annotations": [],
+    layout: dict[str, Any] = {"title": {"text": figure.title}, "height": 90 + 230 * rows, "annotations": [],
                               "margin": {"t": 80}}
-    data: list[dict] = []
-    labels: list[str] = []
-    for k, (panel_title, members) in enumerate(panels):
+    for k, title in enumerate(titles):
         r, c = divmod(k, cols)
         suffix = "" if k == 0 else str(k + 1)
         layout[f"xaxis{suffix}"] = {"domain": [c / cols + gap_x, (c + 1) / cols - gap_x], "anchor": f"y{suffix}",
                                     **({"matches": "x"} if k else {}), "showticklabels": r == rows - 1,
-                                    **({"title": {"text": x}} if r == rows - 1 else {})}
+                                    **({"title": {"text": figure.xlabel}} if r == rows - 1 else {})}
         top = 1 - r / rows
         layout[f"yaxis{suffix}"] = {"domain": [top - 1 / rows + gap_y, top - gap_y / 2], "anchor": f"x{suffix}",
-                                    "range": [0, 1.02], "showticklabels": c == 0,
-                                    **({"title": {"text": "accuracy"}} if c == 0 else {})}
-        layout["annotations"].append({"text": panel_title, "showarrow": False, "xref": f"x{suffix} domain",
+                                    **({"range": list(figure.ylim)} if figure.ylim else {}), "showticklabels": c == 0,
+                                    **({"title": {"text": figure.ylabel}} if c == 0 else {})}
+        layout["annotations"].append({"text": title, "showarrow": False, "xref": f"x{suffix} domain",
                                       "yref": f"y{suffix} domain", "x": 0.5, "y": 1.0, "yanchor": "bottom",
                                       "font": {"size": 12}})
-        for label, runs in members:
-            if label not in labels:
-                labels.append(label)
-            color = PALETTE[labels.index(label) % len(PALETTE)]
-            for metric, dash in metrics:
-                legend = k == 0 or f"{label} {metric}" not in {t["legendgroup"] for t in data}
-                traces = band_traces(f"{label} {metric}", color, [c.series(metric, x) for c in runs],
-                                     axes=(f"x{suffix}", f"y{suffix}"), dash=dash, legend=legend)
-                data += traces
-    return {"name": name, "data": data, "layout": layout}
+    data = []
+    for line in lines(figure, runs):
+        suffix = "" if line.panel == 0 else str(line.panel + 1)
+        data += _traces(line, figure.log_y, (f"x{suffix}", f"y{suffix}"))
+    return {"name": figure.name, "data": data, "layout": layout}
 
 
-def gap_figure(series: Mapping[str, Sequence[Curves]]) -> dict:
-    """overfit-study's gap: the last evaluation's training minus validation accuracy per variant (mean ± std)."""
-    names, gaps, spread = [], [], []
-    for name, runs in series.items():
-        values = [c.evals["train_acc"][-1] - c.evals["val_acc"][-1] for c in runs if len(c.evals["iteration"])]
-        values = [v for v in values if np.isfinite(v)]
-        if values:
-            names.append(name)
-            gaps.append(float(np.mean(values)))
-            spread.append(float(np.std(values)))
-    data = [{"type": "bar", "x": names, "y": numbers(np.array(gaps)), "name": "train − validation",
-             "error_y": {"type": "data", "array": numbers(np.array(spread)), "visible": len(spread) > 0},
+def _bars(figure: Figure, runs: Runs) -> dict:
+    bars = gaps(figure, runs)
+    names, means, spread = (list(column) for column in zip(*bars)) if bars else ([], [], [])
+    data = [{"type": "bar", "x": names, "y": numbers(np.array(means)), "name": " − ".join(figure.y),
+             "error_y": {"type": "data", "array": numbers(np.array(spread)), "visible": True},
              "marker": {"color": [PALETTE[i % len(PALETTE)] for i in range(len(names))]},
-             "text": [f"{g:.1%}" for g in gaps], "textposition": "outside"}] if names else []
-    layout = {"title": {"text": "the overfitting gap after the last epoch (training − validation accuracy)"},
-              "height": 360, "yaxis": {"title": {"text": "accuracy gap"}, "tickformat": ".0%"}}
-    return {"name": "gap", "data": data, "layout": layout}
+             "text": [f"{g:.1%}" for g in means], "textposition": "outside"}] if bars else []
+    layout = {"title": {"text": figure.title}, "height": 360,
+              "yaxis": {"title": {"text": figure.ylabel}, "tickformat": ".0%"}}
+    return {"name": figure.name, "data": data, "layout": layout}
 
 
 def search_figures(group: Group, curves: Mapping[str, Curves]) -> None:

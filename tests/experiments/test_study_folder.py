@@ -77,3 +77,35 @@ def test_a_run_whose_weights_cannot_be_written_fails_alone_and_resume_trains_it_
     result = runner.invoke(app, ["compare-optimizers", "--resume", str(folder), "--jobs", "1"])
     assert result.exit_code == 0, result.output
     assert read_run(folder / "sgd-seed0").status == "completed" and (folder / "sgd-seed0" / "model.npz").is_file()
+
+
+def test_study_yaml_keeps_the_figures_a_study_declares_and_resume_draws_those(tiny, tmp_path, monkeypatch):
+    """bn-study --scales 2 resumed by a `bn-study` whose default is 16 scales draws the 2 panels it trained, read
+    from study.yaml; a study.yaml of an earlier version, without figures, resumes with the command's."""
+    import yaml
+
+    import scratchrun.plots.study as plots
+    from scratchrun.experiments.presets import define_study
+    from scratchrun.experiments.study_folder import read_study
+
+    args = ["bn-study", "data.dataset=tiny", "data.train_size=50", "train.epochs=1", "--jobs", "1"]
+    assert runner.invoke(app, [*args, "--scales", "2", "--runs-dir", str(tmp_path / "runs")]).exit_code == 0
+    (folder,) = (tmp_path / "runs").iterdir()
+    saved = read_study(folder).figures
+    assert saved == define_study("bn-study", scales=2).figures
+    (bn,) = saved
+    assert [p.title for p in bn.panels] == ["weight std 1", "weight std 0.0001"] and bn.file == "bn.png"
+    assert bn.panels[1].lines == {"bn-0.0001": "batch norm", "plain-0.0001": "plain"}
+
+    drawn = []
+    monkeypatch.setattr(plots, "study_figure", lambda figure, runs: drawn.append(figure) or plots.subplots()[0])
+    (folder / "plain-1-seed0" / "summary.json").write_text('{"status": "interrupted"}')
+    assert runner.invoke(app, ["bn-study", "--resume", str(folder), "--jobs", "1"]).exit_code == 0
+    assert drawn == [bn]
+    study = yaml.safe_load((folder / "study.yaml").read_text())
+    del study["figures"]
+    (folder / "study.yaml").write_text(yaml.safe_dump(study, sort_keys=False))
+    assert read_study(folder).figures is None
+    (folder / "plain-1-seed0" / "summary.json").write_text('{"status": "interrupted"}')
+    assert runner.invoke(app, ["bn-study", "--resume", str(folder), "--jobs", "1"]).exit_code == 0
+    assert [len(f.panels) for f in drawn] == [2, 16]  # the command's own, as before studies saved their figures

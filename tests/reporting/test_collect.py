@@ -10,10 +10,11 @@ import numpy as np
 import pytest
 
 from scratchrun.errors import ConfigError
+from scratchrun.plots.curves import MAX_POINTS, run_curves, thin
 from scratchrun.records import index as ix
 from scratchrun.records.reader import metric_values, read_metrics, read_steps, read_trials
 from scratchrun.reporting.collect import gather
-from scratchrun.reporting.content import MAX_POINTS, numbers, run_curves, thin
+from scratchrun.reporting.content import curves_json, numbers
 from scratchrun.reporting.figures import log_ticks, real_units
 
 
@@ -47,14 +48,14 @@ def test_a_runs_curves_are_its_records_thinned_and_rounded(real_runs):
     assert curves.loss[-1] == pytest.approx(steps[-curves.window:, 2].mean())
     assert list(curves.evals["iteration"]) == [row["iteration"] for row in history]
     assert curves.series("val_acc")[1].tolist() == [row["val_acc"] for row in history if row["val_acc"] is not None]
-    shown = curves.to_json()
+    shown = curves_json(curves)
     assert shown["loss"]["y"][-1] == float(f"{curves.loss[-1]:.4g}")
 
 
 def test_a_diverged_runs_loss_is_null_where_it_was_not_finite(real_runs):
     folder = next(p for p in real_runs.iterdir() if p.name.endswith("_boom"))
     steps = read_steps(folder)
-    curves = run_curves(folder).to_json()
+    curves = curves_json(run_curves(folder))
     assert not np.isfinite(steps[:, 2]).all()
     assert None in curves["loss"]["y"]
 
@@ -131,6 +132,24 @@ def test_the_book_studies_get_their_own_figures(real_runs, kind, figures):
     if kind == "bn-study":
         panels = [a["text"] for a in group.figures[0]["layout"]["annotations"]]
         assert panels == ["weight std 1", "weight std 0.0001"]
+
+
+def test_a_study_gets_the_figures_its_study_yaml_declares_whatever_its_kind_is_called(real_runs, tmp_path):
+    """Nothing reads a figure from the study's kind or a variant's name; a study.yaml that declares no figures (an
+    earlier version's) gets its PNG files embedded."""
+    import shutil
+
+    import yaml
+
+    folder = shutil.copytree(group_folder(real_runs, "bn-study"), tmp_path / "2026-01-01_00-00-00_my-study")
+    study = yaml.safe_load((folder / "study.yaml").read_text())
+    (folder / "study.yaml").write_text(yaml.safe_dump({**study, "study": "my-study"}, sort_keys=False))
+    (group,) = gather([str(folder)], tmp_path).groups
+    assert group.title == "my-study" and [f["name"] for f in group.figures] == ["bn"] and not group.images
+    del study["figures"]
+    (folder / "study.yaml").write_text(yaml.safe_dump(study, sort_keys=False))
+    (group,) = gather([str(folder)], tmp_path).groups
+    assert group.figures == [] and [i["title"] for i in group.images] == ["bn.png"]
 
 
 def test_a_run_named_inside_a_group_that_is_also_named_appears_once(real_runs):
