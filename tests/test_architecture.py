@@ -229,3 +229,46 @@ def test_no_cli_module_registers_commands_through_importlib():
              for line in path.read_text(encoding="utf-8").splitlines()
              if "importlib" in line or "import_module" in line or "__signature__" in line or "__wrapped__" in line]
     assert found == []
+
+
+# the calls that read a file's content; a record is read only in records/reader.py
+READ_CALLS = {"read_bounded", "read_text_bounded", "read_yaml_record", "np.load", "json.loads", "json.load",
+              "read_text", "read_bytes", "yaml.safe_load"}
+# besides the reader: the bounded readers themselves, the config loader, the datasets (data/, not records), a lock's
+# holder (read from the lock's own open descriptor), Optuna's journal (text built in memory), files shipped in the
+# package (the report's assets, the example configs, one `new` just wrote), the machine's memory limit (/sys) and a
+# Dask worker's own temporary run folder, sent back whole
+READERS = {"scratchrun.records.reader", "scratchrun.bounded_read", "scratchrun.config.bounded_yaml",
+           "scratchrun.data.cache", "scratchrun.data.idx", "scratchrun.records.lock", "scratchrun.exports.optuna_study",
+           "scratchrun.reporting.page", "scratchrun.config.starter", "scratchrun.cli.config",
+           "scratchrun.training.footprint", "scratchrun.experiments.executors.dask"}
+
+
+def reads(path: Path) -> list[str]:
+    """The file-reading calls in a module, as `name`, `module.name` or `.method`."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        func = node.func if isinstance(node, ast.Call) else None
+        if isinstance(func, ast.Name):
+            name = func.id
+        elif isinstance(func, ast.Attribute):
+            dotted = f"{func.value.id}.{func.attr}" if isinstance(func.value, ast.Name) else ""
+            name = dotted if dotted in READ_CALLS else func.attr
+        else:
+            continue
+        if name in READ_CALLS:
+            found.append(f"{name} (line {node.lineno})")
+    return sorted(found)
+
+
+def test_the_records_reader_is_the_only_module_that_reads_a_record():
+    elsewhere = {name: calls for name, path in modules().items() if name not in READERS and (calls := reads(path))}
+    assert elsewhere == {}
+
+
+def test_the_read_check_sees_a_record_read_outside_the_reader(tmp_path):
+    module = tmp_path / "m.py"
+    module.write_text("import json\nfrom scratchrun.bounded_read import read_text_bounded as r\n"
+                      "def f(p):\n    return json.loads(read_text_bounded(p, 10)), p.read_text(), yaml.safe_load('')\n")
+    assert reads(module) == ["json.loads (line 4)", "read_text (line 4)", "read_text_bounded (line 4)",
+                             "yaml.safe_load (line 4)"]

@@ -103,7 +103,7 @@ def sources(given: dict, override_keys: list[str], resolved: dict) -> dict[str, 
     `given` is the file's mapping with the overrides applied; a key it does not hold took its default
     (an optimizer's own keys included), and a key at or under an override's key came from the command line.
     """
-    from scratchrun.records.index import flatten
+    from scratchrun.records.reader import flatten
 
     found = {}
     for key, value in flatten(resolved).items():

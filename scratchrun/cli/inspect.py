@@ -66,7 +66,7 @@ class _View:
 def _read_view(folder: Path) -> _View:
     """What `show` draws, read afresh (a running run's files grow between two reads)."""
     from scratchrun.records.index import read_run
-    from scratchrun.records.reader import metric_values, read_metrics, read_steps, read_summary
+    from scratchrun.records.reader import metric_values, read_config_text, read_metrics, read_steps, read_summary
 
     with edge():
         summary = read_summary(folder) if (folder / "summary.json").exists() else {}
@@ -76,21 +76,8 @@ def _read_view(folder: Path) -> _View:
             summary["status"], problem = info.status, info.problem
         steps = read_steps(folder)  # (N, 3): iteration, epoch, loss
         metrics = metric_values(read_metrics(folder))
-        config_text = _config_text(folder / "config.yaml")
+        config_text = read_config_text(folder)
     return _View(summary, problem, steps, metrics, config_text, _silent_s(folder))
-
-
-def _config_text(path: Path) -> str:
-    """config.yaml as saved, or a line saying why it is not shown (the rest of the run still is)."""
-    from scratchrun.bounded_read import Unreadable, read_text_bounded
-    from scratchrun.config.bounded_yaml import MAX_BYTES
-
-    try:
-        return read_text_bounded(path, MAX_BYTES)
-    except FileNotFoundError:
-        return "(no config.yaml)\n"
-    except Unreadable as e:
-        return f"(config.yaml cannot be read: {e.reason})\n"
 
 
 def _silent_s(folder: Path) -> float:

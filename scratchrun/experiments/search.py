@@ -182,8 +182,8 @@ def earlier_final_test(folder: Path, best_config: Config) -> dict | None:
     """The final test a resumed search already ran for this same best config, if its run is whole: never a second
     look at the test set."""
     from scratchrun.config.loader import load_config
-    from scratchrun.experiments.search_folder import read_search_json
     from scratchrun.records.index import read_run
+    from scratchrun.records.reader import read_search_json
 
     final = (read_search_json(folder) or {}).get("final_test")
     if not isinstance(final, dict) or final.get("status") != "completed" or not isinstance(final.get("run_dir"), str):

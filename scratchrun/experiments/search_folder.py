@@ -11,19 +11,15 @@ from pathlib import Path
 
 import yaml
 
-from scratchrun.bounded_read import Unreadable, read_bounded
-from scratchrun.config.bounded_yaml import read_yaml_record
 from scratchrun.errors import ConfigError, ScratchrunError
-from scratchrun.records.layout import SMALL_RECORD_BYTES
-from scratchrun.records.reader import read_trials
+from scratchrun.records.layout import SEARCH_JSON, SEARCH_YAML
+from scratchrun.records.reader import read_search_yaml, read_trials
 from scratchrun.records.status import count
-
-SEARCH_YAML = "search.yaml"
 
 
 def write_search_yaml(folder: Path, saved: dict) -> None:
     """The effective search section and base config, compared on --resume."""
-    from scratchrun.records.writer import write_text_atomic
+    from scratchrun.records.files import write_text_atomic
 
     write_text_atomic(folder / SEARCH_YAML, yaml.safe_dump(saved, sort_keys=False))
 
@@ -34,9 +30,10 @@ def read_plan(folder: Path):
 
     path = folder / SEARCH_YAML
     try:
-        saved = read_yaml_record(path)
-        return parse_search(saved["search"], str(path), known_key=lambda key: True)
-    except (OSError, Unreadable, ValueError, yaml.YAMLError, KeyError, TypeError) as e:
+        return parse_search(read_search_yaml(folder)["search"], str(path), known_key=lambda key: True)
+    except FileNotFoundError:
+        raise ConfigError(f"{folder} has no {SEARCH_YAML}: give a folder scratchrun search wrote.") from None
+    except (ValueError, KeyError, TypeError) as e:
         raise ConfigError(f"{path} cannot be read as a search's plan ({type(e).__name__}: {e}).") from None
 
 
@@ -67,12 +64,13 @@ def read_search_trials(folder: Path, plan=None) -> list[dict]:
 def check_resumable(folder: Path, saved: dict) -> None:
     """A search resumes only with the same search section and base config; otherwise show what differs."""
     path = folder / SEARCH_YAML
-    if not path.is_file():
-        raise ConfigError(f"--resume {folder}: there is no search.yaml in it; give a folder made by scratchrun search.")
     try:
-        before = read_yaml_record(path)
-    except (OSError, Unreadable, ValueError, yaml.YAMLError) as e:
-        raise ConfigError(f"--resume {folder}: search.yaml cannot be read ({e}).") from None
+        before = read_search_yaml(folder)
+    except FileNotFoundError:
+        raise ConfigError(f"--resume {folder}: there is no {SEARCH_YAML} in it; give a folder made by scratchrun "
+                          "search.") from None
+    except ScratchrunError as e:
+        raise ConfigError(f"--resume {folder}: {e}") from None
     if before != saved:
         old = yaml.safe_dump(before, sort_keys=False).splitlines()
         new = yaml.safe_dump(saved, sort_keys=False).splitlines()
@@ -97,8 +95,8 @@ def _write_search_tables(run, best_config, final: dict | None, command: str) -> 
     from scratchrun.config.loader import dump_yaml
     from scratchrun.experiments.sampling import best_trials
     from scratchrun.plots.search import search_figure, top_figure
+    from scratchrun.records.files import write_csv, write_json_atomic, write_text_atomic
     from scratchrun.records.layout import trial_columns
-    from scratchrun.records.writer import write_csv, write_json_atomic, write_text_atomic
 
     rows, plan = run.sorted_rows(), run.plan
     write_csv(run.folder / "trials.csv", rows, trial_columns(run.keys, plan.metric))
@@ -106,7 +104,7 @@ def _write_search_tables(run, best_config, final: dict | None, command: str) -> 
     if best_config is not None:
         write_text_atomic(run.folder / "best.yaml", dump_yaml(best_config))
     best = run.best_row()
-    write_json_atomic(run.folder / "search.json", {
+    write_json_atomic(run.folder / SEARCH_JSON, {
         "command": command,
         "metric": plan.metric,
         "trials": count(row["status"] for row in rows),
@@ -117,15 +115,3 @@ def _write_search_tables(run, best_config, final: dict | None, command: str) -> 
     if rows:
         search_figure(run.folder / "search.png", rows, plan)
         top_figure(run.folder / "top.png", run.folder, best_trials(rows, plan.metric, 20), plan.metric)
-
-
-def read_search_json(folder: Path) -> dict | None:
-    """search.json as written by `write_search_tables`; None when it is missing or not one."""
-    import json
-
-    try:
-        data = json.loads(read_bounded(folder / "search.json", SMALL_RECORD_BYTES))
-    except (OSError, Unreadable, ValueError):
-        return None
-    return data if isinstance(data, dict) else None
-

@@ -16,11 +16,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from scratchrun.bounded_read import Unreadable, read_text_bounded
 from scratchrun.config.loader import Config, config_from_dict
 from scratchrun.config.overrides import set_dotted
 from scratchrun.config.search import Dimension, SearchConfig
-from scratchrun.errors import ScratchrunError, TooManyFailures
+from scratchrun.errors import TooManyFailures
 from scratchrun.experiments.executors import RunResult, run_all
 from scratchrun.experiments.sampling import (
     best_trials,
@@ -32,13 +31,13 @@ from scratchrun.experiments.sampling import (
     trial_seed,
 )
 from scratchrun.experiments.specs import RunSpec
-from scratchrun.records.files import append_synced, folder_writes
-from scratchrun.records.layout import TABLE_BYTES
+from scratchrun.records.files import append_synced, folder_writes, write_text_atomic
+from scratchrun.records.layout import JOURNAL
 from scratchrun.records.provenance import Provenance
+from scratchrun.records.reader import read_journal
 from scratchrun.records.status import Status
-from scratchrun.records.writer import update_summary, write_text_atomic
+from scratchrun.records.writer import update_summary
 
-JOURNAL = "journal.jsonl"
 FAILURES = ("diverged", "failed")
 
 
@@ -190,33 +189,6 @@ class SearchRun:
 
     def sorted_rows(self) -> list[dict]:
         return [self.rows[t] for t in sorted(self.rows)]
-
-
-def read_journal(folder: Path) -> dict[tuple[int, int | None], dict]:
-    """The finished runs of an earlier attempt; a line cut short by a crash is ignored (that run is redone)."""
-    path = folder / JOURNAL
-    entries = {}
-    try:
-        text = read_text_bounded(path, TABLE_BYTES)
-    except FileNotFoundError:
-        text = ""
-    except Unreadable as e:
-        raise ScratchrunError(f"{path} cannot be read ({e.reason}); move it away to run every trial again.") from None
-    if text:
-        for line in text.splitlines():
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError:
-                continue
-            if not (isinstance(row, dict) and isinstance(row.get("trial"), int) and row["trial"] >= 0
-                    and isinstance(row.get("stop_epochs"), int | None) and isinstance(row.get("status"), str)):
-                continue  # not a line this code wrote: that run is done again
-            stop = row.pop("stop_epochs", None)
-            if row["status"] == "stopped":  # what scratchrun 0.2 called a run stopped at a rung
-                row["status"] = Status.PRUNED.value
-            row["run_dir"] = f"trial-{row['trial']:03d}"  # never a path taken from the file: it stays in the search
-            entries[(row["trial"], stop)] = row
-    return entries
 
 
 def without_incomplete(folder: Path, journal: dict[tuple[int, int | None], dict]) -> dict[tuple[int, int | None], dict]:

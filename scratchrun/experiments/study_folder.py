@@ -9,13 +9,12 @@ from typing import NamedTuple
 
 import yaml
 
-from scratchrun.bounded_read import Unreadable
-from scratchrun.config.bounded_yaml import read_yaml_record
 from scratchrun.experiments.specs import RunSpec, Variant, run_folder_name
 from scratchrun.plots.spec import Figure
+from scratchrun.records.files import write_csv, write_text_atomic
 from scratchrun.records.index import read_run
-from scratchrun.records.layout import FINAL_METRICS, RESULT_COLUMNS
-from scratchrun.records.writer import write_csv, write_text_atomic
+from scratchrun.records.layout import FINAL_METRICS, RESULT_COLUMNS, STUDY_YAML
+from scratchrun.records.reader import not_a_study, read_study_yaml
 from scratchrun.training.run import RunResult
 
 
@@ -30,7 +29,7 @@ def write_study_yaml(folder: Path, kind: str, base: dict, variants: Sequence[Var
         "figures": [figure.to_dict() for figure in figures],
         "base": base,
     }
-    write_text_atomic(folder / "study.yaml", yaml.safe_dump(study, sort_keys=False))
+    write_text_atomic(folder / STUDY_YAML, yaml.safe_dump(study, sort_keys=False))
 
 
 def result_rows(specs: Sequence[RunSpec], results: Sequence[RunResult], folder: Path) -> list[dict]:
@@ -107,20 +106,14 @@ class SavedStudy(NamedTuple):
 
 
 def read_study(folder: Path) -> SavedStudy:
-    """What study.yaml asked for, to resume the same study or draw its figures."""
-    from scratchrun.errors import ConfigError
-
-    path = folder / "study.yaml"
+    """What study.yaml asked for (records/reader.py reads it), to resume the same study or draw its figures."""
+    study = read_study_yaml(folder)
     try:
-        study = read_yaml_record(path)
-        variants = [Variant(str(v["name"]), tuple(v["set"].items())) for v in study["variants"]]
-        if not isinstance(study["base"], dict) or not isinstance(study["study"], str):
-            raise TypeError("its study is not a name, or its base is not a mapping of config keys")
-        figures = None if "figures" not in study else tuple(Figure.from_dict(f) for f in study["figures"])
-        return SavedStudy(study["study"], study["base"], variants, [int(s) for s in study["seeds"]], figures)
-    except (OSError, Unreadable, ValueError, yaml.YAMLError, KeyError, TypeError, AttributeError) as e:
-        raise ConfigError(f"{path} is not a study this version can resume ({type(e).__name__}: {e}); "
-                          "give the folder a study command wrote.") from None
+        figures = None if study["figures"] is None else tuple(Figure.from_dict(f) for f in study["figures"])
+    except (ValueError, KeyError, TypeError, AttributeError) as e:
+        raise not_a_study(folder / STUDY_YAML, e) from None
+    variants = [Variant(v["name"], tuple(v["set"].items())) for v in study["variants"]]
+    return SavedStudy(study["study"], study["base"], variants, study["seeds"], figures)
 
 
 def finished_results(folder: Path, runs: Iterable[tuple[int, str, int]]) -> dict[int, RunResult]:

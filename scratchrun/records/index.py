@@ -9,22 +9,17 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from scratchrun.bounded_read import Unreadable
-from scratchrun.config.bounded_yaml import read_yaml_record
 from scratchrun.errors import ConfigError, ScratchrunError
 from scratchrun.processes import process_gone
-from scratchrun.records.annotations import read_annotations
 from scratchrun.records.files import too_long
 from scratchrun.records.host import host_name
-from scratchrun.records.reader import missing_parts, read_summary
+from scratchrun.records.reader import missing_parts, read_annotations, read_run_config, read_summary
 
 STALE_AFTER_S = 60.0  # a running record whose heartbeat (every 5 s, see writer.RunRecord) is older: its process died
 # a file that makes a folder a study or a search folder
@@ -88,7 +83,7 @@ def read_run(path: Path, group: str | None = None, now: float | None = None) -> 
     """The run in `path` (a folder holding summary.json); a corrupt summary gives status `unreadable`, never an error,
     and a `completed` one whose folder lacks a file a completed run has (model.npz, the logs) `incomplete`."""
     started = stamp_time(path.name)
-    config, problem = _read_config(path / "config.yaml")
+    config, problem = read_run_config(path)
     added = read_annotations(path)
     try:
         summary = read_summary(path)
@@ -101,18 +96,6 @@ def read_run(path: Path, group: str | None = None, now: float | None = None) -> 
         status, problem = "incomplete", "; ".join([*missing, *([problem] if problem else [])])
     return RunInfo(path, status, started or _parse_time(summary.get("started")), config, summary, group, problem,
                    added.tags, added.note)
-
-
-def _read_config(path: Path) -> tuple[dict[str, Any], str | None]:
-    """The flat config and, when it cannot be read, why (the config is then empty)."""
-    try:
-        return flatten(read_yaml_record(path) or {}), None  # a hand-made bomb is refused, not expanded
-    except FileNotFoundError:
-        return {}, None
-    except Unreadable as e:
-        return {}, f"config.yaml cannot be read ({e.reason})"
-    except (OSError, ValueError, yaml.YAMLError, AttributeError, ScratchrunError) as e:  # AttributeError: not a mapping
-        return {}, f"config.yaml: {type(e).__name__}: {e}"
 
 
 def _process_died(path: Path, summary: dict, now: float | None) -> bool:
@@ -281,16 +264,5 @@ def _parse_time(text) -> datetime | None:
     except (TypeError, ValueError):
         return None
     return moment.astimezone().replace(tzinfo=None) if moment.tzinfo else moment
-
-
-def flatten(mapping: Mapping, prefix: str = "") -> dict[str, Any]:
-    """Nested mappings as one dict of dotted keys; lists stay values (`model.hidden: [100, 100]`)."""
-    flat = {}
-    for key, value in mapping.items():
-        if isinstance(value, Mapping):
-            flat.update(flatten(value, f"{prefix}{key}."))
-        else:
-            flat[f"{prefix}{key}"] = value
-    return flat
 
 

@@ -1,5 +1,7 @@
-"""The one reader of the record files: a run's summary.json, steps.csv and metrics.csv, a study's results.csv and
-a search's trials.csv. Every command and library module reads them through these functions.
+"""The one reader of the record files: a run's summary.json, config.yaml, steps.csv, metrics.csv, tags.json and
+note.md; a study's study.yaml and results.csv; a search's search.yaml, search.json, journal.jsonl and trials.csv; a
+trash item's origin.json. Every command and library module reads them through these functions, each file as a
+regular file (never through a link) within its size limit (records/layout.py).
 
 A damaged file is a ScratchrunError that names it. steps.csv and metrics.csv are read for one run at a time, and
 numpy is imported only then, so that listing (`records.index`) stays fast.
@@ -15,12 +17,35 @@ import os
 import stat
 import struct
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from scratchrun.bounded_read import Unreadable, read_text_bounded
-from scratchrun.errors import ScratchrunError
-from scratchrun.records.layout import METRIC_COLUMNS, RESULT_COLUMNS, SMALL_RECORD_BYTES, TABLE_BYTES, trial_columns
+import yaml
+
+from scratchrun.bounded_read import Unreadable, read_bounded, read_text_bounded
+from scratchrun.config.bounded_yaml import read_yaml_record
+from scratchrun.errors import ConfigError, ScratchrunError
+from scratchrun.records.layout import (
+    JOURNAL,
+    METRIC_COLUMNS,
+    NOTE,
+    NOTE_BYTES,
+    ORIGIN,
+    ORIGIN_BYTES,
+    RESULT_COLUMNS,
+    SEARCH_JSON,
+    SEARCH_YAML,
+    SMALL_RECORD_BYTES,
+    STUDY_YAML,
+    TABLE_BYTES,
+    TAG,
+    TAGS,
+    WEIGHTS_BYTES,
+    plain_name,
+    trial_columns,
+)
+from scratchrun.records.status import Status
 
 
 def read_summary(run: Path) -> dict:
@@ -44,6 +69,48 @@ def failure_message(run: Path) -> str:
         return read_summary(run).get("message") or "no message recorded"
     except ScratchrunError as e:
         return str(e)
+
+
+def read_config_text(run: Path) -> str:
+    """A run's config.yaml as saved, or a line saying why it is not shown (the rest of the run still is)."""
+    from scratchrun.config.bounded_yaml import MAX_BYTES
+
+    try:
+        return read_text_bounded(run / "config.yaml", MAX_BYTES)
+    except FileNotFoundError:
+        return "(no config.yaml)\n"
+    except Unreadable as e:
+        return f"(config.yaml cannot be read: {e.reason})\n"
+
+
+def read_weights(run: Path) -> dict:
+    """Every array of a run's model.npz, read in full and without pickle (a damaged file fails here, not half-way
+    through a comparison). FileNotFoundError when there is none; `Unreadable` (a link, not a regular file, too
+    large) or ValueError (not an npz of plain arrays) when it cannot be read."""
+    import zipfile
+    import zlib
+
+    import numpy as np
+
+    data = read_bounded(run / "model.npz", WEIGHTS_BYTES)
+    try:
+        with np.load(io.BytesIO(data), allow_pickle=False) as saved:
+            return {name: saved[name] for name in saved.files}
+    except (OSError, EOFError, KeyError, zipfile.BadZipFile, zlib.error) as e:
+        raise ValueError(f"{type(e).__name__}: {e}") from None
+
+
+def read_images(folder: Path, skip: set[str], limit: int) -> list[tuple[str, bytes]]:
+    """The folder's PNG figures but those named in `skip`, by name, each a regular file of at most `limit` bytes (a
+    link, or a larger or special file, is left out: it is not a figure scratchrun drew)."""
+    images = []
+    for path in sorted(folder.glob("*.png")):
+        if path.name not in skip:
+            try:
+                images.append((path.name, read_bounded(path, limit)))
+            except (FileNotFoundError, Unreadable):
+                continue
+    return images
 
 
 # what a completed run holds besides its summary; curves.png is not one: it is drawn from these (plots/run.py)
@@ -309,3 +376,158 @@ def _value(text: str) -> bool | int | float | str | None:
         except ValueError:
             continue
     return text
+
+
+def flatten(mapping: Mapping, prefix: str = "") -> dict[str, Any]:
+    """Nested mappings as one dict of dotted keys; lists stay values (`model.hidden: [100, 100]`)."""
+    flat = {}
+    for key, value in mapping.items():
+        if isinstance(value, Mapping):
+            flat.update(flatten(value, f"{prefix}{key}."))
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat
+
+
+def read_run_config(run: Path) -> tuple[dict[str, Any], str | None]:
+    """A run's config.yaml, flat (`optimizer.lr`), and, when it cannot be read, why (the config is then empty)."""
+    try:
+        return flatten(read_yaml_record(run / "config.yaml") or {}), None  # a hand-made bomb is refused, not expanded
+    except FileNotFoundError:
+        return {}, None
+    except Unreadable as e:
+        return {}, f"config.yaml cannot be read ({e.reason})"
+    except (OSError, ValueError, yaml.YAMLError, AttributeError, ScratchrunError) as e:  # AttributeError: not a mapping
+        return {}, f"config.yaml: {type(e).__name__}: {e}"
+
+
+@dataclass(frozen=True)
+class Annotations:
+    """What a person added to a run (records/annotations.py writes it)."""
+
+    tags: tuple[str, ...] = ()
+    note: str | None = None
+    problem: str | None = None  # why tags.json or note.md could not be read
+
+
+def read_annotations(run: Path) -> Annotations:
+    """The run's tags (sorted) and note; missing files are no tags and no note, unreadable ones a problem named,
+    never an error that hides the run."""
+    tags, why = read_tags(run)
+    note = None
+    problems = [f"{TAGS} cannot be read ({why})"] if why else []
+    try:
+        note = read_text_bounded(run / NOTE, NOTE_BYTES).rstrip("\n") or None
+    except FileNotFoundError:
+        pass
+    except Unreadable as e:
+        problems.append(f"{NOTE} cannot be read ({e.reason})")
+    return Annotations(tags, note, "; ".join(problems) or None)
+
+
+def read_tags(run: Path) -> tuple[tuple[str, ...], str | None]:
+    """The tags in tags.json (sorted; none when there is no file) and, when it cannot be read, why (or None)."""
+    try:
+        data = json.loads(read_text_bounded(run / TAGS, SMALL_RECORD_BYTES))
+    except FileNotFoundError:
+        return (), None
+    except Unreadable as e:
+        return (), e.reason
+    except ValueError as e:
+        return (), f"it is not JSON: {e}"
+    values = data.get("tags") if isinstance(data, dict) else None
+    if not isinstance(values, list) or not all(isinstance(t, str) and TAG.fullmatch(t) for t in values):
+        return (), "it does not hold a list of tags"
+    return tuple(sorted(set(values))), None
+
+
+def read_origin(item: Path) -> tuple[str, str, str]:
+    """(name, removed, problem) from a trash item's origin.json; the name only when it is a plain folder name, so
+    that a hand-edited `../` can point nowhere (the item's own folder name otherwise)."""
+    path = item / ORIGIN
+    try:
+        try:
+            text = read_text_bounded(path, ORIGIN_BYTES)
+        except Unreadable as e:
+            return item.name, "", f"{ORIGIN} cannot be read ({e.reason})"
+        origin = json.loads(text)
+        name, removed = origin["name"], str(origin.get("removed", ""))
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return item.name, "", f"{ORIGIN} is missing or damaged"
+    if not isinstance(name, str) or not plain_name(name):
+        return item.name, removed, f"{ORIGIN} names {name!r}, which is not a plain folder name"
+    return name, removed, ""
+
+
+def read_study_yaml(study: Path) -> dict[str, Any]:
+    """What a study's study.yaml asked for (experiments/study_folder.py writes it): `study` (its kind), `base` (a
+    config mapping), `variants` (each a name and the keys it sets), `seeds` and, when saved, `figures`; anything
+    else is one sentence naming the file."""
+    path = study / STUDY_YAML
+    try:
+        saved = read_yaml_record(path)
+        variants = [{"name": str(v["name"]), "set": dict(v["set"])} for v in saved["variants"]]
+        if not isinstance(saved["base"], dict) or not isinstance(saved["study"], str):
+            raise TypeError("its study is not a name, or its base is not a mapping of config keys")
+        figures = saved.get("figures")
+        if figures is not None and not isinstance(figures, list):
+            raise TypeError("its figures are not a list")
+        return {"study": saved["study"], "base": saved["base"], "variants": variants,
+                "seeds": [int(s) for s in saved["seeds"]], "figures": figures}
+    except (OSError, Unreadable, ValueError, yaml.YAMLError, KeyError, TypeError, AttributeError) as e:
+        raise not_a_study(path, e) from None
+
+
+def not_a_study(path: Path, e: Exception) -> ConfigError:
+    return ConfigError(f"{path} is not a study this version can resume ({type(e).__name__}: {e}); give the folder a "
+                       "study command wrote.")
+
+
+def read_search_yaml(search: Path) -> dict[str, Any]:
+    """A search's search.yaml: the `search` section and `base` config it was started with, compared on --resume.
+    FileNotFoundError when there is none; a damaged one is one sentence naming the file."""
+    path = search / SEARCH_YAML
+    try:
+        saved = read_yaml_record(path)
+    except (Unreadable, ValueError, yaml.YAMLError) as e:
+        raise ConfigError(f"{path} cannot be read ({type(e).__name__}: {e}).") from None
+    if not isinstance(saved, dict) or not isinstance(saved.get("search"), dict):
+        raise ConfigError(f"{path} does not hold a search section; give a folder made by scratchrun search.")
+    return saved
+
+
+def read_search_json(search: Path) -> dict | None:
+    """A search's search.json (its best trial and final test); None when it is missing or not one."""
+    try:
+        data = json.loads(read_text_bounded(search / SEARCH_JSON, SMALL_RECORD_BYTES))
+    except (OSError, Unreadable, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def read_journal(search: Path) -> dict[tuple[int, int | None], dict]:
+    """A search's journal.jsonl (experiments/search_rounds.py appends it): the finished runs of an earlier attempt,
+    keyed by (trial, stop_epochs); a line cut short by a crash, or one this code never wrote, is ignored (that run is
+    done again)."""
+    path = search / JOURNAL
+    entries = {}
+    try:
+        text = read_text_bounded(path, TABLE_BYTES)
+    except FileNotFoundError:
+        text = ""
+    except Unreadable as e:
+        raise ScratchrunError(f"{path} cannot be read ({e.reason}); move it away to run every trial again.") from None
+    for line in text.splitlines():
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        if not (isinstance(row, dict) and isinstance(row.get("trial"), int) and row["trial"] >= 0
+                and isinstance(row.get("stop_epochs"), int | None) and isinstance(row.get("status"), str)):
+            continue
+        stop = row.pop("stop_epochs", None)
+        if row["status"] == "stopped":  # what scratchrun 0.2 called a run stopped at a rung
+            row["status"] = Status.PRUNED.value
+        row["run_dir"] = f"trial-{row['trial']:03d}"  # never a path taken from the file: it stays in the search
+        entries[(row["trial"], stop)] = row
+    return entries

@@ -12,7 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
-from scratchrun.records.reader import read_metrics, read_steps, read_summary
+from scratchrun.bounded_read import Unreadable
+from scratchrun.records.reader import read_metrics, read_steps, read_summary, read_weights
 
 ENVIRONMENT_KEYS = ("blas", "git_commit", "git_dirty")  # and every versions.* key
 UNFINISHED = ("running", "interrupted")  # records that stop part-way: only what they hold is compared
@@ -110,17 +111,15 @@ class _Unreadable(Exception):
 
 
 def _weights(path: Path, which: str) -> dict[str, np.ndarray]:
-    """Every array of a model.npz, read in full (a damaged one fails here, not half-way through a comparison)."""
-    import zipfile
-    import zlib
-
-    if not path.is_file():
-        raise _Unreadable(f"the {which}'s {path} is missing")
+    """Every array of a model.npz (records/reader.py reads it), or why it cannot be compared."""
     try:
-        with np.load(path, allow_pickle=False) as saved:
-            return {name: saved[name] for name in saved.files}
-    except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile, zlib.error) as e:
-        raise _Unreadable(f"the {which}'s {path} cannot be read ({type(e).__name__}: {e})") from None
+        return read_weights(path.parent)
+    except FileNotFoundError:
+        raise _Unreadable(f"the {which}'s {path} is missing") from None
+    except Unreadable as e:
+        raise _Unreadable(f"the {which}'s {path} cannot be read ({e.reason})") from None
+    except ValueError as e:
+        raise _Unreadable(f"the {which}'s {path} cannot be read ({e})") from None
 
 
 def first_loss_difference(steps: np.ndarray, steps_again: np.ndarray, prefix: bool = False) -> str | None:

@@ -15,7 +15,6 @@ never act on the same item at once.
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import shutil
@@ -25,18 +24,17 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from scratchrun.bounded_read import Unreadable, read_bounded
 from scratchrun.errors import ConfigError, RunDirError, ScratchrunError
 from scratchrun.records.files import cause, too_long, write_json_atomic
 from scratchrun.records.index import Entry, GroupInfo, RunInfo, resolve, runs_of, scan, strip_stamp
+from scratchrun.records.layout import ORIGIN
+from scratchrun.records.reader import read_origin
 
 TRASH = ".trash"
-ORIGIN = "origin.json"
 _AGE = re.compile(r"(\d+)\s*([mhdw])")
 _UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 
 
-ORIGIN_BYTES = 64_000  # an origin.json is a few dozen bytes; a larger one is not read
 
 
 @dataclass(frozen=True)
@@ -68,12 +66,6 @@ def parse_age(text: str) -> timedelta:
     if age > timedelta(days=36525):
         raise ConfigError(f"--older-than `{text}` is longer than anything was ever started; {allowed}.")
     return age
-
-
-def plain_name(name: str) -> bool:
-    """A folder name that stays where it is put: one path part, not `.`/`..`, not hidden, at most 255 bytes."""
-    return (bool(name) and name == name.strip() and not name.startswith(".") and "/" not in name and "\\" not in name
-            and "\0" not in name and len(name.encode("utf-8", "surrogateescape")) <= 255)
 
 
 def _trash(runs_dir: Path) -> Path | None:
@@ -189,29 +181,11 @@ def items(runs_dir: Path) -> list[TrashItem]:
         if folder.is_symlink() or not folder.is_dir():
             found.append(TrashItem(folder, folder.name, "", "it is not a folder scratchrun made (a link or a file)"))
             continue
-        name, removed, problem = _origin(folder)
+        name, removed, problem = read_origin(folder)
         if not problem and (not (folder / name).is_dir() or (folder / name).is_symlink()):
             problem = f"it holds no folder {name} (or a link in its place)"
         found.append(TrashItem(folder, name, removed, problem))
     return found
-
-
-def _origin(folder: Path) -> tuple[str, str, str]:
-    """(name, removed, problem) from an item's origin.json, read only as a small regular file; the name only when it
-    is a plain folder name, so that a hand-edited `../` can point nowhere."""
-    path = folder / ORIGIN
-    try:
-        try:
-            data = read_bounded(path, ORIGIN_BYTES)
-        except Unreadable as e:
-            return folder.name, "", f"{ORIGIN} cannot be read ({e.reason})"
-        origin = json.loads(data.decode("utf-8"))
-        name, removed = origin["name"], str(origin.get("removed", ""))
-    except (OSError, ValueError, KeyError, TypeError, AttributeError):
-        return folder.name, "", f"{ORIGIN} is missing or damaged"
-    if not isinstance(name, str) or not plain_name(name):
-        return folder.name, removed, f"{ORIGIN} names {name!r}, which is not a plain folder name"
-    return name, removed, ""
 
 
 def restore(runs_dir: Path, names: Sequence[str]) -> list[Path]:

@@ -25,14 +25,7 @@ import numpy as np
 from scratchrun import __version__
 from scratchrun.config.loader import Config, dump_yaml
 from scratchrun.errors import RecordError, RunDirError
-from scratchrun.records.files import (  # noqa: F401 - the writers' primitives, imported from here by studies and searches
-    CsvLog,
-    cause,
-    write_atomic,
-    write_csv,
-    write_json_atomic,
-    write_text_atomic,
-)
+from scratchrun.records.files import CsvLog, cause, write_atomic, write_json_atomic, write_text_atomic
 from scratchrun.records.host import host_name
 from scratchrun.records.layout import METRIC_COLUMNS, STEP_COLUMNS
 from scratchrun.records.provenance import UNKNOWN, Provenance

@@ -17,7 +17,7 @@ import numpy as np
 
 from scratchrun.plots.curves import Curves
 from scratchrun.records import index as ix
-from scratchrun.records.reader import read_results
+from scratchrun.records.reader import read_images, read_results
 
 FINAL_KEYS = ("train_acc", "val_acc", "test_acc")
 MAX_IMAGE_BYTES = 2_000_000  # a study figure with no interactive version is embedded as it is, up to this size
@@ -89,10 +89,5 @@ def search_trials(folder: Path, plan) -> list[dict[str, Any]]:
 
 def embedded_images(folder: Path, drawn: set[str]) -> list[dict]:
     """The folder's PNG figures that have no interactive version in the report, as data URIs."""
-    images = []
-    for path in sorted(folder.glob("*.png")):
-        if path.name in drawn or path.stat().st_size > MAX_IMAGE_BYTES:
-            continue
-        data = base64.b64encode(path.read_bytes()).decode("ascii")
-        images.append({"title": path.name, "src": f"data:image/png;base64,{data}"})
-    return images
+    return [{"title": name, "src": f"data:image/png;base64,{base64.b64encode(data).decode('ascii')}"}
+            for name, data in read_images(folder, drawn, MAX_IMAGE_BYTES)]

@@ -10,9 +10,9 @@ import pytest
 
 from scratchrun.errors import ScratchrunError
 from scratchrun.records import reader
+from scratchrun.records.files import write_csv
 from scratchrun.records.layout import METRIC_COLUMNS, RESULT_COLUMNS, trial_columns
 from scratchrun.records.reader import read_results, read_trials
-from scratchrun.records.writer import write_csv
 
 RESULT = {"variant": "sgd-0.01", "seed": 3, "status": "completed", "run_dir": "sgd-0.01-seed3", "train_loss": 0.25,
           "train_acc": 0.9, "val_loss": 0.3, "val_acc": 0.875, "test_loss": None, "test_acc": None, "wall_time_s": 12.5}

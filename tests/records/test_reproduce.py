@@ -61,3 +61,13 @@ def test_comparison_checks_the_weights_and_refuses_an_empty_record(tiny, tmp_pat
     (empty / "summary.json").write_text(json.dumps({**summary, "status": "interrupted"}))
     nothing = compare_runs(empty, run)
     assert not nothing.matches and "nothing to compare" in nothing.report()
+
+
+def test_a_model_npz_that_is_a_link_is_not_followed(tiny, tmp_path):
+    run = train(tmp_path, tmp_path / "runs")
+    copy = shutil.copytree(run, tmp_path / "copy")
+    (copy / "model.npz").unlink()
+    (copy / "model.npz").symlink_to(run / "model.npz")  # the same arrays, through a link
+    linked = compare_runs(run, copy)
+    assert not linked.matches
+    assert "cannot be read (it is a symbolic link, which a record never is; it was not followed)" in linked.report()

@@ -28,7 +28,7 @@ def test_lists_follow_the_vocabulary_and_unknown_words_come_last():
 
 
 def test_a_journal_of_scratchrun_0_2_reads_its_rung_runs_as_pruned(tmp_path):
-    from scratchrun.experiments.search_rounds import read_journal
+    from scratchrun.records.reader import read_journal
 
     line = {"trial": 3, "round": 1, "status": "stopped", "val_acc": 0.5, "stop_epochs": 1, "run_dir": "trial-003"}
     (tmp_path / "journal.jsonl").write_text(json.dumps(line) + "\n")

@@ -17,15 +17,8 @@ from hypothesis import strategies as st
 from scratchrun.config.loader import Config
 from scratchrun.errors import RunDirError, ScratchrunError
 from scratchrun.records import writer as runs
-from scratchrun.records.writer import (
-    RunRecord,
-    create_run_dir,
-    safe_name,
-    update_summary,
-    write_csv,
-    write_json_atomic,
-    write_text_atomic,
-)
+from scratchrun.records.files import write_csv, write_json_atomic, write_text_atomic
+from scratchrun.records.writer import RunRecord, create_run_dir, safe_name, update_summary
 from tests.cli.test_runs import summary
 
 

@@ -188,7 +188,8 @@ def _signal(worker: _Worker, signum: int) -> None:
 
 def dead_run(spec: RunSpec, pid: int, exitcode: int | None, runs_dir: Path) -> RunResult:
     """The run of a worker that died: its folder's summary (if it got that far) says `failed` and why."""
-    from scratchrun.records.writer import update_summary, write_text_atomic
+    from scratchrun.records.files import write_text_atomic
+    from scratchrun.records.writer import update_summary
 
     try:
         cause = signal.Signals(-exitcode).name if exitcode is not None and exitcode < 0 else f"exit code {exitcode}"
