@@ -125,16 +125,36 @@ def compare(
     runs_dir: RunsDir = Path("runs"),
 ) -> None:
     """Compare runs side by side: a column per run with its config values and final metrics."""
-    from rich.table import Table
-    from rich.text import Text
-
-    from scratchrun.records.table import differing_keys
-
     with edge():
         if plot is not None and plot.suffix.lower() not in PLOT_SUFFIXES:
             raise ConfigError(f"--plot {plot}: the file must end in {', '.join(PLOT_SUFFIXES)}.")
         chosen = _runs_to_compare(targets, runs_dir)
     labels = _short_labels(chosen)
+    table, same = _comparison(chosen, labels, all_params)
+    out.print(table)
+    if same:
+        console.print("the runs' configs are the same (apart from their names); --all-params shows them")
+    if plot is not None:
+        from scratchrun.plots.compare import compare_figure
+
+        with edge():
+            try:
+                left_out = compare_figure(plot, chosen, labels)
+            except OSError as e:
+                raise ScratchrunError(f"--plot {plot} cannot be written ({e.strerror or e}).") from None
+        for label in left_out:
+            say(f"{label}:", "yellow", "no readable steps.csv or metrics.csv; left out of the figure")
+        out.print(str(plot), soft_wrap=True)
+
+
+def _comparison(chosen: list, labels: list[str], all_params: bool):
+    """The table of `compare` (a column per run: config values, final metrics, status, tags) and whether the runs'
+    configs are the same."""
+    from rich.table import Table
+    from rich.text import Text
+
+    from scratchrun.records.table import differing_keys
+
     table = Table(title=f"{len(chosen)} runs", title_justify="left")
     table.add_column("")
     for label in labels:
@@ -152,20 +172,7 @@ def compare(
         table.add_section()
         table.add_row("tags", *(Text(", ".join(run.tags)) for run in chosen))
         table.add_row("note", *(Text((run.note or "").splitlines()[0] if run.note else "") for run in chosen))
-    out.print(table)
-    if not keys:
-        console.print("the runs' configs are the same (apart from their names); --all-params shows them")
-    if plot is not None:
-        from scratchrun.plots.compare import compare_figure
-
-        with edge():
-            try:
-                left_out = compare_figure(plot, chosen, labels)
-            except OSError as e:
-                raise ScratchrunError(f"--plot {plot} cannot be written ({e.strerror or e}).") from None
-        for label in left_out:
-            say(f"{label}:", "yellow", "no readable steps.csv or metrics.csv; left out of the figure")
-        out.print(str(plot), soft_wrap=True)
+    return table, not keys
 
 
 def _runs_to_compare(targets: list[str], runs_dir: Path) -> list:
