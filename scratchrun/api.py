@@ -126,20 +126,23 @@ class Search:
 
 
 def train(config: ConfigLike, overrides: Iterable[str] = (), *, runs_dir: PathLike = "runs",
-          data_dir: PathLike | None = None, name: str | None = None, callbacks: Sequence = ()) -> Run:
+          data_dir: PathLike | None = None, name: str | None = None, callbacks: Sequence = (), reporter=None,
+          command: str | None = None) -> Run:
     """Train the MLP `config` describes and record it in `runs_dir/<time>_<name>/` (`scratchrun train`).
 
     A run that diverges or is interrupted (Ctrl-C, the notebook's stop button) is returned with that status and
-    every metric measured so far; `callbacks` (training.trainer.Callback) see each step and evaluation.
+    every metric measured so far; `callbacks` (training.trainer.Callback) see each step and evaluation, and
+    `reporter` (data.fetch.FetchReporter) a dataset's download. `command` is how the run was started, for its
+    records (default: this call).
     """
     from scratchrun.records.provenance import Provenance
     from scratchrun.training.run import run_experiment
 
     cfg = _config(config, list(overrides), name)
     given = config if not isinstance(config, Mapping) else dict(config)
-    origin = Provenance.here(_call("train", given, list(overrides),
-                                   name=name))
-    outcome = run_experiment(cfg, None, Path(runs_dir), list(callbacks), provenance=origin, data_dir=_path(data_dir))
+    origin = Provenance.here(command or _call("train", given, list(overrides), name=name))
+    outcome = run_experiment(cfg, None, Path(runs_dir), list(callbacks), provenance=origin, data_dir=_path(data_dir),
+                             reporter=reporter)
     return Run.load(outcome.run_dir)
 
 
@@ -214,13 +217,15 @@ def search(config: PathLike, overrides: Iterable[str] = (), *, trials: int | Non
                   outcome.final_test)
 
 
-def report(*folders: PathLike, runs_dir: PathLike = "runs", output: PathLike = "report.html"):
+def report(*folders: PathLike, runs_dir: PathLike = "runs", output: PathLike = "report.html",
+           command: str | None = None):
     """One offline HTML file of runs, studies and searches (`scratchrun report`): every run in `runs_dir` when no
-    folder is given. Returns what was written (`path`, `covers`, `size`); needs `pip install 'scratchrun[report]'`."""
+    folder is given. Returns what was written (`path`, `covers`, `size`); needs `pip install 'scratchrun[report]'`.
+    `command` is how it was made, shown in the page (default: this call)."""
     from scratchrun.reporting.page import make_report
 
     return make_report([str(f) for f in folders], Path(runs_dir), Path(output),
-                       _call("report", *[str(f) for f in folders], output=str(output)))
+                       command or _call("report", *[str(f) for f in folders], output=str(output)))
 
 
 def export_tensorboard(*folders: PathLike, output: PathLike, runs_dir: PathLike = "runs", force: bool = False):
@@ -244,7 +249,7 @@ def search_importance(search: PathLike, *, runs_dir: PathLike = "runs") -> dict[
     """Optuna's importance (PED-ANOVA) of each searched key for the search's metric, most important first."""
     from scratchrun.exports.optuna_study import importance
 
-    return importance(str(search), Path(runs_dir))[0]
+    return importance(str(search), Path(runs_dir))
 
 
 def new_config(name: str | None = None, *, example: str | None = None, output: PathLike | None = None,
@@ -282,11 +287,13 @@ def _run(definition, seeds, jobs, runs_dir, data_dir, executor, scheduler, resum
     return Study(outcome.kind, outcome.folder, rows, outcome.summary, outcome.notes)
 
 
-def _config(config: ConfigLike, overrides: list[str], name: str | None):
-    """A Config from a file (named after it) or from a mapping (named `run` unless it says otherwise)."""
-    from scratchrun.config.loader import config_from_dict, load_config
+def _config(config, overrides: list[str], name: str | None):
+    """A Config from a file (named after it), from a mapping (named `run` unless it says otherwise), or as given."""
+    from scratchrun.config.loader import Config, config_from_dict, load_config
     from scratchrun.config.overrides import apply_overrides
 
+    if isinstance(config, Config):
+        return config
     if isinstance(config, Mapping):
         raw = apply_overrides(dict(config), overrides)
         raw["name"] = name or raw.get("name") or "run"

@@ -30,11 +30,11 @@ def tensorboard(
 ) -> None:
     """An event file per run (every minibatch loss, every evaluation, the test metrics, an HParams session) for
     TensorBoard's Scalars and HParams views (pip install 'scratchrun\\[tensorboard]')."""
-    from scratchrun.exports.tensorboard_events import export_tensorboard
+    from scratchrun.api import export_tensorboard
 
     with edge():
         with console.status("writing event files"):
-            written = export_tensorboard(folders or [], runs_dir, output, force)
+            written = export_tensorboard(*(folders or []), output=output, runs_dir=runs_dir, force=force)
     out.print(f"wrote {written.runs} run(s) into {written.logdir}; open them with: tensorboard --logdir "
               f"{written.logdir}", soft_wrap=True)
 
@@ -51,12 +51,12 @@ def optuna(
 ) -> None:
     """The search as an Optuna study: a trial per trial, its values, state, per-epoch scores and run folder, for
     optuna-dashboard and Optuna's analysis (pip install 'scratchrun\\[optuna]')."""
-    from scratchrun.exports.optuna_study import export_optuna
+    from scratchrun.api import export_optuna
 
     if output is None and storage is None:
         output = Path("study.log")
     with edge():
-        written = export_optuna(search, runs_dir, output, storage, force)
+        written = export_optuna(search, output, storage=storage, runs_dir=runs_dir, force=force)
     states = ", ".join(f"{n} {state}" for state, n in sorted(written.states.items(), key=lambda s: -s[1]))
     opener = f"optuna-dashboard {written.storage}"
     out.print(f"wrote study {written.study_name} ({states}) to {written.storage}; open it with: {opener}",
@@ -67,11 +67,12 @@ def optuna(
 def search_importance(search: Search, runs_dir: RunsDir = Path("runs")) -> None:
     """How much each searched key decides the search's metric: Optuna's PED-ANOVA over the completed trials
     (pip install 'scratchrun\\[optuna]')."""
-    from scratchrun.exports.optuna_study import importance
+    from scratchrun.api import search_importance as importance
+    from scratchrun.exports.optuna_study import IMPORTANCE_EVALUATOR
 
     with edge():
-        shares, evaluator = importance(search, runs_dir)
-    table = Table(title=f"importance of each searched key ({evaluator})", title_justify="left")
+        shares = importance(search, runs_dir=runs_dir)
+    table = Table(title=f"importance of each searched key ({IMPORTANCE_EVALUATOR})", title_justify="left")
     table.add_column("key")
     table.add_column("importance", justify="right")
     table.add_column("")

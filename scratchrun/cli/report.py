@@ -21,9 +21,9 @@ def report(
 ) -> None:
     """Write one self-contained HTML file: a sortable, filterable run table, the runs' curves, each study's figures
     and each search's parallel coordinates. It opens from disk, offline (pip install 'scratchrun\\[report]')."""
-    from scratchrun.reporting.page import make_report
+    from scratchrun.api import report as make_report
 
     with edge():
         with console.status("reading the runs and writing the report"):
-            written = make_report(folders or [], runs_dir, output, command_line())
+            written = make_report(*(folders or []), runs_dir=runs_dir, output=output, command=command_line())
     out.print(f"wrote {written.path} ({written.size / 1e6:.1f} MB): {written.covers}", soft_wrap=True)

@@ -31,9 +31,9 @@ def train(
     dry_run: DryRun = False,
 ) -> None:
     """Train the MLP a config describes on real MNIST and write runs/<time>_<name>/."""
+    from scratchrun.api import train as train_run
     from scratchrun.cli.display.progress import DownloadBar, TrainingProgress, print_summary
     from scratchrun.config.loader import load_config
-    from scratchrun.training.run import run_experiment
 
     # Ctrl-C while training is the run's own (recorded as interrupted); here: before it started, or a second one
     with edge("before the run started, or while its records were being written; a run folder made by then says "
@@ -43,11 +43,11 @@ def train(
             _dry_run_train(cfg)
             return
         with TrainingProgress(console, disable=quiet) as progress:
-            outcome = run_experiment(cfg, None, runs_dir, [progress], provenance=common.provenance(), data_dir=data_dir,
-                                     reporter=None if quiet else DownloadBar(console))
+            outcome = train_run(cfg, runs_dir=runs_dir, data_dir=data_dir, callbacks=[progress],
+                                reporter=None if quiet else DownloadBar(console), command=common.command_line())
     if not quiet:
         print_summary(out, cfg, outcome)
-    out.print(str(outcome.run_dir), soft_wrap=True)
+    out.print(str(outcome.folder), soft_wrap=True)
     if outcome.status == "diverged":
         common.say("error:", "red", f"the run diverged: {outcome.summary.get('message')}; try a smaller optimizer.lr.")
         raise typer.Exit(EXIT_DIVERGED)

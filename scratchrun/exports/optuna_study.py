@@ -74,10 +74,12 @@ def export_optuna(search: str, runs_dir: Path, output: Path | None = None, stora
     return OptunaExport(str(output), name, states)
 
 
-def importance(search: str, runs_dir: Path) -> tuple[dict[str, float], str]:
-    """Optuna's importance of each searched key for the search's metric, most important first, and the evaluator's
-    name; from the completed trials. PED-ANOVA: deterministic, and needs nothing beyond optuna (fANOVA needs
-    scikit-learn)."""
+IMPORTANCE_EVALUATOR = "PED-ANOVA"  # deterministic, and needs nothing beyond optuna (fANOVA needs scikit-learn)
+
+
+def importance(search: str, runs_dir: Path) -> dict[str, float]:
+    """Optuna's importance (IMPORTANCE_EVALUATOR) of each searched key for the search's metric, most important
+    first; from the completed trials."""
     optuna = _optuna()
     folder = _search_folder(search, runs_dir)
     study = fill(optuna.create_study(direction=_direction(folder)), folder)
@@ -85,7 +87,7 @@ def importance(search: str, runs_dir: Path) -> tuple[dict[str, float], str]:
     if len(complete) < 2:
         raise ConfigError(f"{folder} has {len(complete)} completed trial(s): importance needs at least 2.")
     evaluator = optuna.importance.PedAnovaImportanceEvaluator()
-    return optuna.importance.get_param_importances(study, evaluator=evaluator), "PED-ANOVA"
+    return optuna.importance.get_param_importances(study, evaluator=evaluator)
 
 
 def fill(study, folder: Path):

@@ -17,7 +17,6 @@ from rich.progress import (
 from rich.table import Table
 
 from scratchrun.config.loader import Config
-from scratchrun.training.run import RunResult
 from scratchrun.training.trainer import Callback
 
 
@@ -90,8 +89,9 @@ class TrainingProgress(Callback):
             self.progress.update(self.task, val=f"val acc {row['val_acc']:.4f}")
 
 
-def print_summary(console: Console, config: Config, outcome: RunResult) -> None:
-    """The end-of-run table: final losses and accuracies per split, and how fast it went."""
+def print_summary(console: Console, config: Config, outcome) -> None:
+    """The end-of-run table of a Run or a RunResult (its summary): final losses and accuracies per split, and how
+    fast it went."""
     summary = outcome.summary
     final = summary["final"]
     table = Table(title=f"{config.name}: {summary['status']}", title_justify="left")
