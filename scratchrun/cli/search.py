@@ -23,6 +23,7 @@ from scratchrun.cli.common import (
     edge,
     out,
 )
+from scratchrun.experiments.observer import Observer
 
 
 @app.command(rich_help_panel=PANEL_SEARCH)
@@ -59,12 +60,12 @@ def search(
     # SIGTERM stops it like Ctrl-C: recorded, resumable; Ctrl-C while the data loads leaves nothing
     with edge("before the search started; no search folder was made.", close=observer.close,
               resume=lambda e: f"{e}; finish it with: scratchrun search {config} --resume {e.folder}"):
-        plan, base_config, base = load_search(config, overrides or [], trials)
+        setup = load_search(config, overrides or [], trials)
         if dry_run:
             check_executor(executor, scheduler)
-            _dry_run(plan_search(plan, base_config, base, str(config), resume), jobs or os.cpu_count() or 1)
+            _dry_run(plan_search(setup, resume), jobs or os.cpu_count() or 1)
             return
-        outcome = run_search(plan, base_config, base, str(config), jobs=jobs, executor=executor, scheduler=scheduler,
+        outcome = run_search(setup, jobs=jobs, executor=executor, scheduler=scheduler,
                              resume=resume, final_test=final_test, max_failures=max_failures, runs_dir=runs_dir,
                              data_dir=data_dir, observer=observer, command=common.command_line(),
                              reporter=DownloadBar(console))
@@ -90,8 +91,8 @@ def search(
         raise typer.Exit(common.EXIT_DIVERGED if final["status"] == "diverged" else 1)
 
 
-class _LiveSearch:
-    """The search's live trial table in the terminal, fed by the library's SearchObserver calls."""
+class _LiveSearch(Observer):
+    """The search's live trial table in the terminal, fed by the library's Observer calls."""
 
     wants_progress = True
 
@@ -103,8 +104,8 @@ class _LiveSearch:
 
         plan = run.plan
         self.display = SearchDisplay(run.keys, plan.metric, plan.rounds, console,
-                                     f"search {run.base['name']}: {plan.trials} trials × {plan.rounds} round(s), "
-                                     f"{self.executor} executor, {self.workers} worker(s)")
+                                     f"search {run.setup.base_config.name}: {plan.trials} trials × {plan.rounds} "
+                                     f"round(s), {self.executor} executor, {self.workers} worker(s)")
         if run.journal:
             console.print(f"resuming {run.folder}: {len(run.journal)} finished trial run(s) kept")
         self.display.__enter__()
@@ -112,10 +113,10 @@ class _LiveSearch:
     def stage(self, *args) -> None:
         self.display.stage(*args)
 
-    def update(self, event) -> None:
+    def progress(self, event) -> None:
         self.display.update(event)
 
-    def finish(self, row: dict) -> None:
+    def finished(self, row: dict) -> None:
         self.display.finish(row)
 
     def narrowed(self, old: dict, new: dict) -> None:
