@@ -97,7 +97,7 @@ class _LiveSearch(Observer):
     wants_progress = True
 
     def __init__(self, executor: str, workers: int) -> None:
-        self.executor, self.workers, self.display = executor, workers, None
+        self.executor, self.workers, self.display, self.final_bar = executor, workers, None, None
 
     def started(self, run) -> None:
         from scratchrun.cli.display.search import SearchDisplay
@@ -128,17 +128,17 @@ class _LiveSearch(Observer):
 
         self.close()
         console.print(f"final run: the best config on training + validation images, then the test set ({folder})")
-        self.progress = TrainingProgress(console)
-        self.progress.__enter__()
-        return [self.progress]
+        self.final_bar = TrainingProgress(console)
+        self.final_bar.__enter__()
+        return [self.final_bar]
 
     def close(self) -> None:
         if self.display is not None:
             self.display.__exit__(None, None, None)
             self.display = None
-        if getattr(self, "progress", None) is not None:
-            self.progress.__exit__(None, None, None)
-            self.progress = None
+        if self.final_bar is not None:
+            self.final_bar.__exit__(None, None, None)
+            self.final_bar = None
 
 
 def _dry_run(run, workers: int) -> None:
