@@ -207,13 +207,13 @@ def search(config: PathLike, overrides: Iterable[str] = (), *, trials: int | Non
     from scratchrun.config.search import load_search
     from scratchrun.experiments.search import run_search
 
-    plan, base_config, base = load_search(Path(config), list(overrides), trials)
-    outcome = run_search(plan, base_config, base, str(config), jobs=jobs, executor=executor, scheduler=scheduler,
+    setup = load_search(Path(config), list(overrides), trials)
+    outcome = run_search(setup, jobs=jobs, executor=executor, scheduler=scheduler,
                          resume=_path(resume), final_test=final_test, max_failures=max_failures,
                          runs_dir=Path(runs_dir), data_dir=_path(data_dir), observer=observer,
                          command=_call("search", config, overrides, trials=trials, final_test=final_test))
     best_config = to_dict(outcome.best_config) if outcome.best_config is not None else None
-    return Search(outcome.folder, plan.metric, outcome.keys, outcome.trials, outcome.best, best_config,
+    return Search(outcome.folder, outcome.plan.metric, outcome.keys, outcome.trials, outcome.best, best_config,
                   outcome.final_test)
 
 

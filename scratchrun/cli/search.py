@@ -51,20 +51,21 @@ def search(
 ) -> None:
     """Random search (chapter 6.5): sample every range, train briefly, score on the validation set, narrow, repeat."""
     from scratchrun.cli.display.progress import DownloadBar
+    from scratchrun.cli.display.search import LiveSearch
     from scratchrun.config.search import load_search
     from scratchrun.experiments.executors import check_executor
     from scratchrun.experiments.search import plan_search, run_search
 
-    observer = _LiveSearch(executor, jobs or os.cpu_count() or 1)
+    observer = LiveSearch(console, executor, jobs or os.cpu_count() or 1)
     # SIGTERM stops it like Ctrl-C: recorded, resumable; Ctrl-C while the data loads leaves nothing
     with edge("before the search started; no search folder was made.", close=observer.close,
               resume=lambda e: f"{e}; finish it with: scratchrun search {config} --resume {e.folder}"):
-        plan, base_config, base = load_search(config, overrides or [], trials)
+        setup = load_search(config, overrides or [], trials)
         if dry_run:
             check_executor(executor, scheduler)
-            _dry_run(plan_search(plan, base_config, base, str(config), resume), jobs or os.cpu_count() or 1)
+            _dry_run(plan_search(setup, resume), jobs or os.cpu_count() or 1)
             return
-        outcome = run_search(plan, base_config, base, str(config), jobs=jobs, executor=executor, scheduler=scheduler,
+        outcome = run_search(setup, jobs=jobs, executor=executor, scheduler=scheduler,
                              resume=resume, final_test=final_test, max_failures=max_failures, runs_dir=runs_dir,
                              data_dir=data_dir, observer=observer, command=common.command_line(),
                              reporter=DownloadBar(console))
@@ -88,56 +89,6 @@ def search(
         common.say("error:", "red", f"the final run ended {final['status']}, so the test set was not scored; see "
                    f"{outcome.folder / final['run_dir']}.")
         raise typer.Exit(common.EXIT_DIVERGED if final["status"] == "diverged" else 1)
-
-
-class _LiveSearch:
-    """The search's live trial table in the terminal, fed by the library's SearchObserver calls."""
-
-    wants_progress = True
-
-    def __init__(self, executor: str, workers: int) -> None:
-        self.executor, self.workers, self.display = executor, workers, None
-
-    def started(self, run) -> None:
-        from scratchrun.cli.display.search import SearchDisplay
-
-        plan = run.plan
-        self.display = SearchDisplay(run.keys, plan.metric, plan.rounds, console,
-                                     f"search {run.base['name']}: {plan.trials} trials × {plan.rounds} round(s), "
-                                     f"{self.executor} executor, {self.workers} worker(s)")
-        if run.journal:
-            console.print(f"resuming {run.folder}: {len(run.journal)} finished trial run(s) kept")
-        self.display.__enter__()
-
-    def stage(self, *args) -> None:
-        self.display.stage(*args)
-
-    def update(self, event) -> None:
-        self.display.update(event)
-
-    def finish(self, row: dict) -> None:
-        self.display.finish(row)
-
-    def narrowed(self, old: dict, new: dict) -> None:
-        console.print("narrowed to the best trials' span: " + "; ".join(f"{k} {old[k]} → {new[k]}" for k in new),
-                      soft_wrap=True)
-
-    def final_run(self, folder: Path) -> list:
-        from scratchrun.cli.display.progress import TrainingProgress
-
-        self.close()
-        console.print(f"final run: the best config on training + validation images, then the test set ({folder})")
-        self.progress = TrainingProgress(console)
-        self.progress.__enter__()
-        return [self.progress]
-
-    def close(self) -> None:
-        if self.display is not None:
-            self.display.__exit__(None, None, None)
-            self.display = None
-        if getattr(self, "progress", None) is not None:
-            self.progress.__exit__(None, None, None)
-            self.progress = None
 
 
 def _dry_run(run, workers: int) -> None:

@@ -135,8 +135,24 @@ def _dimension(key: Any, spec: Any, where: str, known_key) -> Dimension:
     return Dimension(key, kind, low, high)
 
 
-def load_search(config: Path, overrides: Sequence[str], trials: int | None) -> tuple[SearchConfig, Config, dict]:
-    """The validated search plan, the base config and its data; every range's ends are tried on the config.
+@dataclass(frozen=True)
+class SearchSetup:
+    """A search as asked, built once by `load_search` and handed whole to the run, the dry run and the resume check."""
+
+    plan: SearchConfig
+    base_config: Config
+    base: dict[str, Any]  # the base config as data: each trial sets its values on a copy; search.yaml saves it
+    source: str  # the config file, named in every message about a trial
+    edges: tuple[Config, ...]  # the base config at each range's ends, all valid: sized before any trial runs
+
+    @property
+    def saved(self) -> dict[str, Any]:
+        """What search.yaml saves and a resume compares: the effective search section and the base config."""
+        return {"search": search_section_data(self.plan), "base": self.base}
+
+
+def load_search(config: Path, overrides: Sequence[str], trials: int | None) -> SearchSetup:
+    """The validated search plan and its base config; every range's ends are tried on the config.
 
     `search.KEY=VALUE` overrides set the section (`search.space.optimizer.lr=...` names one range), the others the
     base config; `trials` (--trials) replaces the section's.
@@ -159,8 +175,7 @@ def load_search(config: Path, overrides: Sequence[str], trials: int | None) -> t
         if base_config.train.epochs is None or varied & {"train.epochs", "train.iterations"}:
             raise ConfigError(f"{config}: search.prune needs a fixed train.epochs budget (not train.iterations, and "
                               "not searched); set train.epochs or remove prune.")
-    edge_configs(plan, base, str(config))
-    return plan, base_config, base
+    return SearchSetup(plan, base_config, base, str(config), tuple(edge_configs(plan, base, str(config))))
 
 
 def edge_configs(plan: SearchConfig, base: dict, source: str) -> list[Config]:

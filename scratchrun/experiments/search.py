@@ -1,40 +1,22 @@
 """A random search end to end (chapter 6.5): make or resume its folder, run the rounds, retrain the best, write it all.
 
-The CLI and the Python API both call `run_search`. A `SearchObserver` sees the rounds as they go, so this module
-never prints. Ctrl-C writes the tables of what finished and raises `Interrupted`; too many failures, or a cluster
-that goes away, write them too and raise their own error.
+The CLI and the Python API both call `run_search` with the `SearchSetup` that `load_search` built. An `Observer`
+sees the rounds as they go, so this module never prints. Ctrl-C writes the tables of what finished and raises
+`Interrupted`; too many failures, or a cluster that goes away, write them too and raise their own error.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
 
 from scratchrun.config.loader import Config
-from scratchrun.config.search import SearchConfig, search_section_data
+from scratchrun.config.search import SearchConfig, SearchSetup
 from scratchrun.errors import Interrupted, ScratchrunError
+from scratchrun.experiments.observer import Observer
 from scratchrun.records.provenance import Provenance
 
-
-class SearchObserver:
-    """What a search reports while it runs; override what you need (the CLI draws a live trial table)."""
-
-    wants_progress = False  # per-step events cross a process boundary: only sent when someone listens
-
-    def started(self, run) -> None: ...
-
-    def stage(self, round_number: int, epochs: int | None, runs: int, already: int) -> None: ...
-
-    def update(self, event: Any) -> None: ...
-
-    def finish(self, row: dict) -> None: ...
-
-    def narrowed(self, old: dict[str, str], new: dict[str, str]) -> None: ...
-
-    def final_run(self, folder: Path) -> list:
-        """The final run is about to train into `folder`; returns training callbacks to watch it with."""
-        return []
+SearchObserver = Observer  # the name the Python API documented first
 
 
 @dataclass
@@ -62,10 +44,7 @@ class SearchOutcome:
 
 
 def run_search(
-    plan: SearchConfig,
-    base_config: Config,
-    base: dict,
-    source: str,
+    setup: SearchSetup,
     *,
     jobs: int = 0,
     executor: str = "local",
@@ -75,11 +54,11 @@ def run_search(
     max_failures: int | None = None,
     runs_dir: Path = Path("runs"),
     data_dir: Path | None = None,
-    observer: SearchObserver | None = None,
+    observer: Observer | None = None,
     command: str | None = None,
     reporter=None,
 ) -> SearchOutcome:
-    """Run (or resume) the search `plan` over `base` into `runs_dir/<time>_search-<name>/`, and write its tables.
+    """Run (or resume) the search `setup` asks for into `runs_dir/<time>_search-<name>/`, and write its tables.
 
     The search folder is locked while this works in it (records.lock): resuming a search that another process
     is still running raises RunDirError naming that process.
@@ -95,30 +74,27 @@ def run_search(
     from scratchrun.records.lock import lock_folder
     from scratchrun.records.writer import create_run_dir
 
-    observer = observer or SearchObserver()
-    command = command or f"scratchrun search {source}"
+    command = command or f"scratchrun search {setup.source}"
     check_executor(executor, scheduler)
-    check_search_fits(plan, base_config, base, source)
-    saved = {"search": search_section_data(plan), "base": base}
+    check_search_fits(setup)
     with ExitStack() as held:
         if resume is not None:
-            check_resumable(resume, saved)
+            check_resumable(resume, setup.saved)
             held.callback(lock_folder(resume).release)  # before its journal is read: one writer at a time
         check_data_dir(data_dir)
         if executor == "local" or final_test:
-            preload(base_config.data.dataset, data_dir, reporter)  # fetch (or fail) before any folder exists
-        folder = resume if resume is not None else create_run_dir(runs_dir, f"search-{base_config.name}")
+            preload(setup.base_config.data.dataset, data_dir, reporter)  # fetch (or fail) before any folder exists
+        folder = resume if resume is not None else create_run_dir(runs_dir, f"search-{setup.base_config.name}")
         if resume is None:
             try:
                 held.callback(lock_folder(folder).release)
-                write_search_yaml(folder, saved)
+                write_search_yaml(folder, setup.saved)
             except BaseException:  # a search folder without its search.yaml could never be resumed: leave none
                 shutil.rmtree(folder, ignore_errors=True)
                 raise
-        run = SearchRun(folder, plan, base, base_config.seed, source, data_dir, jobs or os.cpu_count() or 1, executor,
-                        scheduler, max_failures, observer, on_narrow=observer.narrowed,
-                        provenance=Provenance.here(command))
-        observer.started(run)
+        run = SearchRun(folder, setup, data_dir, jobs or os.cpu_count() or 1, executor, scheduler, max_failures,
+                        observer or Observer(), provenance=Provenance.here(command))
+        run.observer.started(run)
         try:
             run.run()
         except KeyboardInterrupt:
@@ -130,38 +106,38 @@ def run_search(
         best_config = run.best_config()
         final = None
         if final_test and best_config is not None:  # the test set is scored once: a resumed search keeps its score
-            final = earlier_final_test(folder, best_config) or retrain_best(run, best_config, data_dir, observer)
+            final = earlier_final_test(folder, best_config) or retrain_best(run, best_config)
         write_search_tables(run, best_config, final, command)
         if final is not None and final["status"] == "interrupted":
             raise Interrupted(f"{_outcome(run, best_config, None).counts}; the final run was interrupted", folder)
         return _outcome(run, best_config, final)
 
 
-def plan_search(plan: SearchConfig, base_config: Config, base: dict, source: str, resume: Path | None = None):
+def plan_search(setup: SearchSetup, resume: Path | None = None):
     """The search as it would run (for --dry-run): reads a resumed search's journal, writes nothing."""
     from scratchrun.experiments.search_folder import check_resumable
     from scratchrun.experiments.search_rounds import SearchRun
 
     if resume is not None:
-        check_resumable(resume, {"search": search_section_data(plan), "base": base})
-    check_search_fits(plan, base_config, base, source)
-    return SearchRun(resume, plan, base, base_config.seed, source, read_only=True)
+        check_resumable(resume, setup.saved)
+    check_search_fits(setup)
+    return SearchRun(resume, setup, read_only=True)
 
 
-def check_search_fits(plan: SearchConfig, base_config: Config, base: dict, source: str) -> None:
+def check_search_fits(setup: SearchSetup) -> None:
     """The search sized before any trial runs: at most MAX_RUNS trials in all, and the base config and each range's
     ends fit in memory (each trial is checked again as it starts)."""
-    from scratchrun.config.search import edge_configs
     from scratchrun.experiments.specs import check_size
     from scratchrun.training.footprint import check_fits
 
+    plan = setup.plan
     check_size(plan.trials * plan.rounds, "trials",
                f"--trials (search.trials) {plan.trials} × search.rounds {plan.rounds}")
-    for config in (base_config, *edge_configs(plan, base, source)):
+    for config in (setup.base_config, *setup.edges):
         check_fits(config)
 
 
-def retrain_best(run, best_config: Config, data_dir: Path | None, observer: SearchObserver) -> dict:
+def retrain_best(run, best_config: Config) -> dict:
     """The best config retrained with the validation images given back to training, scored once on the test set."""
     from dataclasses import replace
 
@@ -169,8 +145,8 @@ def retrain_best(run, best_config: Config, data_dir: Path | None, observer: Sear
     from scratchrun.training.run import run_experiment
 
     config = replace(best_config, name="final", data=replace(best_config.data, train_on_val=True))
-    raw = preload(config.data.dataset, data_dir)
-    callbacks = observer.final_run(run.folder / "final")
+    raw = preload(config.data.dataset, run.data_dir)
+    callbacks = run.observer.final_run(run.folder / "final")
     outcome = run_experiment(config, raw, run.folder, callbacks, stamp=False, provenance=run.provenance)
     final = outcome.summary.get("final") or {}
     return {"run_dir": outcome.run_dir.name, "status": outcome.status,

@@ -11,16 +11,17 @@ from __future__ import annotations
 import copy
 import json
 import shutil
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from scratchrun.config.loader import Config, config_from_dict
 from scratchrun.config.overrides import set_dotted
-from scratchrun.config.search import Dimension, SearchConfig
+from scratchrun.config.search import Dimension, SearchConfig, SearchSetup
 from scratchrun.errors import TooManyFailures
 from scratchrun.experiments.executors import RunResult, run_all
+from scratchrun.experiments.observer import Observer
 from scratchrun.experiments.sampling import (
     best_trials,
     describe,
@@ -46,19 +47,15 @@ class SearchRun:
     """One search folder being filled: its plan, its trials' latest rows and the journal of every finished run."""
 
     folder: Path | None  # None: a dry run, which has no folder
-    plan: SearchConfig
-    base: dict  # the base config as data; a trial sets its sampled keys, seed and name on a copy
-    seed: int
-    source: str
+    setup: SearchSetup  # the plan, the base config (a trial sets its sampled keys, seed and name on a copy), source
     data_dir: Path | None = None
     jobs: int = 1
     executor: str = "local"
     scheduler: str | None = None
     max_failures: int | None = None
-    display: Any = None  # a SearchObserver (stage, update, finish), or None
+    observer: Observer = field(default_factory=Observer)
     rows: dict[int, dict] = field(default_factory=dict)  # trial -> its latest row (trials.csv)
     ranges: list[dict] = field(default_factory=list)  # one row per round (ranges.csv)
-    on_narrow: Callable[[dict, dict], None] = lambda old, new: None
     read_only: bool = False  # a dry run reads the journal of the search it would resume, and writes nothing
     provenance: Provenance | None = None  # the command and git state the search was started from, for every trial
 
@@ -68,8 +65,16 @@ class SearchRun:
         if self.journal and not self.read_only:
             lines = [json.dumps({**row, "stop_epochs": stop}) for (_, stop), row in self.journal.items()]
             write_text_atomic(self.folder / JOURNAL, "".join(line + "\n" for line in lines), newline="")
-        epochs = self.base.get("train", {}).get("epochs")
+        epochs = self.setup.base.get("train", {}).get("epochs")
         self.rungs = rung_epochs(epochs, self.plan.prune) if self.plan.prune else [None]
+
+    @property
+    def plan(self) -> SearchConfig:
+        return self.setup.plan
+
+    @property
+    def seed(self) -> int:
+        return self.setup.base_config.seed
 
     @property
     def keys(self) -> list[str]:
@@ -81,11 +86,11 @@ class SearchRun:
 
     def spec(self, trial: int, values: dict[str, Any], stop_epochs: int | None = None) -> RunSpec:
         """Trial `trial`'s run: the base config with its sampled values, its own seed and name."""
-        run = copy.deepcopy(self.base)
+        run = copy.deepcopy(self.setup.base)
         for key, value in values.items():
             set_dotted(run, key, value)
         run["seed"], run["name"] = trial_seed(self.seed, trial), f"trial-{trial:03d}"
-        config = config_from_dict(run, f"{self.source} (trial {trial})")
+        config = config_from_dict(run, f"{self.setup.source} (trial {trial})")
         return RunSpec(trial, run["name"], run["seed"], config, stop_epochs, self.provenance)
 
     def run(self) -> None:
@@ -99,7 +104,7 @@ class SearchRun:
             if round_number < self.plan.rounds:
                 best = best_trials([self.rows[t] for t in trials], self.plan.metric, self.plan.keep, with_pruned=True)
                 new = narrow(space, best)
-                self.on_narrow(describe(space), describe(new))
+                self.observer.narrowed(describe(space), describe(new))
                 space = new
 
     def _run_round(self, round_number: int, space, trials: list[int]) -> None:
@@ -125,8 +130,7 @@ class SearchRun:
                 spec = self.spec(trial, values[trial], stop)
                 shutil.rmtree(self.folder / spec.variant, ignore_errors=True)  # an earlier rung's or attempt's run
                 todo.append(spec)
-        if self.display is not None:
-            self.display.stage(round_number, stop or self.rungs[-1], len(trials), len(trials) - len(todo))
+        self.observer.stage(round_number, stop or self.rungs[-1], len(trials), len(trials) - len(todo))
         if not todo:
             return
 
@@ -141,8 +145,8 @@ class SearchRun:
                                       f"{self.max_failures}); what finished is in {self.folder}.")
 
         jobs = max(1, min(self.jobs, len(todo)))
-        listening = self.display is not None and getattr(self.display, "wants_progress", True)
-        on_progress = self.display.update if listening and self.executor == "local" else None
+        listening = self.observer.wants_progress and self.executor == "local"
+        on_progress = self.observer.progress if listening else None
         run_all(todo, self.folder, self.data_dir, jobs, finished, on_progress, evaluate_test=False,
                 executor=self.executor, scheduler=self.scheduler)
 
@@ -155,8 +159,7 @@ class SearchRun:
 
     def _record(self, row: dict) -> None:
         self.rows[row["trial"]] = dict(row)
-        if self.display is not None:
-            self.display.finish(self.rows[row["trial"]])
+        self.observer.finished(self.rows[row["trial"]])
 
     def _append_journal(self, row: dict, stop: int | None) -> None:
         """One whole line, on disk before the trial counts as finished (a cut line is ignored on resume)."""
@@ -173,8 +176,7 @@ class SearchRun:
         if (run_dir / "summary.json").is_file():  # the run recorded itself as pruned when it stopped; now it is final
             update_summary(run_dir, message=f"pruned by successive halving after {epochs} epochs: not in the best 1/"
                                             f"{self.plan.prune.eta} of its rung")
-        if self.display is not None:
-            self.display.finish(row)
+        self.observer.finished(row)
 
     def best_config(self) -> Config | None:
         """The best completed trial's full config, as it was trained."""

@@ -1,7 +1,7 @@
 """A study end to end: expand its variants, make (or resume) its folder, train every run, write tables and figures.
 
-The CLI and the Python API both call `run_study`. What a person sees while it runs comes through a
-`StudyObserver`, so this module never prints; an interrupted study raises `Interrupted` after writing
+The CLI and the Python API both call `run_study`. What a person sees while it runs comes through an
+`Observer` (experiments.observer), so this module never prints; an interrupted study raises `Interrupted` after writing
 what it has, and a study whose runs failed with a bug says so in its outcome, not by exiting.
 """
 
@@ -18,6 +18,7 @@ from typing import Any
 
 from scratchrun.errors import ConfigError, Interrupted
 from scratchrun.experiments.executors import RunResult
+from scratchrun.experiments.observer import Observer
 from scratchrun.experiments.specs import RunSpec, Variant
 from scratchrun.plots.spec import Figure
 from scratchrun.records.provenance import Provenance
@@ -72,16 +73,7 @@ class StudyOutcome:
         return [r for r in self.results if r.status == "failed"]
 
 
-class StudyObserver:
-    """What a study reports while it runs; override what you need (the CLI draws a live table)."""
-
-    def started(self, plan: StudyPlan) -> None: ...
-
-    def progress(self, event: Any) -> None: ...
-
-    def finished(self, result: RunResult) -> None: ...
-
-    wants_progress = False  # progress events cross a process boundary: only sent when someone listens
+StudyObserver = Observer  # the name the Python API documented first
 
 
 def workers_for(jobs: int, n_runs: int) -> int:
@@ -142,7 +134,7 @@ def run_study(
     resume: Path | None = None,
     executor: str = "local",
     scheduler: str | None = None,
-    observer: StudyObserver | None = None,
+    observer: Observer | None = None,
     command: str | None = None,
     reporter=None,
 ) -> StudyOutcome:
@@ -160,7 +152,7 @@ def run_study(
     from scratchrun.records.lock import lock_folder
     from scratchrun.records.writer import create_run_dir
 
-    observer = observer or StudyObserver()
+    observer = observer or Observer()
     check_executor(executor, scheduler)
     with ExitStack() as held:
         if resume is not None:  # a folder that is no study is refused before anything is written in it
@@ -188,7 +180,7 @@ def run_study(
 
 
 def _train(definition: StudyDefinition, plan: StudyPlan, data_dir: Path | None, executor: str, scheduler: str | None,
-           observer: StudyObserver, command: str | None) -> StudyOutcome:
+           observer: Observer, command: str | None) -> StudyOutcome:
     """Train what the plan has still to do into its folder, then write the tables, figures and README."""
     from scratchrun.experiments.executors import run_all
     from scratchrun.experiments.study_folder import write_readme, write_results

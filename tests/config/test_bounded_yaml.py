@@ -248,8 +248,8 @@ def test_a_config_file_is_read_and_parsed_once(tiny, tmp_path, monkeypatch):
     assert load_config(path, ["train.epochs=2"]).train.epochs == 2
     assert calls == [str(path)]
     calls.clear()
-    plan, base_config, _ = load_search(path, ["train.epochs=2", "search.trials=3"], None)
-    assert (plan.trials, base_config.train.epochs) == (3, 2)
+    setup = load_search(path, ["train.epochs=2", "search.trials=3"], None)
+    assert (setup.plan.trials, setup.base_config.train.epochs) == (3, 2)
     assert calls == [str(path)]
 
 

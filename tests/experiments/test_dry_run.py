@@ -91,7 +91,7 @@ def test_the_search_estimate_is_what_estimating_every_trial_gives(tiny, timed, t
     from scratchrun.experiments.search import plan_search
 
     (tmp_path / "search.yaml").write_text(SEARCH)
-    run = plan_search(*load_search(tmp_path / "search.yaml", [], None), "search.yaml")
+    run = plan_search(load_search(tmp_path / "search.yaml", [], None))
     specs = [run.spec(t, run.values(t, run.plan.space)) for t in range(run.plan.trials)]
     alive, seconds = specs, 0.0
     for epochs in run.rungs:  # what the dry run did before: every trial built, estimated at every rung

@@ -46,6 +46,33 @@ def test_a_search_in_use_is_not_resumed_and_a_released_one_is(tiny, tmp_path):
     assert not (folder / ".lock").exists()
 
 
+def test_a_search_is_set_up_once_and_tells_one_observer_everything(tiny, tmp_path, monkeypatch):
+    import scratchrun.config.search as config_search
+    from scratchrun.experiments.observer import Observer
+
+    built = []
+    real = config_search.edge_configs
+    monkeypatch.setattr(config_search, "edge_configs", lambda *a: built.append(a) or real(*a))
+
+    class Seen(Observer):
+        def __init__(self):
+            self.calls = []
+
+        def __getattribute__(self, name):
+            if name in ("started", "stage", "finished", "narrowed", "final_run"):
+                object.__getattribute__(self, "calls").append(name)
+            return object.__getattribute__(self, name)
+
+    config = tmp_path / "s.yaml"
+    config.write_text(SEARCH.replace("trials: 2,", "trials: 2, rounds: 2,"))
+    seen = Seen()
+    found = api.search(config, jobs=1, runs_dir=tmp_path / "runs", final_test=True, observer=seen)
+    assert len(built) == 1  # the range ends are built and checked once, not again before the trials
+    assert seen.calls == ["started", "stage", "finished", "finished", "narrowed", "stage", "finished", "finished",
+                          "final_run"]
+    assert found.final_test["status"] == "completed"
+
+
 HALVING = """name: halving
 seed: 0
 data: {{dataset: mnist, train_size: 2000, val_size: 500}}

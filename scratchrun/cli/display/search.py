@@ -13,6 +13,7 @@ from rich.text import Text
 
 from scratchrun.cli.display.study import LiveView, follow
 from scratchrun.config.search import METRICS
+from scratchrun.experiments.observer import Observer
 from scratchrun.records.status import style
 from scratchrun.training.events import Event
 
@@ -78,3 +79,51 @@ class SearchDisplay(LiveView):
         footer.add_row(ProgressBar(total=max(self.stage_total, 1), completed=self.stage_done, width=40),
                        f"{self.stage_done}/{self.stage_total} finished · {self.stage_text}")
         return Group(table, footer)
+
+
+class LiveSearch(Observer):
+    """The search's live trial table in the terminal, fed by the library's Observer calls; then the final run's bar."""
+
+    wants_progress = True
+
+    def __init__(self, console: Console, executor: str, workers: int) -> None:
+        self.console, self.executor, self.workers, self.display, self.final_bar = console, executor, workers, None, None
+
+    def started(self, run) -> None:
+        plan = run.plan
+        self.display = SearchDisplay(run.keys, plan.metric, plan.rounds, self.console,
+                                     f"search {run.setup.base_config.name}: {plan.trials} trials × {plan.rounds} "
+                                     f"round(s), {self.executor} executor, {self.workers} worker(s)")
+        if run.journal:
+            self.console.print(f"resuming {run.folder}: {len(run.journal)} finished trial run(s) kept")
+        self.display.__enter__()
+
+    def stage(self, *args) -> None:
+        self.display.stage(*args)
+
+    def progress(self, event) -> None:
+        self.display.update(event)
+
+    def finished(self, row: dict) -> None:
+        self.display.finish(row)
+
+    def narrowed(self, old: dict, new: dict) -> None:
+        spans = "; ".join(f"{k} {old[k]} → {new[k]}" for k in new)
+        self.console.print(f"narrowed to the best trials' span: {spans}", soft_wrap=True)
+
+    def final_run(self, folder) -> list:
+        from scratchrun.cli.display.progress import TrainingProgress
+
+        self.close()
+        self.console.print(f"final run: the best config on training + validation images, then the test set ({folder})")
+        self.final_bar = TrainingProgress(self.console)
+        self.final_bar.__enter__()
+        return [self.final_bar]
+
+    def close(self) -> None:
+        if self.display is not None:
+            self.display.__exit__(None, None, None)
+            self.display = None
+        if self.final_bar is not None:
+            self.final_bar.__exit__(None, None, None)
+            self.final_bar = None

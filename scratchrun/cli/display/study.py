@@ -11,6 +11,7 @@ from rich.progress_bar import ProgressBar
 from rich.table import Table
 from rich.text import Text
 
+from scratchrun.experiments.observer import Observer
 from scratchrun.records.status import style
 from scratchrun.training.events import Evaluated, Event, RunStarted, Step
 
@@ -100,8 +101,8 @@ class StudyDisplay(LiveView):
         return Group(table, footer)
 
 
-class LiveStudy:
-    """The study's live table, fed by the library's StudyObserver calls (`started`, `progress`, `finished`)."""
+class LiveStudy(Observer):
+    """The study's live table, fed by the library's Observer calls (`started`, `progress`, `finished`)."""
 
     wants_progress = True
 
