@@ -19,7 +19,8 @@ __version__ = "0.2.0"
 _API = {
     **dict.fromkeys(("train", "study", "sweep", "compare_optimizers", "init_study", "bn_study", "overfit_study",
                      "search", "report", "export_tensorboard", "export_optuna", "search_importance", "new_config",
-                     "Run", "Study", "Search"), "scratchrun.api"),
+                     "Run", "Study"), "scratchrun.api"),
+    "Search": "scratchrun.experiments.search",  # what `search` returns
     **dict.fromkeys(("load_runs", "load_history", "load_search"), "scratchrun.records.frames"),
 }
 __all__ = ["__version__", *_API]

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from scratchrun.experiments.defaults import (
     BOOK_ACTIVATIONS,
@@ -19,6 +19,9 @@ from scratchrun.experiments.defaults import (
     DEFAULT_SCALES,
     DEFAULT_WEIGHT_DECAY,
 )
+
+if TYPE_CHECKING:
+    from scratchrun.experiments.search import Search
 
 PathLike = str | Path
 ConfigLike = PathLike | Mapping[str, Any]
@@ -112,19 +115,6 @@ class Study:
         return [row for row in self.results if row["status"] == "failed"]
 
 
-@dataclass(frozen=True)
-class Search:
-    """A search folder: every trial's row (as in trials.csv), the best one, its config, and the final test if run."""
-
-    folder: Path
-    metric: str
-    keys: list[str]
-    trials: list[dict] = field(repr=False)
-    best: dict | None
-    best_config: dict | None = field(repr=False)
-    final_test: dict | None = None
-
-
 def train(config: ConfigLike, overrides: Iterable[str] = (), *, runs_dir: PathLike = "runs",
           data_dir: PathLike | None = None, name: str | None = None, callbacks: Sequence = (), reporter=None,
           command: str | None = None) -> Run:
@@ -148,28 +138,32 @@ def train(config: ConfigLike, overrides: Iterable[str] = (), *, runs_dir: PathLi
 
 def study(kind: str, config: ConfigLike | None = None, overrides: Iterable[str] = (), *, seeds: int = 1,
           jobs: int = 0, runs_dir: PathLike = "runs", data_dir: PathLike | None = None, executor: str = "local",
-          scheduler: str | None = None, resume: PathLike | None = None, observer=None, **options: Any) -> Study:
+          scheduler: str | None = None, resume: PathLike | None = None, observer=None, reporter=None,
+          command: str | None = None, **options: Any) -> Study:
     """A chapter-6 study by its command's name (`compare-optimizers`, `init-study`, `bn-study`, `overfit-study`).
 
     `config` (default: the book's setting) and `overrides` make the base config; `options` are the study's own
     (see compare_optimizers and the others); `jobs` workers run it (0 = one per core), or a Dask cluster.
+    `observer` (experiments.observer.Observer) hears each run start, progress and finish, `reporter` a dataset's
+    download; `command` is how the study was started, for its records (default: this call).
     """
     from scratchrun.experiments.presets import define_study
 
     definition = define_study(kind, config, list(overrides), **options)
-    command = _call(kind.replace("-", "_"), config, list(overrides), **options)
-    return _run(definition, seeds, jobs, runs_dir, data_dir, executor, scheduler, resume, observer, command)
+    command = command or _call(kind.replace("-", "_"), config, list(overrides), **options)
+    return _run(definition, seeds, jobs, runs_dir, data_dir, executor, scheduler, resume, observer, reporter, command)
 
 
 def sweep(config: ConfigLike, axes: Mapping[str, Sequence[Any]] | Sequence[str], *, seeds: int = 1, jobs: int = 0,
           runs_dir: PathLike = "runs", data_dir: PathLike | None = None, executor: str = "local",
-          scheduler: str | None = None, resume: PathLike | None = None, observer=None) -> Study:
+          scheduler: str | None = None, resume: PathLike | None = None, observer=None, reporter=None,
+          command: str | None = None) -> Study:
     """Every combination of the swept values (`{"optimizer.name": ["sgd", "adam"]}` or
     `["optimizer.name=sgd,adam"]`)."""
     from scratchrun.experiments.presets import sweep as define_sweep
 
     return _run(define_sweep(config, axes), seeds, jobs, runs_dir, data_dir, executor, scheduler, resume, observer,
-                _call("sweep", config, axes))
+                reporter, command or _call("sweep", config, axes))
 
 
 def compare_optimizers(config: ConfigLike | None = None, overrides: Iterable[str] = (), *,
@@ -201,20 +195,17 @@ def overfit_study(config: ConfigLike | None = None, overrides: Iterable[str] = (
 def search(config: PathLike, overrides: Iterable[str] = (), *, trials: int | None = None, jobs: int = 0,
            executor: str = "local", scheduler: str | None = None, resume: PathLike | None = None,
            final_test: bool = False, max_failures: int | None = None, runs_dir: PathLike = "runs",
-           data_dir: PathLike | None = None, observer=None) -> Search:
-    """6.5: the random search a config's `search:` section declares (`scratchrun search`), scored on validation only."""
-    from scratchrun.config.loader import to_dict
+           data_dir: PathLike | None = None, observer=None, reporter=None, command: str | None = None) -> Search:
+    """6.5: the random search a config's `search:` section declares (`scratchrun search`), scored on validation only.
+    Returns the search's folder, every trial's row, the best one and its config, and the final test if asked."""
     from scratchrun.config.search import load_search
     from scratchrun.experiments.search import run_search
 
     setup = load_search(Path(config), list(overrides), trials)
-    outcome = run_search(setup, jobs=jobs, executor=executor, scheduler=scheduler,
-                         resume=_path(resume), final_test=final_test, max_failures=max_failures,
-                         runs_dir=Path(runs_dir), data_dir=_path(data_dir), observer=observer,
-                         command=_call("search", config, overrides, trials=trials, final_test=final_test))
-    best_config = to_dict(outcome.best_config) if outcome.best_config is not None else None
-    return Search(outcome.folder, outcome.plan.metric, outcome.keys, outcome.trials, outcome.best, best_config,
-                  outcome.final_test)
+    return run_search(setup, jobs=jobs, executor=executor, scheduler=scheduler, resume=_path(resume),
+                      final_test=final_test, max_failures=max_failures, runs_dir=Path(runs_dir),
+                      data_dir=_path(data_dir), observer=observer, reporter=reporter,
+                      command=command or _call("search", config, overrides, trials=trials, final_test=final_test))
 
 
 def report(*folders: PathLike, runs_dir: PathLike = "runs", output: PathLike = "report.html",
@@ -276,13 +267,14 @@ def new_config(name: str | None = None, *, example: str | None = None, output: P
     return output
 
 
-def _run(definition, seeds, jobs, runs_dir, data_dir, executor, scheduler, resume, observer, command) -> Study:
+def _run(definition, seeds, jobs, runs_dir, data_dir, executor, scheduler, resume, observer, reporter,
+         command) -> Study:
     from scratchrun.experiments.study import run_study
     from scratchrun.experiments.study_folder import result_rows
 
     outcome = run_study(definition, seeds=seeds, jobs=jobs, runs_dir=Path(runs_dir), data_dir=_path(data_dir),
                         resume=_path(resume), executor=executor, scheduler=scheduler, observer=observer,
-                        command=command)
+                        reporter=reporter, command=command)
     rows = result_rows(outcome.specs, outcome.results, outcome.folder)
     return Study(outcome.kind, outcome.folder, rows, outcome.summary, outcome.notes)
 

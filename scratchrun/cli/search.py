@@ -50,26 +50,22 @@ def search(
     dry_run: DryRun = False,
 ) -> None:
     """Random search (chapter 6.5): sample every range, train briefly, score on the validation set, narrow, repeat."""
+    from scratchrun.api import search as run_search
     from scratchrun.cli.display.progress import DownloadBar
     from scratchrun.cli.display.search import LiveSearch
-    from scratchrun.config.search import load_search
-    from scratchrun.experiments.executors import check_executor
-    from scratchrun.experiments.search import plan_search, run_search
 
     observer = LiveSearch(console, executor, jobs or os.cpu_count() or 1)
     # SIGTERM stops it like Ctrl-C: recorded, resumable; Ctrl-C while the data loads leaves nothing
     with edge("before the search started; no search folder was made.", close=observer.close,
               resume=lambda e: f"{e}; finish it with: scratchrun search {config} --resume {e.folder}"):
-        setup = load_search(config, overrides or [], trials)
         if dry_run:
-            check_executor(executor, scheduler)
-            _dry_run(plan_search(setup, resume), jobs or os.cpu_count() or 1)
+            _dry_run(config, overrides or [], trials, resume, executor, scheduler, jobs or os.cpu_count() or 1)
             return
-        outcome = run_search(setup, jobs=jobs, executor=executor, scheduler=scheduler,
-                             resume=resume, final_test=final_test, max_failures=max_failures, runs_dir=runs_dir,
-                             data_dir=data_dir, observer=observer, command=common.command_line(),
-                             reporter=DownloadBar(console))
-    best, metric = outcome.best, outcome.plan.metric
+        outcome = run_search(config, overrides or [], trials=trials, jobs=jobs, executor=executor,
+                             scheduler=scheduler, resume=resume, final_test=final_test, max_failures=max_failures,
+                             runs_dir=runs_dir, data_dir=data_dir, observer=observer, reporter=DownloadBar(console),
+                             command=common.command_line())
+    best, metric = outcome.best, outcome.metric
     if best is not None:
         values = ", ".join(f"{k} = {_fmt(best[k])}" for k in outcome.keys)
         out.print(f"best: trial {best['trial']}, {metric} {best[metric]:.4f}: {values} ({outcome.counts})",
@@ -91,14 +87,21 @@ def search(
         raise typer.Exit(common.EXIT_DIVERGED if final["status"] == "diverged" else 1)
 
 
-def _dry_run(run, workers: int) -> None:
+def _dry_run(config: Path, overrides: list[str], trials: int | None, resume: Path | None, executor: str,
+             scheduler: str | None, workers: int) -> None:
     """Round 1's trials with their values, and the search's estimated time (later rounds cost like the first)."""
     from rich.table import Table
 
     from scratchrun.cli.display.study import DRY_RUN_ROWS, print_dry_run_total
+    from scratchrun.config.search import load_search
     from scratchrun.experiments.dry_run import estimate_search
+    from scratchrun.experiments.executors import check_executor
+    from scratchrun.experiments.search import plan_search
     from scratchrun.text import duration_text
 
+    setup = load_search(config, overrides, trials)
+    check_executor(executor, scheduler)
+    run = plan_search(setup, resume)
     plan, estimate = run.plan, estimate_search(run, workers)
     table = Table(title=f"round 1 of {plan.rounds}: {plan.trials} trials (later rounds sample narrowed ranges)",
                   title_justify="left")

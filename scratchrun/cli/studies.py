@@ -1,8 +1,8 @@
 """The study commands: `sweep` and the four chapter-6 studies, each a plain Typer function.
 
-Each parses its own options and the ones every study shares, asks the library for the study's definition (the
-function the API calls, in experiments/presets.py; the defaults come from experiments/defaults.py), runs it with
-`run_study` or plans it with `estimate_study`, and renders the outcome.
+Each parses its own options and the ones every study shares, calls the API function of its name (`api.study` or
+`api.sweep`; the defaults come from experiments/defaults.py) or, with --dry-run, plans the definition that function
+runs (experiments/presets.py) with `estimate_study`, and renders the outcome.
 """
 
 from __future__ import annotations
@@ -52,30 +52,29 @@ class StudyOptions:
     dry_run: bool
 
 
-def run_study_command(define: Callable, options: StudyOptions) -> None:
-    """What every study command does once its options are parsed: `define()` the study, then run or plan it."""
+def run_study_command(define: Callable, run: Callable, args: tuple, own: dict, options: StudyOptions) -> None:
+    """What every study command does once its options are parsed: `run(*args, **own)` it (the API function), or
+    with --dry-run plan what `define(*args, **own)` gives (the definition that function runs), then render."""
     from scratchrun.cli.display.progress import DownloadBar
     from scratchrun.cli.display.study import LiveStudy, print_dry_run, print_summary
     from scratchrun.experiments.dry_run import estimate_study
-    from scratchrun.experiments.study import run_study
 
     observer = LiveStudy(console)
     # SIGTERM stops it like Ctrl-C: the tables are written and it resumes; Ctrl-C while the data loads leaves nothing
     with edge("before the study started; no study folder was made.", close=observer.close):
-        definition = define()
         if options.dry_run:
-            print_dry_run(out, estimate_study(definition, options.seeds, options.jobs, options.resume))
+            print_dry_run(out, estimate_study(define(*args, **own), options.seeds, options.jobs, options.resume))
             return
-        outcome = run_study(definition, seeds=options.seeds, jobs=options.jobs, runs_dir=options.runs_dir,
-                            data_dir=options.data_dir, resume=options.resume, executor=options.executor,
-                            scheduler=options.scheduler, observer=observer, command=command_line(),
-                            reporter=DownloadBar(console))
-    for note in outcome.notes:
+        study = run(*args, seeds=options.seeds, jobs=options.jobs, runs_dir=options.runs_dir,
+                    data_dir=options.data_dir, resume=options.resume, executor=options.executor,
+                    scheduler=options.scheduler, observer=observer, reporter=DownloadBar(console),
+                    command=command_line(), **own)
+    for note in study.notes:
         console.print(note, highlight=False)
-    print_summary(out, outcome.kind, len(outcome.specs), outcome.summary)
-    out.print(str(outcome.folder), soft_wrap=True)
-    if outcome.failed:  # not a result: recorded with the others, but the study must not look like a success
-        sentence = failures_sentence(len(outcome.failed), "run", Path(outcome.failed[0].run_dir))
+    print_summary(out, study.kind, len(study.results), study.summary)
+    out.print(str(study.folder), soft_wrap=True)
+    if study.failed:  # not a result: recorded with the others, but the study must not look like a success
+        sentence = failures_sentence(len(study.failed), "run", study.folder / study.failed[0]["run_dir"])
         say("error:", "red", f"{sentence} The other runs and the tables are complete.")
         raise typer.Exit(1)
 
@@ -94,10 +93,11 @@ SweepAxes = Annotated[
 def sweep(config: SweepConfig, axes: SweepAxes = None, *, seeds: Seeds = 1, jobs: Jobs = 0,
           runs_dir: RunsDir = Path("runs"), data_dir: DataDir = None, resume: Resume = None,
           executor: Executor = "local", scheduler: Scheduler = None, dry_run: DryRun = False) -> None:
+    from scratchrun import api
     from scratchrun.experiments import presets
 
     options = StudyOptions(seeds, jobs, runs_dir, data_dir, resume, executor, scheduler, dry_run)
-    run_study_command(lambda: presets.sweep(config, axes or []), options)
+    run_study_command(presets.sweep, api.sweep, (config, axes or []), {}, options)
 
 
 # ----------------------------------------------------------------------------- the chapter-6 studies
@@ -119,11 +119,13 @@ def compare_optimizers(config: StudyConfig = None, overrides: Overrides = None, 
                        jobs: Jobs = 0, runs_dir: RunsDir = Path("runs"), data_dir: DataDir = None,
                        resume: Resume = None, executor: Executor = "local", scheduler: Scheduler = None,
                        dry_run: DryRun = False) -> None:
+    from scratchrun import api
     from scratchrun.experiments.presets import define_study
 
     options = StudyOptions(seeds, jobs, runs_dir, data_dir, resume, executor, scheduler, dry_run)
-    run_study_command(lambda: define_study("compare-optimizers", *_base(config, overrides),
-                                           optimizers=_names(optimizers), lr=_rates(lr)), options)
+    with edge():
+        own = {"optimizers": _names(optimizers), "lr": _rates(lr)}
+    run_study_command(define_study, api.study, ("compare-optimizers", *_base(config, overrides)), own, options)
 
 
 @app.command("overfit-study", rich_help_panel=PANEL_STUDIES,
@@ -135,11 +137,12 @@ def overfit_study(config: StudyConfig = None, overrides: Overrides = None, *,
                   seeds: Seeds = 1, jobs: Jobs = 0, runs_dir: RunsDir = Path("runs"), data_dir: DataDir = None,
                   resume: Resume = None, executor: Executor = "local", scheduler: Scheduler = None,
                   dry_run: DryRun = False) -> None:
+    from scratchrun import api
     from scratchrun.experiments.presets import define_study
 
     options = StudyOptions(seeds, jobs, runs_dir, data_dir, resume, executor, scheduler, dry_run)
-    run_study_command(lambda: define_study("overfit-study", *_base(config, overrides), weight_decay=weight_decay,
-                                           dropout=dropout), options)
+    own = {"weight_decay": weight_decay, "dropout": dropout}
+    run_study_command(define_study, api.study, ("overfit-study", *_base(config, overrides)), own, options)
 
 
 @app.command("bn-study", rich_help_panel=PANEL_STUDIES,
@@ -149,10 +152,12 @@ def bn_study(config: StudyConfig = None, overrides: Overrides = None, *, scales:
              seeds: Seeds = 1, jobs: Jobs = 0, runs_dir: RunsDir = Path("runs"), data_dir: DataDir = None,
              resume: Resume = None, executor: Executor = "local", scheduler: Scheduler = None,
              dry_run: DryRun = False) -> None:
+    from scratchrun import api
     from scratchrun.experiments.presets import define_study
 
     options = StudyOptions(seeds, jobs, runs_dir, data_dir, resume, executor, scheduler, dry_run)
-    run_study_command(lambda: define_study("bn-study", *_base(config, overrides), scales=scales), options)
+    own = {"scales": scales}
+    run_study_command(define_study, api.study, ("bn-study", *_base(config, overrides)), own, options)
 
 
 @app.command("init-study", rich_help_panel=PANEL_STUDIES,
@@ -161,11 +166,12 @@ def init_study(config: StudyConfig = None, overrides: Overrides = None, *, inits
                activations: Activations = ",".join(defaults.BOOK_ACTIVATIONS), seeds: Seeds = 1, jobs: Jobs = 0,
                runs_dir: RunsDir = Path("runs"), data_dir: DataDir = None, resume: Resume = None,
                executor: Executor = "local", scheduler: Scheduler = None, dry_run: DryRun = False) -> None:
+    from scratchrun import api
     from scratchrun.experiments.presets import define_study
 
     options = StudyOptions(seeds, jobs, runs_dir, data_dir, resume, executor, scheduler, dry_run)
-    run_study_command(lambda: define_study("init-study", *_base(config, overrides), inits=_names(inits),
-                                           activations=_names(activations)), options)
+    own = {"inits": _names(inits), "activations": _names(activations)}
+    run_study_command(define_study, api.study, ("init-study", *_base(config, overrides)), own, options)
 
 
 def _base(config: Path | None, overrides: list[str] | None) -> tuple[Path | None, list[str]]:

@@ -20,7 +20,7 @@ SearchObserver = Observer  # the name the Python API documented first
 
 
 @dataclass
-class SearchOutcome:
+class Search:
     """A finished search: its folder, every trial's row, the best one and its config, and the final test if asked."""
 
     folder: Path
@@ -28,8 +28,12 @@ class SearchOutcome:
     keys: list[str]
     trials: list[dict]
     best: dict | None
-    best_config: Config | None
+    best_config: dict | None  # the best trial's full config, as a mapping (best.yaml holds it too)
     final_test: dict | None
+
+    @property
+    def metric(self) -> str:
+        return self.plan.metric
 
     @property
     def failed(self) -> list[dict]:
@@ -57,7 +61,7 @@ def run_search(
     observer: Observer | None = None,
     command: str | None = None,
     reporter=None,
-) -> SearchOutcome:
+) -> Search:
     """Run (or resume) the search `setup` asks for into `runs_dir/<time>_search-<name>/`, and write its tables.
 
     The search folder is locked while this works in it (records.lock): resuming a search that another process
@@ -172,5 +176,8 @@ def earlier_final_test(folder: Path, best_config: Config) -> dict | None:
     return final if trained == expected else None
 
 
-def _outcome(run, best_config: Config | None, final: dict | None) -> SearchOutcome:
-    return SearchOutcome(run.folder, run.plan, run.keys, run.sorted_rows(), run.best_row(), best_config, final)
+def _outcome(run, best_config: Config | None, final: dict | None) -> Search:
+    from scratchrun.config.loader import to_dict
+
+    return Search(run.folder, run.plan, run.keys, run.sorted_rows(), run.best_row(),
+                         None if best_config is None else to_dict(best_config), final)
