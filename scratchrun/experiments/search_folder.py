@@ -14,6 +14,7 @@ import yaml
 from scratchrun.bounded_read import Unreadable, read_bounded
 from scratchrun.config.bounded_yaml import read_yaml_record
 from scratchrun.errors import ConfigError, ScratchrunError
+from scratchrun.numbers import is_number
 from scratchrun.records.layout import SMALL_RECORD_BYTES
 from scratchrun.records.reader import read_trials
 from scratchrun.records.status import count
@@ -55,7 +56,7 @@ def read_search_trials(folder: Path, plan=None) -> list[dict]:
                 fits = str(value) in {str(c) for c in dim.choices}
                 allowed = f"one of {', '.join(map(str, dim.choices))}"
             else:
-                number = isinstance(value, int | float) and not isinstance(value, bool)
+                number = is_number(value)
                 fits, allowed = number and dim.low <= value <= dim.high, f"a number from {dim.low:g} to {dim.high:g}"
             if not fits:
                 raise ScratchrunError(f"{path}, trial {row['trial']}: `{dim.key}` is {value!r}; allowed: {allowed} "

@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 
 from scratchrun.errors import ConfigError, ScratchrunError
+from scratchrun.numbers import is_number
 from scratchrun.records import index as ix
 from scratchrun.records.files import cause, move_in, staging, write_atomic
 from scratchrun.records.reader import metric_values, read_metrics, read_steps
@@ -191,7 +192,7 @@ def run_events(run: ix.RunInfo, hparams: dict[str, Any], protos: _Protos) -> Ite
     end = start + (run.wall_time_s or (times[-1][1] if times else 0.0))
     for key in ("test_loss", "test_acc"):
         value = run.final.get(key)
-        if isinstance(value, int | float) and not isinstance(value, bool):
+        if is_number(value):
             yield protos.scalar(end, last, key.replace("_", "/"), float(value))
     yield protos.event(wall_time=end, summary=session_end(run.status, end, protos))
 
