@@ -7,10 +7,11 @@ rule, `scratchrun schema` turns the rule into JSON Schema (`Rule.json`), and the
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Iterable
 from dataclasses import MISSING, dataclass, field, fields, is_dataclass
 from typing import Any
+
+from scratchrun.numbers import is_finite
 
 
 @dataclass(frozen=True)
@@ -67,7 +68,7 @@ def section_help(cls: type) -> str:
 # ----------------------------------------------------------------------------- the kinds of rule
 def number(low: float, high: float | None = None, low_open: bool = False, high_open: bool = True) -> Rule:
     def check(v):
-        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+        if not is_finite(v):
             return None
         if (v <= low if low_open else v < low) or (high is not None and (v >= high if high_open else v > high)):
             return None

@@ -9,7 +9,6 @@ is in `scratchrun.experiments.sampling`.
 from __future__ import annotations
 
 import copy
-import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
@@ -21,6 +20,7 @@ from scratchrun.config.overrides import parse_override, set_dotted
 from scratchrun.config.rules import REQUIRED, Key, Rule, declared, defaults, integer, key
 from scratchrun.config.schema import is_config_key
 from scratchrun.errors import ConfigError
+from scratchrun.numbers import is_finite
 
 KINDS = ("log_uniform", "uniform", "choice")
 METRICS = {"val_acc": "max", "val_loss": "min"}  # always a validation metric: the test set is for the very end
@@ -125,7 +125,7 @@ def _dimension(key: Any, spec: Any, where: str, known_key) -> Dimension:
             raise ConfigError(f"{at}: choice needs a non-empty list of values.")
         return Dimension(key, kind, choices=tuple(values))
     if (not isinstance(values, list) or len(values) != 2
-            or not all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in values)):
+            or not all(is_finite(v) for v in values)):
         raise ConfigError(f"{at}: {kind} needs [low, high], two finite numbers.")
     low, high = float(values[0]), float(values[1])
     if not low < high:

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from scratchrun.config.search import METRICS, Dimension, Prune
+from scratchrun.numbers import is_finite
 
 
 def sample(space: Sequence[Dimension], seed: int, trial: int) -> dict[str, Any]:
@@ -40,14 +41,10 @@ def best_trials(trials: Sequence[dict], metric: str, keep: int, with_pruned: boo
     successive halving did; narrowing uses that, since a pruned round may complete fewer than `keep` trials.
     """
     allowed = ("completed", "pruned") if with_pruned else ("completed",)
-    scored = [t for t in trials if t.get("status") in allowed and _finite(t.get(metric))]
+    scored = [t for t in trials if t.get("status") in allowed and is_finite(t.get(metric))]
     sign = -1 if METRICS[metric] == "max" else 1
     return sorted(scored, key=lambda t: (t["status"] != "completed", -(t.get("epochs") or 0), sign * t[metric],
                                          t["trial"]))[:keep]
-
-
-def _finite(value: Any) -> bool:
-    return isinstance(value, float) and math.isfinite(value)
 
 
 def rung_epochs(epochs: int, prune: Prune | None) -> list[int]:
@@ -63,7 +60,7 @@ def rung_epochs(epochs: int, prune: Prune | None) -> list[int]:
 
 def promote(scores: Mapping[int, float | None], eta: int, metric: str) -> list[int]:
     """The trials that go on to the next rung: the best len(scores) // eta (at least one) with a finite score."""
-    scored = [(trial, score) for trial, score in scores.items() if _finite(score)]
+    scored = [(trial, score) for trial, score in scores.items() if is_finite(score)]
     sign = -1 if METRICS[metric] == "max" else 1
     ranked = sorted(scored, key=lambda ts: (sign * ts[1], ts[0]))
     return sorted(trial for trial, _ in ranked[: max(1, len(scores) // eta)])
@@ -89,7 +86,7 @@ def successive_halving(
             break
         promoted = promote({trial: scores.get(trial) for trial in alive}, eta, metric)
         for trial in alive:
-            if trial not in promoted and _finite(scores.get(trial)):
+            if trial not in promoted and is_finite(scores.get(trial)):
                 pruned[trial] = epochs
                 on_prune(trial, epochs)
         alive = promoted

@@ -12,6 +12,7 @@ from pathlib import Path
 import yaml
 
 from scratchrun.errors import ConfigError, ScratchrunError
+from scratchrun.numbers import is_number
 from scratchrun.records.layout import SEARCH_JSON, SEARCH_YAML
 from scratchrun.records.reader import read_search_yaml, read_trials
 from scratchrun.records.status import count
@@ -52,7 +53,7 @@ def read_search_trials(folder: Path, plan=None) -> list[dict]:
                 fits = str(value) in {str(c) for c in dim.choices}
                 allowed = f"one of {', '.join(map(str, dim.choices))}"
             else:
-                number = isinstance(value, int | float) and not isinstance(value, bool)
+                number = is_number(value)
                 fits, allowed = number and dim.low <= value <= dim.high, f"a number from {dim.low:g} to {dim.high:g}"
             if not fits:
                 raise ScratchrunError(f"{path}, trial {row['trial']}: `{dim.key}` is {value!r}; allowed: {allowed} "

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import itertools
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -24,6 +25,7 @@ from scratchrun.records.writer import safe_name
 
 # the most runs one study, or trials one search, may hold: a larger plan is refused before any is built
 MAX_RUNS = 10_000
+_SEED_SUFFIX = re.compile(r"-seed\d+$")  # what run_name appends to the variant
 
 
 @dataclass(frozen=True)
@@ -88,6 +90,12 @@ def run_name(variant: str, seed: int) -> str:
 def run_folder_name(variant: str, seed: int) -> str:
     """The folder of a study's run, in the study's folder."""
     return safe_name(run_name(variant, seed))
+
+
+def variant_of(name: str) -> str:
+    """The variant part of a study run's name or folder name, run_name read back (`sgd-seed0` -> `sgd`); a name
+    run_name did not write (a search's `trial-003`) comes back as it is."""
+    return _SEED_SUFFIX.sub("", name)
 
 
 def parse_axis(text: str) -> tuple[str, list[Any]]:

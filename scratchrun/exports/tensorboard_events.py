@@ -19,7 +19,6 @@ that fails or is interrupted leaves LOGDIR as it was (an earlier export replaced
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import suppress
 from dataclasses import dataclass
@@ -30,6 +29,8 @@ from typing import Any
 import numpy as np
 
 from scratchrun.errors import ConfigError, ScratchrunError
+from scratchrun.experiments.specs import variant_of
+from scratchrun.numbers import is_number
 from scratchrun.records import index as ix
 from scratchrun.records.files import cause, move_in, staging, write_atomic
 from scratchrun.records.reader import metric_values, read_metrics, read_steps
@@ -40,7 +41,6 @@ MISSING_EXTRA = ("scratchrun export tensorboard writes TensorBoard's own file fo
 EVALUATED = ("train_loss", "train_acc", "val_loss", "val_acc")
 METRICS = ("loss/minibatch", "train/loss", "train/acc", "val/loss", "val/acc", "test/loss", "test/acc")
 EXPERIMENT_FILE = "events.out.tfevents.0.scratchrun-hparams"
-_SEED = re.compile(r"-seed\d+$")
 _CHUNK = 4096  # steps turned into events at a time
 
 
@@ -191,7 +191,7 @@ def run_events(run: ix.RunInfo, hparams: dict[str, Any], protos: _Protos) -> Ite
     end = start + (run.wall_time_s or (times[-1][1] if times else 0.0))
     for key in ("test_loss", "test_acc"):
         value = run.final.get(key)
-        if isinstance(value, int | float) and not isinstance(value, bool):
+        if is_number(value):
             yield protos.scalar(end, last, key.replace("_", "/"), float(value))
     yield protos.event(wall_time=end, summary=session_end(run.status, end, protos))
 
@@ -220,7 +220,7 @@ def session_end(status: str, end: float, protos: _Protos):
 
 def _group(run: ix.RunInfo) -> str:
     """The HParams group: a study's variant (its seeds together), else the run itself."""
-    return _SEED.sub("", run.label) if run.group else run.label
+    return f"{run.group}/{variant_of(run.name)}" if run.group else run.label
 
 
 def experiment_summary(hparams: dict[str, Iterable], protos: _Protos):

@@ -12,7 +12,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import math
 import os
 import stat
 import struct
@@ -26,6 +25,7 @@ import yaml
 from scratchrun.bounded_read import Unreadable, read_bounded, read_text_bounded
 from scratchrun.config.bounded_yaml import read_yaml_record
 from scratchrun.errors import ConfigError, ScratchrunError
+from scratchrun.numbers import finite_or_none, is_finite, is_number
 from scratchrun.records.layout import (
     JOURNAL,
     METRIC_COLUMNS,
@@ -198,9 +198,9 @@ def _checked(summary: dict, path: Path) -> dict:
                                f"allowed: {allowed}. The file was damaged or written by something else.")
 
     def number(key: str, value):
-        if not (value is None or (isinstance(value, int | float) and not isinstance(value, bool))):
+        if not (value is None or is_number(value)):
             raise bad(key, value, "a number or null")
-        if value is None or not math.isfinite(value):
+        if (value := finite_or_none(value)) is None:
             return None
         if allowed := possible(key, value):
             raise bad(key, value, f"{allowed}, or null")
@@ -274,7 +274,7 @@ def metric_values(rows: Iterable[Mapping[str, str | None]]) -> list[dict[str, fl
             numbers = {key: None if text in (None, "") else float(text) for key, text in row.items()}
         except (TypeError, ValueError):  # TypeError: more cells than columns (csv files them under None, as a list)
             continue
-        if not any(v is not None and math.isfinite(v) and possible(k, v) for k, v in numbers.items()):
+        if not any(is_finite(v) and possible(k, v) for k, v in numbers.items()):
             values.append(numbers)
     return values
 
@@ -359,8 +359,7 @@ def _read_table(path: Path, parsers: Callable[[list[str]], list | None], what: s
 
 def _number(text: str) -> float | None:
     """A measured number: None where it was not measured (empty) or is not finite, as in a summary."""
-    value = None if text == "" else float(text)
-    return value if value is None or math.isfinite(value) else None
+    return None if text == "" else finite_or_none(float(text))
 
 
 def _value(text: str) -> bool | int | float | str | None:

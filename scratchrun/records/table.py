@@ -16,6 +16,7 @@ import yaml
 
 from scratchrun.config.bounded_yaml import parse_bounded
 from scratchrun.errors import ConfigError
+from scratchrun.numbers import is_number
 from scratchrun.records.index import Entry, GroupInfo, RunInfo, runs_of, strip_stamp
 from scratchrun.records.status import counts_text
 
@@ -170,7 +171,7 @@ def _distinct(values: Sequence) -> list:
 
 def _equal(value, wanted) -> bool:
     """YAML reads `1e-3` as text: compared with a number, text that is a number counts as one; true is not 1."""
-    if isinstance(wanted, str) and isinstance(value, int | float) and not isinstance(value, bool):
+    if isinstance(wanted, str) and is_number(value):
         try:
             wanted = float(wanted)
         except ValueError:
@@ -184,6 +185,6 @@ def _sortable(value):
         return None
     if isinstance(value, datetime):
         return (0, value.timestamp(), "")
-    if isinstance(value, int | float) and not isinstance(value, bool):
+    if is_number(value):
         return (0, value, "")
     return (1, 0, value if isinstance(value, str) else repr(value))

@@ -25,6 +25,7 @@ import numpy as np
 from scratchrun import __version__
 from scratchrun.config.loader import Config, dump_yaml
 from scratchrun.errors import RecordError, RunDirError
+from scratchrun.numbers import finite_or_none
 from scratchrun.records.files import CsvLog, cause, write_atomic, write_json_atomic, write_text_atomic
 from scratchrun.records.host import host_name
 from scratchrun.records.layout import METRIC_COLUMNS, STEP_COLUMNS
@@ -259,6 +260,4 @@ def _finite_or_none(value):
     """JSON has no NaN or infinity: a diverged run's non-finite numbers are stored as null."""
     if isinstance(value, dict):
         return {k: _finite_or_none(v) for k, v in value.items()}
-    if isinstance(value, float) and not np.isfinite(value):
-        return None
-    return value
+    return finite_or_none(value) if isinstance(value, float) else value

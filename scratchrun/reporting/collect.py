@@ -9,11 +9,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from scratchrun.errors import ConfigError, ScratchrunError
+from scratchrun.numbers import finite_or_none
 from scratchrun.plots.curves import run_curves
 from scratchrun.records import index as ix
 from scratchrun.records import table as tb
 from scratchrun.records.status import counts_text
-from scratchrun.reporting.content import FINAL_KEYS, Group, curves_json, finite, plain
+from scratchrun.reporting.content import FINAL_KEYS, Group, curves_json, plain
 from scratchrun.reporting.figures import search_figures, study_figures
 
 
@@ -90,8 +91,8 @@ def _run_row(index: int, row: tb.Row, run: ix.RunInfo, differing: list[str], gro
         "id": index, "name": row.name, "folder": folder, "group": group, "status": run.status,
         "time": row.time.strftime("%Y-%m-%d %H:%M") if row.time else None,
         "config": {key: plain(run.config[key]) for key in differing if key in run.config},
-        **{key: finite(run.final.get(key)) for key in FINAL_KEYS},
-        "wall_time_s": finite(run.wall_time_s), "tags": list(run.tags), "note": run.note,
+        **{key: finite_or_none(run.final.get(key)) for key in FINAL_KEYS},
+        "wall_time_s": finite_or_none(run.wall_time_s), "tags": list(run.tags), "note": run.note,
         "details": {key: plain(value) for key, value in run.config.items()},
         "problem": run.problem,
     }

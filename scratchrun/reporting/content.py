@@ -52,10 +52,6 @@ def numbers(values: np.ndarray) -> list[float | None]:
     return [float(f"{v:.4g}") if np.isfinite(v) else None for v in np.asarray(values, dtype=np.float64).tolist()]
 
 
-def finite(value) -> float | None:
-    return value if isinstance(value, int | float) and not isinstance(value, bool) and np.isfinite(value) else None
-
-
 def plain(value: Any) -> Any:
     """A config value as JSON holds it: numbers, text, booleans, lists; anything else (a date YAML read) as text;
     a float that is not finite as its name."""

@@ -18,6 +18,7 @@ from typing import Any
 
 from scratchrun.config.loader import Config
 from scratchrun.config.schema import HYPERPARAMETERS
+from scratchrun.numbers import is_number
 from scratchrun.training.footprint import check_fits
 
 RUN_OVERHEAD_S = 0.02  # per run: its folder, config.yaml, model.npz, summary.json
@@ -77,7 +78,7 @@ def cost_signature(settings: Iterable[tuple[str, Any]]) -> tuple:
     is on."""
     signature = []
     for key, value in settings:
-        if key in ON_OFF and isinstance(value, int | float) and not isinstance(value, bool):
+        if key in ON_OFF and is_number(value):
             signature.append((key, value > 0))
         else:
             signature.append((key, None if key in TIMELESS else repr(value)))

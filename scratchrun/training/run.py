@@ -28,7 +28,7 @@ from scratchrun.records.provenance import Provenance
 from scratchrun.records.status import Status
 from scratchrun.records.writer import RunRecord, blas_description, check_runs_dir
 from scratchrun.training.footprint import check_fits
-from scratchrun.training.seeding import streams
+from scratchrun.training.seeding import Streams, streams
 from scratchrun.training.trainer import Callback, TrainResult, evaluate, train
 
 BLAS_THREADS = 1  # parallelism comes from running several runs at once, in separate processes
@@ -76,17 +76,18 @@ class _LossLog(Callback):
                            message=message)
 
 
-def build(config: Config, data: Data) -> tuple[MLP, Optimizer, object]:
-    """The network, its optimizer and the batch-order stream, all drawn from the config's seed."""
-    rngs = streams(config.seed)
+def build(config: Config, data: Data, rngs: Streams | None = None) -> tuple[MLP, Optimizer, object]:
+    """The network, its optimizer and the batch-order stream, all drawn from the config's seed (`rngs`: its streams,
+    when the caller already spawned them for the splits)."""
+    rngs = rngs or streams(config.seed)
     model = MLP(data.n_features, data.n_classes, config.model, rngs.init, rngs.dropout)
     optimizer = OPTIMIZERS[config.optimizer.name](**config.optimizer.params)
     return model, optimizer, rngs.batches
 
 
-def prepare_data(config: Config, raw: RawDataset, with_test: bool = True) -> Data:
+def prepare_data(config: Config, raw: RawDataset, with_test: bool = True, rngs: Streams | None = None) -> Data:
     """The run's splits; done before the run folder exists so a bad size leaves nothing behind."""
-    return make_data(raw, config.data, streams(config.seed).split, with_test)
+    return make_data(raw, config.data, (rngs or streams(config.seed)).split, with_test)
 
 
 def run_experiment(
@@ -121,9 +122,10 @@ def run_experiment(
     if data is None and raw is None:
         check_data_dir(data_dir)
         raw = load_raw(config.data.dataset, data_dir, reporter=reporter)
-    data = data or prepare_data(config, raw, with_test=evaluate_test)
+    rngs = streams(config.seed)  # spawned once: the split stream for the data, the others for the network
+    data = data or prepare_data(config, raw, with_test=evaluate_test, rngs=rngs)
     check_runs_dir(runs_dir)  # made only once nothing else can refuse the run
-    model, optimizer, batch_rng = build(config, data)
+    model, optimizer, batch_rng = build(config, data, rngs)
     record = RunRecord.create(runs_dir, config, stamp=stamp, provenance=provenance or Provenance.here(None))
     started = time.perf_counter()
     result, error, failure, blas = _train_and_record(record, model, optimizer, batch_rng, data, config, callbacks,

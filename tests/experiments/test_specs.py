@@ -6,7 +6,8 @@ import pytest
 
 from scratchrun.config.loader import Config, config_from_dict, to_dict
 from scratchrun.errors import ConfigError
-from scratchrun.experiments.specs import Variant, expand, grid, parse_axis
+from scratchrun.experiments.specs import Variant, expand, grid, parse_axis, run_folder_name, run_name, variant_of
+from scratchrun.records.writer import safe_name
 
 BASE = to_dict(config_from_dict({"name": "base", "optimizer": {"name": "adam", "lr": 0.002}, "train": {"epochs": 2}}))
 
@@ -54,3 +55,16 @@ def test_malformed_axes_are_config_errors(axis):
 def test_a_bad_value_in_a_variant_is_named():
     with pytest.raises(ConfigError, match="variant rleu.*model.activation = `rleu`"):
         expand(BASE, grid([parse_axis("model.activation=relu,rleu")]), [0])
+
+
+@pytest.mark.parametrize("variant, seed", [("sgd", 0), ("optimizer.lr=0.01", 12), ("lr-seed3", 1)])
+def test_a_run_name_reads_back_as_its_variant(variant, seed):
+    """The parser lives next to the writer: what run_name and run_folder_name write, variant_of reads back (the
+    folder's variant as a file name has it)."""
+    assert variant_of(run_name(variant, seed)) == variant
+    assert variant_of(run_folder_name(variant, seed)) == safe_name(variant)
+
+
+@pytest.mark.parametrize("name", ["trial-003", "sgd-seed", "sgd-seed1x", "seed1"])
+def test_a_name_run_name_did_not_write_reads_back_as_it_is(name):
+    assert variant_of(name) == name

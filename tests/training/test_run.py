@@ -34,6 +34,20 @@ def test_a_run_stopped_early_is_exactly_the_start_of_the_full_run(tiny, tmp_path
     assert part.summary["final"]["test_acc"] is None
 
 
+def test_a_run_spawns_its_seed_streams_once(tiny, tmp_path, monkeypatch):
+    """The splits and the network draw from one spawning of the seed's streams, not one each."""
+    from scratchrun.config.loader import config_from_dict
+    from scratchrun.data.registry import load_raw
+    from scratchrun.training import run, seeding
+
+    spawned = []
+    monkeypatch.setattr(run, "streams", lambda seed: spawned.append(seed) or seeding.streams(seed))
+    config = config_from_dict({"name": "s", "seed": 3, "data": {"dataset": "tiny", "val_fraction": 0.2},
+                               "model": {"hidden": [8]}, "train": {"epochs": 1, "batch_size": 32}})
+    result = run.run_experiment(config, load_raw("tiny", tiny), tmp_path, evaluate_test=False, draw_curves=False)
+    assert result.status == "completed" and spawned == [3]
+
+
 # ----------------------------------------------------------------------------- the final metrics
 def scored_from_the_saved_model(run_dir: Path) -> dict[str, tuple[float, float]]:
     """Each split of a finished run, scored by the network rebuilt from its config.yaml and model.npz alone."""

@@ -3,7 +3,6 @@ far."""
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 
 from rich.console import Console, Group
@@ -14,6 +13,7 @@ from rich.text import Text
 from scratchrun.cli.display.study import LiveView, follow
 from scratchrun.config.search import METRICS
 from scratchrun.experiments.observer import Observer
+from scratchrun.numbers import is_finite
 from scratchrun.records.status import style
 from scratchrun.training.events import Event
 
@@ -54,7 +54,7 @@ class SearchDisplay(LiveView):
         if row["status"] != "pruned":
             self.stage_done += 1
         score = row.get(self.metric)
-        if row["status"] == "completed" and isinstance(score, float) and math.isfinite(score):
+        if row["status"] == "completed" and is_finite(score):
             better = self.best is None or (score > self.best[self.metric] if METRICS[self.metric] == "max"
                                            else score < self.best[self.metric])
             if better:
